@@ -1,0 +1,1 @@
+"""Input CSV contracts, loading and row validation (SPEC section 1)."""

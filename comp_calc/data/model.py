@@ -1,0 +1,85 @@
+"""Validated input tables, as the engine receives them.
+
+Every frame holds only the rows that passed every rule, typed:
+
+- ids and free text: `pl.String` (leading zeros kept)
+- dates: `pl.Date` (an empty optional date is null)
+- amounts (`sales.amount`, `reps.quota`): `pl.Decimal(38, k)` where k is the
+  largest number of decimals written in that column (at least 0); never float
+- `feedback.score`: `pl.Int64`; `contacts.connected`: `pl.Boolean`
+
+Each frame also has a `line` column (`pl.Int64`): the 1-based line of the row
+in its file (the header is line 1), so later stages can point back at it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from comp_calc.errors import Diagnostic
+
+COLUMNS: dict[str, dict[str, str]] = {
+    # file -> column -> kind: id | text | decimal | date | optional_date | int | enum | bool
+    "reps": {
+        "rep_id": "id",
+        "name": "text",
+        "team": "text",
+        "plan": "id",
+        "quota": "decimal",
+        "start_date": "date",
+        "end_date": "optional_date",
+    },
+    "sales": {
+        "sale_id": "id",
+        "rep_id": "id",
+        "customer_id": "id",
+        "product": "id",
+        "amount": "decimal",
+        "sold_on": "date",
+        "cancelled_on": "optional_date",
+    },
+    "feedback": {
+        "response_id": "id",
+        "rep_id": "id",
+        "customer_id": "id",
+        "responded_on": "date",
+        "survey": "enum",
+        "score": "int",
+    },
+    "contacts": {
+        "contact_id": "id",
+        "rep_id": "id",
+        "customer_id": "id",
+        "contacted_on": "date",
+        "channel": "enum",
+        "connected": "bool",
+    },
+}
+
+REQUIRED_FILES = ("reps", "sales")
+OPTIONAL_FILES = ("feedback", "contacts")
+
+
+@dataclass
+class Table:
+    name: str  # "reps", "sales", "feedback", "contacts"
+    frame: pl.DataFrame  # valid rows only, typed as above, plus `line`
+    path: str | None = None  # None: optional file absent
+    sha256: str | None = None
+    rows_read: int = 0
+    rows_rejected: int = 0
+
+
+@dataclass
+class Inputs:
+    reps: Table
+    sales: Table
+    feedback: Table
+    contacts: Table
+    # every row problem found; with --skip-invalid these rows are excluded
+    problems: list[Diagnostic] = field(default_factory=list)
+
+    def tables(self) -> list[Table]:
+        return [self.reps, self.sales, self.feedback, self.contacts]

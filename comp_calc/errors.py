@@ -1,0 +1,46 @@
+"""One error model for everything a user can get wrong.
+
+A `Diagnostic` says what is wrong (a stable `code` and a `message`) and where
+(`file`, 1-based `line`, `column` name or plan key). Stages collect diagnostics
+and return them; only the CLI decides how to print them and which exit code
+they mean. `InputError` carries a list of diagnostics across a stage boundary
+when a stage cannot go on at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    file: str
+    line: int | None
+    column: str | None
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.column:
+            where += f": [{self.column}]"
+        return f"{where}: {self.code} {self.message}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class InputError(Exception):
+    """Bad input or usage: exit code 2. Carries every diagnostic found."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics = list(diagnostics)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class ReconciliationError(Exception):
+    """The run's own invariants failed: exit code 1. A bug, not a user mistake."""

@@ -1,0 +1,111 @@
+"""The parsed, validated plan: plain frozen data, numbers as exact Decimals.
+
+Everything here has already passed validation (see `comp_calc.plan.load`);
+the engine trusts these objects. Defaults of SPEC section 3 ("Optional keys
+and defaults") are applied by the loader, so no field here is "unset" except
+the optional sections themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class RateRule:
+    products: tuple[str, ...] | None  # None: the catch-all rule (always last)
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class Tier:
+    up_to: Decimal | None  # None: the open-ended last tier
+    multiplier: Decimal
+
+
+@dataclass(frozen=True)
+class Band:
+    below: Decimal | None  # None: the open-ended last band
+    multiplier: Decimal
+
+
+@dataclass(frozen=True)
+class Metric:
+    metric: str  # "csat" | "nps"
+    bands: tuple[Band, ...]
+
+
+@dataclass(frozen=True)
+class Quality:
+    window_days: int
+    min_responses: int
+    combine: str  # "multiply" | "min"
+    metrics: tuple[Metric, ...]
+
+
+@dataclass(frozen=True)
+class Outbound:
+    channels: tuple[str, ...]
+    connected_only: bool
+    window_days: int
+    share: Decimal
+
+
+@dataclass(frozen=True)
+class ClawbackRule:
+    within_days: int
+    recover: Decimal
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One version of one plan, as one YAML file describes it."""
+
+    plan: str
+    version: int
+    effective_from: date
+    currency: str
+    period: str  # "month" | "quarter"
+    rounding: str  # "half_up" | "half_even"
+    rates: tuple[RateRule, ...]
+    attainment_tiers: tuple[Tier, ...] | None = None
+    quality: Quality | None = None
+    outbound_credit: Outbound | None = None
+    clawback: tuple[ClawbackRule, ...] | None = None
+    cap: Decimal | None = None
+    negative_balance: str = "carry_forward"  # "carry_forward" | "pay"
+    source: str = ""  # the file it came from, as given
+    sha256: str = ""  # of the file's bytes
+
+
+@dataclass(frozen=True)
+class PlanSet:
+    """All plan versions of a plans directory, sorted by (plan, version)."""
+
+    plans: tuple[Plan, ...] = field(default_factory=tuple)
+
+    @property
+    def ids(self) -> list[str]:
+        return sorted({p.plan for p in self.plans})
+
+    def versions(self, plan_id: str) -> list[Plan]:
+        return sorted((p for p in self.plans if p.plan == plan_id), key=lambda p: p.effective_from)
+
+    def kind(self, plan_id: str) -> str | None:
+        versions = self.versions(plan_id)
+        return versions[0].period if versions else None
+
+    def in_force(self, plan_id: str, day: date) -> Plan | None:
+        """The version with the greatest effective_from <= day (a period start)."""
+        best = None
+        for p in self.versions(plan_id):
+            if p.effective_from <= day:
+                best = p
+        return best
+
+    def replace(self, old: Plan, new: Plan) -> PlanSet:
+        """This set with `new` standing in for `old` (used by `diff`)."""
+        rest = [p for p in self.plans if p is not old]
+        return PlanSet(tuple(sorted([*rest, new], key=lambda p: (p.plan, p.version))))

@@ -1,0 +1,280 @@
+"""Compose the steps of SPEC section 3 into one lazy query per run.
+
+`compute` takes validated plans and inputs and a requested period and returns
+every computed period's grid (rep x period) and lines; the outputs module
+writes the requested period. Stages never print.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from comp_calc.data.model import Inputs
+from comp_calc.errors import Diagnostic, InputError
+from comp_calc.periods import Period, period_containing, periods_between
+from comp_calc.plan.model import PlanSet
+from comp_calc.steps import attainment, balance, cap, clawback, credit, quality, rate
+from comp_calc.steps.exact import Scales, dec, div_round, round_to
+from comp_calc.steps.params import PlanTables, attach_version, build_tables, plan_scales
+
+MONEY = dec(2)
+
+
+@dataclass
+class RunResult:
+    period: Period
+    periods: list[Period]
+    grid: pl.DataFrame  # one row per run rep and computed period (see _grid / _finish_grid)
+    lines: pl.DataFrame  # commission, cap, clawback and carry lines of every computed period
+    tables: PlanTables
+    ignored: dict[str, int]  # rows dated after the period, per input
+
+
+def _scale(frame: pl.DataFrame, column: str) -> int:
+    dtype = frame.schema[column]
+    return dtype.scale if isinstance(dtype, pl.Decimal) else 0
+
+
+def first_period(plans: PlanSet, kind: str) -> Period | None:
+    starts = [p.effective_from for p in plans.plans if p.period == kind]
+    return period_containing(min(starts), kind) if starts else None
+
+
+def compute(plans: PlanSet, inputs: Inputs, period: Period) -> RunResult:
+    kind = period.kind
+    first = first_period(plans, kind)
+    if first is None:
+        raise InputError(Diagnostic("plans", None, None, "no-plan-of-kind", f"no plan has period: {kind}, so {period} cannot be run"))
+    if first.start > period.start:
+        raise InputError(
+            Diagnostic("plans", None, None, "period-before-plans", f"{period} is before the first plan period {first}")
+        )
+    periods = periods_between(first, period)
+    end = period.end
+    scales = plan_scales(plans, _scale(inputs.sales.frame, "amount"), _scale(inputs.reps.frame, "quota"))
+    tables = build_tables(plans, scales)
+
+    sales = inputs.sales.frame.lazy().filter(pl.col("sold_on") <= end).with_columns(
+        cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on"))
+    )
+    contacts = inputs.contacts.frame.lazy().filter(pl.col("contacted_on") <= end)
+    feedback = inputs.feedback.frame.lazy().filter(pl.col("responded_on") <= end)
+    ignored = {
+        "sales": inputs.sales.frame.filter(pl.col("sold_on") > end).height,
+        "contacts": inputs.contacts.frame.filter(pl.col("contacted_on") > end).height,
+        "feedback": inputs.feedback.frame.filter(pl.col("responded_on") > end).height,
+        "reps": 0,
+    }
+    reps = inputs.reps.frame.lazy()
+
+    grid = _grid(reps, tables, periods, kind)
+    qm = quality.quality_multipliers(grid, feedback, tables.quality_bands, scales)
+    credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales)
+    commissions = _commissions(credit_lines, grid, qm, tables, scales, kind)
+    grid_df, lines_df = _finish(grid, commissions, qm, tables, scales, kind)
+    _check(grid_df, inputs)
+    return RunResult(period, periods, grid_df, lines_df, tables, ignored)
+
+
+def _grid(reps: pl.LazyFrame, tables: PlanTables, periods: list[Period], kind: str) -> pl.LazyFrame:
+    """Every run rep (plan of this kind) x every computed period, with its plan version's settings."""
+    period_frame = pl.DataFrame(
+        {
+            "period": [p.label for p in periods],
+            "p_start": [p.start for p in periods],
+            "p_end": [p.end for p in periods],
+            "p_days": [p.days for p in periods],
+        }
+    ).lazy()
+    run_plans = tables.versions.lazy().filter(pl.col("kind") == kind).select("plan").unique()
+    from_day = pl.max_horizontal("start_date", "p_start")
+    to_day = pl.min_horizontal(pl.col("end_date").fill_null(pl.col("p_end")), "p_end")
+    active_days = pl.when(to_day >= from_day).then((to_day - from_day).dt.total_days() + 1).otherwise(0)
+    grid = (
+        reps.join(run_plans, on="plan", how="semi")
+        .rename({"line": "rep_line"})
+        .join(period_frame, how="cross")
+        .with_columns(active_days=active_days.cast(pl.Int64))
+        .with_columns(active=pl.col("active_days") > 0)
+    )
+    versions = tables.versions.drop("kind", "ob_channels", "ob_connected_only", "ob_window", "ob_share")
+    return attach_version(grid, versions, on="p_start")
+
+
+def _commissions(
+    credit_lines: pl.LazyFrame,
+    grid: pl.LazyFrame,
+    qm: pl.LazyFrame,
+    tables: PlanTables,
+    scales: Scales,
+    kind: str,
+) -> pl.LazyFrame:
+    """One commission line per credit line of a run rep, priced under its owner's plan version."""
+    owner = grid.select(
+        "rep_id", "p_start", "period", "p_days", "plan", "version", "quota", "active_days", "rounding", "has_quality"
+    )
+    lines = (
+        credit_lines.with_columns(
+            p_start=pl.col("sold_on").dt.truncate("1q" if kind == "quarter" else "1mo")
+        )
+        .join(owner, on=["rep_id", "p_start"], how="inner")
+    )
+    lines = attainment.running_credit(lines, scales)
+    lines = rate.line_rates(lines, tables.rates)
+    pieces = attainment.band_pieces(lines, tables.tiers, scales)
+    base = rate.base_times_days(pieces, lines, scales)
+    one = pl.lit(1, dtype=dec(scales.quality_multiplier))
+    w = scales.commission
+    lines = (
+        lines.join(base, on=["sale_id", "role"], how="left")
+        .join(qm.select("rep_id", "p_start", "quality_multiplier"), on=["rep_id", "p_start"], how="left")
+        .with_columns(
+            qm_used=pl.col("quality_multiplier").fill_null(one),
+        )
+        .with_columns(
+            amount=div_round(
+                pl.col("base_d").cast(dec(w)) * pl.col("qm_used").cast(dec(w)), w, pl.col("p_days"), 2, pl.col("rounding")
+            ),
+            base=div_round(pl.col("base_d"), scales.base, pl.col("p_days"), 6, "half_even"),
+        )
+    )
+    return lines
+
+
+def _finish(
+    grid: pl.LazyFrame, commissions: pl.LazyFrame, qm: pl.LazyFrame, tables: PlanTables, scales: Scales, kind: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    zero = pl.lit(0, dtype=MONEY)
+    commissions = commissions.collect().lazy()
+    per_rep = commissions.group_by("rep_id", "p_start").agg(
+        earned=pl.col("amount").sum().cast(MONEY),
+        credited=pl.col("credited").sum(),
+        commission_lines=pl.len(),
+    )
+    claws = clawback.clawbacks(commissions, tables.clawback, scales)
+    claw_lines = commissions.join(claws, on=["sale_id", "role"]).with_columns(
+        original_period=pl.col("period"),
+        original_amount=pl.col("amount"),
+        p_start=pl.col("cancelled_on").dt.truncate("1q" if kind == "quarter" else "1mo"),
+    ).drop("period", "amount", "p_days", "plan", "version", "quota", "active_days", "rounding", "has_quality")
+    claw_sum = claw_lines.group_by("rep_id", "p_start").agg(clawbacks=pl.col("clawback").sum().cast(MONEY), clawback_lines=pl.len())
+
+    g = (
+        grid.join(per_rep, on=["rep_id", "p_start"], how="left")
+        .join(claw_sum, on=["rep_id", "p_start"], how="left")
+        .join(qm, on=["rep_id", "p_start"], how="left")
+        .with_columns(
+            earned=pl.col("earned").fill_null(zero),
+            clawbacks=pl.col("clawbacks").fill_null(zero),
+            credited=pl.col("credited").fill_null(pl.lit(0, dtype=dec(scales.credited))),
+            commission_lines=pl.col("commission_lines").fill_null(0),
+            clawback_lines=pl.col("clawback_lines").fill_null(0),
+        )
+        .with_columns(cap_adjustment=cap.cap_adjustment())
+        .with_columns(x=pl.col("earned") + pl.col("cap_adjustment").fill_null(zero) + pl.col("clawbacks"))
+    )
+    g = balance.settle(g).with_columns(
+        present=pl.col("active")
+        | (pl.col("commission_lines") > 0)
+        | (pl.col("clawback_lines") > 0)
+        | (pl.col("carry_in") != 0),
+        prorated_quota_d=pl.col("quota").cast(dec(scales.quota)) * pl.col("active_days"),
+    )
+    g = g.with_columns(
+        quota_shown=div_round(pl.col("prorated_quota_d"), scales.quota, pl.col("p_days"), 2, "half_even"),
+        attainment=pl.when(pl.col("prorated_quota_d") > 0).then(
+            round_to(
+                pl.col("credited").cast(dec(scales.credited + 12)) * pl.col("p_days") / pl.col("prorated_quota_d").cast(dec(scales.credited + 12)),
+                6,
+                "half_even",
+            )
+        ),
+    ).collect()
+
+    lines = _lines(g.lazy(), commissions, claw_lines).collect()
+    return g, lines
+
+
+def _lines(grid: pl.LazyFrame, commissions: pl.LazyFrame, claw_lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Every line, in SPEC order: commission (attainment order), cap, clawbacks, carry."""
+    base_cols = {
+        "sold_on": pl.Date,
+        "sale_id": pl.String,
+        "role": pl.String,
+    }
+    commission = commissions.select(
+        "rep_id",
+        "p_start",
+        pl.lit(0).alias("order"),
+        pl.lit("commission").alias("kind"),
+        *base_cols,
+        "product",
+        "customer_id",
+        "credited",
+        "rate",
+        "tiers",
+        pl.col("qm_used").alias("quality_multiplier"),
+        "amount",
+        "base",
+        "cancelled_on",
+        "contact_id",
+        "seller_id",
+        pl.lit(None, dtype=pl.Int64).alias("within_days"),
+        pl.lit(None, dtype=pl.Int64).alias("days"),
+        pl.lit(None, dtype=pl.String).alias("recover"),
+        pl.lit(None, dtype=pl.String).alias("original_period"),
+        pl.lit(None, dtype=MONEY).alias("original_amount"),
+    )
+    cap_lines = grid.filter(pl.col("cap_adjustment").is_not_null()).select(
+        "rep_id", "p_start", pl.lit(1).alias("order"), pl.lit("cap").alias("kind"), pl.col("cap_adjustment").alias("amount"),
+        "earned", "cap",
+    )
+    claw = claw_lines.select(
+        "rep_id",
+        "p_start",
+        pl.lit(2).alias("order"),
+        pl.lit("clawback").alias("kind"),
+        *base_cols,
+        "product",
+        "customer_id",
+        "credited",
+        pl.col("clawback").alias("amount"),
+        "cancelled_on",
+        "within_days",
+        "days",
+        pl.col("recover").cast(pl.String),
+        "original_period",
+        "original_amount",
+    )
+    carry = grid.filter(pl.col("carry_in") != 0).select(
+        "rep_id", "p_start", pl.lit(3).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
+    )
+    periods = grid.select("rep_id", "p_start", "period").unique()
+    return (
+        pl.concat([commission, cap_lines, claw, carry], how="diagonal_relaxed")
+        .join(periods, on=["rep_id", "p_start"], how="left")
+        .sort("rep_id", "p_start", "order", "sold_on", "sale_id", "role", nulls_last=True)
+    )
+
+
+def _check(grid: pl.DataFrame, inputs: Inputs) -> None:
+    """Input errors only visible after computing: a present rep without a plan version, quota 0 under tiers."""
+    reps_file = inputs.reps.path or "reps.csv"
+    problems = []
+    no_version = grid.filter(pl.col("present") & pl.col("version").is_null())
+    for r in no_version.select("rep_id", "plan", "period", "rep_line").unique().sort("rep_id", "period").head(50).to_dicts():
+        message = f"rep {r['rep_id']}: plan {r['plan']} has no version in force in {r['period']}"
+        problems.append(Diagnostic(reps_file, r["rep_line"], "plan", "no-plan-version", message))
+    zero_quota = grid.filter(
+        pl.col("has_tiers").fill_null(False)
+        & (pl.col("quota") == 0)
+        & (pl.col("active") | (pl.col("commission_lines") > 0))
+    )
+    for r in zero_quota.select("rep_id", "period", "rep_line").unique().sort("rep_id", "period").head(50).to_dicts():
+        message = f"rep {r['rep_id']} has quota 0 under a plan with attainment tiers in {r['period']}"
+        problems.append(Diagnostic(reps_file, r["rep_line"], "quota", "zero-quota-with-tiers", message))
+    if problems:
+        raise InputError(problems)

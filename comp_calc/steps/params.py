@@ -1,0 +1,154 @@
+"""Plan versions as small polars tables the steps join against.
+
+Plans hold a handful of rules each, so building these tables loops over plan
+rules in Python; no data row is touched here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from comp_calc.plan.model import Plan, PlanSet
+from comp_calc.steps.exact import Scales, dec, scale_of
+
+VERSION_KEY = ["plan", "version"]
+
+
+@dataclass(frozen=True)
+class PlanTables:
+    versions: pl.DataFrame  # plan, version, kind, effective_from, rounding, cap, negative_balance, quality and outbound settings
+    rates: pl.DataFrame  # plan, version, product (null: catch-all), rate
+    tiers: pl.DataFrame  # plan, version, band, lower, upper (null: open), multiplier
+    quality_bands: pl.DataFrame  # plan, version, metric, band, below (null: open), multiplier
+    clawback: pl.DataFrame  # plan, version, rule, within_days, recover
+    scales: Scales
+
+
+def _max_scale(values) -> int:
+    return max((scale_of(v) for v in values if v is not None), default=0)
+
+
+def plan_scales(plans: PlanSet, amount_scale: int, quota_scale: int) -> Scales:
+    ps = plans.plans
+    quality_multiplier = 0
+    for p in ps:
+        if p.quality:
+            per_band = _max_scale(b.multiplier for m in p.quality.metrics for b in m.bands)
+            factors = len(p.quality.metrics) if p.quality.combine == "multiply" else 1
+            quality_multiplier = max(quality_multiplier, per_band * factors)
+    return Scales(
+        amount=amount_scale,
+        quota=quota_scale,
+        share=_max_scale(p.outbound_credit.share for p in ps if p.outbound_credit),
+        up_to=_max_scale(t.up_to for p in ps for t in (p.attainment_tiers or ())),
+        rate=_max_scale(r.rate for p in ps for r in p.rates),
+        tier_multiplier=_max_scale(t.multiplier for p in ps for t in (p.attainment_tiers or ())),
+        quality_multiplier=quality_multiplier,
+        recover=_max_scale(c.recover for p in ps for c in (p.clawback or ())),
+    )
+
+
+def _version_row(p: Plan) -> dict:
+    q, o = p.quality, p.outbound_credit
+    return {
+        "plan": p.plan,
+        "version": p.version,
+        "kind": p.period,
+        "effective_from": p.effective_from,
+        "rounding": p.rounding,
+        "cap": p.cap,
+        "negative_balance": p.negative_balance,
+        "has_tiers": p.attainment_tiers is not None,
+        "has_quality": q is not None,
+        "q_window": q.window_days if q else None,
+        "q_min": q.min_responses if q else None,
+        "q_combine": q.combine if q else None,
+        "ob_channels": list(o.channels) if o else None,
+        "ob_connected_only": o.connected_only if o else None,
+        "ob_window": o.window_days if o else None,
+        "ob_share": o.share if o else None,
+    }
+
+
+def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
+    s = scales
+    versions = pl.DataFrame(
+        [_version_row(p) for p in plans.plans],
+        schema={
+            "plan": pl.String,
+            "version": pl.Int64,
+            "kind": pl.String,
+            "effective_from": pl.Date,
+            "rounding": pl.String,
+            "cap": dec(2),
+            "negative_balance": pl.String,
+            "has_tiers": pl.Boolean,
+            "has_quality": pl.Boolean,
+            "q_window": pl.Int64,
+            "q_min": pl.Int64,
+            "q_combine": pl.String,
+            "ob_channels": pl.List(pl.String),
+            "ob_connected_only": pl.Boolean,
+            "ob_window": pl.Int64,
+            "ob_share": dec(s.share),
+        },
+        orient="row",
+    ).sort("plan", "effective_from")
+
+    rates, tiers, bands, clawback = [], [], [], []
+    for p in plans.plans:
+        key = {"plan": p.plan, "version": p.version}
+        seen: set[str] = set()
+        for rule in p.rates:  # first matching rule wins: later mentions of a product are dead
+            for product in rule.products or (None,):
+                if product not in seen:
+                    seen.add(product)
+                    rates.append({**key, "product": product, "rate": rule.rate})
+        # no tiers: one open band with multiplier 1, so every plan is priced the same way
+        plan_tiers = p.attainment_tiers or ()
+        lower = None
+        for band, t in enumerate(plan_tiers or [None]):
+            upper = t.up_to if t else None
+            tiers.append({**key, "band": band, "lower": lower, "upper": upper, "multiplier": t.multiplier if t else 1})
+            lower = upper
+        for m in p.quality.metrics if p.quality else ():
+            for band, b in enumerate(m.bands):
+                bands.append({**key, "metric": m.metric, "band": band, "below": b.below, "multiplier": b.multiplier})
+        for rule, c in enumerate(p.clawback or ()):
+            clawback.append({**key, "rule": rule, "within_days": c.within_days, "recover": c.recover})
+
+    keyschema = {"plan": pl.String, "version": pl.Int64}
+    return PlanTables(
+        versions=versions,
+        rates=pl.DataFrame(rates, schema={**keyschema, "product": pl.String, "rate": dec(s.rate)}, orient="row"),
+        tiers=pl.DataFrame(
+            tiers,
+            schema={**keyschema, "band": pl.Int64, "lower": dec(s.up_to), "upper": dec(s.up_to), "multiplier": dec(s.tier_multiplier)},
+            orient="row",
+        ),
+        quality_bands=pl.DataFrame(
+            bands,
+            schema={**keyschema, "metric": pl.String, "band": pl.Int64, "below": dec(6), "multiplier": dec(max(s.quality_multiplier, 1))},
+            orient="row",
+        ),
+        clawback=pl.DataFrame(
+            clawback, schema={**keyschema, "rule": pl.Int64, "within_days": pl.Int64, "recover": dec(s.recover)}, orient="row"
+        ),
+        scales=scales,
+    )
+
+
+def period_start_expr(day: pl.Expr, kind: pl.Expr) -> pl.Expr:
+    """First day of the month or quarter (by `kind`) containing `day`."""
+    return pl.when(kind == "quarter").then(day.dt.truncate("1q")).otherwise(day.dt.truncate("1mo"))
+
+
+def attach_version(lf: pl.LazyFrame, versions: pl.DataFrame, on: str, plan: str = "plan") -> pl.LazyFrame:
+    """Join the version of `plan` in force on date column `on` (greatest effective_from <= on).
+
+    Rows whose plan has no version in force get nulls in every version column.
+    """
+    right = versions.lazy().rename({"plan": plan} if plan != "plan" else {}).sort("effective_from")
+    return lf.sort(on).join_asof(right, left_on=on, right_on="effective_from", by=plan, strategy="backward", check_sortedness=False)

@@ -1,0 +1,86 @@
+"""Step 4, quality: a customer-outcome multiplier per rep and period.
+
+Responses with responded_on in [period end - window_days + 1, period end]
+count. CSAT = #(score >= 4) / n; NPS = 100 * (#(9..10) - #(0..6)) / n. The
+metric's multiplier is that of the first band whose `below` exceeds the
+value, compared exactly: `value < below` is tested as `count < below * n`
+in integers and exact decimals, so no fraction is ever rounded. Fewer than
+min_responses responses: multiplier 1. Metrics combine by product or min.
+
+Example: 10 csat responses, 7 of them >= 4: CSAT = 0.7, not < 0.70, so it
+falls in the next band (edge values belong to the next band).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from comp_calc.steps.exact import Scales, dec
+
+SURVEY_VALUE = {
+    # metric -> (numerator over responses, factor): value < below  <=>  factor * numerator < below * n
+    "csat": ((pl.col("score") >= 4).sum(), 1),
+    "nps": ((pl.col("score") >= 9).sum() - (pl.col("score") <= 6).sum(), 100),
+}
+
+
+def metric_counts(grid: pl.LazyFrame, feedback: pl.LazyFrame) -> pl.LazyFrame:
+    """Per (rep_id, p_start, metric): `n` responses in the window and the metric's `numerator`."""
+    windows = grid.filter(pl.col("has_quality")).select(
+        "rep_id", "p_start", "p_end", (pl.col("p_end") - pl.duration(days=pl.col("q_window") - 1)).alias("w_start")
+    )
+    in_window = feedback.join(windows, on="rep_id").filter(
+        (pl.col("responded_on") >= pl.col("w_start")) & (pl.col("responded_on") <= pl.col("p_end"))
+    )
+    parts = [
+        in_window.filter(pl.col("survey") == metric)
+        .group_by("rep_id", "p_start")
+        .agg(n=pl.len().cast(pl.Int64), numerator=(num * factor).cast(pl.Int64))
+        .with_columns(metric=pl.lit(metric))
+        for metric, (num, factor) in SURVEY_VALUE.items()
+    ]
+    return pl.concat(parts)
+
+
+def quality_multipliers(grid: pl.LazyFrame, feedback: pl.LazyFrame, bands: pl.DataFrame, scales: Scales) -> pl.LazyFrame:
+    """Per grid row with a quality section: `quality_multiplier` plus per-metric detail columns.
+
+    Detail columns: `{metric}_n`, `{metric}_value_num` (numerator: csat positives or
+    100*(promoters-detractors)), `{metric}_multiplier` (null: metric not in the plan).
+    """
+    qs = scales.quality_multiplier
+    keyed = grid.filter(pl.col("has_quality")).select("rep_id", "p_start", "plan", "version", "q_min", "q_combine")
+    metric_rows = keyed.join(bands.lazy().select("plan", "version", "metric").unique(), on=["plan", "version"])
+    counts = metric_rows.join(metric_counts(grid, feedback), on=["rep_id", "p_start", "metric"], how="left").with_columns(
+        pl.col("n").fill_null(0), pl.col("numerator").fill_null(0)
+    )
+    # the first band (in order) with value < below; the open last band always matches
+    matched = (
+        counts.join(bands.lazy(), on=["plan", "version", "metric"])
+        .filter(
+            pl.col("below").is_null()
+            | (pl.col("numerator").cast(dec(6)) < pl.col("below") * pl.col("n").cast(dec(6)))
+        )
+        .group_by("rep_id", "p_start", "metric")
+        .agg(pl.col("multiplier").sort_by("band").first(), pl.col("n").first(), pl.col("numerator").first(), pl.col("q_min").first())
+        .with_columns(
+            multiplier=pl.when(pl.col("n") >= pl.col("q_min")).then(pl.col("multiplier")).otherwise(pl.lit(1, dtype=dec(qs)))
+        )
+    )
+    wide = keyed
+    for metric in SURVEY_VALUE:
+        m = matched.filter(pl.col("metric") == metric).select(
+            "rep_id",
+            "p_start",
+            pl.col("n").alias(f"{metric}_n"),
+            pl.col("numerator").alias(f"{metric}_value_num"),
+            pl.col("multiplier").cast(dec(qs)).alias(f"{metric}_multiplier"),
+        )
+        wide = wide.join(m, on=["rep_id", "p_start"], how="left")
+    one = pl.lit(1, dtype=dec(qs))
+    csat, nps = pl.col("csat_multiplier"), pl.col("nps_multiplier")
+    product = csat.fill_null(one) * nps.fill_null(one)
+    minimum = pl.min_horizontal(csat, nps)  # min ignores a metric the plan does not list
+    return wide.with_columns(
+        quality_multiplier=pl.when(pl.col("q_combine") == "min").then(minimum).otherwise(product).cast(dec(qs))
+    ).drop("q_min", "q_combine", "plan", "version")

@@ -1,0 +1,43 @@
+"""Step 3, rate: base commission = sum over band pieces of piece * rate(product) * tier multiplier.
+
+The first rate rule naming the line's product applies, else the catch-all.
+Pieces come from `attainment.band_pieces` and are times D (days in period),
+so the sum here is `base * D`; the division happens once, at rounding.
+
+Example: pieces 120000 (x0.5) and 20000 (x1.0) of a D=28 line at rate 0.02:
+(120000*0.5 + 20000*1.0) * 0.02 = 1600 -> base 1600/28 = 57.142857...
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from comp_calc.steps.exact import Scales, dec
+
+
+def line_rates(lines: pl.LazyFrame, rates: pl.DataFrame) -> pl.LazyFrame:
+    """Add `rate`: the product's rule, else the plan version's catch-all."""
+    specific = rates.lazy().filter(pl.col("product").is_not_null())
+    fallback = rates.lazy().filter(pl.col("product").is_null()).select("plan", "version", pl.col("rate").alias("_fallback"))
+    return (
+        lines.join(specific, on=["plan", "version", "product"], how="left")
+        .join(fallback, on=["plan", "version"], how="left")
+        .with_columns(rate=pl.coalesce("rate", "_fallback"))
+        .drop("_fallback")
+    )
+
+
+def base_times_days(pieces: pl.LazyFrame, lines: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
+    """Per line (sale_id, role): `base_d` = base commission * D, exact; and `tiers` text."""
+    w = scales.base
+    rates = lines.select("sale_id", "role", "rate", "p_days")
+    per_piece = pieces.join(rates, on=["sale_id", "role"]).with_columns(
+        value=pl.col("piece").cast(dec(w)) * pl.col("rate").cast(dec(w)) * pl.col("multiplier").cast(dec(w))
+    )
+    # tiers column: "multiplier@piece" per band, pieces shown to cents (display only)
+    shown_piece = (pl.col("piece").cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
+    label = pl.format("{}@{}", pl.col("multiplier"), shown_piece)
+    return per_piece.group_by("sale_id", "role").agg(
+        base_d=pl.col("value").sum(),
+        tiers=label.sort_by("band").str.join("|"),
+    )

@@ -103,3 +103,13 @@ class Scales:
     @property
     def clawback(self) -> int:  # recover * a rounded commission
         return 2 + self.recover
+
+
+def plain_text(expr: pl.Expr, scale: int, min_decimals: int = 2) -> pl.Expr:
+    """An exact Decimal of `scale` as text: trailing zeros dropped, at least `min_decimals` decimals.
+
+    For explanations and labels; the CSV writer formats columns the same way.
+    """
+    text = expr.cast(dec(max(scale, min_decimals))).cast(pl.String)
+    keep = "{" + str(min_decimals) + "}"
+    return text.str.replace(rf"^(-?[0-9]+\.[0-9]{keep}[0-9]*?)0*$", "${1}")

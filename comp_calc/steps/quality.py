@@ -19,8 +19,8 @@ from comp_calc.steps.exact import Scales, dec
 
 SURVEY_VALUE = {
     # metric -> (numerator over responses, factor): value < below  <=>  factor * numerator < below * n
-    "csat": ((pl.col("score") >= 4).sum(), 1),
-    "nps": ((pl.col("score") >= 9).sum() - (pl.col("score") <= 6).sum(), 100),
+    "csat": ((pl.col("score") >= 4).cast(pl.Int64).sum(), 1),
+    "nps": ((pl.col("score") >= 9).cast(pl.Int64).sum() - (pl.col("score") <= 6).cast(pl.Int64).sum(), 100),
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from comp_calc.steps.exact import Scales, dec
+from comp_calc.steps.exact import Scales, dec, plain_text
 
 
 def line_rates(lines: pl.LazyFrame, rates: pl.DataFrame) -> pl.LazyFrame:
@@ -36,7 +36,7 @@ def base_times_days(pieces: pl.LazyFrame, lines: pl.LazyFrame, scales: Scales) -
     )
     # tiers column: "multiplier@piece" per band, pieces shown to cents (display only)
     shown_piece = (pl.col("piece").cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
-    label = pl.format("{}@{}", pl.col("multiplier"), shown_piece)
+    label = pl.format("{}@{}", plain_text(pl.col("multiplier"), scales.tier_multiplier), shown_piece)
     return per_piece.group_by("sale_id", "role").agg(
         base_d=pl.col("value").sum(),
         tiers=label.sort_by("band").str.join("|"),

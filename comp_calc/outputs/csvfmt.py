@@ -1,0 +1,199 @@
+"""Turn result frames into CSV text, the way SPEC section 4 writes numbers.
+
+Everything here is a polars expression over whole columns; no cell is touched
+from Python. The rules:
+
+- money columns: exactly two decimals (`1234.56`, `-750.00`), never `-0.00`;
+- exact columns (credited amounts, rates, multipliers): plain decimal notation,
+  trailing zeros dropped but at least two decimals (`0.004`, `1.10`, `1.00`);
+- integers as integers; other Decimal columns at their own scale (attainment
+  is shown with its 6 decimals);
+- null (and the empty string) is an empty cell;
+- a text cell starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`
+  so that no spreadsheet evaluates it. Numbers are never changed that way.
+
+The CSV itself is UTF-8 without BOM, `\\n` line endings, one header row, and
+standard quoting (a field with a comma, quote, CR or LF is quoted, quotes are
+doubled).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+
+__all__ = [
+    "FORMULA_START",
+    "format_frame",
+    "money_expr",
+    "exact_expr",
+    "text_expr",
+    "to_csv_bytes",
+    "write_csv",
+]
+
+# Characters that make a spreadsheet treat a cell as a formula (or that some
+# spreadsheets strip before doing so).
+FORMULA_START = "=+-@\t\r"
+_FORMULA_RE = r"^[=+\-@\t\r]"
+
+# `-0`, `-0.00`, `-0.000...` in any of our renderings: shown without the sign.
+_NEG_ZERO_RE = r"^-(0(?:\.0*)?)$"
+# Plain decimal with at least two decimals: keep two, then drop trailing zeros.
+_TRIM_RE = r"^(-?[0-9]+\.[0-9]{2}[0-9]*?)0*$"
+
+
+def _decimal_scale(dtype: pl.DataType) -> int:
+    scale = getattr(dtype, "scale", None)
+    return int(scale or 0)
+
+
+def _fixed_text(expr: pl.Expr, dtype: pl.DataType, min_decimals: int) -> pl.Expr:
+    """Decimal or integer `expr` as plain text with at least `min_decimals` decimals.
+
+    polars renders a Decimal(p, s) as plain notation with exactly `s` decimals
+    (`Decimal(38, 4)` 1.5 -> `1.5000`) and an integer without a point; pad
+    with zeros when there are fewer than `min_decimals`.
+    """
+    if dtype.is_decimal():
+        scale = _decimal_scale(dtype)
+    elif dtype.is_integer():
+        scale = 0
+    else:  # pragma: no cover - guarded by the callers
+        raise TypeError(dtype)
+    text = expr.cast(pl.String)
+    if scale < min_decimals:
+        pad = ("." if scale == 0 else "") + "0" * (min_decimals - scale)
+        text = text + pl.lit(pad)
+    return text.str.replace(_NEG_ZERO_RE, "${1}")
+
+
+def _check_numeric(name: str, dtype: pl.DataType, kind: str) -> None:
+    if dtype == pl.Null:
+        return
+    if dtype.is_decimal() or dtype.is_integer():
+        return
+    raise TypeError(
+        f"column {name!r} is listed as {kind} but has type {dtype}; "
+        "money and exact values must be Decimal (or integer) columns"
+    )
+
+
+def money_expr(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Money in cents: exactly two decimals.
+
+    Money reaches the writer already rounded to cents; a column with more
+    decimals than that is a calculation bug, not something to round away here.
+    """
+    _check_numeric(name, dtype, "money")
+    if dtype == pl.Null:
+        return pl.col(name).cast(pl.String)
+    if dtype.is_decimal() and _decimal_scale(dtype) > 2:
+        raise ValueError(
+            f"money column {name!r} has scale {_decimal_scale(dtype)}; "
+            "amounts must be rounded to cents before they are written"
+        )
+    return _fixed_text(pl.col(name), dtype, 2)
+
+
+def exact_expr(name: str, dtype: pl.DataType) -> pl.Expr:
+    """An exact value: plain notation, trailing zeros dropped, at least 2 decimals."""
+    _check_numeric(name, dtype, "exact")
+    if dtype == pl.Null:
+        return pl.col(name).cast(pl.String)
+    text = _fixed_text(pl.col(name), dtype, 2)
+    return text.str.replace(_TRIM_RE, "${1}")
+
+
+def text_expr(name: str) -> pl.Expr:
+    """A text cell, neutralised against formula injection."""
+    col = pl.col(name).cast(pl.String)
+    return (
+        pl.when(col.str.contains(_FORMULA_RE))
+        .then(pl.lit("'") + col)
+        .otherwise(col)
+    )
+
+
+def _other_expr(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A column that is neither money, exact nor text: integers, dates, flags."""
+    if dtype.is_decimal():
+        # Shown at its own scale, e.g. attainment with its 6 decimals.
+        return _fixed_text(pl.col(name), dtype, 0)
+    if dtype.is_float():
+        raise TypeError(
+            f"column {name!r} is floating point; write numbers as Decimal columns"
+        )
+    if dtype.is_nested() or dtype == pl.Object or dtype == pl.Binary:
+        raise TypeError(f"column {name!r} has type {dtype}, which has no CSV form")
+    if isinstance(dtype, (pl.Categorical, pl.Enum)):
+        return text_expr(name)
+    return pl.col(name).cast(pl.String)
+
+
+def format_frame(df: pl.DataFrame, money: set[str], exact: set[str]) -> pl.DataFrame:
+    """Every column of `df` as text, ready to be written as CSV.
+
+    `money` and `exact` name the columns with those number formats; String
+    columns are text (formula-neutralised); other numeric columns keep their
+    natural form (integers as integers, Decimals at their own scale).
+    Nulls and empty strings both become null, which the CSV writer leaves as
+    an empty, unquoted cell.
+    """
+    unknown = (money | exact) - set(df.columns)
+    if unknown:
+        raise KeyError(f"no such columns: {sorted(unknown)}")
+    both = money & exact
+    if both:
+        raise ValueError(f"columns both money and exact: {sorted(both)}")
+
+    exprs: list[pl.Expr] = []
+    for name, dtype in df.schema.items():
+        if name in money:
+            expr = money_expr(name, dtype)
+        elif name in exact:
+            expr = exact_expr(name, dtype)
+        elif dtype == pl.String:
+            expr = text_expr(name)
+        else:
+            expr = _other_expr(name, dtype)
+        expr = expr.cast(pl.String)
+        empty = pl.lit(None, dtype=pl.String)
+        exprs.append(pl.when(expr == pl.lit("")).then(empty).otherwise(expr).alias(name))
+    return df.select(exprs)
+
+
+def to_csv_bytes(formatted: pl.DataFrame) -> bytes:
+    """CSV bytes of an all-text frame: UTF-8, no BOM, `\\n`, header, standard quoting."""
+    not_text = [n for n, t in formatted.schema.items() if t != pl.String]
+    if not_text:
+        raise TypeError(f"format the frame first; non-text columns: {not_text}")
+    text = formatted.write_csv(
+        include_bom=False,
+        include_header=True,
+        separator=",",
+        line_terminator="\n",
+        quote_char='"',
+        null_value="",
+        quote_style="necessary",
+    )
+    if formatted.width == 0:
+        return b""
+    return text.encode("utf-8")
+
+
+def write_csv(df: pl.DataFrame, path: Path) -> None:
+    """Write an all-text frame (see `format_frame`) to `path`, owner-only."""
+    data = to_csv_bytes(df)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)

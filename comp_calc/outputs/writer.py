@@ -1,0 +1,289 @@
+"""Write one period's output folder, all at once or not at all.
+
+A run renders every file to bytes first (`render_csv`, `render_json`), then
+`write_period` puts them in place: everything is written and fsynced in a
+hidden temporary sibling folder, which is then renamed to `OUT/<period>/`.
+Readers therefore see either no folder or a complete one. A closed period is
+never overwritten unless asked (`force`), and then it is replaced whole: the
+old folder is renamed aside, the new one renamed in, and only then is the old
+one deleted.
+
+Files and folders are created owner-only (0o600 / 0o700): payouts are
+personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path, PurePath
+from typing import Any
+
+import polars as pl
+
+from comp_calc.errors import Diagnostic, InputError
+from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
+
+__all__ = [
+    "EXCEPTION_COLUMNS",
+    "exceptions_frame",
+    "render_csv",
+    "render_json",
+    "safe_file_stem",
+    "write_period",
+]
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+EXCEPTION_COLUMNS = ("file", "line", "column", "code", "message")
+
+# --------------------------------------------------------------------------
+# rendering
+
+
+def render_csv(df: pl.DataFrame, money: set[str], exact: set[str]) -> bytes:
+    """`df` as CSV bytes in the SPEC number format (see `csvfmt`)."""
+    return to_csv_bytes(format_frame(df, money, exact))
+
+
+def _plain_decimal(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError(f"cannot write non-finite number {value}")
+    if value == 0:
+        value = abs(value)  # no "-0"
+    return format(value, "f")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _plain_decimal(value)
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, PurePath):
+        return value.as_posix()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def render_json(obj: Any) -> bytes:
+    """JSON bytes: sorted keys, 2-space indent, trailing newline, UTF-8.
+
+    Decimals are written as strings in plain notation (`"1234.50"`, never
+    `"1.2345E+3"`), so no amount goes through binary floating point.
+    """
+    text = json.dumps(
+        obj,
+        sort_keys=True,
+        indent=2,
+        ensure_ascii=False,
+        allow_nan=False,
+        separators=(",", ": "),
+        default=_json_default,
+    )
+    return (text + "\n").encode("utf-8")
+
+
+def exceptions_frame(diags: list[Diagnostic]) -> pl.DataFrame:
+    """Rows of `exceptions.csv`: `file, line, column, code, message`.
+
+    Sorted by file, line, column, code (then message); a problem with no line
+    or column sorts before the numbered ones of the same file.
+    """
+    schema = {
+        "file": pl.String,
+        "line": pl.Int64,
+        "column": pl.String,
+        "code": pl.String,
+        "message": pl.String,
+    }
+    frame = pl.DataFrame(
+        {name: [getattr(d, name) for d in diags] for name in EXCEPTION_COLUMNS},
+        schema=schema,
+    )
+    return frame.sort(list(EXCEPTION_COLUMNS), nulls_last=False, maintain_order=True)
+
+
+# --------------------------------------------------------------------------
+# file names
+
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+_WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL"}
+    | {f"COM{i}" for i in range(10)}
+    | {f"LPT{i}" for i in range(10)}
+)
+STEM_MAX = 64
+_EMPTY_STEM = "rep"
+
+
+def safe_file_stem(rep_id: str) -> str:
+    """A file-name stem for `rep_id` that cannot leave its folder or clash.
+
+    Keeps `[A-Za-z0-9._-]`, turns anything else into `_`, drops leading dots,
+    caps the length, steers clear of Windows device names, and always ends in
+    `-` plus 8 hex digits of sha256(rep_id), so ids that read alike (`a/b`,
+    `a_b`, `A_B`) still get different names, also on case-insensitive disks.
+    """
+    digest = hashlib.sha256(rep_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    base = _UNSAFE_CHARS.sub("_", rep_id).lstrip(".")
+    base = base[:STEM_MAX].rstrip(".")
+    if not base:
+        base = _EMPTY_STEM
+    if base.split(".", 1)[0].upper() in _WINDOWS_RESERVED:
+        base = "_" + base
+    return f"{base}-{digest}"
+
+
+# --------------------------------------------------------------------------
+# the period folder
+
+
+def _check_name(name: str, what: str) -> tuple[str, ...]:
+    """Split a relative POSIX file name into safe parts, or refuse it."""
+    if not isinstance(name, str) or not name or "\\" in name or "\x00" in name:
+        raise ValueError(f"unsafe {what}: {name!r}")
+    parts = tuple(name.split("/"))
+    if name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"unsafe {what}: {name!r}")
+    return parts
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _exists(path: Path) -> bool:
+    return os.path.lexists(path)
+
+
+def _period_exists(target: Path) -> InputError:
+    return InputError(
+        Diagnostic(
+            file=str(target),
+            line=None,
+            column=None,
+            code="period-exists",
+            message=(
+                f"{target} already exists; it is a closed period. "
+                "Use --force to replace it."
+            ),
+        )
+    )
+
+
+def _fill(folder: Path, files: Mapping[str, bytes]) -> None:
+    made: set[Path] = {folder}
+    for name in sorted(files):
+        parts = _check_name(name, "output file name")
+        parent = folder
+        for part in parts[:-1]:
+            parent = parent / part
+            if parent not in made:
+                os.mkdir(parent, DIR_MODE)
+                os.chmod(parent, DIR_MODE)
+                made.add(parent)
+        _write_file(parent / parts[-1], files[name])
+    for directory in sorted(made, key=lambda p: len(p.parts), reverse=True):
+        _fsync_dir(directory)
+
+
+def _aside_name(out_root: Path, period_label: str) -> Path:
+    while True:
+        candidate = out_root / f".{period_label}.old-{secrets.token_hex(4)}"
+        if not _exists(candidate):
+            return candidate
+
+
+def write_period(
+    out_root: Path, period_label: str, files: dict[str, bytes], force: bool
+) -> Path:
+    """Write `files` (name -> bytes) as the folder `out_root/period_label`.
+
+    The folder appears complete or not at all. If it already exists and
+    `force` is false, nothing is written and an `InputError` with code
+    `period-exists` is raised; with `force` the old folder is replaced whole.
+    File names may contain `/` for sub-folders but cannot leave the folder.
+    Returns the folder's path.
+    """
+    out_root = Path(out_root)
+    _check_name(period_label, "period label")
+    if "/" in period_label or period_label.startswith("."):
+        raise ValueError(f"unsafe period label: {period_label!r}")
+    for name in files:
+        _check_name(name, "output file name")
+
+    target = out_root / period_label
+    if _exists(target) and not force:
+        raise _period_exists(target)
+
+    if not out_root.exists():
+        out_root.mkdir(parents=True, mode=DIR_MODE)
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{period_label}.tmp-", dir=out_root))
+    try:
+        os.chmod(tmp, DIR_MODE)
+        _fill(tmp, files)
+        if _exists(target):
+            if not force:
+                raise _period_exists(target)
+            aside = _aside_name(out_root, period_label)
+            os.rename(target, aside)
+            try:
+                os.rename(tmp, target)
+            except BaseException:
+                os.rename(aside, target)
+                raise
+            _fsync_dir(out_root)
+            _remove(aside)
+        else:
+            try:
+                os.rename(tmp, target)
+            except OSError:
+                # Someone created the folder meanwhile (a non-empty folder
+                # cannot be renamed over); report it as a closed period.
+                if _exists(target) and not force:
+                    raise _period_exists(target) from None
+                raise
+        _fsync_dir(out_root)
+    except BaseException:
+        if _exists(tmp):
+            _remove(tmp)
+        raise
+    return target

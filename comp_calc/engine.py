@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 
 from comp_calc.data.model import Inputs
-from comp_calc.errors import Diagnostic, InputError
+from comp_calc.errors import Diagnostic, InputError, ReconciliationError
 from comp_calc.periods import Period, period_containing, periods_between
 from comp_calc.plan.model import PlanSet
 from comp_calc.steps import attainment, balance, cap, clawback, credit, quality, rate
@@ -72,10 +72,11 @@ def compute(plans: PlanSet, inputs: Inputs, period: Period) -> RunResult:
 
     grid = _grid(reps, tables, periods, kind)
     qm = quality.quality_multipliers(grid, feedback, tables.quality_bands, scales)
-    credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales)
-    commissions = _commissions(credit_lines, grid, qm, tables, scales, kind)
+    credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales).collect()
+    commissions = _commissions(credit_lines.lazy(), grid, qm, tables, scales, kind)
     grid_df, lines_df = _finish(grid, commissions, qm, tables, scales, kind)
     _check(grid_df, inputs)
+    reconcile(sales.collect(), credit_lines, grid_df, lines_df)
     return RunResult(period, periods, grid_df, lines_df, tables, ignored)
 
 
@@ -278,3 +279,42 @@ def _check(grid: pl.DataFrame, inputs: Inputs) -> None:
         problems.append(Diagnostic(reps_file, r["rep_line"], "quota", "zero-quota-with-tiers", message))
     if problems:
         raise InputError(problems)
+
+
+def reconcile(sales: pl.DataFrame, credit_lines: pl.DataFrame, grid: pl.DataFrame, lines: pl.DataFrame) -> None:
+    """The run's own invariants; a failure is a bug in this tool, never a user mistake.
+
+    - the credit lines of each sale add up to its amount;
+    - per rep and period, the lines add up to the payouts row, and
+      payout = earned + cap + clawbacks + carry_in - carry_out;
+    - under carry_forward no payout is negative.
+    """
+    failures = []
+    credited = credit_lines.group_by("sale_id").agg(pl.col("credited").sum())
+    bad_sales = sales.join(credited, on="sale_id", how="left").filter(
+        pl.col("credited").is_null() | (pl.col("credited") != pl.col("amount"))
+    )
+    if bad_sales.height:
+        failures.append(f"{bad_sales.height} sales whose credit lines do not add up to the amount")
+    zero = pl.lit(0, dtype=MONEY)
+    by_kind = lines.group_by("rep_id", "p_start").agg(
+        *[pl.col("amount").filter(pl.col("kind") == k).sum().cast(MONEY).alias(f"_{k}") for k in ("commission", "cap", "clawback", "carry")]
+    )
+    rows = grid.filter(pl.col("present")).join(by_kind, on=["rep_id", "p_start"], how="left").with_columns(
+        pl.col("^_.*$").fill_null(zero)
+    )
+    mismatched = rows.filter(
+        (pl.col("_commission") != pl.col("earned"))
+        | (pl.col("_cap") != pl.col("cap_adjustment").fill_null(zero))
+        | (pl.col("_clawback") != pl.col("clawbacks"))
+        | (pl.col("_carry") != pl.col("carry_in"))
+        | (pl.col("payout") != pl.col("earned") + pl.col("cap_adjustment").fill_null(zero) + pl.col("clawbacks") + pl.col("carry_in") - pl.col("carry_out"))
+        | ((pl.col("negative_balance") == "carry_forward") & (pl.col("payout") < 0))
+    )
+    if mismatched.height:
+        failures.append(f"{mismatched.height} rep-periods whose lines do not add up to their payouts row")
+    lines_outside = lines.join(grid.filter(pl.col("present")), on=["rep_id", "p_start"], how="anti")
+    if lines_outside.height:
+        failures.append(f"{lines_outside.height} lines of reps missing from the payouts")
+    if failures:
+        raise ReconciliationError("; ".join(failures))

@@ -21,12 +21,9 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        where = self.file
-        if self.line is not None:
-            where += f":{self.line}"
-        if self.column:
-            where += f": [{self.column}]"
-        return f"{where}: {self.code} {self.message}"
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        column = f"{self.column}: " if self.column else ""
+        return f"{where}: {self.code} {column}{self.message}"
 
     def as_dict(self) -> dict:
         return asdict(self)

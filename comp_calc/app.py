@@ -1,0 +1,94 @@
+"""The stages a command runs, as plain functions: load, check, compute, write.
+
+Like a loader pipeline (parse -> validate -> compute), each stage returns data
+and collects user mistakes as diagnostics; a stage that cannot go on raises
+`InputError` with all of them. Nothing here prints: the CLI renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from comp_calc.data.checks import cross_checks
+from comp_calc.data.load import load_inputs
+from comp_calc.data.model import Inputs
+from comp_calc.engine import RunResult, compute
+from comp_calc.errors import Diagnostic, InputError
+from comp_calc.outputs.results import period_files
+from comp_calc.outputs.writer import write_period
+from comp_calc.periods import MONTH, QUARTER, Period, parse_period, period_containing
+from comp_calc.plan.load import load_plans
+from comp_calc.plan.model import PlanSet
+
+
+@dataclass
+class Prepared:
+    plans: PlanSet
+    inputs: Inputs
+    period: Period
+    period_was_default: bool
+
+
+def load_plan_set(plans_dir: str | Path) -> PlanSet:
+    plans, problems = load_plans(plans_dir)
+    if problems:
+        raise InputError(problems)
+    return plans
+
+
+def latest_complete_period(inputs: Inputs, plans: PlanSet) -> Period:
+    """The latest period (monthly if any plan is monthly) that the data covers to its last day."""
+    days = [
+        t.frame[col].max()
+        for t, col in ((inputs.sales, "sold_on"), (inputs.feedback, "responded_on"), (inputs.contacts, "contacted_on"))
+        if t.frame.height
+    ]
+    if not days:
+        raise InputError(Diagnostic(inputs.sales.path or "sales.csv", None, None, "no-data", "no dated rows to choose a period from; pass --period"))
+    kinds = {p.period for p in plans.plans}
+    kind = MONTH if MONTH in kinds or not kinds else QUARTER
+    last: date = max(days)
+    after = period_containing(last + timedelta(days=1), kind)
+    return period_containing(after.start - timedelta(days=1), kind)
+
+
+def prepare(plans_dir: str | Path, data_dir: str | Path, period: str | None, skip_invalid: bool) -> Prepared:
+    """Load and check plans and inputs for a run of `period` (default: latest complete one)."""
+    plans = load_plan_set(plans_dir)
+    inputs = load_inputs(data_dir)
+    if period is None:
+        chosen, was_default = latest_complete_period(inputs, plans), True
+    else:
+        try:
+            chosen, was_default = parse_period(period), False
+        except ValueError as e:
+            raise InputError(Diagnostic("--period", None, None, "bad-period", str(e))) from None
+    inputs, _ = cross_checks(inputs, plans, until=chosen.end)
+    if inputs.problems and not skip_invalid:
+        raise InputError(inputs.problems)
+    return Prepared(plans, inputs, chosen, was_default)
+
+
+def run(prep: Prepared) -> RunResult:
+    return compute(prep.plans, prep.inputs, prep.period)
+
+
+def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool) -> Path:
+    files = period_files(result, prep.plans, prep.inputs, prep.inputs.problems)
+    return write_period(Path(out_dir), result.period.label, files, force)
+
+
+
+def validate(plans_dir: str | Path, data_dir: str | Path | None) -> list[Diagnostic]:
+    """Every problem of the plans and, if given, the data and its references to the plans."""
+    plans, problems = load_plans(plans_dir)
+    if data_dir is None:
+        return problems
+    try:
+        inputs = load_inputs(data_dir)
+    except InputError as e:
+        return problems + e.diagnostics
+    inputs, _ = cross_checks(inputs, plans)
+    return problems + inputs.problems

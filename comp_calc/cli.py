@@ -1,0 +1,95 @@
+"""The command line: thin typer commands over `comp_calc.app`.
+
+Each command calls the library and maps its errors to exit codes:
+0 success, 1 the run's own reconciliation failed (or `diff --fail-over`),
+2 bad input or usage. Only this module and `comp_calc.render` talk to the terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from comp_calc import app as lib
+from comp_calc import render
+from comp_calc.errors import InputError, ReconciliationError
+
+app = typer.Typer(
+    help="Exact, explainable sales compensation runs from CSV exports and YAML plans.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+PlansOpt = Annotated[Path, typer.Option("--plans", help="Folder of plan YAML files.")]
+DataOpt = Annotated[Path, typer.Option("--data", help="Folder of input CSVs (reps, sales, feedback, contacts).")]
+PeriodOpt = Annotated[
+    str | None, typer.Option("--period", help="2026-10 (month) or 2026-Q4 (quarter). Default: latest complete period in the data.")
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="table (for people), json or csv (for scripts).")]
+
+
+def fail(error: InputError, fmt: Format = Format.table) -> typer.Exit:
+    """Print every diagnostic and return the exit for bad input (2)."""
+    render.diagnostics(error.diagnostics, as_json=fmt == Format.json)
+    return typer.Exit(2)
+
+
+@app.command()
+def run(
+    plans: PlansOpt = Path("plans"),
+    data: DataOpt = Path("sample_data"),
+    period: PeriodOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="Output folder; the period's results go to OUT/PERIOD/.")] = Path("out"),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing (closed) period folder.")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Run without bad input rows; every one is listed in exceptions.csv.")
+    ] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Compute a period's payouts and write payouts.csv, lines.csv, exceptions.csv and manifest.json."""
+    try:
+        with render.progress("Loading plans and data"):
+            prep = lib.prepare(plans, data, period, skip_invalid)
+        with render.progress(f"Computing {prep.period}"):
+            result = lib.run(prep)
+            folder = lib.write(prep, result, out, force)
+    except InputError as e:
+        raise fail(e, fmt) from None
+    except ReconciliationError as e:
+        render.error(f"reconciliation failed, nothing written: {e}")
+        raise typer.Exit(1) from None
+    render.run_summary(prep, result, folder, fmt.value)
+
+
+@app.command()
+def validate(
+    plans: PlansOpt = Path("plans"),
+    data: Annotated[Path | None, typer.Option("--data", help="Also check this folder of input CSVs.")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Check plans (and data) and report every problem with file and line."""
+    problems = lib.validate(plans, data)
+    render.validation(problems, fmt.value)
+    if problems:
+        raise typer.Exit(2)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

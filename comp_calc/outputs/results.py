@@ -1,0 +1,150 @@
+"""The requested period's result tables, manifest and files, from an engine result.
+
+Builds `payouts.csv`, `lines.csv`, `exceptions.csv` and `manifest.json` of
+SPEC section 4 as bytes; `writer.write_period` puts them on disk.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from comp_calc import __version__
+from comp_calc.data.model import Inputs
+from comp_calc.engine import RunResult
+from comp_calc.errors import Diagnostic
+from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
+from comp_calc.plan.model import PlanSet
+from comp_calc.steps.exact import plain_text
+
+PAYOUT_COLUMNS = [
+    "rep_id", "name", "team", "plan", "plan_version", "period", "credited", "quota", "attainment",
+    "quality_multiplier", "earned", "cap_adjustment", "clawbacks", "carry_in", "payout", "carry_out",
+]  # fmt: skip
+PAYOUT_MONEY = {"quota", "earned", "cap_adjustment", "clawbacks", "carry_in", "payout", "carry_out"}
+PAYOUT_EXACT = {"credited", "quality_multiplier"}
+LINE_COLUMNS = [
+    "rep_id", "period", "kind", "sale_id", "role", "product", "credited", "rate", "tiers",
+    "quality_multiplier", "amount", "explanation",
+]  # fmt: skip
+LINE_MONEY = {"amount"}
+LINE_EXACT = {"credited", "rate", "quality_multiplier"}
+
+
+def payouts_frame(result: RunResult, period: str | None = None) -> pl.DataFrame:
+    """One row per rep present in the period (active or with a line), sorted by rep_id."""
+    period = period or result.period.label
+    zero = pl.lit(0, dtype=pl.Decimal(38, 2))
+    return (
+        result.grid.filter((pl.col("period") == period) & pl.col("present"))
+        .select(
+            "rep_id",
+            "name",
+            "team",
+            "plan",
+            pl.col("version").alias("plan_version"),
+            "period",
+            "credited",
+            pl.col("quota_shown").alias("quota"),
+            "attainment",
+            "quality_multiplier",
+            "earned",
+            pl.col("cap_adjustment").fill_null(zero),
+            "clawbacks",
+            "carry_in",
+            "payout",
+            "carry_out",
+        )
+        .sort("rep_id")
+    )
+
+
+def _text(col: str, scale_source: pl.DataFrame) -> pl.Expr:
+    dtype = scale_source.schema[col]
+    return plain_text(pl.col(col), getattr(dtype, "scale", 0) or 0)
+
+
+def lines_frame(result: RunResult, period: str | None = None) -> pl.DataFrame:
+    """Every line of the period in SPEC order, with a one-sentence explanation."""
+    period = period or result.period.label
+    lines = result.lines.filter(pl.col("period") == period)
+    credited, rate, qm = _text("credited", lines), _text("rate", lines), _text("quality_multiplier", lines)
+    money = lambda c: pl.col(c).cast(pl.String)  # noqa: E731 - money columns are already at scale 2
+    via = (
+        pl.when(pl.col("role") == "relationship")
+        .then(pl.format(" (relationship credit: contact {} for seller {})", pl.col("contact_id"), pl.col("seller_id")))
+        .otherwise(pl.lit(""))
+    )
+    commission = pl.format(
+        "sale {} ({}) sold {}: credited {}{} x rate {}, tiers multiplier@piece {}, quality x{} = {}",
+        "sale_id", "product", "sold_on", credited, via, rate, "tiers", qm, money("amount"),
+    )  # fmt: skip
+    cap = pl.format("earned {} is above the cap {}: {}", money("earned"), money("cap"), money("amount"))
+    claw = pl.format(
+        "sale {} sold {} cancelled {} ({} days, {}-day rule): recover {} of {} paid in {} = {}",
+        "sale_id", "sold_on", "cancelled_on", "days", "within_days", "recover", money("original_amount"),
+        "original_period", money("amount"),
+    )  # fmt: skip
+    carry = pl.format("negative balance carried in from the previous period: {}", money("amount"))
+    explanation = (
+        pl.when(pl.col("kind") == "commission")
+        .then(commission)
+        .when(pl.col("kind") == "cap")
+        .then(cap)
+        .when(pl.col("kind") == "clawback")
+        .then(claw)
+        .otherwise(carry)
+    )
+    return lines.with_columns(explanation=explanation).select(LINE_COLUMNS)
+
+
+def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.DataFrame) -> dict:
+    """Plan versions and file hashes, input hashes and row counts, totals, tool version. No clock."""
+    kind = result.period.kind
+    total = lambda c: payouts[c].sum() if payouts.height else Decimal("0.00")  # noqa: E731
+    rejected = {}
+    for d in inputs.problems:
+        rejected[d.file] = rejected.get(d.file, 0) + 1
+    return {
+        "tool": "comp-calc",
+        "version": __version__,
+        "period": result.period.label,
+        "periods_computed": [p.label for p in result.periods],
+        "plans": [
+            {"plan": p.plan, "version": p.version, "effective_from": p.effective_from, "file": p.source, "sha256": p.sha256}
+            for p in plans.plans
+            if p.period == kind
+        ],
+        "inputs": {
+            t.name: {
+                "file": t.path,
+                "sha256": t.sha256,
+                "rows_read": t.rows_read,
+                "rows_rejected": t.rows_rejected,
+                "rows_ignored_after_period": result.ignored.get(t.name, 0),
+                "rows_used": t.rows_read - t.rows_rejected - result.ignored.get(t.name, 0),
+            }
+            for t in inputs.tables()
+        },
+        "totals": {
+            "reps": payouts.height,
+            "credited": total("credited"),
+            "earned": total("earned"),
+            "cap_adjustment": total("cap_adjustment"),
+            "clawbacks": total("clawbacks"),
+            "carry_in": total("carry_in"),
+            "payout": total("payout"),
+            "carry_out": total("carry_out"),
+        },
+    }
+
+
+def period_files(result: RunResult, plans: PlanSet, inputs: Inputs, problems: list[Diagnostic]) -> dict[str, bytes]:
+    payouts = payouts_frame(result)
+    return {
+        "payouts.csv": render_csv(payouts, PAYOUT_MONEY, PAYOUT_EXACT),
+        "lines.csv": render_csv(lines_frame(result), LINE_MONEY, LINE_EXACT),
+        "exceptions.csv": render_csv(exceptions_frame(problems), set(), set()),
+        "manifest.json": render_json(manifest(result, plans, inputs, payouts)),
+    }

@@ -87,6 +87,10 @@ def validate(
         raise typer.Exit(2)
 
 
+# Further commands live in comp_calc/commands/, one module each, registered here.
+# (registrations)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -96,7 +96,7 @@ def run_summary(prep, result, folder: Path, fmt: str) -> None:
     if fmt == "csv":
         _write(render_csv(payouts, PAYOUT_MONEY, PAYOUT_EXACT))
         return
-    shown = format_frame(payouts.select(SUMMARY_COLUMNS), PAYOUT_MONEY, PAYOUT_EXACT)
+    shown = format_frame(payouts.select(SUMMARY_COLUMNS), PAYOUT_MONEY & set(SUMMARY_COLUMNS), PAYOUT_EXACT)
     numbers = set(SUMMARY_COLUMNS[3:])
     total_row = pl.DataFrame(
         {c: [None] for c in SUMMARY_COLUMNS}, schema={c: pl.String for c in SUMMARY_COLUMNS}

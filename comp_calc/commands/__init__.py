@@ -1,0 +1,1 @@
+"""Commands beyond run and validate, one module each, registered in `comp_calc.cli`."""

@@ -1,0 +1,121 @@
+"""Input checks that need the plans as well as the data (SPEC sections 1 and 3).
+
+`cross_checks(inputs, plans, until)` runs after `load_inputs` and the plan
+loader. Codes:
+
+  unknown-plan               reps.csv `plan` is not a plan id of the plans
+                             directory; the rep is rejected and so are the
+                             sales, feedback and contacts rows that refer to it
+                             (`rep-rejected`, naming the reps.csv line)
+  sale-outside-active-dates  sales `sold_on` is not within the seller's
+                             `start_date <= sold_on <= end_date` (empty end: open)
+  no-plan-version            the seller's plan has no version in force at the
+                             start of the period (of that plan's kind) holding
+                             `sold_on`
+
+The two date rules only look at sales with `sold_on <= until` (rows dated
+after the requested period are ignored for computation; `until=None` checks
+all). Offending rows leave the frames like any other rejected row.
+
+`problems_frame(diags)` turns diagnostics into the `exceptions.csv` table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import polars as pl
+
+from comp_calc.data.load import apply_rules, file_name, reference_rules, rejected_rep_lines
+from comp_calc.data.model import Inputs, Table
+from comp_calc.errors import Diagnostic
+from comp_calc.periods import MONTH
+from comp_calc.plan.model import PlanSet
+
+PROBLEM_COLUMNS = ("file", "line", "column", "code", "message")
+
+
+def cross_checks(inputs: Inputs, plans: PlanSet, until: date | None = None) -> tuple[Inputs, list[Diagnostic]]:
+    """Reject rows that contradict the plans; return (updated inputs, new diagnostics)."""
+    new: list[Diagnostic] = []
+
+    def run(table: Table, frame: pl.DataFrame, rules) -> tuple[Table, pl.DataFrame]:
+        kept, rejected, diags = apply_rules(frame, rules, file_name(table.name))
+        new.extend(diags)
+        columns = table.frame.columns
+        return replace(table, frame=kept.select(columns), rows_rejected=table.rows_rejected + rejected.height), rejected
+
+    known = pl.Series(plans.ids, dtype=pl.String).implode()
+    reps_frame = inputs.reps.frame.with_columns(_ragged=pl.lit(None, pl.String))
+    unknown_plan = pl.when(~pl.col("plan").is_in(known)).then(
+        pl.format("plan '{}' is not defined in the plans directory", pl.col("plan"))
+    )
+    reps, rejected = run(inputs.reps, reps_frame, [("plan", "unknown-plan", unknown_plan)])
+    cascade = rejected_rep_lines(rejected, reps.frame["rep_id"])
+    kept_reps = reps.frame["rep_id"]
+
+    def referring(table: Table, extra=()) -> tuple[pl.DataFrame, list]:
+        frame = table.frame.with_columns(_ragged=pl.lit(None, pl.String)).join(
+            cascade, on="rep_id", how="left", maintain_order="left"
+        )
+        return frame, [r for r in reference_rules(kept_reps) if r[1] == "rep-rejected"] + list(extra)
+
+    sales_frame, sales_rules = referring(inputs.sales)
+    sales_frame, date_rules = _sale_date_rules(sales_frame, reps.frame, plans, until)
+    sales, _ = run(inputs.sales, sales_frame, sales_rules + date_rules)
+    feedback, _ = run(inputs.feedback, *referring(inputs.feedback))
+    contacts, _ = run(inputs.contacts, *referring(inputs.contacts))
+
+    out = Inputs(reps, sales, feedback, contacts, [*inputs.problems, *new])
+    return out, new
+
+
+def _sale_date_rules(sales: pl.DataFrame, reps: pl.DataFrame, plans: PlanSet, until: date | None):
+    """Join each sale with its seller and plan; rules for active dates and plan version."""
+    plan_table = pl.DataFrame(
+        {
+            "plan": plans.ids,
+            "_kind": [plans.kind(p) for p in plans.ids],
+            "_first_from": [plans.versions(p)[0].effective_from for p in plans.ids],
+        },
+        schema={"plan": pl.String, "_kind": pl.String, "_first_from": pl.Date},
+    )
+    seller = reps.select("rep_id", _start=pl.col("start_date"), _end=pl.col("end_date"), _plan=pl.col("plan"))
+    sold = pl.col("sold_on")
+    frame = (
+        sales.join(seller, on="rep_id", how="left", maintain_order="left")
+        .join(plan_table, left_on="_plan", right_on="plan", how="left", maintain_order="left")
+        .with_columns(
+            _period_start=pl.when(pl.col("_kind") == MONTH)
+            .then(sold.dt.truncate("1mo"))
+            .otherwise(sold.dt.truncate("1q"))
+        )
+        .with_columns(
+            _period=pl.when(pl.col("_kind") == MONTH)
+            .then(pl.col("_period_start").dt.strftime("%Y-%m"))
+            .otherwise(pl.format("{}-Q{}", pl.col("_period_start").dt.year(), pl.col("_period_start").dt.quarter()))
+        )
+    )
+    in_scope = pl.lit(True) if until is None else sold <= pl.lit(until)
+    outside = (sold < pl.col("_start")) | (pl.col("_end").is_not_null() & (sold > pl.col("_end")))
+    end_text = pl.col("_end").dt.to_string("%Y-%m-%d").fill_null("open")
+    no_version = pl.col("_first_from").is_not_null() & (pl.col("_period_start") < pl.col("_first_from"))
+    rules = [
+        ("sold_on", "sale-outside-active-dates", pl.when(in_scope & outside).then(
+            pl.format("sold on {}, outside the active dates of rep '{}' ({} to {})",
+                      sold, pl.col("rep_id"), pl.col("_start"), end_text))),
+        ("sold_on", "no-plan-version", pl.when(in_scope & no_version).then(
+            pl.format("plan '{}' of rep '{}' has no version in force for period {} (first version from {})",
+                      pl.col("_plan"), pl.col("rep_id"), pl.col("_period"), pl.col("_first_from")))),
+    ]
+    return frame, rules
+
+
+def problems_frame(diags: list[Diagnostic]) -> pl.DataFrame:
+    """Diagnostics as `exceptions.csv` rows: file, line, column, code, message, sorted."""
+    schema = {"file": pl.String, "line": pl.Int64, "column": pl.String, "code": pl.String, "message": pl.String}
+    frame = pl.DataFrame([d.as_dict() for d in diags], schema=schema) if diags else pl.DataFrame(
+        schema=schema
+    )
+    return frame.select(PROBLEM_COLUMNS).sort("file", "line", "column", "code", nulls_last=False, maintain_order=True)

@@ -9,9 +9,11 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -74,44 +76,54 @@ def progress(message: str) -> Iterator[None]:
 
 
 def _table_from(frame: pl.DataFrame, title: str, right: set[str]) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for c in frame.columns:
-        table.add_column(c, justify="right" if c in right else "left")
+        widest = max([len(c), *(len(v) for v in frame[c].drop_nulls().to_list())])
+        if c in right or c == "rep_id":  # never cut a number or an id; text columns give way
+            table.add_column(c, justify="right" if c in right else "left", no_wrap=True, min_width=widest)
+        else:
+            table.add_column(c, no_wrap=True, overflow="ellipsis", max_width=16)
     cells = [frame[c].fill_null("").to_list() for c in frame.columns]  # a computed summary, for display
     for values in zip(*cells, strict=True):
         table.add_row(*values)
     return table
 
 
-SUMMARY_COLUMNS = ["rep_id", "name", "team", "credited", "attainment", "quality_multiplier", "earned", "clawbacks", "payout"]
+SUMMARY_MONEY = ["earned", "cap_adjustment", "clawbacks", "carry_in", "payout", "carry_out"]
 
 
 def run_summary(prep, result, folder: Path, fmt: str) -> None:
     payouts = payouts_frame(result)
-    totals = {c: str(payouts[c].sum()) for c in ["earned", "cap_adjustment", "clawbacks", "carry_in", "payout", "carry_out"]}
+    totals = {c: payouts[c].sum() if payouts.height else Decimal("0.00") for c in SUMMARY_MONEY}
     if fmt == "json":
         rows = format_frame(payouts, PAYOUT_MONEY, PAYOUT_EXACT).to_dicts()
-        _write(json.dumps({"period": result.period.label, "out": str(folder), "reps": rows, "totals": {"reps": payouts.height, **totals}}, indent=2) + "\n")
+        totals_json = {"reps": payouts.height, **{c: str(v) for c, v in totals.items()}}
+        _write(json.dumps({"period": result.period.label, "out": str(folder), "reps": rows, "totals": totals_json}, indent=2) + "\n")
         return
     if fmt == "csv":
         _write(render_csv(payouts, PAYOUT_MONEY, PAYOUT_EXACT))
         return
-    shown = format_frame(payouts.select(SUMMARY_COLUMNS), PAYOUT_MONEY & set(SUMMARY_COLUMNS), PAYOUT_EXACT)
-    numbers = set(SUMMARY_COLUMNS[3:])
-    total_row = pl.DataFrame(
-        {c: [None] for c in SUMMARY_COLUMNS}, schema={c: pl.String for c in SUMMARY_COLUMNS}
-    ).with_columns(
-        rep_id=pl.lit("TOTAL"),
-        name=pl.lit(f"{payouts.height} reps"),
-        credited=pl.lit(None, pl.String),
-        earned=pl.lit(totals["earned"]),
-        clawbacks=pl.lit(totals["clawbacks"]),
-        payout=pl.lit(totals["payout"]),
+    shown = payouts.select(
+        "rep_id",
+        "name",
+        pl.col("credited").round(2).cast(pl.Decimal(38, 2)).cast(pl.String).alias("credited"),
+        (pl.col("attainment") * 100).round(1).cast(pl.Decimal(38, 1)).cast(pl.String).add("%").alias("attain."),
+        pl.col("quality_multiplier").cast(pl.String).str.replace(r"(\.\d\d\d*?)0+$", "$1").alias("quality"),
+        *[pl.col(c).cast(pl.String) for c in ("earned", "clawbacks", "payout")],
     )
-    table = _table_from(pl.concat([shown, total_row]), f"Payouts {result.period.label} ({result.period.start} to {result.period.end})", numbers)
+    total_row = pl.DataFrame(
+        {"rep_id": ["TOTAL"], "name": [""], "earned": [str(totals["earned"])],
+         "clawbacks": [str(totals["clawbacks"])], "payout": [str(totals["payout"])]}
+    )  # fmt: skip
+    numbers = {"credited", "attain.", "quality", "earned", "clawbacks", "payout"}
+    p = result.period
+    frame = pl.concat([shown, total_row], how="diagonal")
+    if out.width < 100:  # names only where they fit beside every number
+        frame = frame.drop("name")
+    table = _table_from(frame, f"Payouts {p.label} ({p.start} to {p.end}), {payouts.height} reps", numbers)
     out.print(table)
     if prep.period_was_default:
-        out.print(f"Period {result.period.label} is the latest complete period in the data (use --period to choose).", markup=False)
+        out.print(f"Period {p.label} is the latest complete period in the data (use --period to choose).", markup=False)
     skipped = len(prep.inputs.problems)
     if skipped:
         out.print(f"{skipped} bad input rows were skipped; see exceptions.csv.", markup=False)

@@ -208,15 +208,16 @@ def _read(data_dir: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
         cells = None
     if cells is None or not balanced or cells.height != records.height:
         odd = records.filter(pl.col("quotes") % 2 == 1)["line"].head(1).to_list()
-        where = f" (first line with an odd number of quotes: {odd[0]})" if odd else ""
-        return fail("bad-csv", f"quotes are unbalanced or misplaced, so rows cannot be split reliably{where}")
+        return fail("bad-csv", 'quote characters (") are unbalanced or inside an unquoted field, '
+                    "so rows cannot be split reliably", line=odd[0] if odd else None)
 
     header = [str(h).strip(" \t") for h in cells.row(0)]
     errors = []
     seen = set()
     for h in header:
         if h and h in seen:
-            errors.append(Diagnostic(fname, 1, h, "duplicate-column", f"column '{h}' appears more than once in the header"))
+            message = f"column '{h}' appears more than once in the header"
+            errors.append(Diagnostic(fname, 1, h, "duplicate-column", message))
         seen.add(h)
     for column in COLUMNS[name]:
         if column not in seen:
@@ -252,19 +253,25 @@ def _records(text: str) -> tuple[pl.DataFrame, bool]:
     lines = pl.Series("text", [text]).str.split("\n").explode()
     if text.endswith("\n"):
         lines = lines.head(lines.len() - 1)
-    records = (
+    lines = (
         lines.to_frame()
         .with_row_index("line", offset=1)
         .with_columns(pl.col("line").cast(pl.Int64), quotes=pl.col("text").str.count_matches('"', literal=True))
-        .with_columns(record=((pl.col("quotes").cum_sum() - pl.col("quotes")) % 2 == 0).cum_sum())
-        .group_by("record", maintain_order=True)
-        .agg(pl.col("line").first(), pl.col("text").str.join("\n"), pl.col("quotes").sum())
-        .select(
-            "line",
-            "quotes",
-            fields=pl.col("text").str.replace_all(r'"[^"]*"', "").str.count_matches(",", literal=True) + 1,
-            blank=pl.col("text").str.strip_chars("\r") == "",
+        .with_columns(start=(pl.col("quotes").cum_sum() - pl.col("quotes")) % 2 == 0)
+    )
+    records = lines
+    if not lines["start"].all():  # some quoted field spans lines: glue them back into records
+        records = (
+            lines.group_by(pl.col("start").cum_sum().alias("record"), maintain_order=True)
+            .agg(pl.col("line").first(), pl.col("text").str.join("\n"), pl.col("quotes").sum())
         )
+    text_col = pl.col("text")
+    unquoted = pl.when(pl.col("quotes") > 0).then(text_col.str.replace_all(r'"[^"]*"', "")).otherwise(text_col)
+    records = records.select(
+        "line",
+        "quotes",
+        fields=unquoted.str.count_matches(",", literal=True) + 1,
+        blank=pl.col("text").str.strip_chars("\r") == "",
     )
     balanced = records["quotes"].sum() % 2 == 0
     return records, balanced

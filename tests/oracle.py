@@ -1,0 +1,170 @@
+"""An independent, literal reading of SPEC section 3 in plain Python (Fractions, row by row).
+
+Slow and simple on purpose: it shares no code with the engine except the
+period calendar and the Plan dataclasses, so the property tests that compare
+the two catch a misreading in either.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from comp_calc.periods import Period, period_containing, periods_between
+from comp_calc.plan.model import PlanSet
+
+
+def _round(value: Fraction, mode: str) -> Decimal:
+    # exact: Decimal of a Fraction via integer division at high precision is not exact, so do it by hand
+    cents = value * 100
+    floor = cents.numerator // cents.denominator
+    rest = cents - floor
+    if rest > Fraction(1, 2) or (rest == Fraction(1, 2) and (mode == "half_up" or floor % 2 == 1)):
+        floor += 1
+    if mode == "half_up" and value < 0:
+        raise AssertionError("only non-negative values are rounded here")
+    return Decimal(floor).scaleb(-2).quantize(Decimal("0.01"))
+
+
+def _active(rep, day: date) -> bool:
+    return rep["start_date"] <= day and (rep["end_date"] is None or day <= rep["end_date"])
+
+
+def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[dict], contacts: list[dict], period: Period):
+    """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited)}."""
+    kind = period.kind
+    first = period_containing(min(p.effective_from for p in plans.plans if p.period == kind), kind)
+    periods = periods_between(first, period)
+    end = period.end
+    rep_by_id = {r["rep_id"]: r for r in reps}
+    run_reps = [r for r in reps if plans.kind(r["plan"]) == kind]
+    sales = [s for s in sales if s["sold_on"] <= end]
+    contacts = [c for c in contacts if c["contacted_on"] <= end]
+
+    def version(rep_id, day):
+        rep = rep_by_id[rep_id]
+        k = plans.kind(rep["plan"])
+        return plans.in_force(rep["plan"], period_containing(day, k).start)
+
+    # 1. credit
+    lines = []  # (rep_id, role, sale, credited)
+    for s in sales:
+        v = version(s["rep_id"], s["sold_on"])
+        ob = v.outbound_credit
+        best = None
+        if ob:
+            for c in contacts:
+                gap = (s["sold_on"] - c["contacted_on"]).days
+                if (
+                    c["customer_id"] == s["customer_id"]
+                    and c["channel"] in ob.channels
+                    and (c["connected"] or not ob.connected_only)
+                    and 0 <= gap <= ob.window_days
+                    and _active(rep_by_id[c["rep_id"]], s["sold_on"])
+                ):
+                    if best is None or (c["contacted_on"], c["contact_id"]) > (best["contacted_on"], best["contact_id"]):
+                        best = c
+        amount = Fraction(s["amount"])
+        if best is not None and best["rep_id"] != s["rep_id"]:
+            share = Fraction(ob.share)
+            lines.append((best["rep_id"], "relationship", s, amount * share))
+            lines.append((s["rep_id"], "seller", s, amount * (1 - share)))
+        else:
+            lines.append((s["rep_id"], "seller", s, amount))
+
+    results = {}
+    commission_of = {}  # (sale_id, role) -> (amount, plan version)
+    carry = defaultdict(lambda: Decimal("0.00"))
+    for p in periods:
+        for rep in run_reps:
+            rid = rep["rep_id"]
+            v = plans.in_force(rep["plan"], p.start)
+            start = max(rep["start_date"], p.start)
+            stop = min(rep["end_date"] or p.end, p.end)
+            active_days = max(0, (stop - start).days + 1)
+            mine = sorted(
+                [ln for ln in lines if ln[0] == rid and p.start <= ln[2]["sold_on"] <= p.end],
+                key=lambda ln: (ln[2]["sold_on"], ln[2]["sale_id"], ln[1]),
+            )
+            # 4. quality
+            qm = Fraction(1)
+            if v is not None and v.quality:
+                q = v.quality
+                lo = p.end - timedelta(days=q.window_days - 1)
+                resp = [f for f in feedback if f["rep_id"] == rid and lo <= f["responded_on"] <= p.end]
+                mults = []
+                for m in q.metrics:
+                    scores = [f["score"] for f in resp if f["survey"] == m.metric]
+                    n = len(scores)
+                    if n < q.min_responses:
+                        mults.append(Fraction(1))
+                        continue
+                    if m.metric == "csat":
+                        value = Fraction(sum(1 for x in scores if x >= 4), n)
+                    else:
+                        value = Fraction(100 * (sum(1 for x in scores if x >= 9) - sum(1 for x in scores if x <= 6)), n)
+                    mult = next((b.multiplier for b in m.bands if b.below is not None and value < Fraction(b.below)), m.bands[-1].multiplier)
+                    mults.append(Fraction(mult))
+                if q.combine == "min":
+                    qm = min(mults)
+                else:
+                    qm = Fraction(1)
+                    for x in mults:
+                        qm *= x
+            # 2-3. attainment and rate
+            earned = Decimal("0.00")
+            credited_total = Fraction(0)
+            if mine:
+                prorated = Fraction(rep["quota"]) * active_days / p.days
+                running = Fraction(0)
+                for rid_, role, s, credited in mine:
+                    rate = next(r.rate for r in v.rates if r.products is None or s["product"] in r.products)
+                    lo_run, hi_run = running, running + credited
+                    running = hi_run
+                    credited_total += credited
+                    base = Fraction(0)
+                    if v.attainment_tiers:
+                        lower = Fraction(0)
+                        for t in v.attainment_tiers:
+                            upper = None if t.up_to is None else Fraction(t.up_to) * prorated
+                            top = hi_run if upper is None else min(hi_run, upper)
+                            piece = top - max(lo_run, lower)
+                            if piece > 0:
+                                base += piece * Fraction(rate) * Fraction(t.multiplier)
+                            lower = upper if upper is not None else lower
+                    else:
+                        base = credited * Fraction(rate)
+                    amount = _round(base * qm, v.rounding)
+                    commission_of[(s["sale_id"], role)] = (amount, v)
+                    earned += amount
+            cap_line = Decimal("0.00")
+            if v is not None and v.cap is not None and earned > v.cap:
+                cap_line = v.cap - earned
+            # 6. clawback
+            claws, claw_lines = Decimal("0.00"), 0
+            for rid_, role, s, credited in lines:
+                if rid_ != rid or s["cancelled_on"] is None or not (p.start <= s["cancelled_on"] <= min(p.end, end)):
+                    continue
+                amount, earned_under = commission_of[(s["sale_id"], role)]
+                days = (s["cancelled_on"] - s["sold_on"]).days
+                rule = next((c for c in (earned_under.clawback or ()) if days <= c.within_days), None)
+                if rule is not None:
+                    claw_lines += 1
+                    claws -= _round(Fraction(rule.recover) * Fraction(amount), earned_under.rounding)
+            # 7. balance
+            carry_in = carry[rid]
+            net = earned + cap_line + claws + carry_in
+            if v is not None and v.negative_balance == "pay":
+                payout, carry_out = net, Decimal("0.00")
+            else:
+                payout, carry_out = max(net, Decimal("0.00")), min(net, Decimal("0.00"))
+            carry[rid] = carry_out
+            has_lines = bool(mine) or claw_lines > 0 or carry_in != 0
+            if active_days > 0 or has_lines:
+                results[(rid, p.label)] = dict(
+                    earned=earned, cap=cap_line, clawbacks=claws, carry_in=carry_in, payout=payout, carry_out=carry_out,
+                    credited=credited_total,
+                )  # fmt: skip
+    return results

@@ -1,0 +1,171 @@
+"""Input checks against the plans (unknown plan, active dates, plan version in force)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
+
+from comp_calc.data.checks import cross_checks, problems_frame
+from comp_calc.data.load import load_inputs
+from comp_calc.errors import Diagnostic
+from comp_calc.periods import MONTH, QUARTER, period_containing
+from comp_calc.plan.model import Plan, PlanSet, RateRule
+
+REPS_HEAD = "rep_id,name,team,plan,quota,start_date,end_date\n"
+SALES_HEAD = "sale_id,rep_id,customer_id,product,amount,sold_on,cancelled_on\n"
+
+
+def plan(plan_id: str, effective_from: date, period: str = MONTH, version: int = 1) -> Plan:
+    return Plan(plan_id, version, effective_from, "EUR", period, "half_up", (RateRule(None, Decimal("0.01")),))
+
+
+PLANS = PlanSet((plan("monthly", date(2026, 1, 1)), plan("monthly", date(2026, 7, 1), version=2),
+                 plan("quarterly", date(2026, 4, 1), QUARTER)))
+
+
+def load(tmp_path: Path, reps: str, sales: str, feedback: str | None = None, contacts: str | None = None):
+    files = {"reps": reps, "sales": sales, "feedback": feedback, "contacts": contacts}
+    for name, content in files.items():
+        if content is not None:
+            (tmp_path / f"{name}.csv").write_text(content)
+    inputs = load_inputs(tmp_path)
+    assert inputs.problems == []
+    return inputs
+
+
+def where(diags: list[Diagnostic]) -> list[tuple]:
+    return [(d.file, d.line, d.column, d.code) for d in diags]
+
+
+def test_valid_inputs_pass_unchanged(tmp_path):
+    inputs = load(tmp_path, REPS_HEAD + "E1,A,T,monthly,1,2026-01-01,\n", SALES_HEAD + "S1,E1,C,p,1,2026-01-01,\n")
+    out, new = cross_checks(inputs, PLANS)
+    assert new == [] and out.problems == []
+    assert out.sales.frame.equals(inputs.sales.frame) and out.reps.frame.equals(inputs.reps.frame)
+
+
+def test_unknown_plan_rejects_the_rep_and_everything_referring_to_it(tmp_path):
+    inputs = load(
+        tmp_path,
+        REPS_HEAD + "E1,A,T,monthly,1,2026-01-01,\nE2,B,T,mnthly,1,2026-01-01,\n",
+        SALES_HEAD + "S1,E1,C,p,1,2026-01-01,\nS2,E2,C,p,1,2026-01-01,\nS3,E2,C,p,1,2030-01-01,\n",
+        "response_id,rep_id,customer_id,responded_on,survey,score\nF1,E2,C,2026-01-05,nps,9\nF2,E1,C,2026-01-05,nps,9\n",
+        "contact_id,rep_id,customer_id,contacted_on,channel,connected\nK1,E2,C,2026-01-01,voice,true\n",
+    )
+    out, new = cross_checks(inputs, PLANS, until=date(2026, 1, 31))
+    assert where(new) == [
+        ("reps.csv", 3, "plan", "unknown-plan"),
+        ("sales.csv", 3, "rep_id", "rep-rejected"),
+        ("sales.csv", 4, "rep_id", "rep-rejected"),
+        ("feedback.csv", 2, "rep_id", "rep-rejected"),
+        ("contacts.csv", 2, "rep_id", "rep-rejected"),
+    ]
+    assert new[0].message == "plan 'mnthly' is not defined in the plans directory"
+    assert new[1].message == "rep 'E2' was rejected (reps.csv line 3)"
+    assert out.problems == new
+    assert out.reps.frame["rep_id"].to_list() == ["E1"]
+    assert out.sales.frame["sale_id"].to_list() == ["S1"]
+    assert out.feedback.frame["response_id"].to_list() == ["F2"]
+    assert out.contacts.frame.height == 0
+    assert [t.rows_rejected for t in out.tables()] == [1, 2, 1, 1]
+    assert out.sales.frame.schema == inputs.sales.frame.schema
+
+
+def test_sale_outside_active_dates(tmp_path):
+    inputs = load(
+        tmp_path,
+        REPS_HEAD + "E1,A,T,monthly,1,2026-02-10,2026-03-20\nE2,B,T,monthly,1,2026-01-01,\n",
+        SALES_HEAD
+        + "S1,E1,C,p,1,2026-02-09,\n"  # day before start
+        + "S2,E1,C,p,1,2026-02-10,\n"  # start day: active
+        + "S3,E1,C,p,1,2026-03-20,\n"  # end day: active
+        + "S4,E1,C,p,1,2026-03-21,\n"  # day after end
+        + "S5,E2,C,p,1,2027-05-01,\n",  # open end
+    )
+    out, new = cross_checks(inputs, PLANS)
+    assert where(new) == [
+        ("sales.csv", 2, "sold_on", "sale-outside-active-dates"),
+        ("sales.csv", 5, "sold_on", "sale-outside-active-dates"),
+    ]
+    assert new[1].message == "sold on 2026-03-21, outside the active dates of rep 'E1' (2026-02-10 to 2026-03-20)"
+    assert out.sales.frame["sale_id"].to_list() == ["S2", "S3", "S5"]
+    assert out.sales.rows_rejected == 2
+
+
+def test_no_plan_version_in_force_for_the_sale_period(tmp_path):
+    inputs = load(
+        tmp_path,
+        REPS_HEAD + "E1,A,T,monthly,1,2025-01-01,\nE2,B,T,quarterly,1,2025-01-01,\n",
+        SALES_HEAD
+        + "S1,E1,C,p,1,2025-12-31,\n"  # before the first monthly version
+        + "S2,E1,C,p,1,2026-01-01,\n"
+        + "S3,E2,C,p,1,2026-03-31,\n"  # Q1: before the first quarterly version
+        + "S4,E2,C,p,1,2026-04-01,\n"
+        + "S5,E2,C,p,1,2026-06-30,\n",
+    )
+    out, new = cross_checks(inputs, PLANS)
+    assert where(new) == [("sales.csv", 2, "sold_on", "no-plan-version"), ("sales.csv", 4, "sold_on", "no-plan-version")]
+    assert new[0].message == "plan 'monthly' of rep 'E1' has no version in force for period 2025-12 (first version from 2026-01-01)"
+    assert new[1].message == "plan 'quarterly' of rep 'E2' has no version in force for period 2026-Q1 (first version from 2026-04-01)"
+    assert out.sales.frame["sale_id"].to_list() == ["S2", "S4", "S5"]
+
+
+def test_a_sale_can_break_both_date_rules(tmp_path):
+    inputs = load(tmp_path, REPS_HEAD + "E1,A,T,monthly,1,2025-06-01,\n", SALES_HEAD + "S1,E1,C,p,1,2025-05-31,\n")
+    _, new = cross_checks(inputs, PLANS)
+    assert where(new) == [
+        ("sales.csv", 2, "sold_on", "sale-outside-active-dates"),
+        ("sales.csv", 2, "sold_on", "no-plan-version"),
+    ]
+
+
+def test_sales_after_until_are_not_date_checked(tmp_path):
+    inputs = load(
+        tmp_path,
+        REPS_HEAD + "E1,A,T,monthly,1,2026-01-01,2026-06-30\n",
+        SALES_HEAD + "S1,E1,C,p,1,2026-07-01,\nS2,E1,C,p,1,2026-08-01,\n",
+    )
+    out, new = cross_checks(inputs, PLANS, until=date(2026, 7, 1))
+    assert where(new) == [("sales.csv", 2, "sold_on", "sale-outside-active-dates")]
+    assert out.sales.frame["sale_id"].to_list() == ["S2"]
+
+
+def test_problems_accumulate_with_the_loader_ones(tmp_path):
+    (tmp_path / "reps.csv").write_text(REPS_HEAD + "E1,A,T,nope,1,2026-01-01,\nE2,A,T,monthly,x,2026-01-01,\n")
+    (tmp_path / "sales.csv").write_text(SALES_HEAD + "S1,E1,C,p,1,2026-01-01,\n")
+    inputs = load_inputs(tmp_path)
+    out, new = cross_checks(inputs, PLANS)
+    assert where(out.problems) == [
+        ("reps.csv", 3, "quota", "bad-decimal"),
+        ("reps.csv", 2, "plan", "unknown-plan"),
+        ("sales.csv", 2, "rep_id", "rep-rejected"),
+    ]
+    assert (out.reps.rows_read, out.reps.rows_rejected) == (2, 2)
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)))
+def test_period_starts_by_truncation_match_period_containing(day):
+    frame = pl.DataFrame({"d": [day]}).select(
+        month=pl.col("d").dt.truncate("1mo"), quarter=pl.col("d").dt.truncate("1q")
+    )
+    assert frame.row(0) == (period_containing(day, MONTH).start, period_containing(day, QUARTER).start)
+
+
+def test_problems_frame_is_sorted_and_typed():
+    diags = [
+        Diagnostic("sales.csv", 3, "amount", "bad-decimal", "m1"),
+        Diagnostic("reps.csv", 2, "quota", "bad-decimal", "m2"),
+        Diagnostic("sales.csv", 3, None, "wrong-field-count", "m3"),
+        Diagnostic("sales.csv", 2, "sold_on", "bad-date", "m4"),
+    ]
+    frame = problems_frame(diags)
+    assert frame.columns == ["file", "line", "column", "code", "message"]
+    assert frame["line"].dtype == pl.Int64
+    assert frame["message"].to_list() == ["m2", "m4", "m3", "m1"]
+    empty = problems_frame([])
+    assert empty.height == 0 and empty.schema == frame.schema

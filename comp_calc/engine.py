@@ -21,6 +21,7 @@ from comp_calc.steps.exact import Scales, dec, div_round, round_to
 from comp_calc.steps.params import PlanTables, attach_version, build_tables, plan_scales
 
 MONEY = dec(2)
+MAX_YEARS = 100  # history a run computes at most; a date typo like 9999 must not start a 95,000-period run
 
 
 @dataclass
@@ -52,6 +53,9 @@ def compute(plans: PlanSet, inputs: Inputs, period: Period) -> RunResult:
         raise InputError(
             Diagnostic("plans", None, None, "period-before-plans", f"{period} is before the first plan period {first}")
         )
+    if (period.start.year - first.start.year) > MAX_YEARS:
+        message = f"{period} is more than {MAX_YEARS} years after the first plan period {first}; check the dates in the data"
+        raise InputError(Diagnostic("--period", None, None, "period-too-far", message))
     periods = periods_between(first, period)
     end = period.end
     scales = plan_scales(plans, _scale(inputs.sales.frame, "amount"), _scale(inputs.reps.frame, "quota"))

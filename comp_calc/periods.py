@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -29,20 +30,25 @@ class Period:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
-    def next(self) -> Period:
-        return period_containing(self.end + timedelta(days=1), self.kind)
+    def next(self) -> Period | None:
+        """The period after this one, or None after 9999-12-31."""
+        return None if self.end == date.max else period_containing(self.end + timedelta(days=1), self.kind)
 
     def __str__(self) -> str:
         return self.label
 
 
 def period_containing(day: date, kind: str) -> Period:
-    months = 1 if kind == MONTH else 3
     first_month = day.month if kind == MONTH else 3 * ((day.month - 1) // 3) + 1
+    last_month = first_month if kind == MONTH else first_month + 2
     start = date(day.year, first_month, 1)
-    end_month = first_month + months
-    end = (date(day.year + 1, 1, 1) if end_month > 12 else date(day.year, end_month, 1)) - timedelta(days=1)
+    end = date(day.year, last_month, calendar.monthrange(day.year, last_month)[1])
     return Period(start, end, kind)
+
+
+def previous(p: Period) -> Period | None:
+    """The period before `p`, or None before year 1."""
+    return None if p.start == date.min else period_containing(p.start - timedelta(days=1), p.kind)
 
 
 def parse_period(text: str) -> Period:
@@ -62,8 +68,8 @@ def parse_period(text: str) -> Period:
 def periods_between(first: Period, last: Period) -> list[Period]:
     """Every period from `first` to `last`, both included, in order."""
     out = []
-    p = first
-    while p.start <= last.start:
+    p: Period | None = first
+    while p is not None and p.start <= last.start:
         out.append(p)
         p = p.next()
     return out

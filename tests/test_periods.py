@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from comp_calc.periods import parse_period, period_containing, periods_between
+from comp_calc.periods import parse_period, period_containing, periods_between, previous
 
 
 def test_month_and_quarter_bounds():
@@ -25,3 +25,11 @@ def test_period_containing_quarter():
 def test_bad_period_text(bad):
     with pytest.raises(ValueError, match="is not a period"):
         parse_period(bad)
+
+
+def test_calendar_edges_year_9999_and_year_1():
+    last = parse_period("9999-12")
+    assert (last.end, last.next()) == (date(9999, 12, 31), None)
+    assert parse_period("9999-Q4").end == date(9999, 12, 31)
+    assert previous(parse_period("0001-01")) is None
+    assert previous(parse_period("2026-01")).label == "2025-12"

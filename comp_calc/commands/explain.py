@@ -1,0 +1,197 @@
+"""`comp-calc explain`: one rep's statement for one period, each line and how it was computed.
+
+The statement is read off the same run `comp-calc run` computes (see
+`comp_calc.statement`), so its numbers are the payouts.csv and lines.csv ones.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from comp_calc import app as lib
+from comp_calc import render
+from comp_calc.engine import RunResult, first_period
+from comp_calc.errors import InputError, ReconciliationError
+from comp_calc.outputs.results import LINE_EXACT, LINE_MONEY, lines_frame
+from comp_calc.outputs.writer import render_csv
+from comp_calc.periods import Period
+from comp_calc.plan.model import PlanSet
+from comp_calc.statement import (
+    CLAWBACK_HEADINGS,
+    COMMISSION_HEADINGS,
+    NUMERIC_CELLS,
+    Statement,
+    StatementError,
+    check_period_has_data,
+    check_rep,
+    statement_dict,
+    statement_for,
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+# the same options as `run` (comp_calc.cli), declared here so this module imports on its own
+PlansOpt = Annotated[Path, typer.Option("--plans", help="Folder of plan YAML files.")]
+DataOpt = Annotated[Path, typer.Option("--data", help="Folder of input CSVs (reps, sales, feedback, contacts).")]
+PeriodOpt = Annotated[
+    str | None, typer.Option("--period", help="2026-10 (month) or 2026-Q4 (quarter). Default: latest complete period in the data.")
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="table (for people), json or csv (for scripts).")]
+SkipOpt = Annotated[
+    bool, typer.Option("--skip-invalid", help="Run without bad input rows, as `run --skip-invalid` does.")
+]
+
+
+def console() -> Console:
+    """A console made per command, so the terminal width (COLUMNS) is read when the command runs."""
+    return Console(highlight=False, soft_wrap=False)
+
+
+def report_error(error: InputError, fmt: Format) -> typer.Exit:
+    """Exit 2. A statement problem or any single problem is one line on stderr; several are listed."""
+    if fmt == Format.json:
+        render.diagnostics(error.diagnostics, as_json=True)
+    elif isinstance(error, StatementError):
+        typer.echo(f"error: {error.message}", err=True)
+    elif len(error.diagnostics) == 1:
+        typer.echo(f"error: {error.diagnostics[0]}", err=True)
+    else:
+        render.diagnostics(error.diagnostics)
+    return typer.Exit(2)
+
+
+def currency_of(plans: PlanSet) -> str:
+    return plans.plans[0].currency if plans.plans else ""
+
+
+def check_after_plans(plans: PlanSet, period: Period) -> None:
+    first = first_period(plans, period.kind)
+    if first is not None and first.start > period.start:
+        raise StatementError(
+            "period-before-plans",
+            f"{period} is before the plans: the first {period.kind} any plan pays is {first} ({first.start} to {first.end})",
+            "--period",
+        )
+
+
+def _prepare_for_rep(plans: Path, data: Path, period: str | None, skip_invalid: bool, rep: str) -> lib.Prepared:
+    """Prepare like `run`; a defaulted period follows the rep's plan kind (the latest complete quarter
+    for a rep paid by quarter), since a monthly run has no quarterly reps."""
+    prep = lib.prepare(plans, data, period, skip_invalid)
+    found = prep.inputs.reps.frame.filter(pl.col("rep_id") == rep)
+    kind = prep.plans.kind(found["plan"][0]) if found.height else None
+    if prep.period_was_default and kind is not None and kind != prep.period.kind:
+        same_kind = PlanSet(tuple(p for p in prep.plans.plans if p.period == kind))
+        label = lib.latest_complete_period(prep.inputs, same_kind).label
+        prep = lib.prepare(plans, data, label, skip_invalid)
+        prep.period_was_default = True
+    check_rep(prep.inputs, rep, kind, prep.period)
+    return prep
+
+
+def explain(
+    rep: Annotated[str, typer.Option("--rep", help="The rep_id whose statement to show.")],
+    period: PeriodOpt = None,
+    plans: PlansOpt = Path("plans"),
+    data: DataOpt = Path("sample_data"),
+    skip_invalid: SkipOpt = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """One rep's statement for a period: each line and how it was computed, then cap, clawbacks, carry and payout."""
+    try:
+        prep = _prepare_for_rep(plans, data, period, skip_invalid, rep)
+        check_after_plans(prep.plans, prep.period)
+        result = lib.run(prep)
+        check_period_has_data(prep.inputs, prep.period)
+        statement = statement_for(result, prep.inputs, rep, currency_of(prep.plans))
+    except InputError as e:
+        raise report_error(e, fmt) from None
+    except ReconciliationError as e:
+        typer.echo(f"error: reconciliation failed: {e}", err=True)
+        raise typer.Exit(1) from None
+    if fmt == Format.json:
+        typer.echo(json.dumps(statement_dict(statement), indent=2, ensure_ascii=False))
+        return
+    if fmt == Format.csv:
+        typer.echo(rep_lines_csv(result, rep).decode(), nl=False)
+        return
+    show(statement, console())
+    if prep.period_was_default:
+        typer.echo(f"Period {prep.period} is the latest complete period in the data (use --period to choose).")
+
+
+def rep_lines_csv(result: RunResult, rep: str) -> bytes:
+    """The rep's rows of lines.csv for the period (the statement's one table for scripts)."""
+    lines = lines_frame(result).filter(pl.col("rep_id") == rep)
+    return render_csv(lines, LINE_MONEY, LINE_EXACT)
+
+
+WRAPPING_CELLS: set[str] = set()
+
+
+def print_wide(out: Console, table: Table, blank_after: bool = True) -> None:
+    """Print a table at least as wide as its cells need, so no number is ever cut, even on a narrow
+    terminal (the terminal then wraps the long lines itself)."""
+    wide = Console(width=10_000, file=out.file, highlight=False, soft_wrap=False)
+    needed = wide.measure(table).maximum
+    Console(width=max(out.width, needed), file=out.file, highlight=False, soft_wrap=False).print(table)
+    if blank_after:
+        out.print()
+
+
+def _lines_table(frame: pl.DataFrame, headings: dict[str, str], title: str) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for col in headings:
+        # every cell but the tier pieces stays on one line: a number is never cut or folded
+        table.add_column(
+            headings[col], justify="right" if col in NUMERIC_CELLS else "left", no_wrap=col not in WRAPPING_CELLS
+        )
+    cells = [frame[c].fill_null("").to_list() for c in headings]  # a statement's lines, for display
+    for values in zip(*cells, strict=True):
+        table.add_row(*values)
+    return table
+
+
+def show(s: Statement, out: Console) -> None:
+    """The statement as a person reads it: header, lines, clawbacks, then the way to the payout."""
+    say = lambda text="": out.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
+    say(s.title)
+    say(s.period_sentence)
+    say(s.plan_sentence)
+    say(s.dates_sentence)
+    say(s.quota_sentence)
+    say(s.attainment_sentence)
+    say(s.quality_sentence)
+    if s.quality is not None:
+        for m in s.quality.metrics:
+            say("  " + s.quality.metric_sentence(m))
+        say("  " + s.quality.window_sentence)
+    say()
+    if s.commissions.height:
+        print_wide(out, _lines_table(s.commissions, COMMISSION_HEADINGS, "Commission lines"))
+    else:
+        say("Commission lines: none")
+        say()
+    if s.clawback_lines.height:
+        print_wide(out, _lines_table(s.clawback_lines, CLAWBACK_HEADINGS, "Clawbacks"))
+    summary = Table(box=None, show_header=False, pad_edge=False)
+    summary.add_column("", justify="left")
+    summary.add_column("", justify="right")
+    summary.add_column("", justify="left")
+    for label, amount, note in s.summary_rows():
+        summary.add_row(label, amount, note)
+    print_wide(out, summary, blank_after=False)

@@ -1,0 +1,326 @@
+"""What changed between two plan versions: rule changes and payout impact, as plain data.
+
+The rule diff compares parsed `Plan` objects, never file text, so a plan that
+is only reformatted or re-commented (or writes `0.50` for `0.5`) has no change.
+Rates are compared per product by the rate that product actually gets (the
+first rule naming it, else the catch-all), so regrouping products without
+changing any rate is no change either. Tiers, bands and clawback rules are
+compared position by position; whole sections that appear or disappear are
+reported as added or removed.
+
+Each change has a category, as in a model diff:
+    direct    it can change a payout (every rule, `effective_from`, `currency`, the plan id)
+    metadata  it cannot change any amount (the version number)
+
+    diff_plans(old, new) -> PlanDiff
+    payout_impact(old_result, new_result) -> Impact (one row per rep of either run, totals, counts)
+
+Rendering lives in `comp_calc.commands.diff`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+import polars as pl
+
+from comp_calc.engine import RunResult
+from comp_calc.outputs.results import payouts_frame
+from comp_calc.plan.model import Band, ClawbackRule, Outbound, Plan, Quality, RateRule, Tier
+from comp_calc.steps.exact import dec, round_to
+
+__all__ = ["DIRECT", "METADATA", "Impact", "PlanDiff", "RuleChange", "diff_plans", "fail_over", "payout_impact"]
+
+DIRECT = "direct"
+METADATA = "metadata"
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    path: str  # where in the plan: "rates[credit_card]", "attainment_tiers[1].up_to", ...
+    label: str  # the same in words: "rate for credit_card", "tier 2 upper edge (fraction of quota)"
+    old: str | None  # None: added
+    new: str | None  # None: removed
+    category: str = DIRECT
+
+    @property
+    def change(self) -> str:
+        return "added" if self.old is None else "removed" if self.new is None else "changed"
+
+    @property
+    def sentence(self) -> str:
+        if self.old is None:
+            return f"added {self.label}: {self.new}"
+        if self.new is None:
+            return f"removed {self.label}: {self.old}"
+        return f"{self.label}: {self.old} -> {self.new}"
+
+    def as_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "label": self.label,
+            "change": self.change,
+            "old": self.old,
+            "new": self.new,
+            "category": self.category,
+            "description": self.sentence,
+        }
+
+
+@dataclass(frozen=True)
+class PlanDiff:
+    old_plan: str
+    old_version: int
+    old_source: str
+    new_plan: str
+    new_version: int
+    new_source: str
+    changes: tuple[RuleChange, ...] = field(default_factory=tuple)
+
+    @property
+    def direct(self) -> tuple[RuleChange, ...]:
+        return tuple(c for c in self.changes if c.category == DIRECT)
+
+    @property
+    def metadata(self) -> tuple[RuleChange, ...]:
+        return tuple(c for c in self.changes if c.category == METADATA)
+
+    @property
+    def has_rule_changes(self) -> bool:
+        return bool(self.direct)
+
+
+# --------------------------------------------------------------------------
+# value text
+
+
+def num(value: Decimal | int | None) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        return "0" if text.lstrip("-").strip("0.") == "" else text
+    return str(value)
+
+
+def _edge(value: Decimal | int | None) -> str:
+    """A tier or band edge; None is the open-ended last one."""
+    return "open (last)" if value is None else num(value)
+
+
+def _tier(t: Tier) -> str:
+    return f"x{num(t.multiplier)} up to {num(t.up_to)} of quota" if t.up_to is not None else f"x{num(t.multiplier)} above"
+
+
+def _band(b: Band) -> str:
+    return f"x{num(b.multiplier)} below {num(b.below)}" if b.below is not None else f"x{num(b.multiplier)} otherwise"
+
+
+def _claw(c: ClawbackRule) -> str:
+    return f"recover {num(c.recover)} within {c.within_days} days"
+
+
+def _list(items, fmt) -> str:
+    return "; ".join(fmt(i) for i in items)
+
+
+def _quality(q: Quality) -> str:
+    metrics = ", ".join(f"{m.metric} [{_list(m.bands, _band)}]" for m in q.metrics)
+    return f"{q.window_days}-day window, at least {q.min_responses} responses, combine {q.combine}: {metrics}"
+
+
+def _outbound(o: Outbound) -> str:
+    connected = "connected only" if o.connected_only else "connected or not"
+    return f"share {num(o.share)} for {', '.join(sorted(o.channels))} ({connected}) within {o.window_days} days"
+
+
+# --------------------------------------------------------------------------
+# the rule diff
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.changes: list[RuleChange] = []
+
+    def compare(self, path: str, label: str, old, new, text=num, category: str = DIRECT) -> None:
+        if old != new:
+            self.changes.append(RuleChange(path, label, text(old), text(new), category))
+
+    def section(self, path: str, label: str, old, new, text) -> bool:
+        """Report a section that appears or disappears; True when both sides have it."""
+        if old is None and new is None:
+            return False
+        if old is None or new is None:
+            self.changes.append(RuleChange(path, label, None if old is None else text(old), None if new is None else text(new)))
+            return False
+        return True
+
+    def positional(self, path: str, noun: str, old: tuple, new: tuple, fields: list[tuple[str, str]], whole) -> None:
+        for i in range(max(len(old), len(new))):
+            here = f"{path}[{i}]"
+            if i >= len(old):
+                self.changes.append(RuleChange(here, f"{noun} {i + 1}", None, whole(new[i])))
+            elif i >= len(new):
+                self.changes.append(RuleChange(here, f"{noun} {i + 1}", whole(old[i]), None))
+            else:
+                for attr, words in fields:
+                    self.compare(f"{here}.{attr}", f"{noun} {i + 1} {words}", getattr(old[i], attr), getattr(new[i], attr), _edge)
+
+
+def effective_rates(rates: tuple[RateRule, ...], products: list[str]) -> dict[str, Decimal | None]:
+    """The rate each product gets: the first rule naming it, else the catch-all."""
+    catch_all = next((r.rate for r in rates if r.products is None), None)
+    out = {}
+    for product in products:
+        out[product] = next((r.rate for r in rates if r.products is not None and product in r.products), catch_all)
+    return out
+
+
+def diff_plans(old: Plan, new: Plan) -> PlanDiff:
+    """Every difference in meaning between two plan versions, in plan-file order."""
+    c = _Collector()
+    c.compare("plan", "plan id", old.plan, new.plan, str)
+    c.compare("version", "version", old.version, new.version, str, METADATA)
+    c.compare("effective_from", "effective from", old.effective_from, new.effective_from, str)
+    c.compare("currency", "currency", old.currency, new.currency, str)
+    c.compare("period", "pay period", old.period, new.period, str)
+    c.compare("rounding", "rounding of line amounts", old.rounding, new.rounding, str)
+
+    products: list[str] = []
+    for rule in (*old.rates, *new.rates):
+        for p in rule.products or ():
+            if p not in products:
+                products.append(p)
+    old_rates, new_rates = effective_rates(old.rates, products), effective_rates(new.rates, products)
+    for p in products:
+        c.compare(f"rates[{p}]", f"rate for {p}", old_rates[p], new_rates[p])
+    c.compare("rates[*]", "rate for other products", effective_rates(old.rates, [""])[""], effective_rates(new.rates, [""])[""])
+
+    if c.section("attainment_tiers", "attainment tiers", old.attainment_tiers, new.attainment_tiers, lambda ts: _list(ts, _tier)):
+        c.positional(
+            "attainment_tiers", "tier", old.attainment_tiers, new.attainment_tiers,
+            [("up_to", "upper edge (fraction of quota)"), ("multiplier", "multiplier")], _tier,
+        )  # fmt: skip
+
+    if c.section("quality", "quality multiplier", old.quality, new.quality, _quality):
+        oq, nq = old.quality, new.quality
+        c.compare("quality.window_days", "quality window (days)", oq.window_days, nq.window_days)
+        c.compare("quality.min_responses", "quality minimum responses", oq.min_responses, nq.min_responses)
+        c.compare("quality.combine", "quality combine", oq.combine, nq.combine, str)
+        old_metrics = {m.metric: m for m in oq.metrics}
+        new_metrics = {m.metric: m for m in nq.metrics}
+        for name in [*old_metrics, *(m for m in new_metrics if m not in old_metrics)]:
+            om, nm = old_metrics.get(name), new_metrics.get(name)
+            path = f"quality.metrics[{name}]"
+            if c.section(path, f"{name} metric", om, nm, lambda m: _list(m.bands, _band)):
+                c.positional(
+                    f"{path}.bands", f"{name} band", om.bands, nm.bands,
+                    [("below", "edge (below)"), ("multiplier", "multiplier")], _band,
+                )  # fmt: skip
+
+    if c.section("outbound_credit", "relationship credit", old.outbound_credit, new.outbound_credit, _outbound):
+        oo, no = old.outbound_credit, new.outbound_credit
+        channels = lambda cs: ", ".join(sorted(cs))  # noqa: E731
+        c.compare("outbound_credit.channels", "relationship credit channels", frozenset(oo.channels), frozenset(no.channels), channels)
+        c.compare("outbound_credit.connected_only", "relationship credit connected only", oo.connected_only, no.connected_only, lambda b: str(b).lower())
+        c.compare("outbound_credit.window_days", "relationship credit window (days)", oo.window_days, no.window_days)
+        c.compare("outbound_credit.share", "relationship credit share", oo.share, no.share)
+
+    if c.section("clawback", "clawback rules", old.clawback, new.clawback, lambda rs: _list(rs, _claw)):
+        c.positional(
+            "clawback", "clawback rule", old.clawback, new.clawback,
+            [("within_days", "window (days)"), ("recover", "recovered share")], _claw,
+        )  # fmt: skip
+
+    c.compare("cap", "cap", old.cap, new.cap)
+    c.compare("negative_balance", "negative balance", old.negative_balance, new.negative_balance, str)
+    return PlanDiff(old.plan, old.version, old.source, new.plan, new.version, new.source, tuple(c.changes))
+
+
+# --------------------------------------------------------------------------
+# payout impact
+
+MONEY = pl.Decimal(38, 2)
+IMPACT_COLUMNS = [
+    "rep_id", "name", "team", "plan", "old_earned", "new_earned", "old_clawbacks", "new_clawbacks",
+    "old_payout", "new_payout", "delta", "delta_pct",
+]  # fmt: skip
+IMPACT_MONEY = {"old_earned", "new_earned", "old_clawbacks", "new_clawbacks", "old_payout", "new_payout", "delta", "delta_pct"}
+
+
+@dataclass(frozen=True)
+class Impact:
+    reps: pl.DataFrame  # IMPACT_COLUMNS, by largest absolute delta, then rep_id
+    old_total: Decimal
+    new_total: Decimal
+    delta: Decimal
+    delta_pct: Decimal | None  # None when the old total is 0
+    gain: int
+    lose: int
+    same: int
+
+    def totals_dict(self) -> dict:
+        return {
+            "reps": self.reps.height,
+            "old_payout": self.old_total,
+            "new_payout": self.new_total,
+            "delta": self.delta,
+            "delta_pct": self.delta_pct,
+            "gain": self.gain,
+            "lose": self.lose,
+            "same": self.same,
+        }
+
+
+def _pct(delta: pl.Expr, old: pl.Expr) -> pl.Expr:
+    """round(delta / old * 100, 2), half away from zero, exactly.
+
+    With delta and old in cents (d, o integers, |o| < 10^16), the quotient
+    100 d / o differs from a rounding tie by at least 1 / (200 |o|) > 10^-19
+    unless it is one, so computing it at 20 decimals and rounding once gives
+    the rounding of the exact value.
+    """
+    work = dec(20)
+    return pl.when(old != 0).then(round_to(delta.cast(work) * 100 / old.cast(work), 2, "half_up"))
+
+
+def payout_impact(old: RunResult, new: RunResult) -> Impact:
+    """Each rep of either run with old/new earned, clawbacks, payout and the delta."""
+    keep = ["rep_id", "name", "team", "plan", "earned", "clawbacks", "payout"]
+    o = payouts_frame(old).select(keep).rename({c: f"old_{c}" for c in keep[1:]})
+    n = payouts_frame(new).select(keep).rename({c: f"new_{c}" for c in keep[1:]})
+    zero = pl.lit(0, dtype=MONEY)
+    rows = (
+        o.join(n, on="rep_id", how="full", coalesce=True)
+        .with_columns(
+            name=pl.coalesce("old_name", "new_name"),
+            team=pl.coalesce("old_team", "new_team"),
+            plan=pl.coalesce("new_plan", "old_plan"),
+            **{c: pl.col(c).fill_null(zero) for c in sorted(IMPACT_MONEY - {"delta", "delta_pct"})},
+        )
+        .with_columns(delta=(pl.col("new_payout") - pl.col("old_payout")).cast(MONEY))
+        .with_columns(delta_pct=_pct(pl.col("delta"), pl.col("old_payout")))
+        .sort([pl.col("delta").abs(), pl.col("rep_id")], descending=[True, False])
+        .select(IMPACT_COLUMNS)
+    )
+    old_total = rows["old_payout"].sum() if rows.height else Decimal("0.00")
+    new_total = rows["new_payout"].sum() if rows.height else Decimal("0.00")
+    old_total, new_total = Decimal(old_total).quantize(Decimal("0.01")), Decimal(new_total).quantize(Decimal("0.01"))
+    delta = new_total - old_total
+    pct = None
+    if old_total != 0:
+        with localcontext() as ctx:
+            ctx.prec = 60
+            pct = (delta * 100 / old_total).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    counts = rows.select(
+        gain=(pl.col("delta") > 0).sum(), lose=(pl.col("delta") < 0).sum(), same=(pl.col("delta") == 0).sum()
+    ).row(0, named=True)
+    return Impact(rows, old_total, new_total, delta, pct, int(counts["gain"]), int(counts["lose"]), int(counts["same"]))
+
+
+def fail_over(impact: Impact, pct: Decimal) -> bool:
+    """True when |total delta| / old total * 100 > pct (an old total of 0 trips on any change)."""
+    if impact.old_total == 0:
+        return impact.delta != 0
+    return abs(impact.delta) * 100 > pct * abs(impact.old_total)

@@ -1,0 +1,557 @@
+"""One rep's statement for one period, as a person reads it.
+
+A statement is read off a run's `RunResult`: the header from the rep's grid
+row (quota, credited, attainment, quality detail, cap, clawbacks, carry,
+payout) and the lines from the run's lines, so every number on it is the
+number `run` writes to payouts.csv and lines.csv. Nothing is recomputed here;
+the only arithmetic is for display (a CSAT share as a percentage, an NPS value
+to two decimals), never for an amount.
+
+    statement_for(result, inputs, rep_id, currency)  one rep -> Statement, or StatementError
+    period_statements(result, currency)             every rep present in the period
+    statement_dict(statement)                       the JSON form (`explain --format json`)
+
+The line tables are built for the whole period at once with polars
+expressions (`line_tables`) and already hold display text, so the terminal
+table, the JSON and the HTML statement show the same cells.
+
+Codes of `StatementError` (exit 2):
+    unknown-rep           the rep id is not in reps.csv (or its row was rejected)
+    other-period-kind     the rep's plan is paid by quarter and the period is a month, or the reverse
+    rep-not-in-period     the rep is neither active in the period nor has a line in it
+    no-data-in-period     no sale, cancellation, response or contact is dated in the period
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import polars as pl
+
+from comp_calc.data.model import Inputs
+from comp_calc.engine import RunResult
+from comp_calc.errors import Diagnostic, InputError
+from comp_calc.periods import Period, period_containing
+from comp_calc.steps.exact import plain_text
+
+__all__ = [
+    "MetricDetail",
+    "QualityDetail",
+    "Statement",
+    "StatementError",
+    "check_period_has_data",
+    "exact",
+    "line_tables",
+    "money",
+    "period_statements",
+    "statement_dict",
+    "statement_for",
+]
+
+CENT = Decimal("0.01")
+
+COMMISSION_COLUMNS = ["sale_id", "sold_on", "product", "role", "credited", "rate", "tiers", "quality_multiplier", "amount"]
+CLAWBACK_COLUMNS = [
+    "sale_id", "product", "role", "sold_on", "cancelled_on", "days", "rule", "recover", "original_amount",
+    "original_period", "amount",
+]  # fmt: skip
+COMMISSION_HEADINGS = {
+    "sale_id": "sale",
+    "sold_on": "sold on",
+    "product": "product",
+    "role": "role",
+    "credited": "credited",
+    "rate": "rate",
+    "tiers": "tier pieces",
+    "quality_multiplier": "quality",
+    "amount": "amount",
+}
+CLAWBACK_HEADINGS = {
+    "sale_id": "sale",
+    "product": "product",
+    "role": "role",
+    "sold_on": "sold on",
+    "cancelled_on": "cancelled",
+    "days": "days",
+    "rule": "window hit",
+    "recover": "recover",
+    "original_amount": "of paid",
+    "original_period": "paid in",
+    "amount": "amount",
+}
+NUMERIC_CELLS = {"credited", "rate", "quality_multiplier", "amount", "days", "recover", "original_amount"}
+
+
+class StatementError(InputError):
+    """A statement that cannot be shown; its one diagnostic reads as one line."""
+
+    def __init__(self, code: str, message: str, where: str = "--rep"):
+        super().__init__(Diagnostic(where, None, None, code, message))
+        self.code = code
+        self.message = message
+
+
+# --------------------------------------------------------------------------
+# number text (display of single header values; the line tables use polars)
+
+
+def money(value: Decimal | None) -> str:
+    """Cents with exactly two decimals, never `-0.00`; empty for None."""
+    if value is None:
+        return ""
+    text = format(Decimal(value).quantize(CENT), "f")
+    return "0.00" if text == "-0.00" else text
+
+
+def exact(value: Decimal | None) -> str:
+    """Plain decimal, trailing zeros dropped but at least two decimals (`0.004`, `1.10`)."""
+    if value is None:
+        return ""
+    text = format(Decimal(value), "f")
+    if "." not in text:
+        return text + ".00"
+    whole, frac = text.split(".")
+    frac = frac.rstrip("0").ljust(2, "0")
+    return f"{whole}.{frac}"
+
+
+def _two(value: Decimal) -> str:
+    """A display value (a percentage, an NPS) to two decimals, half to even."""
+    return money(value.quantize(CENT, rounding=ROUND_HALF_EVEN))
+
+
+# --------------------------------------------------------------------------
+# the statement
+
+
+@dataclass(frozen=True)
+class MetricDetail:
+    metric: str  # "csat" | "nps"
+    responses: int
+    value_num: int  # csat: responses scoring 4 or 5; nps: 100 * (promoters - detractors)
+    multiplier: Decimal
+    counted: bool  # at least min_responses responses; otherwise the metric counts as 1
+
+    @property
+    def label(self) -> str:
+        return self.metric.upper()
+
+    @property
+    def value_text(self) -> str:
+        """`80.00% (8 of 10 scored 4-5)` or `54.55 (11 responses)`: display only."""
+        if self.responses == 0:
+            return "no responses"
+        if self.metric == "csat":
+            pct = Decimal(self.value_num) * 100 / Decimal(self.responses)
+            return f"{_two(pct)}% ({self.value_num} of {self.responses} scored 4-5)"
+        value = Decimal(self.value_num) / Decimal(self.responses)
+        noun = "response" if self.responses == 1 else "responses"
+        return f"{_two(value)} ({self.responses} {noun})"
+
+
+@dataclass(frozen=True)
+class QualityDetail:
+    multiplier: Decimal
+    combine: str  # "multiply" | "min"
+    window_days: int
+    window_start: date
+    window_end: date
+    min_responses: int
+    metrics: tuple[MetricDetail, ...]
+
+    @property
+    def formula(self) -> str:
+        parts = [f"{m.label} x{exact(m.multiplier)}" for m in self.metrics]
+        if not parts:
+            return ""
+        if self.combine == "min":
+            return "the lower of " + " and ".join(parts)
+        return " times ".join(parts)
+
+    def metric_sentence(self, m: MetricDetail) -> str:
+        if m.counted:
+            return f"{m.label} {m.value_text}: x{exact(m.multiplier)}"
+        return (
+            f"{m.label} {m.value_text}: fewer than {self.min_responses} responses, counts as x{exact(m.multiplier)}"
+        )
+
+    @property
+    def window_sentence(self) -> str:
+        return (
+            f"responses dated {self.window_start} to {self.window_end} ({self.window_days} days); "
+            f"a survey needs at least {self.min_responses} to count"
+        )
+
+
+@dataclass(frozen=True)
+class Statement:
+    rep_id: str
+    name: str
+    team: str
+    plan: str
+    version: int
+    effective_from: date
+    currency: str
+    period: str
+    period_start: date
+    period_end: date
+    period_days: int
+    start_date: date
+    end_date: date | None
+    active_days: int
+    quota: Decimal  # the full quota of a period, as in reps.csv
+    quota_prorated: Decimal  # as payouts.csv shows it (cents)
+    credited: Decimal
+    attainment: Decimal | None
+    quality: QualityDetail | None
+    commissions: pl.DataFrame  # COMMISSION_COLUMNS + explanation, display text
+    clawback_lines: pl.DataFrame  # CLAWBACK_COLUMNS + explanation, display text
+    earned: Decimal
+    cap: Decimal | None
+    cap_adjustment: Decimal | None
+    clawbacks: Decimal
+    carry_in: Decimal
+    payout: Decimal
+    carry_out: Decimal
+    negative_balance: str
+
+    @property
+    def quality_multiplier(self) -> Decimal:
+        return self.quality.multiplier if self.quality else Decimal(1)
+
+    # sentences shared by the terminal and the HTML statement
+
+    @property
+    def title(self) -> str:
+        return f"Statement {self.period} for {self.rep_id} {self.name} ({self.team})"
+
+    @property
+    def period_sentence(self) -> str:
+        return f"Period {self.period}: {self.period_start} to {self.period_end}"
+
+    @property
+    def plan_sentence(self) -> str:
+        cur = f"; amounts in {self.currency}" if self.currency else ""
+        return f"Plan {self.plan} version {self.version} (in force from {self.effective_from}){cur}"
+
+    @property
+    def dates_sentence(self) -> str:
+        end = f"to {self.end_date}" if self.end_date else "with no end date"
+        return f"Employed from {self.start_date} {end}: active {self.active_days} of {self.period_days} days of the period"
+
+    @property
+    def quota_sentence(self) -> str:
+        if self.active_days == self.period_days:
+            return f"Quota {money(self.quota_prorated)}"
+        return (
+            f"Quota {money(self.quota_prorated)} (prorated: {money(self.quota)} x "
+            f"{self.active_days}/{self.period_days} days)"
+        )
+
+    @property
+    def attainment_sentence(self) -> str:
+        if self.attainment is None:
+            return f"Credited {exact(self.credited)}; attainment not applicable (quota 0)"
+        pct = _two(self.attainment * 100)
+        return f"Credited {exact(self.credited)}, attainment {self.attainment} ({pct}% of quota)"
+
+    @property
+    def quality_sentence(self) -> str:
+        if self.quality is None:
+            return "Quality multiplier: none in this plan (x1)"
+        formula = self.quality.formula
+        return f"Quality multiplier x{exact(self.quality.multiplier)}" + (f" = {formula}" if formula else "")
+
+    @property
+    def cap_sentence(self) -> str:
+        if self.cap is None:
+            return "no cap in this plan"
+        if self.cap_adjustment is None:
+            return f"cap {money(self.cap)} not reached"
+        return f"earned {money(self.earned)} is above the cap {money(self.cap)}"
+
+    @property
+    def carry_out_sentence(self) -> str:
+        if self.carry_out == 0:
+            return "nothing carried to the next period"
+        return "negative balance carried to the next period"
+
+    def summary_rows(self) -> list[tuple[str, str, str]]:
+        """(label, amount, note) rows from earned to carry out."""
+        claw_note = f"{self.clawback_lines.height} cancelled sale line(s)" if self.clawback_lines.height else "none"
+        carry_note = "from the previous period" if self.carry_in != 0 else "nothing carried in"
+        return [
+            ("Earned", money(self.earned), f"{self.commissions.height} commission line(s)"),
+            ("Cap", money(self.cap_adjustment or Decimal("0.00")), self.cap_sentence),
+            ("Clawbacks", money(self.clawbacks), claw_note),
+            ("Carry in", money(self.carry_in), carry_note),
+            ("Payout", money(self.payout), f"negative balance: {self.negative_balance}"),
+            ("Carry out", money(self.carry_out), self.carry_out_sentence),
+        ]
+
+
+# --------------------------------------------------------------------------
+# building
+
+
+def _text(frame: pl.DataFrame, col: str) -> pl.Expr:
+    dtype = frame.schema[col]
+    return plain_text(pl.col(col), getattr(dtype, "scale", 0) or 0)
+
+
+def _money_col(col: str) -> pl.Expr:
+    # money columns are Decimal(38, 2); "-0.00" cannot occur in a sum of lines but is guarded anyway
+    return pl.col(col).cast(pl.String).str.replace(r"^-(0\.00)$", "${1}")
+
+
+def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(commission lines, clawback lines) of every rep in `period`, as display text, in SPEC order."""
+    lines = result.lines.filter(pl.col("period") == period)
+    # "0.50@2500.00|1.00@300.00" -> "2500.00 x0.50 + 300.00 x1.00"
+    tiers = (
+        pl.col("tiers")
+        .str.replace_all(r"([^@|]+)@([^|]+)", "${2} x${1}")
+        .str.replace_all("|", " + ", literal=True)
+    )
+    role = (
+        pl.when(pl.col("role") == "relationship")
+        .then(pl.format("relationship (contact {}, sold by {})", pl.col("contact_id"), pl.col("seller_id")))
+        .otherwise(pl.col("role"))
+    )
+    commission = lines.filter(pl.col("kind") == "commission").select(
+        "rep_id",
+        "sale_id",
+        pl.col("sold_on").cast(pl.String),
+        "product",
+        role.alias("role"),
+        _text(lines, "credited").alias("credited"),
+        _text(lines, "rate").alias("rate"),
+        tiers.alias("tiers"),
+        _text(lines, "quality_multiplier").alias("quality_multiplier"),
+        _money_col("amount").alias("amount"),
+        pl.format(
+            "credited {} x rate {} by tier ({}) x quality {} = {}",
+            _text(lines, "credited"), _text(lines, "rate"), tiers, _text(lines, "quality_multiplier"), _money_col("amount"),
+        ).alias("explanation"),
+    )  # fmt: skip
+    claw = lines.filter(pl.col("kind") == "clawback").select(
+        "rep_id",
+        "sale_id",
+        "product",
+        "role",
+        pl.col("sold_on").cast(pl.String),
+        pl.col("cancelled_on").cast(pl.String),
+        pl.col("days").cast(pl.String),
+        pl.format("within {} days", pl.col("within_days")).alias("rule"),
+        pl.col("recover").cast(pl.String),
+        _money_col("original_amount").alias("original_amount"),
+        "original_period",
+        _money_col("amount").alias("amount"),
+        pl.format(
+            "cancelled {} days after the sale, within the {}-day window: recover {} of {} paid in {} = {}",
+            "days", "within_days", "recover", _money_col("original_amount"), "original_period", _money_col("amount"),
+        ).alias("explanation"),
+    )  # fmt: skip
+    return commission, claw
+
+
+def check_period_has_data(inputs: Inputs, period: Period) -> None:
+    """A statement of a period the data does not reach would show nothing real: refuse it."""
+    dated = [
+        (inputs.sales.frame, "sold_on"),
+        (inputs.sales.frame, "cancelled_on"),
+        (inputs.feedback.frame, "responded_on"),
+        (inputs.contacts.frame, "contacted_on"),
+    ]
+    count = sum(f.filter(pl.col(c).is_between(period.start, period.end)).height for f, c in dated if f.height)
+    if count:
+        return
+    last = [f[c].max() for f, c in dated if f.height and f[c].null_count() < f.height]
+    latest = f"; the latest date in the data is {max(last)}" if last else "; the data has no dated rows"
+    raise StatementError(
+        "no-data-in-period",
+        f"no data in {period} ({period.start} to {period.end}): no sale, cancellation, response or contact is dated in it{latest}",
+        "--period",
+    )
+
+
+def _rep_row(inputs: Inputs, rep_id: str) -> dict:
+    found = inputs.reps.frame.filter(pl.col("rep_id") == rep_id)
+    if not found.height:
+        raise StatementError("unknown-rep", f"unknown rep '{rep_id}': no such rep_id in {inputs.reps.path or 'reps.csv'}")
+    return found.row(0, named=True)
+
+
+def check_rep(inputs: Inputs, rep_id: str, plan_kind: str | None, period: Period) -> None:
+    """The rep exists and is paid by periods of this kind."""
+    rep = _rep_row(inputs, rep_id)
+    if plan_kind is not None and plan_kind != period.kind:
+        other = period_containing(period.start, plan_kind)
+        raise StatementError(
+            "other-period-kind",
+            f"rep {rep_id} is on plan {rep['plan']}, paid by {plan_kind}; {period} is a {period.kind}: "
+            f"use --period {other.label}",
+            "--period",
+        )
+
+
+def _quality(row: dict) -> QualityDetail | None:
+    if not row["has_quality"] or row["quality_multiplier"] is None:
+        return None
+    metrics = []
+    for m in ("csat", "nps"):
+        if row[f"{m}_multiplier"] is None:  # not a metric of this plan version
+            continue
+        n = row[f"{m}_n"] or 0
+        metrics.append(MetricDetail(m, n, row[f"{m}_value_num"] or 0, row[f"{m}_multiplier"], n >= row["q_min"]))
+    end = row["p_end"]
+    return QualityDetail(
+        multiplier=row["quality_multiplier"],
+        combine=row["q_combine"],
+        window_days=row["q_window"],
+        window_start=end - timedelta(days=row["q_window"] - 1),
+        window_end=end,
+        min_responses=row["q_min"],
+        metrics=tuple(metrics),
+    )
+
+
+def _statement(row: dict, commissions: pl.DataFrame, claws: pl.DataFrame, currency: str) -> Statement:
+    return Statement(
+        rep_id=row["rep_id"],
+        name=row["name"],
+        team=row["team"],
+        plan=row["plan"],
+        version=row["version"],
+        effective_from=row["effective_from"],
+        currency=currency,
+        period=row["period"],
+        period_start=row["p_start"],
+        period_end=row["p_end"],
+        period_days=row["p_days"],
+        start_date=row["start_date"],
+        end_date=row["end_date"],
+        active_days=row["active_days"],
+        quota=row["quota"],
+        quota_prorated=row["quota_shown"],
+        credited=row["credited"],
+        attainment=row["attainment"],
+        quality=_quality(row),
+        commissions=commissions.drop("rep_id"),
+        clawback_lines=claws.drop("rep_id"),
+        earned=row["earned"],
+        cap=row["cap"],
+        cap_adjustment=row["cap_adjustment"],
+        clawbacks=row["clawbacks"],
+        carry_in=row["carry_in"],
+        payout=row["payout"],
+        carry_out=row["carry_out"],
+        negative_balance=row["negative_balance"],
+    )
+
+
+def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str = "") -> Statement:
+    """The statement of `rep_id` for the run's requested period, or a StatementError saying why not."""
+    rep = _rep_row(inputs, rep_id)
+    period = result.period
+    rows = result.grid.filter((pl.col("rep_id") == rep_id) & (pl.col("period") == period.label))
+    if not rows.height:
+        raise StatementError(
+            "other-period-kind", f"rep {rep_id} is on plan {rep['plan']}, which is not paid by {period.kind}", "--period"
+        )
+    row = rows.row(0, named=True)
+    if not row["present"]:
+        end = f"to {rep['end_date']}" if rep["end_date"] else "with no end date"
+        if rep["end_date"] is not None and rep["end_date"] < period.start:
+            why = f"left on {rep['end_date']}"
+        elif rep["start_date"] > period.end:
+            why = f"starts on {rep['start_date']}"
+        else:
+            why = "was not active"
+        raise StatementError(
+            "rep-not-in-period",
+            f"rep {rep_id} ({rep['name']}) is not in {period} ({period.start} to {period.end}): {why} "
+            f"(employed from {rep['start_date']} {end}) and has no line in that period",
+            "--period",
+        )
+    commissions, claws = line_tables(result, period.label)
+    mine = pl.col("rep_id") == rep_id
+    return _statement(row, commissions.filter(mine), claws.filter(mine), currency)
+
+
+def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
+    """The statement of every rep present in the requested period, by rep_id."""
+    label = result.period.label
+    rows = result.grid.filter((pl.col("period") == label) & pl.col("present")).sort("rep_id")
+    commissions, claws = line_tables(result, label)
+    by_rep = {k[0]: v for k, v in commissions.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
+    claw_by_rep = {k[0]: v for k, v in claws.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
+    out = []
+    for row in rows.to_dicts():  # one statement per rep: a handful of header values each
+        rep = row["rep_id"]
+        out.append(_statement(row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency))
+    return out
+
+
+# --------------------------------------------------------------------------
+# JSON
+
+
+def statement_dict(s: Statement) -> dict:
+    """The statement as plain JSON values: money as strings with 2 decimals, exact values as plain text."""
+    quality = None
+    if s.quality is not None:
+        q = s.quality
+        quality = {
+            "multiplier": exact(q.multiplier),
+            "combine": q.combine,
+            "window_days": q.window_days,
+            "window_start": q.window_start.isoformat(),
+            "window_end": q.window_end.isoformat(),
+            "min_responses": q.min_responses,
+            "metrics": [
+                {
+                    "metric": m.metric,
+                    "responses": m.responses,
+                    "value_num": m.value_num,
+                    "value": m.value_text,
+                    "counted": m.counted,
+                    "multiplier": exact(m.multiplier),
+                }
+                for m in q.metrics
+            ],
+        }
+    return {
+        "rep_id": s.rep_id,
+        "name": s.name,
+        "team": s.team,
+        "plan": s.plan,
+        "plan_version": s.version,
+        "effective_from": s.effective_from.isoformat(),
+        "currency": s.currency,
+        "period": s.period,
+        "period_start": s.period_start.isoformat(),
+        "period_end": s.period_end.isoformat(),
+        "start_date": s.start_date.isoformat(),
+        "end_date": s.end_date.isoformat() if s.end_date else None,
+        "active_days": s.active_days,
+        "period_days": s.period_days,
+        "quota": money(s.quota_prorated),
+        "quota_full": money(s.quota),
+        "credited": exact(s.credited),
+        "attainment": None if s.attainment is None else str(s.attainment),
+        "quality_multiplier": exact(s.quality.multiplier) if s.quality else None,
+        "quality": quality,
+        "lines": s.commissions.to_dicts(),
+        "earned": money(s.earned),
+        "cap": money(s.cap) if s.cap is not None else None,
+        "cap_adjustment": money(s.cap_adjustment or Decimal(0)),
+        "clawback_lines": s.clawback_lines.to_dicts(),
+        "clawbacks": money(s.clawbacks),
+        "carry_in": money(s.carry_in),
+        "payout": money(s.payout),
+        "carry_out": money(s.carry_out),
+        "negative_balance": s.negative_balance,
+    }

@@ -1,0 +1,81 @@
+"""The benchmark's smallest size end to end: generate, run comp-calc, run the pandas baseline.
+
+No timing is asserted: this only proves the benchmark works and that the independent
+pandas implementation of the bench plan agrees with comp-calc to the cent.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+
+pytest.importorskip("numpy")
+pytest.importorskip("pandas")
+
+
+def _run(*args: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Path:
+    sys.path.insert(0, str(BENCH))
+    try:
+        import run as bench_run
+    finally:
+        sys.path.remove(str(BENCH))
+    reps, sales, feedback, contacts = bench_run.SIZES["tiny"]
+    data = tmp_path_factory.mktemp("bench") / "tiny"
+    done = _run(
+        BENCH / "generate.py", "--out", data, "--seed", "3", "--reps", reps, "--sales", sales,
+        "--feedback", feedback, "--contacts", contacts, "--start", bench_run.START, "--months", bench_run.MONTHS,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return data
+
+
+def test_comp_calc_and_pandas_agree_to_the_cent(tiny_data: Path, tmp_path: Path) -> None:
+    ours = _run(
+        "-c", "from comp_calc.cli import app; app()", "run", "--plans", BENCH / "plan", "--data", tiny_data,
+        "--period", "2026-10", "--out", tmp_path / "out", "--format", "json", "--force",
+    )  # fmt: skip
+    assert ours.returncode == 0, ours.stderr
+    theirs = _run(BENCH / "pandas_impl.py", "--plans", BENCH / "plan", "--data", tiny_data, "--period", "2026-10", "--payouts")
+    assert theirs.returncode == 0, theirs.stderr
+    ours_json, theirs_json = json.loads(ours.stdout), json.loads(theirs.stdout)
+
+    assert ours_json["totals"]["reps"] > 20
+    assert ours_json["totals"] == theirs_json["totals"]
+    assert {r["rep_id"]: r["payout"] for r in ours_json["reps"]} == theirs_json["payouts"]
+
+
+def test_bench_plan_exercises_every_step(tiny_data: Path, tmp_path: Path) -> None:
+    """The bench data and plan produce every kind of line: split credit, quality, cap, clawback, carry."""
+    done = _run(
+        "-c", "from comp_calc.cli import app; app()", "run", "--plans", BENCH / "plan", "--data", tiny_data,
+        "--period", "2026-10", "--out", tmp_path / "out", "--format", "json", "--force",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = (tmp_path / "out" / "2026-10" / "lines.csv").read_text(encoding="utf-8")
+    assert ",relationship," in lines
+    assert ",clawback," in lines
+    payouts = (tmp_path / "out" / "2026-10" / "payouts.csv").read_text(encoding="utf-8").splitlines()
+    header = payouts[0].split(",")
+    qualities = {row.split(",")[header.index("quality_multiplier")] for row in payouts[1:]}
+    assert qualities - {"1.00", ""}, "some rep's quality multiplier differs from 1"
+
+
+def test_run_script_end_to_end(tiny_data: Path, tmp_path: Path) -> None:
+    done = _run(BENCH / "run.py", "--data", tiny_data, "--out", tmp_path / "out", "--json", tmp_path / "figures.json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "equal to the cent" in done.stdout
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    assert figures["match"] is True
+    assert set(figures["results"]) == {"(a) polars read", "(b) comp-calc", "(c) pandas"}

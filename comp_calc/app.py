@@ -8,7 +8,6 @@ and collects user mistakes as diagnostics; a stage that cannot go on raises
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 
 from comp_calc.data.checks import cross_checks
@@ -18,7 +17,7 @@ from comp_calc.engine import RunResult, compute
 from comp_calc.errors import Diagnostic, InputError
 from comp_calc.outputs.results import period_files
 from comp_calc.outputs.writer import write_period
-from comp_calc.periods import MONTH, QUARTER, Period, parse_period, period_containing
+from comp_calc.periods import MONTH, QUARTER, Period, parse_period, period_containing, previous
 from comp_calc.plan.load import load_plans
 from comp_calc.plan.model import PlanSet
 
@@ -49,9 +48,10 @@ def latest_complete_period(inputs: Inputs, plans: PlanSet) -> Period:
         raise InputError(Diagnostic(inputs.sales.path or "sales.csv", None, None, "no-data", "no dated rows to choose a period from; pass --period"))
     kinds = {p.period for p in plans.plans}
     kind = MONTH if MONTH in kinds or not kinds else QUARTER
-    last: date = max(days)
-    after = period_containing(last + timedelta(days=1), kind)
-    return period_containing(after.start - timedelta(days=1), kind)
+    current = period_containing(max(days), kind)
+    if current.end == max(days):
+        return current
+    return previous(current) or current
 
 
 def prepare(plans_dir: str | Path, data_dir: str | Path, period: str | None, skip_invalid: bool) -> Prepared:
@@ -75,8 +75,12 @@ def run(prep: Prepared) -> RunResult:
     return compute(prep.plans, prep.inputs, prep.period)
 
 
-def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool) -> Path:
+def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool, statements: bool = False) -> Path:
     files = period_files(result, prep.plans, prep.inputs, prep.inputs.problems)
+    if statements:
+        from comp_calc.statement_html import statement_files
+
+        files.update(statement_files(result, prep))
     return write_period(Path(out_dir), result.period.label, files, force)
 
 

@@ -58,6 +58,9 @@ def run(
         bool, typer.Option("--skip-invalid", help="Run without bad input rows; every one is listed in exceptions.csv.")
     ] = False,
     fmt: FormatOpt = Format.table,
+    statements: Annotated[
+        bool, typer.Option("--statements", help="Also write one HTML statement per rep to OUT/PERIOD/statements/.")
+    ] = False,
 ) -> None:
     """Compute a period's payouts and write payouts.csv, lines.csv, exceptions.csv and manifest.json."""
     try:
@@ -65,7 +68,7 @@ def run(
             prep = lib.prepare(plans, data, period, skip_invalid)
         with render.progress(f"Computing {prep.period}"):
             result = lib.run(prep)
-            folder = lib.write(prep, result, out, force)
+            folder = lib.write(prep, result, out, force, statements=statements)
     except InputError as e:
         raise fail(e, fmt) from None
     except ReconciliationError as e:
@@ -89,6 +92,13 @@ def validate(
 
 # Further commands live in comp_calc/commands/, one module each, registered here.
 # (registrations)
+from comp_calc.commands import diff as _diff  # noqa: E402
+from comp_calc.commands import explain as _explain  # noqa: E402
+from comp_calc.commands import alignment as _alignment  # noqa: E402
+
+app.command(name="explain")(_explain.explain)
+app.command(name="diff")(_diff.diff)
+app.command(name="alignment")(_alignment.alignment)
 
 
 def main() -> None:  # pragma: no cover - console entry point

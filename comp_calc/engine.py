@@ -8,8 +8,6 @@ writes the requested period. Stages never print.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-
 import polars as pl
 
 from comp_calc.data.model import Inputs
@@ -30,6 +28,7 @@ class RunResult:
     periods: list[Period]
     grid: pl.DataFrame  # one row per run rep and computed period (see _grid / _finish_grid)
     lines: pl.DataFrame  # commission, cap, clawback and carry lines of every computed period
+    pieces: pl.DataFrame  # commission lines' tier-band pieces (line_no, band, piece * days, multiplier)
     tables: PlanTables
     ignored: dict[str, int]  # rows dated after the period, per input
 
@@ -75,13 +74,14 @@ def compute(plans: PlanSet, inputs: Inputs, period: Period) -> RunResult:
     reps = inputs.reps.frame.lazy()
 
     grid = _grid(reps, tables, periods, kind)
-    qm = quality.quality_multipliers(grid, feedback, tables.quality_bands, scales)
+    grid = grid.collect().lazy()
+    qm = quality.quality_multipliers(grid, feedback, tables.quality_bands, scales).collect().lazy()
     credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales).collect()
-    commissions = _commissions(credit_lines.lazy(), grid, qm, tables, scales, kind)
-    grid_df, lines_df = _finish(grid, commissions, qm, tables, scales, kind)
+    commissions, pieces = _commissions(credit_lines.lazy(), grid, qm, tables, scales, kind)
+    grid_df, lines_df = _finish(grid, credit_lines, commissions, qm, tables, scales, kind)
     _check(grid_df, inputs)
-    reconcile(sales.collect(), credit_lines, grid_df, lines_df)
-    return RunResult(period, periods, grid_df, lines_df, tables, ignored)
+    reconcile(sales.select("sale_id", "amount").collect(), credit_lines, grid_df, lines_df)
+    return RunResult(period, periods, grid_df, lines_df, pieces, tables, ignored)
 
 
 def _grid(reps: pl.LazyFrame, tables: PlanTables, periods: list[Period], kind: str) -> pl.LazyFrame:
@@ -116,56 +116,70 @@ def _commissions(
     tables: PlanTables,
     scales: Scales,
     kind: str,
-) -> pl.LazyFrame:
-    """One commission line per credit line of a run rep, priced under its owner's plan version."""
-    owner = grid.select(
-        "rep_id", "p_start", "period", "p_days", "plan", "version", "quota", "active_days", "rounding", "has_quality"
-    )
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One commission line per credit line of a run rep, priced under its owner's plan version.
+
+    Returns (lines, pieces): lines keyed by `line_no` with only the columns the
+    calculation needs (descriptive ids are joined back in `_lines`), and the
+    lines' tier-band pieces.
+    """
+    owner = grid.select("rep_id", "p_start", "p_days", "pv", "quota", "active_days", "rounding")
     lines = (
-        credit_lines.with_columns(
-            p_start=pl.col("sold_on").dt.truncate("1q" if kind == "quarter" else "1mo")
-        )
+        credit_lines.select("line_no", "rep_id", "product", "sold_on", "cancelled_on", "credited")
+        .with_columns(p_start=_period_start(pl.col("sold_on"), kind))
         .join(owner, on=["rep_id", "p_start"], how="inner")
     )
     lines = attainment.running_credit(lines, scales)
     lines = rate.line_rates(lines, tables.rates)
-    pieces = attainment.band_pieces(lines, tables.tiers, scales)
-    base = rate.base_times_days(pieces, lines, scales)
+    pieces = attainment.band_pieces(lines, tables.tiers, scales).collect()
+    base = rate.base_times_days(pieces.lazy(), lines, scales)
     one = pl.lit(1, dtype=dec(scales.quality_multiplier))
     w = scales.commission
     lines = (
-        lines.join(base, on=["sale_id", "role"], how="left")
+        lines.join(base, on="line_no", how="left")
         .join(qm.select("rep_id", "p_start", "quality_multiplier"), on=["rep_id", "p_start"], how="left")
-        .with_columns(
-            qm_used=pl.col("quality_multiplier").fill_null(one),
-        )
+        .with_columns(qm_used=pl.col("quality_multiplier").fill_null(one))
         .with_columns(
             amount=div_round(
                 pl.col("base_d").cast(dec(w)) * pl.col("qm_used").cast(dec(w)), w, pl.col("p_days"), 2, pl.col("rounding")
             ),
             base=div_round(pl.col("base_d"), scales.base, pl.col("p_days"), 6, "half_even"),
         )
+        .drop("base_d", "quality_multiplier", "run_from", "run_to", "quota", "active_days")
     )
-    return lines
+    return lines.collect(), pieces
+
+
+def _period_start(day: pl.Expr, kind: str) -> pl.Expr:
+    return day.dt.truncate("1q" if kind == "quarter" else "1mo")
 
 
 def _finish(
-    grid: pl.LazyFrame, commissions: pl.LazyFrame, qm: pl.LazyFrame, tables: PlanTables, scales: Scales, kind: str
+    grid: pl.LazyFrame,
+    credit_lines: pl.DataFrame,
+    commissions: pl.DataFrame,
+    qm: pl.LazyFrame,
+    tables: PlanTables,
+    scales: Scales,
+    kind: str,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     zero = pl.lit(0, dtype=MONEY)
-    commissions = commissions.collect().lazy()
-    per_rep = commissions.group_by("rep_id", "p_start").agg(
+    per_rep = commissions.lazy().group_by("rep_id", "p_start").agg(
         earned=pl.col("amount").sum().cast(MONEY),
         credited=pl.col("credited").sum(),
         commission_lines=pl.len(),
     )
-    claws = clawback.clawbacks(commissions, tables.clawback, scales)
-    claw_lines = commissions.join(claws, on=["sale_id", "role"]).with_columns(
-        original_period=pl.col("period"),
-        original_amount=pl.col("amount"),
-        p_start=pl.col("cancelled_on").dt.truncate("1q" if kind == "quarter" else "1mo"),
-    ).drop("period", "amount", "p_days", "plan", "version", "quota", "active_days", "rounding", "has_quality")
-    claw_sum = claw_lines.group_by("rep_id", "p_start").agg(clawbacks=pl.col("clawback").sum().cast(MONEY), clawback_lines=pl.len())
+    claws = clawback.clawbacks(commissions.lazy(), tables.clawback, scales)
+    claw_lines = (
+        commissions.lazy()
+        .select("line_no", "rep_id", "credited", "sold_on", "cancelled_on", pl.col("p_start").alias("original_start"), pl.col("amount").alias("original_amount"))
+        .join(claws, on="line_no")
+        .with_columns(p_start=_period_start(pl.col("cancelled_on"), kind))
+        .collect()
+    )
+    claw_sum = claw_lines.lazy().group_by("rep_id", "p_start").agg(
+        clawbacks=pl.col("clawback").sum().cast(MONEY), clawback_lines=pl.len()
+    )
 
     g = (
         grid.join(per_rep, on=["rep_id", "p_start"], how="left")
@@ -199,69 +213,50 @@ def _finish(
         ),
     ).collect()
 
-    lines = _lines(g.lazy(), commissions, claw_lines).collect()
+    lines = _lines(g.lazy(), credit_lines.lazy(), commissions.lazy(), claw_lines.lazy()).collect()
     return g, lines
 
 
-def _lines(grid: pl.LazyFrame, commissions: pl.LazyFrame, claw_lines: pl.LazyFrame) -> pl.LazyFrame:
+# descriptive columns of a credit line, joined back onto commission and clawback lines by line_no
+_DESCRIPTION = ["line_no", "sale_id", "role", "customer_id", "contact_id", "seller_id"]
+
+
+def _lines(grid: pl.LazyFrame, credit_lines: pl.LazyFrame, commissions: pl.LazyFrame, claw_lines: pl.LazyFrame) -> pl.LazyFrame:
     """Every line, in SPEC order: commission (attainment order), cap, clawbacks, carry."""
-    base_cols = {
-        "sold_on": pl.Date,
-        "sale_id": pl.String,
-        "role": pl.String,
-    }
+    periods = grid.select("p_start", "period").unique()
     commission = commissions.select(
-        "rep_id",
-        "p_start",
-        pl.lit(0).alias("order"),
-        pl.lit("commission").alias("kind"),
-        *base_cols,
-        "product",
-        "customer_id",
-        "credited",
-        "rate",
-        "tiers",
-        pl.col("qm_used").alias("quality_multiplier"),
-        "amount",
-        "base",
-        "cancelled_on",
-        "contact_id",
-        "seller_id",
-        pl.lit(None, dtype=pl.Int64).alias("within_days"),
-        pl.lit(None, dtype=pl.Int64).alias("days"),
-        pl.lit(None, dtype=pl.String).alias("recover"),
-        pl.lit(None, dtype=pl.String).alias("original_period"),
-        pl.lit(None, dtype=MONEY).alias("original_amount"),
-    )
+        "line_no", "rep_id", "p_start", pl.lit(0).alias("order"), pl.lit("commission").alias("kind"), "sold_on", "product",
+        "credited", "rate", pl.col("qm_used").alias("quality_multiplier"), "amount", "base", "cancelled_on",
+    )  # fmt: skip
+    claw = claw_lines.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start").select(
+        "line_no", "rep_id", "p_start", pl.lit(2).alias("order"), pl.lit("clawback").alias("kind"), "sold_on",
+        "credited", pl.col("clawback").alias("amount"), "cancelled_on", "within_days", "days",
+        pl.col("recover").cast(pl.String), "original_period", "original_amount",
+    )  # fmt: skip
+    described = pl.concat([commission, claw], how="diagonal_relaxed").join(
+        credit_lines.select(*_DESCRIPTION, pl.col("product").alias("_product")), on="line_no", how="left"
+    ).with_columns(product=pl.coalesce("product", "_product")).drop("_product")
     cap_lines = grid.filter(pl.col("cap_adjustment").is_not_null()).select(
         "rep_id", "p_start", pl.lit(1).alias("order"), pl.lit("cap").alias("kind"), pl.col("cap_adjustment").alias("amount"),
         "earned", "cap",
-    )
-    claw = claw_lines.select(
-        "rep_id",
-        "p_start",
-        pl.lit(2).alias("order"),
-        pl.lit("clawback").alias("kind"),
-        *base_cols,
-        "product",
-        "customer_id",
-        "credited",
-        pl.col("clawback").alias("amount"),
-        "cancelled_on",
-        "within_days",
-        "days",
-        pl.col("recover").cast(pl.String),
-        "original_period",
-        "original_amount",
-    )
+    )  # fmt: skip
     carry = grid.filter(pl.col("carry_in") != 0).select(
         "rep_id", "p_start", pl.lit(3).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
     )
-    periods = grid.select("rep_id", "p_start", "period").unique()
     return (
-        pl.concat([commission, cap_lines, claw, carry], how="diagonal_relaxed")
-        .join(periods, on=["rep_id", "p_start"], how="left")
-        .sort("rep_id", "p_start", "order", "sold_on", "sale_id", "role", nulls_last=True)
+        pl.concat([described, cap_lines, carry], how="diagonal_relaxed")
+        .join(periods, on="p_start", how="left")
+        # within a rep and period: kind order, then (sold_on, sale_id, role), which line_no encodes
+        .sort("rep_id", "p_start", "order", "line_no", nulls_last=True)
+    )
+
+
+def tiers_for(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
+    """`lines` (a slice of result.lines) with a `tiers` column: "multiplier@piece|..." per band touched."""
+    with_days = lines.join(result.grid.select("p_start", "p_days").unique(), on="p_start", how="left")
+    text = rate.tiers_text(result.pieces.lazy(), with_days.lazy().filter(pl.col("kind") == "commission"), result.tables.scales)
+    return lines.join(text.collect(), on="line_no", how="left").with_columns(
+        tiers=pl.when(pl.col("kind") == "commission").then(pl.col("tiers"))
     )
 
 

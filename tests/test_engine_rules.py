@@ -7,7 +7,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from comp_calc.engine import compute
+from comp_calc.engine import compute, tiers_for
 from comp_calc.errors import InputError
 from comp_calc.periods import parse_period
 from factories import (
@@ -156,7 +156,7 @@ def test_line_straddling_two_tier_edges_is_split_exactly():
     assert line_amounts(r, "R1") == [("commission", "S1", "seller", D("10.00")), ("commission", "S2", "seller", D("95.00"))]
     row = payout_row(r, "R1")
     assert row["attainment"] == D("1.200000")
-    assert r.lines.filter(pl.col("sale_id") == "S2")["tiers"].to_list() == ["0.50@300.00|1.00@500.00|1.50@200.00"]
+    assert tiers_for(r, r.lines.filter(pl.col("sale_id") == "S2"))["tiers"].to_list() == ["0.50@300.00|1.00@500.00|1.50@200.00"]
 
 
 def test_attainment_order_is_sold_on_then_sale_id_in_string_order():

@@ -18,7 +18,6 @@ import polars as pl
 
 from comp_calc.steps.exact import Scales, dec
 
-LINE_ORDER = ["rep_id", "p_start", "sold_on", "sale_id", "role"]
 
 
 def running_credit(lines: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
@@ -26,7 +25,7 @@ def running_credit(lines: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
     s = scales.scaled_credit
     scaled = pl.col("credited").cast(dec(s)) * pl.col("p_days")
     return (
-        lines.sort(LINE_ORDER)
+        lines.sort("line_no")  # attainment order (see credit.credit_lines)
         .with_columns(run_to=scaled.cum_sum().over("rep_id", "p_start"))
         .with_columns(run_from=pl.col("run_to") - scaled)
     )
@@ -40,9 +39,9 @@ def band_pieces(lines: pl.LazyFrame, tiers: pl.DataFrame, scales: Scales) -> pl.
     upper = pl.col("upper").cast(dec(s)) * quota_days  # null: open band
     piece = pl.min_horizontal("run_to", upper) - pl.max_horizontal("run_from", lower)
     return (
-        lines.select("sale_id", "role", "plan", "version", "quota", "active_days", "run_from", "run_to")
-        .join(tiers.lazy(), on=["plan", "version"])
+        lines.select("line_no", "pv", "quota", "active_days", "run_from", "run_to")
+        .join(tiers.lazy().drop("plan", "version"), on="pv")
         .with_columns(piece=piece)
         .filter(pl.col("piece") > 0)
-        .select("sale_id", "role", "band", "piece", "multiplier")
+        .select("line_no", "band", "piece", "multiplier")
     )

@@ -21,20 +21,20 @@ from comp_calc.steps.exact import Scales, dec, round_to
 def clawbacks(commissions: pl.LazyFrame, rules: pl.DataFrame, scales: Scales) -> pl.LazyFrame:
     """Clawback lines for commission lines whose sale has `cancelled_on` set (already limited to the run).
 
-    `commissions` needs sale_id, role, plan, version, rounding, amount, sold_on, cancelled_on.
-    Returns one row per clawed-back line: sale_id, role, rule, within_days, recover, days, clawback.
+    `commissions` needs line_no, pv, rounding, amount, sold_on, cancelled_on.
+    Returns one row per clawed-back line: line_no, rule, within_days, recover, days, clawback.
     """
     w = scales.clawback
     days = (pl.col("cancelled_on") - pl.col("sold_on")).dt.total_days()
     return (
         commissions.filter(pl.col("cancelled_on").is_not_null())
-        .select("sale_id", "role", "plan", "version", "rounding", "amount", days.alias("days"))
-        .join(rules.lazy(), on=["plan", "version"])
+        .select("line_no", "pv", "rounding", "amount", days.alias("days"))
+        .join(rules.lazy().drop("plan", "version"), on="pv")
         .filter(pl.col("days") <= pl.col("within_days"))
-        .sort("rule")
-        .unique(subset=["sale_id", "role"], keep="first")
+        .group_by("line_no")
+        .agg(pl.all().sort_by("rule").first())
         .with_columns(
             clawback=-round_to(pl.col("recover").cast(dec(w)) * pl.col("amount").cast(dec(w)), 2, pl.col("rounding"))
         )
-        .select("sale_id", "role", "rule", "within_days", "recover", "days", "clawback")
+        .select("line_no", "rule", "within_days", "recover", "days", "clawback")
     )

@@ -20,7 +20,7 @@ import polars as pl
 from comp_calc.steps.exact import Scales, dec
 from comp_calc.steps.params import attach_version, period_start_expr
 
-LINE_COLUMNS = ["rep_id", "role", "sale_id", "customer_id", "product", "sold_on", "cancelled_on", "credited", "seller_id"]
+LINE_COLUMNS = ["line_no", "rep_id", "role", "sale_id", "customer_id", "product", "sold_on", "cancelled_on", "credited", "seller_id"]
 
 
 def _active_on(day: pl.Expr, start: str = "start_date", end: str = "end_date") -> pl.Expr:
@@ -85,4 +85,11 @@ def credit_lines(
         *common,
         relationship_part.alias("credited"),
     )
-    return pl.concat([seller_lines, relationship_lines])
+    # line_no: the attainment order (sold_on, sale_id, role) as one integer, so later
+    # steps sort and join on it instead of on strings
+    return (
+        pl.concat([seller_lines, relationship_lines])
+        .sort("sold_on", "sale_id", "role")
+        .with_row_index("line_no")
+        .with_columns(pl.col("line_no").cast(pl.Int64))
+    )

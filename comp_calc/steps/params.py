@@ -13,7 +13,7 @@ import polars as pl
 from comp_calc.plan.model import Plan, PlanSet
 from comp_calc.steps.exact import Scales, dec, scale_of
 
-VERSION_KEY = ["plan", "version"]
+VERSION_KEY = "pv"  # integer id of a (plan, version), for cheap joins
 
 
 @dataclass(frozen=True)
@@ -95,11 +95,11 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
             "ob_share": dec(s.share),
         },
         orient="row",
-    ).sort("plan", "effective_from")
+    ).with_row_index("pv").with_columns(pl.col("pv").cast(pl.Int64)).sort("plan", "effective_from")
 
     rates, tiers, bands, clawback = [], [], [], []
-    for p in plans.plans:
-        key = {"plan": p.plan, "version": p.version}
+    for pv, p in enumerate(plans.plans):
+        key = {"pv": pv, "plan": p.plan, "version": p.version}
         seen: set[str] = set()
         for rule in p.rates:  # first matching rule wins: later mentions of a product are dead
             for product in rule.products or (None,):
@@ -119,7 +119,7 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
         for rule, c in enumerate(p.clawback or ()):
             clawback.append({**key, "rule": rule, "within_days": c.within_days, "recover": c.recover})
 
-    keyschema = {"plan": pl.String, "version": pl.Int64}
+    keyschema = {"pv": pl.Int64, "plan": pl.String, "version": pl.Int64}
     return PlanTables(
         versions=versions,
         rates=pl.DataFrame(rates, schema={**keyschema, "product": pl.String, "rate": dec(s.rate)}, orient="row"),

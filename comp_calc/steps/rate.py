@@ -17,27 +17,36 @@ from comp_calc.steps.exact import Scales, dec, plain_text
 
 def line_rates(lines: pl.LazyFrame, rates: pl.DataFrame) -> pl.LazyFrame:
     """Add `rate`: the product's rule, else the plan version's catch-all."""
-    specific = rates.lazy().filter(pl.col("product").is_not_null())
-    fallback = rates.lazy().filter(pl.col("product").is_null()).select("plan", "version", pl.col("rate").alias("_fallback"))
+    specific = rates.lazy().filter(pl.col("product").is_not_null()).select("pv", "product", "rate")
+    fallback = rates.lazy().filter(pl.col("product").is_null()).select("pv", pl.col("rate").alias("_fallback"))
     return (
-        lines.join(specific, on=["plan", "version", "product"], how="left")
-        .join(fallback, on=["plan", "version"], how="left")
+        lines.join(specific, on=["pv", "product"], how="left")
+        .join(fallback, on="pv", how="left")
         .with_columns(rate=pl.coalesce("rate", "_fallback"))
         .drop("_fallback")
     )
 
 
 def base_times_days(pieces: pl.LazyFrame, lines: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
-    """Per line (sale_id, role): `base_d` = base commission * D, exact; and `tiers` text."""
+    """Per line (line_no): `base_d` = base commission * D, exact."""
     w = scales.base
-    rates = lines.select("sale_id", "role", "rate", "p_days")
-    per_piece = pieces.join(rates, on=["sale_id", "role"]).with_columns(
-        value=pl.col("piece").cast(dec(w)) * pl.col("rate").cast(dec(w)) * pl.col("multiplier").cast(dec(w))
+    value = pl.col("piece").cast(dec(w)) * pl.col("rate").cast(dec(w)) * pl.col("multiplier").cast(dec(w))
+    return (
+        pieces.join(lines.select("line_no", "rate"), on="line_no")
+        .group_by("line_no")
+        .agg(base_d=value.sum())
     )
-    # tiers column: "multiplier@piece" per band, pieces shown to cents (display only)
+
+
+def tiers_text(pieces: pl.LazyFrame, lines: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
+    """Per line_no of `lines` (which has p_days): "multiplier@piece|..." by band, pieces shown to cents.
+
+    Display only, so it is built for the lines that are written, not for every computed period.
+    """
     shown_piece = (pl.col("piece").cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
     label = pl.format("{}@{}", plain_text(pl.col("multiplier"), scales.tier_multiplier), shown_piece)
-    return per_piece.group_by("sale_id", "role").agg(
-        base_d=pl.col("value").sum(),
-        tiers=label.sort_by("band").str.join("|"),
+    return (
+        pieces.join(lines.select("line_no", "p_days"), on="line_no")
+        .group_by("line_no")
+        .agg(tiers=label.sort_by("band").str.join("|"))
     )

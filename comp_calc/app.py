@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
+
 from comp_calc.data.checks import cross_checks
 from comp_calc.data.load import load_inputs
 from comp_calc.data.model import Inputs
 from comp_calc.engine import RunResult, compute
-from comp_calc.errors import Diagnostic, InputError
+from comp_calc.errors import Diagnostic, InputError, ReconciliationError
 from comp_calc.outputs.results import period_files
 from comp_calc.outputs.writer import write_period
 from comp_calc.periods import MONTH, QUARTER, Period, parse_period, period_containing, previous
@@ -75,7 +77,61 @@ def run(prep: Prepared) -> RunResult:
     return compute(prep.plans, prep.inputs, prep.period)
 
 
+# The date that decides whether an input row belongs to the run (rows dated after
+# the period are ignored); reps.csv rows are all used.
+_ROW_DATE = {"sales": "sold_on", "feedback": "responded_on", "contacts": "contacted_on"}
+
+
+def account_rows(prep: Prepared, result: RunResult) -> dict[str, dict[str, int]]:
+    """Every input row is used, rejected or ignored, exactly once; raises `ReconciliationError` if not.
+
+    Per input: `read` (records in the file), `rejected` (rows with a problem),
+    `ignored` (dated after the period), `used` (the rest). Checked from
+    independent sources: the rejected rows are the distinct lines named by the
+    problems of that file, the used rows are the kept rows dated within the run,
+    and the ignored count is the engine's. The kept and rejected lines must not
+    overlap, and read == used + rejected + ignored.
+    """
+    problems = pl.DataFrame(
+        {"file": [d.file for d in prep.inputs.problems], "line": [d.line for d in prep.inputs.problems]},
+        schema={"file": pl.String, "line": pl.Int64},
+    )
+    counts: dict[str, dict[str, int]] = {}
+    failures: list[str] = []
+    for table in prep.inputs.tables():
+        name = f"{table.name}.csv"
+        rejected_lines = problems.filter(pl.col("file") == name)["line"]
+        frame = table.frame
+        kept_lines = frame["line"]
+        if table.name in _ROW_DATE:
+            used = frame.filter(pl.col(_ROW_DATE[table.name]) <= result.period.end).height
+        else:
+            used = frame.height
+        row = {
+            "read": table.rows_read,
+            "used": used,
+            "rejected": rejected_lines.n_unique(),
+            "ignored": result.ignored.get(table.name, 0),
+        }
+        counts[table.name] = row
+        if row["read"] != row["used"] + row["rejected"] + row["ignored"]:
+            failures.append(
+                f"{name}: {row['read']} rows read but {row['used']} used + {row['rejected']} rejected"
+                f" + {row['ignored']} ignored"
+            )
+        if row["rejected"] != table.rows_rejected:
+            failures.append(f"{name}: {row['rejected']} rows have problems but {table.rows_rejected} were rejected")
+        if rejected_lines.null_count() or kept_lines.null_count() or kept_lines.n_unique() != frame.height:
+            failures.append(f"{name}: rows without a line number or kept twice")
+        elif kept_lines.is_in(rejected_lines.drop_nulls().implode()).any():
+            failures.append(f"{name}: rows both rejected and used")
+    if failures:
+        raise ReconciliationError("; ".join(failures))
+    return counts
+
+
 def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool, statements: bool = False) -> Path:
+    account_rows(prep, result)
     files = period_files(result, prep.plans, prep.inputs, prep.inputs.problems)
     if statements:
         from comp_calc.statement_html import statement_files

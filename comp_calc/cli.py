@@ -7,7 +7,11 @@ Each command calls the library and maps its errors to exit codes:
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -41,6 +45,30 @@ PeriodOpt = Annotated[
 FormatOpt = Annotated[Format, typer.Option("--format", help="table (for people), json or csv (for scripts).")]
 
 
+@contextlib.contextmanager
+def terminate_as_exit() -> Iterator[None]:
+    """Make SIGTERM end the command like Ctrl-C does: as an exception raised in the
+    main thread (`SystemExit(143)`), so every `finally` and cleanup runs on the way
+    out and a half-written period folder is removed. The previous handler is put
+    back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # pragma: no cover - signals not available here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def fail(error: InputError, fmt: Format = Format.table) -> typer.Exit:
     """Print every diagnostic and return the exit for bad input (2)."""
     render.diagnostics(error.diagnostics, as_json=fmt == Format.json)
@@ -64,11 +92,12 @@ def run(
 ) -> None:
     """Compute a period's payouts and write payouts.csv, lines.csv, exceptions.csv and manifest.json."""
     try:
-        with render.progress("Loading plans and data"):
-            prep = lib.prepare(plans, data, period, skip_invalid)
-        with render.progress(f"Computing {prep.period}"):
-            result = lib.run(prep)
-            folder = lib.write(prep, result, out, force, statements=statements)
+        with terminate_as_exit():
+            with render.progress("Loading plans and data"):
+                prep = lib.prepare(plans, data, period, skip_invalid)
+            with render.progress(f"Computing {prep.period}"):
+                result = lib.run(prep)
+                folder = lib.write(prep, result, out, force, statements=statements)
     except InputError as e:
         raise fail(e, fmt) from None
     except ReconciliationError as e:

@@ -15,10 +15,11 @@ from comp_calc.errors import Diagnostic, InputError, ReconciliationError
 from comp_calc.periods import Period, period_containing, periods_between
 from comp_calc.plan.model import PlanSet
 from comp_calc.steps import attainment, balance, cap, clawback, credit, quality, rate
-from comp_calc.steps.exact import Scales, dec, div_round, round_to
+from comp_calc.steps.exact import MAX_PRECISION, Scales, dec, div_round, round_to
 from comp_calc.steps.params import PlanTables, attach_version, build_tables, plan_scales
 
 MONEY = dec(2)
+MIN_INTEGER_DIGITS = 10  # least room for the integer part; larger values that do not fit raise overflow, caught below
 MAX_YEARS = 100  # history a run computes at most; a date typo like 9999 must not start a 95,000-period run
 
 
@@ -55,9 +56,26 @@ def compute(plans: PlanSet, inputs: Inputs, period: Period) -> RunResult:
     if (period.start.year - first.start.year) > MAX_YEARS:
         message = f"{period} is more than {MAX_YEARS} years after the first plan period {first}; check the dates in the data"
         raise InputError(Diagnostic("--period", None, None, "period-too-far", message))
+    scales = plan_scales(plans, _scale(inputs.sales.frame, "amount"), _scale(inputs.reps.frame, "quota"))
+    if scales.division > MAX_PRECISION - MIN_INTEGER_DIGITS:
+        message = (
+            f"the decimals written in the data and plans need {scales.division} digits after the point for exact "
+            f"arithmetic, more than {MAX_PRECISION - MIN_INTEGER_DIGITS}; write amounts, quotas and plan numbers with fewer decimals"
+        )
+        raise InputError(Diagnostic("plans", None, None, "too-many-decimals", message))
+    try:
+        return _compute(plans, inputs, period, first, scales)
+    except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as e:
+        if "overflow" not in str(e) and "conversion from `decimal" not in str(e):
+            raise
+        message = "a number is too large for exact 38-digit decimal arithmetic; check amounts and quotas for typos"
+        raise InputError(Diagnostic("sales.csv", None, "amount", "number-too-large", message)) from None
+
+
+def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scales: Scales) -> RunResult:
+    kind = period.kind
     periods = periods_between(first, period)
     end = period.end
-    scales = plan_scales(plans, _scale(inputs.sales.frame, "amount"), _scale(inputs.reps.frame, "quota"))
     tables = build_tables(plans, scales)
 
     sales = inputs.sales.frame.lazy().filter(pl.col("sold_on") <= end).with_columns(

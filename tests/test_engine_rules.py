@@ -418,3 +418,12 @@ def test_rep_without_version_in_force_is_an_input_error():
         run(plans(early, late), inp, "2026-03")
     codes = {(x.line, x.code) for x in e.value.diagnostics}
     assert codes == {(2, "no-plan-version")}
+
+
+def test_numbers_too_large_for_exact_arithmetic_are_a_clear_input_error():
+    # 10^15 amounts are accepted by the loader, but 999999999999999 * 92 days * 1e6 (rate scale) overflows 38 digits
+    ps = plans(plan(rates=rates((None, "0.123456")), attainment_tiers=tiers(("0.000001", "1.123456"), (None, "2.654321"))))
+    inp = inputs([rep("R1", quota="999999999999999.999999")], [sale("S1", "R1", "999999999999999.999999", "2026-01-02")])
+    with pytest.raises(InputError) as e:
+        run(ps, inp, "2026-01")
+    assert e.value.diagnostics[0].code in {"number-too-large", "too-many-decimals"}

@@ -27,7 +27,7 @@ from datetime import date
 
 import polars as pl
 
-from comp_calc.data.load import apply_rules, file_name, reference_rules, rejected_rep_lines
+from comp_calc.data.load import Rule, apply_rules, file_name, reference_rules, rejected_rep_lines
 from comp_calc.data.model import Inputs, Table
 from comp_calc.errors import Diagnostic
 from comp_calc.periods import MONTH
@@ -41,25 +41,26 @@ def cross_checks(inputs: Inputs, plans: PlanSet, until: date | None = None) -> t
     new: list[Diagnostic] = []
 
     def run(table: Table, frame: pl.DataFrame, rules) -> tuple[Table, pl.DataFrame]:
-        kept, rejected, diags = apply_rules(frame, rules, file_name(table.name))
+        kept, rejected, diags = apply_rules(frame, rules, file_name(table.name, table.path))
         new.extend(diags)
         columns = table.frame.columns
         return replace(table, frame=kept.select(columns), rows_rejected=table.rows_rejected + rejected.height), rejected
 
     known = pl.Series(plans.ids, dtype=pl.String).implode()
-    reps_frame = inputs.reps.frame.with_columns(_ragged=pl.lit(None, pl.String))
-    unknown_plan = pl.when(~pl.col("plan").is_in(known)).then(
-        pl.format("plan '{}' is not defined in the plans directory", pl.col("plan"))
+    reps_frame = inputs.reps.frame.with_columns(_ragged=pl.lit(None, pl.Int64))
+    unknown_plan = Rule(
+        "plan", "unknown-plan", ~pl.col("plan").is_in(known),
+        pl.format("plan '{}' is not defined in the plans directory", pl.col("plan")),
     )
-    reps, rejected = run(inputs.reps, reps_frame, [("plan", "unknown-plan", unknown_plan)])
+    reps, rejected = run(inputs.reps, reps_frame, [unknown_plan])
     cascade = rejected_rep_lines(rejected, reps.frame["rep_id"])
     kept_reps = reps.frame["rep_id"]
+    reps_file = file_name("reps", inputs.reps.path)
 
-    def referring(table: Table, extra=()) -> tuple[pl.DataFrame, list]:
-        frame = table.frame.with_columns(_ragged=pl.lit(None, pl.String)).join(
-            cascade, on="rep_id", how="left", maintain_order="left"
-        )
-        return frame, [r for r in reference_rules(kept_reps) if r[1] == "rep-rejected"] + list(extra)
+    def referring(table: Table, extra=()) -> tuple[pl.DataFrame, list[Rule]]:
+        frame = table.frame.with_columns(_ragged=pl.lit(None, pl.Int64))
+        rules = [r for r in reference_rules(kept_reps, cascade, reps_file) if r.code == "rep-rejected"]
+        return frame, rules + list(extra)
 
     sales_frame, sales_rules = referring(inputs.sales)
     sales_frame, date_rules = _sale_date_rules(sales_frame, reps.frame, plans, until)
@@ -102,12 +103,12 @@ def _sale_date_rules(sales: pl.DataFrame, reps: pl.DataFrame, plans: PlanSet, un
     end_text = pl.col("_end").dt.to_string("%Y-%m-%d").fill_null("open")
     no_version = pl.col("_first_from").is_not_null() & (pl.col("_period_start") < pl.col("_first_from"))
     rules = [
-        ("sold_on", "sale-outside-active-dates", pl.when(in_scope & outside).then(
-            pl.format("sold on {}, outside the active dates of rep '{}' ({} to {})",
-                      sold, pl.col("rep_id"), pl.col("_start"), end_text))),
-        ("sold_on", "no-plan-version", pl.when(in_scope & no_version).then(
-            pl.format("plan '{}' of rep '{}' has no version in force for period {} (first version from {})",
-                      pl.col("_plan"), pl.col("rep_id"), pl.col("_period"), pl.col("_first_from")))),
+        Rule("sold_on", "sale-outside-active-dates", in_scope & outside,
+             pl.format("sold on {}, outside the active dates of rep '{}' ({} to {})",
+                       sold, pl.col("rep_id"), pl.col("_start"), end_text)),
+        Rule("sold_on", "no-plan-version", in_scope & no_version,
+             pl.format("plan '{}' of rep '{}' has no version in force for period {} (first version from {})",
+                       pl.col("_plan"), pl.col("rep_id"), pl.col("_period"), pl.col("_first_from"))),
     ]
     return frame, rules
 

@@ -101,7 +101,6 @@ def lines_frame(result: RunResult, period: str | None = None) -> pl.DataFrame:
 
 def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.DataFrame) -> dict:
     """Plan versions and file hashes, input hashes and row counts, totals, tool version. No clock."""
-    kind = result.period.kind
     total = lambda c: payouts[c].sum() if payouts.height else Decimal("0.00")  # noqa: E731
     rejected = {}
     for d in inputs.problems:
@@ -114,7 +113,6 @@ def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.Data
         "plans": [
             {"plan": p.plan, "version": p.version, "effective_from": p.effective_from, "file": p.source, "sha256": p.sha256}
             for p in plans.plans
-            if p.period == kind
         ],
         "inputs": {
             t.name: {

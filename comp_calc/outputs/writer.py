@@ -8,6 +8,15 @@ never overwritten unless asked (`force`), and then it is replaced whole: the
 old folder is renamed aside, the new one renamed in, and only then is the old
 one deleted.
 
+A run that is killed (power loss, SIGKILL) can leave its hidden staging
+folder behind: `.<period>.tmp-<pid>-<hex>` while filling, or
+`.<period>.old-<pid>-<hex>` (the previous folder, renamed aside) in the
+instant between the two renames of a forced replacement. The next write of
+the same period cleans them up first (`clean_stale`): a staging folder whose
+process is no longer running is deleted, and a folder renamed aside whose
+replacement never arrived is renamed back, so a closed period is never lost.
+Folders of runs still in progress (their process is alive) are left alone.
+
 Files and folders are created owner-only (0o600 / 0o700): payouts are
 personal data.
 """
@@ -21,7 +30,7 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
+import time
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path, PurePath
@@ -34,6 +43,7 @@ from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 
 __all__ = [
     "EXCEPTION_COLUMNS",
+    "clean_stale",
     "exceptions_frame",
     "render_csv",
     "render_json",
@@ -224,11 +234,91 @@ def _fill(folder: Path, files: Mapping[str, bytes]) -> None:
         _fsync_dir(directory)
 
 
-def _aside_name(out_root: Path, period_label: str) -> Path:
+TMP_MARK = "tmp"  # `.<period>.tmp-<pid>-<hex>`: a folder being filled, or garbage being deleted
+OLD_MARK = "old"  # `.<period>.old-<pid>-<hex>`: the previous folder during a forced replacement
+
+# When this process started writing anything: a staging folder without a pid
+# in its name (older releases) that is older than this cannot be ours.
+_STARTED = time.time()
+
+
+def _staging_name(out_root: Path, period_label: str, mark: str) -> Path:
     while True:
-        candidate = out_root / f".{period_label}.old-{secrets.token_hex(4)}"
+        candidate = out_root / f".{period_label}.{mark}-{os.getpid()}-{secrets.token_hex(4)}"
         if not _exists(candidate):
             return candidate
+
+
+def _make_staging_dir(out_root: Path, period_label: str) -> Path:
+    while True:
+        candidate = _staging_name(out_root, period_label, TMP_MARK)
+        try:
+            os.mkdir(candidate, DIR_MODE)
+        except FileExistsError:
+            continue
+        return candidate
+
+
+def _aside_name(out_root: Path, period_label: str) -> Path:
+    return _staging_name(out_root, period_label, OLD_MARK)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else, or cannot be asked
+        return True
+    return True
+
+
+def _is_stale(entry: os.DirEntry, suffix: str) -> bool:
+    """Whether the staging folder `entry` (name ending in `suffix`) was left by a dead run."""
+    pid_text, dash, _ = suffix.partition("-")
+    if dash and pid_text.isdigit() and pid_text.isascii() and int(pid_text) > 0:
+        pid = int(pid_text)
+        return pid != os.getpid() and not _pid_alive(pid)
+    try:
+        return entry.stat(follow_symlinks=False).st_mtime < _STARTED
+    except OSError:
+        return False
+
+
+def clean_stale(out_root: Path, period_label: str) -> list[Path]:
+    """Tidy what killed runs of `period_label` left in `out_root`; returns the paths handled.
+
+    `.<period>.tmp-*` folders of processes that are gone are deleted. A
+    `.<period>.old-*` folder of a process that is gone is the complete
+    previous period folder, renamed aside just before a killed forced
+    replacement: it is renamed back when `out_root/<period>` is missing, and
+    deleted otherwise. Best effort: a folder that cannot be handled is left.
+    """
+    out_root = Path(out_root)
+    target = out_root / period_label
+    marks = {f".{period_label}.{mark}-": mark for mark in (TMP_MARK, OLD_MARK)}
+    handled: list[Path] = []
+    try:
+        entries = sorted(os.scandir(out_root), key=lambda e: e.name)
+    except OSError:
+        return handled
+    for entry in entries:
+        prefix = next((p for p in marks if entry.name.startswith(p)), None)
+        if prefix is None or not _is_stale(entry, entry.name[len(prefix) :]):
+            continue
+        path = Path(entry.path)
+        try:
+            if marks[prefix] == OLD_MARK and not _exists(target) and entry.is_dir(follow_symlinks=False):
+                os.rename(path, target)
+                _fsync_dir(out_root)
+            else:
+                _remove(path)
+        except OSError:
+            continue
+        handled.append(path)
+    return handled
 
 
 def write_period(
@@ -250,13 +340,15 @@ def write_period(
         _check_name(name, "output file name")
 
     target = out_root / period_label
+    if out_root.is_dir():
+        clean_stale(out_root, period_label)
     if _exists(target) and not force:
         raise _period_exists(target)
 
     if not out_root.exists():
         out_root.mkdir(parents=True, mode=DIR_MODE)
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{period_label}.tmp-", dir=out_root))
+    tmp = _make_staging_dir(out_root, period_label)
     try:
         os.chmod(tmp, DIR_MODE)
         _fill(tmp, files)
@@ -271,7 +363,15 @@ def write_period(
                 os.rename(aside, target)
                 raise
             _fsync_dir(out_root)
-            _remove(aside)
+            # The old folder is garbage now: give it a staging name first, so
+            # that a kill during the deletion leaves nothing that looks like a
+            # closed period to restore.
+            garbage = _staging_name(out_root, period_label, TMP_MARK)
+            try:
+                os.rename(aside, garbage)
+            except OSError:
+                garbage = aside
+            _remove(garbage)
         else:
             try:
                 os.rename(tmp, target)

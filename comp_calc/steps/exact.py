@@ -56,13 +56,18 @@ def round_to(expr: pl.Expr, digits: int, rounding: pl.Expr | str) -> pl.Expr:
     )
 
 
+def division_scale(num_scale: int, digits: int) -> int:
+    """The scale `div_round` divides at (see _GUARD)."""
+    return max(num_scale, digits) + digits + _GUARD
+
+
 def div_round(numerator: pl.Expr, num_scale: int, divisor: pl.Expr, digits: int, rounding: pl.Expr | str) -> pl.Expr:
     """round(numerator / divisor, digits) of the exact quotient.
 
     `numerator` is an exact Decimal of scale <= num_scale; `divisor` is a
     positive integer column no larger than 999 (a period's day count).
     """
-    work = max(num_scale, digits) + digits + _GUARD
+    work = division_scale(num_scale, digits)
     quotient = numerator.cast(dec(work)) / divisor.cast(dec(work))
     return round_to(quotient, digits, rounding)
 
@@ -99,6 +104,10 @@ class Scales:
     @property
     def commission(self) -> int:  # base * quality multiplier, before the division by days
         return self.base + self.quality_multiplier
+
+    @property
+    def division(self) -> int:  # the scale a line's commission is divided at
+        return division_scale(self.commission, 2)
 
     @property
     def clawback(self) -> int:  # recover * a rounded commission

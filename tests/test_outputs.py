@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from comp_calc.errors import Diagnostic, InputError
 from comp_calc.outputs import csvfmt, writer
-from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes, write_csv
+from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 from comp_calc.outputs.writer import (
     exceptions_frame,
     render_csv,
@@ -232,16 +232,9 @@ def test_csv_with_no_rows_is_only_the_header():
     )
 
 
-def test_write_csv_writes_the_bytes_owner_only(tmp_path: Path):
-    path = tmp_path / "payouts.csv"
-    write_csv(format_frame(small_payouts(), {"payout"}, {"credited", "quality_multiplier"}), path)
-    assert path.read_bytes() == EXPECTED_CSV
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-
-
-def test_write_csv_needs_a_formatted_frame(tmp_path: Path):
+def test_to_csv_bytes_needs_a_formatted_frame():
     with pytest.raises(TypeError):
-        write_csv(small_payouts(), tmp_path / "x.csv")
+        to_csv_bytes(small_payouts())
 
 
 # --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Output files of a run: CSV number format, JSON, and the period folder."""
 
-from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes, write_csv
+from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 from comp_calc.outputs.writer import (
     exceptions_frame,
     render_csv,
@@ -16,6 +16,5 @@ __all__ = [
     "render_json",
     "safe_file_stem",
     "to_csv_bytes",
-    "write_csv",
     "write_period",
 ]

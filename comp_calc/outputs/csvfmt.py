@@ -19,8 +19,6 @@ doubled).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import polars as pl
 
@@ -31,7 +29,6 @@ __all__ = [
     "exact_expr",
     "text_expr",
     "to_csv_bytes",
-    "write_csv",
 ]
 
 # Characters that make a spreadsheet treat a cell as a formula (or that some
@@ -182,18 +179,3 @@ def to_csv_bytes(formatted: pl.DataFrame) -> bytes:
     if formatted.width == 0:
         return b""
     return text.encode("utf-8")
-
-
-def write_csv(df: pl.DataFrame, path: Path) -> None:
-    """Write an all-text frame (see `format_frame`) to `path`, owner-only."""
-    data = to_csv_bytes(df)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -169,3 +169,41 @@ def test_problems_frame_is_sorted_and_typed():
     assert frame["message"].to_list() == ["m2", "m4", "m3", "m1"]
     empty = problems_frame([])
     assert empty.height == 0 and empty.schema == frame.schema
+
+
+def test_parquet_inputs_are_checked_and_named_by_their_file(tmp_path):
+    reps = pl.DataFrame(
+        {"rep_id": ["E1", "E2"], "name": ["A", "B"], "team": ["T", "T"], "plan": ["monthly", "mnthly"],
+         "quota": ["1", "1"], "start_date": [date(2026, 1, 1), date(2026, 1, 1)], "end_date": [None, None]},
+        schema_overrides={"end_date": pl.Date},
+    )
+    sales = pl.DataFrame(
+        {"sale_id": ["S1", "S2", "S3"], "rep_id": ["E1", "E2", "E1"], "customer_id": ["C", "C", "C"],
+         "product": ["p", "p", "p"], "amount": [Decimal("1.00")] * 3,
+         "sold_on": [date(2026, 1, 1), date(2026, 1, 2), date(2025, 12, 1)], "cancelled_on": [None, None, None]},
+        schema_overrides={"amount": pl.Decimal(10, 2), "cancelled_on": pl.Date},
+    )
+    reps.write_parquet(tmp_path / "reps.parquet")
+    sales.write_parquet(tmp_path / "sales.parquet")
+    inputs = load_inputs(tmp_path)
+    assert inputs.problems == []
+    out, new = cross_checks(inputs, PLANS)
+    assert where(new) == [
+        ("reps.parquet", 2, "plan", "unknown-plan"),
+        ("sales.parquet", 2, "rep_id", "rep-rejected"),
+        ("sales.parquet", 3, "sold_on", "sale-outside-active-dates"),
+        ("sales.parquet", 3, "sold_on", "no-plan-version"),
+    ]
+    assert new[1].message == "rep 'E2' was rejected (reps.parquet line 2)"
+    assert out.sales.frame["sale_id"].to_list() == ["S1"]
+    assert out.sales.frame.schema == inputs.sales.frame.schema
+
+
+def test_many_valid_rows_pass_unchanged(tmp_path):
+    """Rules are evaluated as booleans over every row; nothing is built for valid rows."""
+    n = 5000
+    sales = SALES_HEAD + "".join(f"S{i:05d},E1,C{i % 7},p,{i % 90 + 1}.25,2026-01-{i % 28 + 1:02d},\n" for i in range(n))
+    inputs = load(tmp_path, REPS_HEAD + "E1,A,T,monthly,1,2026-01-01,\n", sales)
+    out, new = cross_checks(inputs, PLANS)
+    assert new == [] and out.sales.frame.height == n and out.sales.rows_rejected == 0
+    assert out.sales.frame["line"].to_list() == list(range(2, n + 2))

@@ -421,3 +421,232 @@ def test_line_numbers_match_where_records_start(tmp_path_factory, cells, eol):
         (line, "customer_id", "missing-value") for line, empty in expected if empty
     ]
     assert inputs.sales.frame["line"].to_list() == [line for line, empty in expected if not empty]
+
+
+# --------------------------------------------------------------------------- fast path: files without quotes
+
+
+def test_control_character_in_an_unquoted_id_is_found(tmp_path):
+    for row in ("S\x019,007,C,p,1,2026-03-01,", "S\t9,007,C,p,1,2026-03-01,", "S9,007,C\x7f,p,1,2026-03-01,"):
+        sales = SALES_HEAD + "S1,007,C,p,1,2026-03-01,\n" + row + "\n"
+        column = "customer_id" if "\x7f" in row else "sale_id"
+        assert problems(tmp_path, sales=sales) == [("sales.csv", 3, column, "bad-id")]
+
+
+def test_stray_carriage_return_in_an_unquoted_id_is_found(tmp_path):
+    sales = SALES_HEAD.replace("\n", "\r\n") + "S1,007,C,p,1,2026-03-01,\r\nS\r9,007,C,p,1,2026-03-01,\r\n"
+    assert problems(tmp_path, sales=sales) == [("sales.csv", 3, "sale_id", "bad-id")]
+
+
+def test_duplicate_of_a_ragged_row_id_is_not_reported(tmp_path):
+    """A row with a wrong field count does not claim its id: the next row with it is the first."""
+    sales = SALES_HEAD + "S1,007,C,p,1,2026-03-01,,extra\nS1,007,C,p,1,2026-03-01,\nS1,007,C,p,1,2026-03-01,\n"
+    inputs = load_inputs(write(tmp_path, sales=sales))
+    assert [(d.line, d.column, d.code) for d in inputs.problems] == [
+        (2, None, "wrong-field-count"),
+        (4, "sale_id", "duplicate-id"),
+    ]
+    assert inputs.problems[0].message == "has 8 fields but the header has 7"
+    assert inputs.problems[1].message == "duplicate sale_id 'S1' (first on line 3)"
+
+
+def test_ids_in_order_and_out_of_order(tmp_path):
+    in_order = SALES_HEAD + ",007,C,p,1,2026-03-01,\nS1,007,C,p,1,2026-03-01,\nS2,007,C,p,1,2026-03-01,\n"
+    assert problems(tmp_path, sales=in_order) == [("sales.csv", 2, "sale_id", "missing-value")]
+    repeated = SALES_HEAD + "S1,007,C,p,1,2026-03-01,\nS2,007,C,p,1,2026-03-01,\nS1,007,C,p,1,2026-03-01,\n"
+    assert problems(tmp_path, sales=repeated) == [("sales.csv", 4, "sale_id", "duplicate-id")]
+
+
+def test_short_and_long_rows_on_the_fast_path(tmp_path):
+    sales = SALES_HEAD + "S1,007,C,p,1,2026-03-01\nS2,007,C,p,1,2026-03-01,,\nS3,007,C,p,1,2026-03-01,\n"
+    inputs = load_inputs(write(tmp_path, sales=sales))
+    assert [(d.line, d.code, d.message) for d in inputs.problems] == [
+        (2, "wrong-field-count", "has 6 fields but the header has 7"),
+        (3, "wrong-field-count", "has 8 fields but the header has 7"),
+    ]
+    assert inputs.sales.frame["line"].to_list() == [4]
+
+
+def test_every_rule_message_on_one_row_each(tmp_path):
+    """Messages are built only for flagged rows: check the text of each rule once."""
+    sales = SALES_HEAD + (
+        "S1,007,C,p,1.1234567,2026-03-01,\n"
+        "S2,007,C,p,1234567890123456,2026-03-01,\n"
+        "S3,007,C,p,0.00,2026-03-01,\n"
+        "S4,007,C,p,1,2026-02-30,\n"
+        "S5,E404,C,p,1,2026-03-01,\n"
+        "S6,007,,p,1,2026-03-01,\n"
+    )
+    feedback = FEEDBACK_HEAD + "F1,007,C,2026-03-05,NPS,9\nF2,007,C,2026-03-05,nps,x\nF3,007,C,2026-03-05,csat,6\n"
+    contacts = CONTACTS_HEAD + "K1,007,C,2026-02-01,phone,true\nK2,007,C,2026-02-01,sms,yes\n"
+    reps = REPS + "E3,A,T,p1,1,2026-01-02,2026-01-01\n"
+    inputs = load_inputs(write(tmp_path, reps=reps, sales=sales, feedback=feedback, contacts=contacts))
+    assert [(d.file, d.line, d.message) for d in inputs.problems] == [
+        ("reps.csv", 4, "end_date 2026-01-01 is before start_date 2026-01-02"),
+        ("sales.csv", 2, "amount '1.1234567' has more than 6 decimals"),
+        ("sales.csv", 3, "amount '1234567890123456' has more than 15 digits before the point"),
+        ("sales.csv", 4, "amount '0.00' must be greater than 0"),
+        ("sales.csv", 5, "sold_on '2026-02-30' is not a real date written YYYY-MM-DD"),
+        ("sales.csv", 6, "rep 'E404' is not in reps.csv"),
+        ("sales.csv", 7, "customer_id is empty"),
+        ("feedback.csv", 2, "survey 'NPS' must be one of: nps, csat"),
+        ("feedback.csv", 3, "score 'x' is not a whole number"),
+        ("feedback.csv", 4, "csat score '6' is outside 1..5"),
+        ("contacts.csv", 2, "channel 'phone' must be one of: voice, email, sms, visit"),
+        ("contacts.csv", 3, "connected 'yes' must be true or false"),
+    ]
+
+
+_cell = st.sampled_from(["", "S", "007", "1", "2026-03-01", " x ", "a\tb", "C\x01", "0", "1.5", "E404"])
+_line = st.one_of(
+    st.lists(_cell, min_size=5, max_size=9).map(",".join),  # mostly 7 fields, some short or long
+    st.sampled_from(["", " ", "\r"]),  # blank (skipped) or not
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_line, min_size=1, max_size=8), st.sampled_from(["\n", "\r\n"]), st.booleans())
+def test_files_without_quotes_match_the_quote_counting_path(tmp_path_factory, lines, eol, final_eol):
+    """The fast layout (no quote in the file) and the record-splitting one agree on everything."""
+    from comp_calc.data import load
+
+    sales = eol.join([SALES_HEAD.strip(), *lines]) + (eol if final_eol else "")
+    data_dir = write(tmp_path_factory.mktemp("d"), sales=sales)
+
+    def outcome():
+        try:
+            inputs = load_inputs(data_dir)
+        except InputError as exc:
+            return exc.diagnostics
+        return inputs.problems, inputs.sales.frame.to_dicts(), inputs.sales.rows_read
+
+    fast = outcome()
+    real = load._layout_fast
+    try:
+        load._layout_fast = lambda *args: None
+        slow = outcome()
+    finally:
+        load._layout_fast = real
+    assert fast == slow
+
+
+# --------------------------------------------------------------------------- Parquet inputs
+
+
+def frames() -> dict[str, pl.DataFrame]:
+    """The base dataset as typed Parquet-ready frames."""
+    return {
+        "reps": pl.DataFrame(
+            {"rep_id": ["007", "E2"], "name": ["Ann", "Bob"], "team": ["North", "South"], "plan": ["p1", "p1"],
+             "quota": [Decimal("1000.50"), Decimal("0.00")], "start_date": [date(2026, 1, 1)] * 2,
+             "end_date": [None, date(2026, 12, 31)]},
+            schema_overrides={"quota": pl.Decimal(38, 2)},
+        ),
+        "sales": pl.DataFrame(
+            {"sale_id": ["S1", "S2"], "rep_id": ["007", "E2"], "customer_id": ["C1", "C2"],
+             "product": ["mortgage", "card"], "amount": [Decimal("100.125"), Decimal("20.000")],
+             "sold_on": [date(2026, 3, 1), date(2026, 3, 2)], "cancelled_on": [None, date(2026, 4, 1)]},
+            schema_overrides={"amount": pl.Decimal(38, 3)},
+        ),
+        "feedback": pl.DataFrame(
+            {"response_id": ["F1", "F2"], "rep_id": ["007", "E2"], "customer_id": ["C1", "C2"],
+             "responded_on": [date(2026, 3, 5), date(2026, 3, 6)], "survey": ["nps", "csat"], "score": [9, 1]}
+        ),
+        "contacts": pl.DataFrame(
+            {"contact_id": ["K1", "K2"], "rep_id": ["007", "E2"], "customer_id": ["C1", "C2"],
+             "contacted_on": [date(2026, 2, 1), date(2026, 2, 2)], "channel": ["voice", "sms"],
+             "connected": [True, False]}
+        ),
+    }
+
+
+def write_parquet(tmp_path: Path, **overrides: pl.DataFrame | None) -> Path:
+    for name, frame in {**frames(), **overrides}.items():
+        if frame is not None:
+            frame.write_parquet(tmp_path / f"{name}.parquet")
+    return tmp_path
+
+
+def test_parquet_inputs_load_like_the_same_csv(tmp_path):
+    (tmp_path / "pq").mkdir()
+    (tmp_path / "csv").mkdir()
+    from_parquet = load_inputs(write_parquet(tmp_path / "pq"))
+    from_csv = load_inputs(write(tmp_path / "csv"))
+    assert from_parquet.problems == []
+    for pq, cs in zip(from_parquet.tables(), from_csv.tables(), strict=True):
+        assert pq.frame.drop("line").equals(cs.frame.drop("line")), pq.name
+        assert pq.frame.schema == cs.frame.schema
+        assert pq.frame["line"].to_list() == [1, 2]  # row number, 1-based: no header line
+        assert pq.path == str(tmp_path / "pq" / f"{pq.name}.parquet")
+        assert pq.sha256 == hashlib.sha256((tmp_path / "pq" / f"{pq.name}.parquet").read_bytes()).hexdigest()
+        assert (pq.rows_read, pq.rows_rejected) == (2, 0)
+
+
+def test_parquet_rows_get_the_csv_rules_with_row_numbers(tmp_path):
+    sales = pl.DataFrame(
+        {"sale_id": ["S1", "S2", "S3", "S1"], "rep_id": ["007", "E404", "007", "007"],
+         "customer_id": ["C1", "C2", None, "C4"], "product": ["p", "p", "p", "p"],
+         "amount": [1.5, 2.0, 1e20, 3.0], "sold_on": ["2026-03-01", "2026-03-01", "2026-03-01", "01/03/2026"],
+         "cancelled_on": [None, None, None, None], "extra": [1, 2, 3, 4]},
+        schema_overrides={"cancelled_on": pl.Date},
+    )
+    inputs = load_inputs(write_parquet(tmp_path, sales=sales, feedback=None, contacts=None))
+    assert [(d.file, d.line, d.column, d.code) for d in inputs.problems] == [
+        ("sales.parquet", 2, "rep_id", "unknown-rep"),
+        ("sales.parquet", 3, "customer_id", "missing-value"),
+        ("sales.parquet", 3, "amount", "bad-decimal"),
+        ("sales.parquet", 4, "sale_id", "duplicate-id"),
+        ("sales.parquet", 4, "sold_on", "bad-date"),
+    ]
+    assert inputs.problems[0].message == "rep 'E404' is not in reps.parquet"
+    assert inputs.problems[2].message == "amount '1e+20' is not a plain decimal number like 1234.56"
+    assert inputs.problems[3].message == "duplicate sale_id 'S1' (first on line 1)"
+    assert inputs.sales.frame["line"].to_list() == [1]
+    assert inputs.sales.frame["amount"].to_list() == [Decimal("1.5")]
+
+
+def test_parquet_rejected_rep_is_named_with_its_file(tmp_path):
+    reps = frames()["reps"].with_columns(quota=pl.Series(["1", "oops"]))
+    inputs = load_inputs(write_parquet(tmp_path, reps=reps))
+    assert [(d.file, d.line, d.code) for d in inputs.problems][:2] == [
+        ("reps.parquet", 2, "bad-decimal"),
+        ("sales.parquet", 2, "rep-rejected"),
+    ]
+    assert inputs.problems[1].message == "rep 'E2' was rejected (reps.parquet line 2)"
+
+
+def test_csv_and_parquet_can_be_mixed(tmp_path):
+    write(tmp_path, sales=None, feedback=None, contacts=None)
+    frames()["sales"].write_parquet(tmp_path / "sales.parquet")
+    inputs = load_inputs(tmp_path)
+    assert inputs.problems == [] and inputs.sales.frame["line"].to_list() == [1, 2]
+    assert inputs.reps.frame["line"].to_list() == [2, 3]
+
+
+def test_parquet_file_problems(tmp_path):
+    write_parquet(tmp_path)
+    write(tmp_path, reps=None, sales=None, feedback=None)  # contacts.csv next to contacts.parquet
+    (tmp_path / "sales.parquet").write_bytes(b"PAR1 not really")
+    frames()["feedback"].drop("score").write_parquet(tmp_path / "feedback.parquet")
+    frames()["reps"].with_columns(quota=pl.Series([[1], [2]])).write_parquet(tmp_path / "reps.parquet")
+    assert fatal(tmp_path) == [
+        ("reps.parquet", None, "quota", "bad-column-type"),
+        ("sales.parquet", None, None, "bad-parquet"),
+        ("feedback.parquet", None, "score", "missing-column"),
+        ("contacts.csv", None, None, "ambiguous-file"),
+    ]
+
+
+def test_parquet_empty_and_without_rows(tmp_path):
+    write_parquet(tmp_path, sales=frames()["sales"].clear(), feedback=frames()["feedback"].clear())
+    (tmp_path / "contacts.parquet").write_bytes(b"")
+    assert fatal(tmp_path) == [
+        ("sales.parquet", None, None, "no-rows"),
+        ("contacts.parquet", None, None, "empty-file"),
+    ]
+
+
+def test_parquet_column_names_are_trimmed_and_cells_too(tmp_path):
+    sales = frames()["sales"].rename({"rep_id": " rep_id "}).with_columns(pl.col("sale_id") + " ")
+    inputs = load_inputs(write_parquet(tmp_path, sales=sales))
+    assert inputs.problems == [] and inputs.sales.frame["sale_id"].to_list() == ["S1", "S2"]

@@ -47,7 +47,7 @@ def cross_checks(inputs: Inputs, plans: PlanSet, until: date | None = None) -> t
         return replace(table, frame=kept.select(columns), rows_rejected=table.rows_rejected + rejected.height), rejected
 
     known = pl.Series(plans.ids, dtype=pl.String).implode()
-    reps_frame = inputs.reps.frame.with_columns(_ragged=pl.lit(None, pl.Int64))
+    reps_frame = inputs.reps.frame
     unknown_plan = Rule(
         "plan", "unknown-plan", ~pl.col("plan").is_in(known),
         pl.format("plan '{}' is not defined in the plans directory", pl.col("plan")),
@@ -58,7 +58,7 @@ def cross_checks(inputs: Inputs, plans: PlanSet, until: date | None = None) -> t
     reps_file = file_name("reps", inputs.reps.path)
 
     def referring(table: Table, extra=()) -> tuple[pl.DataFrame, list[Rule]]:
-        frame = table.frame.with_columns(_ragged=pl.lit(None, pl.Int64))
+        frame = table.frame
         rules = [r for r in reference_rules(kept_reps, cascade, reps_file) if r.code == "rep-rejected"]
         return frame, rules + list(extra)
 
@@ -92,11 +92,12 @@ def _sale_date_rules(sales: pl.DataFrame, reps: pl.DataFrame, plans: PlanSet, un
             .then(sold.dt.truncate("1mo"))
             .otherwise(sold.dt.truncate("1q"))
         )
-        .with_columns(
-            _period=pl.when(pl.col("_kind") == MONTH)
-            .then(pl.col("_period_start").dt.strftime("%Y-%m"))
-            .otherwise(pl.format("{}-Q{}", pl.col("_period_start").dt.year(), pl.col("_period_start").dt.quarter()))
-        )
+    )
+    # text only for the messages, which are built for the offending rows alone
+    period = (
+        pl.when(pl.col("_kind") == MONTH)
+        .then(pl.col("_period_start").dt.strftime("%Y-%m"))
+        .otherwise(pl.format("{}-Q{}", pl.col("_period_start").dt.year(), pl.col("_period_start").dt.quarter()))
     )
     in_scope = pl.lit(True) if until is None else sold <= pl.lit(until)
     outside = (sold < pl.col("_start")) | (pl.col("_end").is_not_null() & (sold > pl.col("_end")))
@@ -108,7 +109,7 @@ def _sale_date_rules(sales: pl.DataFrame, reps: pl.DataFrame, plans: PlanSet, un
                        sold, pl.col("rep_id"), pl.col("_start"), end_text)),
         Rule("sold_on", "no-plan-version", in_scope & no_version,
              pl.format("plan '{}' of rep '{}' has no version in force for period {} (first version from {})",
-                       pl.col("_plan"), pl.col("rep_id"), pl.col("_period"), pl.col("_first_from"))),
+                       pl.col("_plan"), pl.col("rep_id"), period, pl.col("_first_from"))),
     ]
     return frame, rules
 

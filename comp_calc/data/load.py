@@ -93,6 +93,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -114,6 +115,8 @@ _DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _DECIMAL_RE = r"^[0-9]+(\.[0-9]+)?$"
 _CONTROL_RE = r"[\x00-\x1f\x7f]"
 _OPTIONAL_KINDS = ("text", "optional_date")
+# control characters but line feed and carriage return, as bytes (UTF-8 never uses them in a sequence)
+_CONTROL_BYTES = bytes([*range(0x00, 0x0A), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 # what `str.strip()` treats as whitespace among ASCII characters
 _NOT_ASCII_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c\x1c-\x1f]")
 
@@ -122,17 +125,23 @@ class Rule(NamedTuple):
     """One row rule.
 
     `bad` is a boolean expression, true on the rows that break the rule (null
-    counts as false). `message` is the reason; it is evaluated only on those
-    rows, so it may be as costly as it likes. `whole` marks a message that
-    needs every row of the frame (a window such as `.over(...)`) rather than
-    only the broken rows.
+    counts as false); without `pre` it is evaluated on every row, so it may
+    look at the whole frame (`is_first_distinct`...). `pre`, when given, is a
+    cheaper expression true on every row where `bad` may be true (a screen):
+    `bad` is then evaluated only on the rows `pre` lets through, so it must
+    look at its own row only. `message` is the reason, evaluated only on the
+    rows that break the rule, so it may be as costly as it likes; what it
+    needs from other rows (a window such as `.over(...)`) goes in `context`,
+    named expressions evaluated on every row of the frame, but only when the
+    rule breaks somewhere.
     """
 
     column: str | None
     code: str
     bad: pl.Expr
     message: pl.Expr
-    whole: bool = False
+    pre: pl.Expr | None = None
+    context: tuple[pl.Expr, ...] = ()
 
 
 def file_name(name: str, path: str | Path | None = None) -> str:
@@ -165,10 +174,11 @@ class _Raw:
     name: str
     path: str
     sha256: str
-    # required columns as String, `line` (Int64), `_ragged` (Int64: the record's
-    # field count when it differs from the header's, else null)
+    # required columns as String, `line` (Int64) and, only when some record's
+    # field count differs from the header's, `_ragged` (Int64: that count, else null)
     frame: pl.DataFrame
     width: int = 0  # number of fields in the header (CSV)
+    controls: bool = True  # false: no cell holds a control character (checked on the bytes)
 
     @property
     def file(self) -> str:
@@ -198,15 +208,16 @@ def load_inputs(data_dir: str | Path) -> Inputs:
     kept_reps = None
     reps_file = file_name("reps")
     for name in (*REQUIRED_FILES, *OPTIONAL_FILES):
-        raw = raws[name]
+        raw = raws.pop(name)  # dropped once typed: its text columns are not needed any more
         if raw is None:
             tables[name] = Table(name, empty_frame(name))
             continue
         frame = raw.frame.with_columns(_parsed(name))
-        rules = _row_rules(name, raw.width)
+        rules = _row_rules(name, frame, raw.width, raw.controls)
         if name != "reps":
-            rules += reference_rules(kept_reps, rejected_reps, reps_file)
+            rules += reference_rules(kept_reps, rejected_reps, reps_file, ragged="_ragged" in frame.columns)
         kept, rejected, diags = apply_rules(frame, rules, raw.file)
+        del frame
         if name == "reps":
             kept_reps = kept["rep_id"]
             rejected_reps = rejected_rep_lines(rejected, kept_reps)
@@ -260,9 +271,8 @@ def _read_csv(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
     data, errors = _read_bytes(path, fname)
     if data is None:
         return None, errors
-    sha256 = hashlib.sha256(data).hexdigest()
+    survey = _Survey(data)  # on another thread while polars parses the cells
     body = data[len(BOM) :] if data.startswith(BOM) else data
-    del data
     text = None
     if body.isascii():
         empty = _NOT_ASCII_SPACE.search(body) is None
@@ -272,27 +282,32 @@ def _read_csv(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
         except UnicodeDecodeError as exc:
             hint = " (it looks like UTF-16)" if body[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
             line = body.count(b"\n", 0, exc.start) + 1
+            survey.wait()
             return fail("not-utf8", f"is not UTF-8 text{hint}: byte 0x{body[exc.start]:02x} on line {line}; "
                         "export it as UTF-8 CSV")
         empty = not text.strip()
     if empty:
+        survey.wait()
         return fail("empty-file", "file is empty: expected a header row")
 
     cells = _cells(body)
-    layout = _layout_fast(body, cells)
-    trim = True
+    layout = _layout_fast(body, cells, survey)
     if layout is not None:
         trim = b" " in body or b"\t" in body
+        controls = survey.wait().controls
     else:
+        trim = controls = True
         records, balanced = _records(text if text is not None else body.decode("ascii"))
         if cells is None or not balanced or cells.height != records.height:
             odd = records.filter(pl.col("quotes") % 2 == 1)["line"].head(1).to_list()
+            survey.wait()
             return fail("bad-csv", 'quote characters (") are unbalanced or inside an unquoted field, '
                         "so rows cannot be split reliably", line=odd[0] if odd else None)
         layout = records.select("line", "fields", "blank")
-    del body, text
+    del data, body, text
+    sha256 = survey.wait().sha256
 
-    header = [str(h).strip(" \t") for h in cells.row(0)]
+    header = [str(h).strip(" \t") for h in cells.drop("line").row(0)]
     errors = []
     seen = set()
     for h in header:
@@ -308,29 +323,80 @@ def _read_csv(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
 
     position = {h: i for i, h in reversed(list(enumerate(header)))}
     width = len(header)
+    source = cells.drop("line").columns
 
     def cell(column: str) -> pl.Expr:
-        v = pl.col(cells.columns[position[column]])
+        v = pl.col(source[position[column]])
         return (v.str.strip_chars(" \t") if trim else v).alias(column)
 
-    frame = (
-        pl.concat([cells.slice(1), layout.slice(1)], how="horizontal")
-        .lazy()
-        .filter(~pl.col("blank"))
-        .select(
-            *(cell(c) for c in COLUMNS[name]),
-            pl.col("line").cast(pl.Int64),
-            _ragged=pl.when(pl.col("fields") != width).then(pl.col("fields").cast(pl.Int64)),
-        )
-        .collect()
-    )
+    rows = cells.slice(1)
+    del cells
+    extra = []
+    if layout.width:  # some record is not a plain `width`-field line: take its layout
+        layout = layout.slice(1)
+        blank = layout["blank"]
+        rows = pl.concat([rows.drop([c for c in layout.columns if c in rows.columns]), layout], how="horizontal")
+        if blank.any():
+            rows = rows.filter(~pl.col("blank"))
+        if (layout["fields"].filter(~blank) != width).any():
+            extra.append(pl.when(pl.col("fields") != width).then(pl.col("fields").cast(pl.Int64)).alias("_ragged"))
+    del layout
+    frame = rows.select(*(cell(c) for c in COLUMNS[name]), pl.col("line").cast(pl.Int64), *extra)
+    if len(set(frame.n_chunks("all"))) > 1:
+        # columns from different sources: align them once, or every later query would
+        frame = frame.rechunk()
     if frame.height == 0 and required:
         return fail("no-rows", "has a header but no data rows")
-    return _Raw(name, str(path), sha256, frame, width), []
+    return _Raw(name, str(path), sha256, frame, width, controls), []
+
+
+class _Survey:
+    """Facts about a file's bytes, gathered on a worker thread while polars parses the cells.
+
+    `sha256`; `newlines`, the count of line feeds; `controls`, false only when
+    no cell can hold a control character: no control byte but line feeds and
+    the carriage returns of CRLF line ends (what a cell holds when the file
+    has no quote character).
+    """
+
+    sha256: str
+    newlines: int
+    controls: bool
+
+    def __init__(self, data: bytes):
+        self._data = data
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        data = self._data
+        self.sha256 = hashlib.sha256(data).hexdigest()  # releases the GIL
+        self.newlines = data.count(b"\n")
+        self.controls = _has_control_bytes(data)
+        if not self.controls and b"\r" in data:
+            self.controls = data.count(b"\r") != data.count(b"\r\n")
+        del self._data
+
+    def wait(self) -> _Survey:
+        self._thread.join()
+        return self
+
+
+def _has_control_bytes(data: bytes, chunk: int = 1 << 22) -> bool:
+    view = memoryview(data)
+    for start in range(0, len(view), chunk):
+        part = view[start : start + chunk].tobytes()
+        if len(part.translate(None, _CONTROL_BYTES)) != len(part):
+            return True
+    return False
 
 
 def _cells(body: bytes) -> pl.DataFrame | None:
-    """Every record's cells as strings (row 0 is the header), or None if polars cannot split them."""
+    """Every record's cells as strings (row 0 is the header) after `line`, the 1-based row number.
+
+    None if polars cannot split the records. `line` comes from the reader so
+    that it is chunked like the cells (see `_read_csv`).
+    """
     try:
         return pl.read_csv(
             body,
@@ -338,38 +404,51 @@ def _cells(body: bytes) -> pl.DataFrame | None:
             infer_schema=False,
             empty_string_is_null=False,
             truncate_ragged_lines=True,
+            row_index_name="line",
+            row_index_offset=1,
         )
     except pl.exceptions.PolarsError:
         return None
 
 
-def _layout_fast(body: bytes, cells: pl.DataFrame | None) -> pl.DataFrame | None:
-    """`line`, `fields`, `blank` of every record when no record can span lines, else None.
+def _layout_fast(body: bytes, cells: pl.DataFrame | None, survey: _Survey) -> pl.DataFrame | None:
+    """The layout of the records when no record can span lines, else None.
 
-    Without a quote character every physical line is one record, so the lines
-    read as one column (NUL as separator: the file must not hold one) give
-    each record's physical line, its field count (commas + 1) and whether it
-    is blank, exactly as `_records` would. Anything unexpected (row counts
-    that differ from the physical line count) returns None: the caller then
-    takes the quote-counting path, which decides.
+    Without a quote character every physical line is one record, so record i
+    (the header is record 1) starts on line i: the `line` of `_cells`. The
+    lines, read as one column (NUL as separator: the file must not hold one),
+    give each record's field count (commas + 1) and blankness exactly as
+    `_records` would. To spare counting commas on every line, a line is first
+    checked by length: when its byte length is the sum of its cells' lengths
+    plus width - 1 separators, it has exactly `width` fields (fewer fields
+    make it shorter, more fields longer). When every record passes, the
+    result has no columns: nothing to add. Otherwise it holds `fields` and
+    `blank` for every record. Row counts that differ from the physical line
+    count return None: the caller then takes the quote-counting path, which
+    decides.
     """
     if cells is None or b'"' in body or b"\x00" in body:
         return None
-    physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
-    if cells.height != physical:
-        return None
+    columns = [c for c in cells.columns if c != "line"]
+    width = len(columns)
+    text = pl.col("text")
+    lines = pl.scan_csv(body, has_header=False, schema={"text": pl.String}, separator="\x00", quote_char=None)
     try:
-        lines = pl.read_csv(body, has_header=False, schema={"text": pl.String}, separator="\x00", quote_char=None)
+        length = lines.select(text.str.len_bytes().cast(pl.Int64)).collect().to_series()
     except pl.exceptions.PolarsError:
         return None
-    if lines.height != physical:
+    physical = survey.wait().newlines + (0 if body.endswith(b"\n") else 1)
+    if cells.height != physical or length.len() != physical:
         return None
-    text = pl.col("text")
+    expected = cells.select(pl.sum_horizontal(pl.col(c).str.len_bytes().cast(pl.Int64) for c in columns) + (width - 1))
+    exact = (length == expected.to_series()).slice(1).fill_null(False).all()
+    if exact and width > 1:
+        # every record has `width` fields, so at least one comma: none is blank
+        return pl.DataFrame()
     return lines.select(
-        line=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
-        fields=text.str.count_matches(",", literal=True).fill_null(0) + 1,
+        fields=text.str.count_matches(",", literal=True).fill_null(0).cast(pl.Int64) + 1,
         blank=text.is_null() | (text.str.strip_chars("\r") == ""),
-    )
+    ).collect()
 
 
 def _records(text: str) -> tuple[pl.DataFrame, bool]:
@@ -422,14 +501,13 @@ def _read_parquet(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]
     sha256 = hashlib.sha256(data).hexdigest()
     del data
     try:
-        table = pl.read_parquet(path)
+        schema = pl.read_parquet_schema(path)
     except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return fail("bad-parquet", f"is not a readable Parquet file: {reason}")
+        return fail("bad-parquet", f"is not a readable Parquet file: {_first_line(exc)}")
 
     errors = []
     names: dict[str, str] = {}
-    for original in table.columns:
+    for original in schema:
         h = original.strip(" \t")
         if h and h in names:
             errors.append(Diagnostic(fname, None, h, "duplicate-column", f"column '{h}' appears more than once"))
@@ -438,20 +516,31 @@ def _read_parquet(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]
         if column not in names:
             errors.append(Diagnostic(fname, None, column, "missing-column", f"required column '{column}' is missing"))
             continue
-        dtype = table.schema[names[column]]
+        dtype = schema[names[column]]
         if dtype.is_nested() or dtype in (pl.Binary, pl.Object):
             errors.append(Diagnostic(fname, None, column, "bad-column-type",
                                      f"column '{column}' has type {dtype}, which cannot be read as text"))
     if errors:
         return None, errors
+    try:
+        table = pl.read_parquet(path, columns=list(dict.fromkeys(names[c] for c in COLUMNS[name])))
+    except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException) as exc:
+        return fail("bad-parquet", f"is not a readable Parquet file: {_first_line(exc)}")
     if table.height == 0 and name in REQUIRED_FILES:
         return fail("no-rows", "has no data rows")
-    frame = table.select(
-        *(pl.col(names[c]).cast(pl.String).fill_null("").str.strip_chars(" \t").alias(c) for c in COLUMNS[name]),
-        line=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
-        _ragged=pl.lit(None, pl.Int64),
+    frame = (
+        table.select(
+            pl.col(names[c]).cast(pl.String).fill_null("").str.strip_chars(" \t").alias(c) for c in COLUMNS[name]
+        )
+        .rechunk()
+        .with_columns(line=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
     )
-    return _Raw(name, str(path), sha256, frame, len(table.columns)), []
+    return _Raw(name, str(path), sha256, frame, len(schema)), []
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- rules
@@ -472,17 +561,22 @@ def _parsed(name: str) -> list[pl.Expr]:
     return exprs
 
 
-def _row_rules(name: str, width: int) -> list[Rule]:
-    """Every single-row and within-file rule of `name` (needs the `_parsed` columns)."""
-    shaped = pl.col("_ragged").is_null()
-    rules: list[Rule] = [
-        Rule(None, "wrong-field-count", ~shaped,
-             pl.format("has {} fields but the header has " + str(width), pl.col("_ragged")))
-    ]
+def _row_rules(name: str, frame: pl.DataFrame, width: int, controls: bool = True) -> list[Rule]:
+    """Every single-row and within-file rule of `name` on `frame` (a `_Raw` frame plus `_parsed`).
 
-    def rule(column: str, code: str, bad: pl.Expr, message: pl.Expr | str, whole: bool = False) -> None:
+    `controls=False` says no cell holds a control character (`_Survey`).
+    """
+    ragged = "_ragged" in frame.columns
+    shaped = pl.col("_ragged").is_null() if ragged else pl.lit(True)
+    rules: list[Rule] = []
+    if ragged:
+        rules.append(Rule(None, "wrong-field-count", ~shaped,
+                          pl.format("has {} fields but the header has " + str(width), pl.col("_ragged"))))
+
+    def rule(column: str, code: str, bad: pl.Expr, message: pl.Expr | str, pre: pl.Expr | None = None,
+             context: tuple[pl.Expr, ...] = ()) -> None:
         msg = pl.lit(message) if isinstance(message, str) else message
-        rules.append(Rule(column, code, shaped & bad, msg, whole))
+        rules.append(Rule(column, code, shaped & bad, msg, pre, context))
 
     def quoted(column: str) -> pl.Expr:
         return pl.format("'{}'", pl.col(column))
@@ -495,7 +589,8 @@ def _row_rules(name: str, width: int) -> list[Rule]:
             rule(column, "missing-value", empty, f"{column} is empty")
         if kind == "id":
             rule(column, "bad-id", present & v.str.contains(_CONTROL_RE),
-                 f"{column} contains a control character (tab, line break, NUL...)")
+                 f"{column} contains a control character (tab, line break, NUL...)",
+                 pre=None if controls else pl.lit(False))
         elif kind in ("date", "optional_date"):
             rule(column, "bad-date", present & pl.col(_date_column(column)).is_null(),
                  pl.format("{} {} is not a real date written YYYY-MM-DD", pl.lit(column), quoted(column)))
@@ -505,16 +600,24 @@ def _row_rules(name: str, width: int) -> list[Rule]:
             # both only meaningful where `plain` holds (digits, at most one point)
             decimals = (v.str.len_bytes().cast(pl.Int64) - point - 1).fill_null(0)
             digits = point.fill_null(v.str.len_bytes()).cast(pl.Int64)
+            # every bad-decimal row fails this one pattern
+            odd = present & ~v.str.contains(
+                rf"^[0-9]{{1,{MAX_INTEGER_DIGITS}}}(\.[0-9]{{1,{MAX_DECIMALS}}})?$"
+            )
             rule(column, "bad-decimal", present & ~plain,
-                 pl.format("{} {} is not a plain decimal number like 1234.56", pl.lit(column), quoted(column)))
+                 pl.format("{} {} is not a plain decimal number like 1234.56", pl.lit(column), quoted(column)),
+                 pre=odd)
             rule(column, "bad-decimal", present & plain & (decimals > MAX_DECIMALS),
-                 pl.format("{} {} has more than {} decimals", pl.lit(column), quoted(column), pl.lit(MAX_DECIMALS)))
+                 pl.format("{} {} has more than {} decimals", pl.lit(column), quoted(column), pl.lit(MAX_DECIMALS)),
+                 pre=odd)
             rule(column, "bad-decimal", present & plain & (digits > MAX_INTEGER_DIGITS),
                  pl.format("{} {} has more than {} digits before the point", pl.lit(column), quoted(column),
-                           pl.lit(MAX_INTEGER_DIGITS)))
+                           pl.lit(MAX_INTEGER_DIGITS)),
+                 pre=odd)
             if column == "amount":
                 rule(column, "out-of-range", v.str.contains(r"^0+(\.0+)?$"),
-                     pl.format("amount {} must be greater than 0", quoted(column)))
+                     pl.format("amount {} must be greater than 0", quoted(column)),
+                     pre=v.str.starts_with("0"))
         elif kind == "enum":
             allowed = ENUMS[column]
             rule(column, "bad-enum", present & ~v.is_in(allowed),
@@ -538,36 +641,54 @@ def _row_rules(name: str, width: int) -> list[Rule]:
              pl.format("{} {} is before {} {}", pl.lit(later), pl.col(later), pl.lit(first), pl.col(first)))
 
     key_name = ID_KEYS[name]
-    key = pl.when(shaped & (pl.col(key_name) != "")).then(pl.col(key_name))
-    rule(key_name, "duplicate-id", key.is_not_null() & ~key.is_first_distinct(),
-         pl.format("duplicate {} {} (first on line {})", pl.lit(key_name), quoted(key_name),
-                   pl.col("line").first().over(key)), whole=True)
+    ids = pl.col(key_name)
+    key = pl.when(shaped & (ids != "")).then(ids)
+    if frame.select((ids > ids.shift(1)).fill_null(True).all()).item():
+        repeated = pl.lit(False)  # ids in strictly increasing order (exports often are): all distinct
+    elif ragged:
+        repeated = key.is_not_null() & ~key.is_first_distinct()
+    else:
+        # without ragged rows the key is the column itself (empty ids are excluded
+        # and cannot hide a later duplicate), which spares building a copy of it
+        repeated = (ids != "") & ~ids.is_first_distinct()
+    rule(key_name, "duplicate-id", repeated,
+         pl.format("duplicate {} {} (first on line {})", pl.lit(key_name), quoted(key_name), pl.col("_first_line")),
+         context=(pl.col("line").first().over(key).alias("_first_line"),))
     return rules
 
 
 def _parse_date(v: pl.Expr) -> pl.Expr:
     """The date, or null unless `v` is YYYY-MM-DD naming a real day in years 1..9999."""
-    parsed = pl.when(v.str.contains(_DATE_RE)).then(v.str.to_date("%Y-%m-%d", strict=False))
-    return pl.when(parsed.dt.year() >= 1).then(parsed)
+    return pl.when(v.str.contains(_DATE_RE) & ~v.str.starts_with("0000")).then(
+        v.str.to_date("%Y-%m-%d", strict=False)
+    )
 
 
 def reference_rules(
-    kept_reps: pl.Series, rejected: pl.DataFrame | None = None, reps_file: str = "reps.csv"
+    kept_reps: pl.Series, rejected: pl.DataFrame | None = None, reps_file: str = "reps.csv", *, ragged: bool = False
 ) -> list[Rule]:
-    """rep_id must name a kept rep; `rejected` is `rejected_rep_lines(...)` (rep_id, _rep_line)."""
+    """rep_id must name a kept rep.
+
+    `rejected` is `rejected_rep_lines(...)` (rep_id, _rep_line); `ragged`
+    says the frame has a `_ragged` column (rows with a wrong field count are
+    not checked).
+    """
     rep = pl.col("rep_id")
-    usable = pl.col("_ragged").is_null() & (rep != "") & ~rep.str.contains(_CONTROL_RE)
+    usable = (rep != "") & ~rep.str.contains(_CONTROL_RE)
+    if ragged:
+        usable = pl.col("_ragged").is_null() & usable
     if rejected is None or rejected.height == 0:
         is_rejected = pl.lit(False)
         rep_line = pl.lit(None, pl.Int64)
     else:
         is_rejected = rep.is_in(rejected["rep_id"].implode())
         rep_line = rep.replace_strict(rejected["rep_id"], rejected["_rep_line"], default=None, return_dtype=pl.Int64)
+    known = rep.is_in(kept_reps.implode())
     return [
         Rule("rep_id", "rep-rejected", usable & is_rejected,
-             pl.format("rep '{}' was rejected ({} line {})", rep, pl.lit(reps_file), rep_line)),
-        Rule("rep_id", "unknown-rep", usable & ~is_rejected & ~rep.is_in(kept_reps.implode()),
-             pl.format("rep '{}' is not in {}", rep, pl.lit(reps_file))),
+             pl.format("rep '{}' was rejected ({} line {})", rep, pl.lit(reps_file), rep_line), pre=is_rejected),
+        Rule("rep_id", "unknown-rep", usable & ~is_rejected & ~known,
+             pl.format("rep '{}' is not in {}", rep, pl.lit(reps_file)), pre=~known),
     ]
 
 
@@ -585,31 +706,54 @@ def apply_rules(
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[Diagnostic]]:
     """Evaluate `rules` on `frame`: (kept rows, rejected rows, diagnostics).
 
-    Every rule is first evaluated as a boolean column in one query; messages
-    are then built only for the flagged rows, so valid data costs no text.
+    Valid data costs no text and little work: one query evaluates every rule's
+    screen (its `pre`, or `bad` itself) as a boolean over all rows; only the
+    rows some screen lets through (normally none) get the exact `bad` of the
+    screened rules, and messages are built only for the rows that break a rule.
     Diagnostics come sorted by line, then by column (in frame order), then rule order.
     """
     names = [f"_rule{i}" for i in range(len(rules))]
+    screens: list[pl.Expr] = []  # distinct screen expressions, evaluated once each
+    screen_of: list[str] = []
+    for rule in rules:
+        expr = rule.bad if rule.pre is None else rule.pre
+        for i, seen in enumerate(screens):
+            if seen.meta.eq(expr):
+                break
+        else:
+            i = len(screens)
+            screens.append(expr)
+        screen_of.append(f"_screen{i}")
+    screen_names = [f"_screen{i}" for i in range(len(screens))]
     flagged = (
         frame.lazy()
-        .with_columns(*(rule.bad.fill_null(False).alias(n) for n, rule in zip(names, rules, strict=True)))
-        .with_columns(_bad=pl.any_horizontal(names) if names else pl.lit(False))
+        .with_columns(*(expr.fill_null(False).alias(n) for n, expr in zip(screen_names, screens, strict=True)))
+        .with_columns(_bad=pl.any_horizontal(screen_names) if screens else pl.lit(False))
         .collect()
     )
-    mask = flagged["_bad"]
-    if not mask.any():
+    if not flagged["_bad"].any():
         return frame, frame.clear(), []
 
-    bad = flagged.filter(mask)
-    messages = []
-    for n, rule in zip(names, rules, strict=True):
-        if not bad[n].any():
-            continue
-        text = pl.when(pl.col(n)).then(rule.message.cast(pl.String).fill_null(rule.code)).alias(n)
-        if rule.whole:
-            messages.append(flagged.select(text).to_series().filter(mask))
-        else:
-            messages.append(bad.select(text).to_series())
+    # the exact verdict of every rule, on the screened rows only (few: rechunking them is cheap
+    # and keeps every column's chunks aligned for the string functions below)
+    suspects = flagged.with_row_index("_row").filter("_bad").rechunk()
+    suspects = suspects.with_columns(
+        (pl.col(screen) if rule.pre is None else rule.bad.fill_null(False)).alias(n)
+        for n, screen, rule in zip(names, screen_of, rules, strict=True)
+    ).with_columns(_bad=pl.any_horizontal(names))
+    bad = suspects.filter("_bad")
+    mask = pl.repeat(False, frame.height, eager=True).scatter(bad["_row"], True).alias("_bad")
+    broken = [i for i, n in enumerate(names) if bad[n].any()]
+    context = [expr for i in broken for expr in rules[i].context]
+    if context:
+        bad = bad.with_columns(frame.select(context).filter(mask))
+    bad = bad.rechunk()
+    messages = [
+        bad.select(
+            pl.when(pl.col(names[i])).then(rules[i].message.cast(pl.String).fill_null(rules[i].code)).alias(names[i])
+        ).to_series()
+        for i in broken
+    ]
     rule_table = pl.DataFrame(
         {
             "rule": names,
@@ -631,7 +775,7 @@ def apply_rules(
         Diagnostic(file, line, column, code, message)
         for line, column, code, message in found.select("line", "column", "code", "message").rows()
     ]
-    kept = flagged.filter(~mask).select(frame.columns)
+    kept = frame.filter(~mask)
     rejected = bad.select(frame.columns)
     return kept, rejected, diagnostics
 
@@ -651,7 +795,8 @@ def _typed(name: str, frame: pl.DataFrame) -> pl.DataFrame:
             point = v.str.find(".", literal=True)
             decimals = v.str.len_bytes().cast(pl.Int64) - point - 1
             scale = frame.select(decimals.max()).item() or 0
-            exprs.append(v.str.to_decimal(scale=scale).cast(pl.Decimal(38, scale)).alias(column))
+            # the text is validated (digits, at most `scale` decimals): the cast is exact
+            exprs.append(v.cast(pl.Decimal(38, scale)).alias(column))
         elif kind == "int":
             exprs.append(pl.col(f"_int_{column}").alias(column))
         elif kind == "bool":

@@ -78,8 +78,13 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     end = period.end
     tables = build_tables(plans, scales)
 
-    sales = inputs.sales.frame.lazy().filter(pl.col("sold_on") <= end).with_columns(
-        cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on"))
+    sales = (
+        inputs.sales.frame.lazy()
+        .filter(pl.col("sold_on") <= end)
+        .with_columns(cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on")))
+        .with_row_index("sale_no")  # an integer key for the reconciliation
+        .collect()
+        .lazy()
     )
     contacts = inputs.contacts.frame.lazy().filter(pl.col("contacted_on") <= end)
     feedback = inputs.feedback.frame.lazy().filter(pl.col("responded_on") <= end)
@@ -98,7 +103,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     commissions, pieces = _commissions(credit_lines.lazy(), grid, qm, tables, scales, kind)
     grid_df, lines_df = _finish(grid, credit_lines, commissions, qm, tables, scales, kind)
     _check(grid_df, inputs)
-    reconcile(sales.select("sale_id", "amount").collect(), credit_lines, grid_df, lines_df)
+    reconcile(sales.select("sale_no", "amount").collect(), credit_lines, grid_df, lines_df)
     return RunResult(period, periods, grid_df, lines_df, pieces, tables, ignored)
 
 
@@ -307,8 +312,8 @@ def reconcile(sales: pl.DataFrame, credit_lines: pl.DataFrame, grid: pl.DataFram
     - under carry_forward no payout is negative.
     """
     failures = []
-    credited = credit_lines.group_by("sale_id").agg(pl.col("credited").sum())
-    bad_sales = sales.join(credited, on="sale_id", how="left").filter(
+    credited = credit_lines.group_by("sale_no").agg(pl.col("credited").sum())
+    bad_sales = sales.join(credited, on="sale_no", how="left").filter(
         pl.col("credited").is_null() | (pl.col("credited") != pl.col("amount"))
     )
     if bad_sales.height:

@@ -69,7 +69,7 @@ def credit_lines(
         split=pl.col("contact_rep").is_not_null() & (pl.col("contact_rep") != pl.col("seller_id")),
     )
     relationship_part = pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))
-    common = ["sale_id", "customer_id", "product", "sold_on", "cancelled_on", "seller_id", "contact_id", "contacted_on"]
+    common = ["sale_no", "sale_id", "customer_id", "product", "sold_on", "cancelled_on", "seller_id", "contact_id", "contacted_on"]
     seller_lines = sales.select(
         pl.col("seller_id").alias("rep_id"),
         pl.lit("seller").alias("role"),

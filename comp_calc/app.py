@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from comp_calc.data.checks import cross_checks
-from comp_calc.data.load import load_inputs
+from comp_calc.data.load import file_name, load_inputs
 from comp_calc.data.model import Inputs
 from comp_calc.engine import RunResult, compute
 from comp_calc.errors import Diagnostic, InputError, ReconciliationError
@@ -99,7 +99,7 @@ def account_rows(prep: Prepared, result: RunResult) -> dict[str, dict[str, int]]
     counts: dict[str, dict[str, int]] = {}
     failures: list[str] = []
     for table in prep.inputs.tables():
-        name = f"{table.name}.csv"
+        name = file_name(table.name, table.path)
         rejected_lines = problems.filter(pl.col("file") == name)["line"]
         frame = table.frame
         kept_lines = frame["line"]

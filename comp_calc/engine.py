@@ -309,7 +309,8 @@ def reconcile(sales: pl.DataFrame, credit_lines: pl.DataFrame, grid: pl.DataFram
     - the credit lines of each sale add up to its amount;
     - per rep and period, the lines add up to the payouts row, and
       payout = earned + cap + clawbacks + carry_in - carry_out;
-    - under carry_forward no payout is negative.
+    - under carry_forward no payout is negative;
+    - the cap holds: above it, earned + cap line = cap; at or below it, no cap line.
     """
     failures = []
     credited = credit_lines.group_by("sale_no").agg(pl.col("credited").sum())
@@ -332,6 +333,9 @@ def reconcile(sales: pl.DataFrame, credit_lines: pl.DataFrame, grid: pl.DataFram
         | (pl.col("_carry") != pl.col("carry_in"))
         | (pl.col("payout") != pl.col("earned") + pl.col("cap_adjustment").fill_null(zero) + pl.col("clawbacks") + pl.col("carry_in") - pl.col("carry_out"))
         | ((pl.col("negative_balance") == "carry_forward") & (pl.col("payout") < 0))
+        # the cap rule itself: above the cap, earned plus the cap line is exactly the cap; no cap line otherwise
+        | ((pl.col("earned") > pl.col("cap")).fill_null(False) & (pl.col("earned") + pl.col("cap_adjustment").fill_null(zero) != pl.col("cap")))
+        | (pl.col("cap_adjustment").is_not_null() & ~(pl.col("earned") > pl.col("cap")).fill_null(False))
     )
     if mismatched.height:
         failures.append(f"{mismatched.height} rep-periods whose lines do not add up to their payouts row")

@@ -16,6 +16,7 @@ import polars as pl
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.results import PAYOUT_EXACT, PAYOUT_MONEY, payouts_frame
@@ -26,6 +27,7 @@ out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 
 MAX_SHOWN = 20
+MAX_TABLE_ROWS = 200
 
 
 def _write(text: str | bytes) -> None:
@@ -85,7 +87,7 @@ def _table_from(frame: pl.DataFrame, title: str, right: set[str]) -> Table:
             table.add_column(c, no_wrap=True, overflow="ellipsis", max_width=16)
     cells = [frame[c].fill_null("").to_list() for c in frame.columns]  # a computed summary, for display
     for values in zip(*cells, strict=True):
-        table.add_row(*values)
+        table.add_row(*(Text(v) for v in values))  # ids and names are data, never rich markup
     return table
 
 
@@ -117,11 +119,14 @@ def run_summary(prep, result, folder: Path, fmt: str) -> None:
     )  # fmt: skip
     numbers = {"credited", "attain.", "quality", "earned", "clawbacks", "payout"}
     p = result.period
-    frame = pl.concat([shown, total_row], how="diagonal")
+    hidden = max(0, shown.height - MAX_TABLE_ROWS)  # a table of thousands of reps helps nobody; the file has them all
+    frame = pl.concat([shown.head(MAX_TABLE_ROWS), total_row], how="diagonal")
     if out.width < 100:  # names only where they fit beside every number
         frame = frame.drop("name")
     table = _table_from(frame, f"Payouts {p.label} ({p.start} to {p.end}), {payouts.height} reps", numbers)
     out.print(table)
+    if hidden:
+        out.print(f"{hidden} more reps are not shown here; payouts.csv has every rep.", markup=False)
     if prep.period_was_default:
         out.print(f"Period {p.label} is the latest complete period in the data (use --period to choose).", markup=False)
     skipped = len(prep.inputs.problems)

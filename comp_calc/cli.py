@@ -12,7 +12,6 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +19,7 @@ import typer
 
 from comp_calc import app as lib
 from comp_calc import render
+from comp_calc.commands.options import DataOpt, Format, FormatOpt, PeriodOpt, PlansOpt
 from comp_calc.errors import InputError, ReconciliationError
 
 app = typer.Typer(
@@ -31,18 +31,6 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-PlansOpt = Annotated[Path, typer.Option("--plans", help="Folder of plan YAML files.")]
-DataOpt = Annotated[Path, typer.Option("--data", help="Folder of input CSVs (reps, sales, feedback, contacts).")]
-PeriodOpt = Annotated[
-    str | None, typer.Option("--period", help="2026-10 (month) or 2026-Q4 (quarter). Default: latest complete period in the data.")
-]
-FormatOpt = Annotated[Format, typer.Option("--format", help="table (for people), json or csv (for scripts).")]
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import oracle
 from comp_calc.engine import compute
 from comp_calc.outputs.results import period_files
 from comp_calc.periods import parse_period
-from factories import D, clawback, contact, inputs, outbound, plan, plans, quality, rates, rep, response, sale, tiers
+from factories import clawback, contact, inputs, outbound, plan, plans, quality, rates, rep, response, sale, tiers
 
 FIRST = date(2026, 1, 1)
 LAST = date(2026, 3, 31)

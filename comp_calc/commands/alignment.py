@@ -26,6 +26,7 @@ from rich.text import Text
 from comp_calc import alignment as lib
 from comp_calc import app as runner
 from comp_calc import render
+from comp_calc.commands.options import DataOpt, PeriodOpt, PlansOpt, SkipOpt
 from comp_calc.errors import InputError, ReconciliationError
 
 
@@ -40,13 +41,10 @@ CHART_HEIGHT = 12
 
 
 def alignment(
-    plans: Annotated[Path, typer.Option("--plans", help="Folder of plan YAML files.")] = Path("plans"),
-    data: Annotated[Path, typer.Option("--data", help="Folder of input CSVs (reps, sales, feedback, contacts).")] = Path("sample_data"),
-    period: Annotated[
-        str | None,
-        typer.Option("--period", help="2026-10 (month) or 2026-Q4 (quarter). Default: latest complete period in the data."),
-    ] = None,
-    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Leave bad input rows out instead of failing.")] = False,
+    plans: PlansOpt = Path("plans"),
+    data: DataOpt = Path("sample_data"),
+    period: PeriodOpt = None,
+    skip_invalid: SkipOpt = False,
     fmt: Annotated[Format, typer.Option("--format", help="table (for people) or json (for scripts).")] = Format.table,
 ) -> None:
     """Whether pay follows customer outcomes: mis-selling, contact-quota gaming, pay versus satisfaction, survey health."""

@@ -7,7 +7,6 @@ The statement is read off the same run `comp-calc run` computes (see
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -38,22 +37,7 @@ from comp_calc.statement import (
 )
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-# the same options as `run` (comp_calc.cli), declared here so this module imports on its own
-PlansOpt = Annotated[Path, typer.Option("--plans", help="Folder of plan YAML files.")]
-DataOpt = Annotated[Path, typer.Option("--data", help="Folder of input CSVs (reps, sales, feedback, contacts).")]
-PeriodOpt = Annotated[
-    str | None, typer.Option("--period", help="2026-10 (month) or 2026-Q4 (quarter). Default: latest complete period in the data.")
-]
-FormatOpt = Annotated[Format, typer.Option("--format", help="table (for people), json or csv (for scripts).")]
-SkipOpt = Annotated[
-    bool, typer.Option("--skip-invalid", help="Run without bad input rows, as `run --skip-invalid` does.")
-]
+from comp_calc.commands.options import DataOpt, Format, FormatOpt, PeriodOpt, PlansOpt, SkipOpt
 
 
 def console() -> Console:

@@ -462,7 +462,9 @@ def _teams(ctx: _Context, window: Window, reps: pl.DataFrame) -> pl.DataFrame:
     )
 
     def corr(metric: str, n: str) -> pl.DataFrame:
-        eligible = reps.filter(pl.col(n) >= rules.min_survey_answers).with_columns(_pay=pl.col("payout").cast(pl.Float64))
+        eligible = reps.filter(pl.col(n) >= rules.min_survey_answers).with_columns(
+            _pay=pl.col("payout").rank()  # Spearman only needs the order: ranks, never the amount as a float
+        )
         return eligible.group_by("team").agg(
             pl.len().cast(INT).alias(f"{metric}_reps"),
             _spearman("_pay", f"_{metric}_float").alias(f"_rho_{metric}"),

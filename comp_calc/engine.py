@@ -1,8 +1,10 @@
-"""Compose the steps of SPEC section 3 into one lazy query per run.
+"""Compose the steps of SPEC section 3 into lazy polars queries.
 
 `compute` takes validated plans and inputs and a requested period and returns
 every computed period's grid (rep x period) and lines; the outputs module
-writes the requested period. Stages never print.
+writes the requested period. The queries are collected at a few checkpoints
+(grid, credit lines, commission lines) that later steps reuse more than once.
+Stages never print.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ MAX_YEARS = 100  # history a run computes at most; a date typo like 9999 must no
 class RunResult:
     period: Period
     periods: list[Period]
-    grid: pl.DataFrame  # one row per run rep and computed period (see _grid / _finish_grid)
+    grid: pl.DataFrame  # one row per run rep and computed period (see _grid and _finish)
     lines: pl.DataFrame  # commission, cap, clawback and carry lines of every computed period
     pieces: pl.DataFrame  # commission lines' tier-band pieces (line_no, band, piece * days, multiplier)
     tables: PlanTables
@@ -96,8 +98,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     }
     reps = inputs.reps.frame.lazy()
 
-    grid = _grid(reps, tables, periods, kind)
-    grid = grid.collect().lazy()
+    grid = _grid(reps, tables, periods, kind).collect().lazy()
     qm = quality.quality_multipliers(grid, feedback, tables.quality_bands, scales).collect().lazy()
     credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales).collect()
     commissions, pieces = _commissions(credit_lines.lazy(), grid, qm, tables, scales, kind)

@@ -24,7 +24,7 @@ from comp_calc.outputs.csvfmt import format_frame
 from comp_calc.outputs.writer import render_csv
 
 out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one diagnostic, one line: grep- and click-able
 
 MAX_SHOWN = 20
 MAX_TABLE_ROWS = 200

@@ -7,6 +7,7 @@ SPEC section 4 as bytes; `writer.write_period` puts them on disk.
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 
@@ -111,12 +112,12 @@ def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.Data
         "period": result.period.label,
         "periods_computed": [p.label for p in result.periods],
         "plans": [
-            {"plan": p.plan, "version": p.version, "effective_from": p.effective_from, "file": p.source, "sha256": p.sha256}
+            {"plan": p.plan, "version": p.version, "effective_from": p.effective_from, "file": Path(p.source).name, "sha256": p.sha256}
             for p in plans.plans
         ],
         "inputs": {
             t.name: {
-                "file": t.path,
+                "file": Path(t.path).name if t.path else None,
                 "sha256": t.sha256,
                 "rows_read": t.rows_read,
                 "rows_rejected": t.rows_rejected,

@@ -151,4 +151,8 @@ def attach_version(lf: pl.LazyFrame, versions: pl.DataFrame, on: str, plan: str 
     Rows whose plan has no version in force get nulls in every version column.
     """
     right = versions.lazy().rename({"plan": plan} if plan != "plan" else {}).sort("effective_from")
-    return lf.sort(on).join_asof(right, left_on=on, right_on="effective_from", by=plan, strategy="backward", check_sortedness=False)
+    # match the few distinct (plan, day) pairs, then join them back: far cheaper than an
+    # as-of join over every row
+    pairs = lf.select(plan, on).unique().sort(on)
+    matched = pairs.join_asof(right, left_on=on, right_on="effective_from", by=plan, strategy="backward", check_sortedness=False)
+    return lf.join(matched, on=[plan, on], how="left", nulls_equal=True)

@@ -125,6 +125,7 @@ def _grid(reps: pl.LazyFrame, tables: PlanTables, periods: list[Period], kind: s
     grid = (
         reps.join(run_plans, on="plan", how="semi")
         .rename({"line": "rep_line"})
+        .with_columns(rep_no=pl.col("rep_id").rank("dense").cast(pl.Int64))  # rep_id order as an integer, for sorting
         .join(period_frame, how="cross")
         .with_columns(active_days=active_days.cast(pl.Int64))
         .with_columns(active=pl.col("active_days") > 0)
@@ -147,7 +148,7 @@ def _commissions(
     calculation needs (descriptive ids are joined back in `_lines`), and the
     lines' tier-band pieces.
     """
-    owner = grid.select("rep_id", "p_start", "p_days", "pv", "quota", "active_days", "rounding")
+    owner = grid.select("rep_id", "rep_no", "p_start", "p_days", "pv", "quota", "active_days", "rounding")
     lines = (
         credit_lines.select("line_no", "rep_id", "product", "sold_on", "cancelled_on", "credited")
         .with_columns(p_start=_period_start(pl.col("sold_on"), kind))
@@ -196,7 +197,10 @@ def _finish(
     claws = clawback.clawbacks(commissions.lazy(), tables.clawback, scales)
     claw_lines = (
         commissions.lazy()
-        .select("line_no", "rep_id", "credited", "sold_on", "cancelled_on", pl.col("p_start").alias("original_start"), pl.col("amount").alias("original_amount"))
+        .select(
+            "line_no", "rep_id", "rep_no", "credited", "sold_on", "cancelled_on",
+            pl.col("p_start").alias("original_start"), pl.col("amount").alias("original_amount"),
+        )  # fmt: skip
         .join(claws, on="line_no")
         .with_columns(p_start=_period_start(pl.col("cancelled_on"), kind))
         .collect()
@@ -246,14 +250,14 @@ _DESCRIPTION = ["line_no", "sale_id", "role", "customer_id", "contact_id", "sell
 
 
 def _lines(grid: pl.LazyFrame, credit_lines: pl.LazyFrame, commissions: pl.LazyFrame, claw_lines: pl.LazyFrame) -> pl.LazyFrame:
-    """Every line, in SPEC order: commission (attainment order), cap, clawbacks, carry."""
+    """Every line of every computed period, unordered (`period_lines` orders one period's)."""
     periods = grid.select("p_start", "period").unique()
     commission = commissions.select(
-        "line_no", "rep_id", "p_start", pl.lit(0).alias("order"), pl.lit("commission").alias("kind"), "sold_on", "product",
+        "line_no", "rep_id", "rep_no", "p_start", pl.lit(0).alias("order"), pl.lit("commission").alias("kind"), "sold_on", "product",
         "credited", "rate", pl.col("qm_used").alias("quality_multiplier"), "amount", "base", "cancelled_on",
     )  # fmt: skip
     claw = claw_lines.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start").select(
-        "line_no", "rep_id", "p_start", pl.lit(2).alias("order"), pl.lit("clawback").alias("kind"), "sold_on",
+        "line_no", "rep_id", "rep_no", "p_start", pl.lit(2).alias("order"), pl.lit("clawback").alias("kind"), "sold_on",
         "credited", pl.col("clawback").alias("amount"), "cancelled_on", "within_days", "days",
         pl.col("recover").cast(pl.String), "original_period", "original_amount",
     )  # fmt: skip
@@ -261,25 +265,32 @@ def _lines(grid: pl.LazyFrame, credit_lines: pl.LazyFrame, commissions: pl.LazyF
         credit_lines.select(*_DESCRIPTION, pl.col("product").alias("_product")), on="line_no", how="left"
     ).with_columns(product=pl.coalesce("product", "_product")).drop("_product")
     cap_lines = grid.filter(pl.col("cap_adjustment").is_not_null()).select(
-        "rep_id", "p_start", pl.lit(1).alias("order"), pl.lit("cap").alias("kind"), pl.col("cap_adjustment").alias("amount"),
+        "rep_id", "rep_no", "p_start", pl.lit(1).alias("order"), pl.lit("cap").alias("kind"), pl.col("cap_adjustment").alias("amount"),
         "earned", "cap",
     )  # fmt: skip
     carry = grid.filter(pl.col("carry_in") != 0).select(
-        "rep_id", "p_start", pl.lit(3).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
+        "rep_id", "rep_no", "p_start", pl.lit(3).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
     )
-    return (
-        pl.concat([described, cap_lines, carry], how="diagonal_relaxed")
-        .join(periods, on="p_start", how="left")
-        # within a rep and period: kind order, then (sold_on, sale_id, role), which line_no encodes
-        .sort("rep_id", "p_start", "order", "line_no", nulls_last=True)
-    )
+    return pl.concat([described, cap_lines, carry], how="diagonal_relaxed").join(periods, on="p_start", how="left")
+
+
+def period_lines(result: RunResult, period: str | None = None) -> pl.DataFrame:
+    """The lines of one period in SPEC order, with their `tiers` text.
+
+    Order: by rep_id (rep_no); within a rep, commission lines in attainment order,
+    the cap line, clawbacks by the original (sold_on, sale_id, role), which
+    line_no encodes, then the carry line.
+    """
+    period = period or result.period.label
+    lines = result.lines.filter(pl.col("period") == period).sort("rep_no", "order", "line_no", nulls_last=True)
+    return tiers_for(result, lines.drop("rep_no"))
 
 
 def tiers_for(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
     """`lines` (a slice of result.lines) with a `tiers` column: "multiplier@piece|..." per band touched."""
     with_days = lines.join(result.grid.select("p_start", "p_days").unique(), on="p_start", how="left")
     text = rate.tiers_text(result.pieces.lazy(), with_days.lazy().filter(pl.col("kind") == "commission"), result.tables.scales)
-    return lines.join(text.collect(), on="line_no", how="left").with_columns(
+    return lines.join(text.collect(), on="line_no", how="left", maintain_order="left").with_columns(
         tiers=pl.when(pl.col("kind") == "commission").then(pl.col("tiers"))
     )
 

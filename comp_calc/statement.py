@@ -31,7 +31,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import polars as pl
 
 from comp_calc.data.model import Inputs
-from comp_calc.engine import RunResult, tiers_for
+from comp_calc.engine import RunResult, period_lines
 from comp_calc.errors import Diagnostic, InputError
 from comp_calc.periods import Period, period_containing
 from comp_calc.steps.exact import plain_text
@@ -308,7 +308,7 @@ def _money_col(col: str) -> pl.Expr:
 
 def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(commission lines, clawback lines) of every rep in `period`, as display text, in SPEC order."""
-    lines = tiers_for(result, result.lines.filter(pl.col("period") == period))
+    lines = period_lines(result, period)
     # "0.50@2500.00|1.00@300.00" -> "2500.00 x0.50 + 300.00 x1.00"
     tiers = (
         pl.col("tiers")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from comp_calc.engine import compute, tiers_for
+from comp_calc.engine import compute, period_lines, tiers_for
 from comp_calc.errors import InputError
 from comp_calc.periods import parse_period
 from factories import (
@@ -40,7 +40,7 @@ def payout_row(result, rep_id, period=None):
 
 def line_amounts(result, rep_id, period=None, kind=None):
     period = period or result.period.label
-    f = result.lines.filter((pl.col("rep_id") == rep_id) & (pl.col("period") == period))
+    f = period_lines(result, period).filter(pl.col("rep_id") == rep_id)
     if kind:
         f = f.filter(pl.col("kind") == kind)
     return [(r["kind"], r["sale_id"], r["role"], r["amount"]) for r in f.to_dicts()]
@@ -86,7 +86,7 @@ def test_latest_contact_wins_and_same_day_tie_goes_to_greatest_contact_id():
         ],
     )
     r = run(ps, inp, "2026-03")
-    owners = r.lines.filter(pl.col("sale_id") == "S1").select("rep_id", "role", "credited").to_dicts()
+    owners = period_lines(r).filter(pl.col("sale_id") == "S1").select("rep_id", "role", "credited").to_dicts()
     assert owners == [
         {"rep_id": "R1", "role": "seller", "credited": D("70.00")},
         {"rep_id": "R2", "role": "relationship", "credited": D("30.00")},

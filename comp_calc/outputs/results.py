@@ -13,7 +13,7 @@ import polars as pl
 
 from comp_calc import __version__
 from comp_calc.data.model import Inputs
-from comp_calc.engine import RunResult, tiers_for
+from comp_calc.engine import RunResult, period_lines
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
 from comp_calc.plan.model import PlanSet
@@ -69,7 +69,7 @@ def _text(col: str, scale_source: pl.DataFrame) -> pl.Expr:
 def lines_frame(result: RunResult, period: str | None = None) -> pl.DataFrame:
     """Every line of the period in SPEC order, with a one-sentence explanation."""
     period = period or result.period.label
-    lines = tiers_for(result, result.lines.filter(pl.col("period") == period))
+    lines = period_lines(result, period)
     credited, rate, qm = _text("credited", lines), _text("rate", lines), _text("quality_multiplier", lines)
     money = lambda c: pl.col(c).cast(pl.String)  # noqa: E731 - money columns are already at scale 2
     via = (

@@ -332,10 +332,10 @@ def reconcile(sales: pl.DataFrame, credit_lines: pl.DataFrame, grid: pl.DataFram
     if bad_sales.height:
         failures.append(f"{bad_sales.height} sales whose credit lines do not add up to the amount")
     zero = pl.lit(0, dtype=MONEY)
-    by_kind = lines.group_by("rep_id", "p_start").agg(
+    by_kind = lines.group_by("rep_no", "p_start").agg(
         *[pl.col("amount").filter(pl.col("kind") == k).sum().cast(MONEY).alias(f"_{k}") for k in ("commission", "cap", "clawback", "carry")]
     )
-    rows = grid.filter(pl.col("present")).join(by_kind, on=["rep_id", "p_start"], how="left").with_columns(
+    rows = grid.filter(pl.col("present")).join(by_kind, on=["rep_no", "p_start"], how="left").with_columns(
         pl.col("^_.*$").fill_null(zero)
     )
     mismatched = rows.filter(
@@ -351,7 +351,7 @@ def reconcile(sales: pl.DataFrame, credit_lines: pl.DataFrame, grid: pl.DataFram
     )
     if mismatched.height:
         failures.append(f"{mismatched.height} rep-periods whose lines do not add up to their payouts row")
-    lines_outside = lines.join(grid.filter(pl.col("present")), on=["rep_id", "p_start"], how="anti")
+    lines_outside = lines.join(grid.filter(pl.col("present")), on=["rep_no", "p_start"], how="anti")
     if lines_outside.height:
         failures.append(f"{lines_outside.height} lines of reps missing from the payouts")
     if failures:

@@ -61,7 +61,7 @@ def validation(diags: list[Diagnostic], fmt: str) -> None:
         _write(render_csv(exceptions_frame(diags), set(), set()))
     elif diags:
         for d in diags:
-            out.print(str(d), markup=False)
+            out.print(str(d), markup=False, soft_wrap=True)
         out.print(f"{len(diags)} problem{'s' if len(diags) != 1 else ''} found.", markup=False)
     else:
         out.print("All clear: no problems found.", markup=False)

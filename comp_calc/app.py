@@ -22,6 +22,7 @@ from comp_calc.outputs.writer import write_period
 from comp_calc.periods import MONTH, QUARTER, Period, parse_period, period_containing, previous
 from comp_calc.plan.load import load_plans
 from comp_calc.plan.model import PlanSet
+from comp_calc.statement_html import statement_files
 
 
 @dataclass
@@ -134,8 +135,6 @@ def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool, s
     account_rows(prep, result)
     files = period_files(result, prep.plans, prep.inputs, prep.inputs.problems)
     if statements:
-        from comp_calc.statement_html import statement_files
-
         files.update(statement_files(result, prep))
     return write_period(Path(out_dir), result.period.label, files, force)
 

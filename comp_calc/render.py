@@ -21,7 +21,7 @@ from rich.text import Text
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.results import PAYOUT_EXACT, PAYOUT_MONEY, payouts_frame
 from comp_calc.outputs.csvfmt import format_frame
-from comp_calc.outputs.writer import render_csv
+from comp_calc.outputs.writer import exceptions_frame, render_csv
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # one diagnostic, one line: grep- and click-able
@@ -56,8 +56,6 @@ def validation(diags: list[Diagnostic], fmt: str) -> None:
     if fmt == "json":
         _write(json.dumps({"diagnostics": [d.as_dict() for d in diags]}, indent=2) + "\n")
     elif fmt == "csv":
-        from comp_calc.outputs.writer import exceptions_frame
-
         _write(render_csv(exceptions_frame(diags), set(), set()))
     elif diags:
         for d in diags:

@@ -10,7 +10,8 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from comp_calc.data.checks import cross_checks, problems_frame
+from comp_calc.data.checks import cross_checks
+from comp_calc.outputs.writer import exceptions_frame
 from comp_calc.data.load import load_inputs
 from comp_calc.errors import Diagnostic
 from comp_calc.periods import MONTH, QUARTER, period_containing
@@ -156,18 +157,18 @@ def test_period_starts_by_truncation_match_period_containing(day):
     assert frame.row(0) == (period_containing(day, MONTH).start, period_containing(day, QUARTER).start)
 
 
-def test_problems_frame_is_sorted_and_typed():
+def test_exceptions_frame_is_sorted_and_typed():
     diags = [
         Diagnostic("sales.csv", 3, "amount", "bad-decimal", "m1"),
         Diagnostic("reps.csv", 2, "quota", "bad-decimal", "m2"),
         Diagnostic("sales.csv", 3, None, "wrong-field-count", "m3"),
         Diagnostic("sales.csv", 2, "sold_on", "bad-date", "m4"),
     ]
-    frame = problems_frame(diags)
+    frame = exceptions_frame(diags)
     assert frame.columns == ["file", "line", "column", "code", "message"]
     assert frame["line"].dtype == pl.Int64
     assert frame["message"].to_list() == ["m2", "m4", "m3", "m1"]
-    empty = problems_frame([])
+    empty = exceptions_frame([])
     assert empty.height == 0 and empty.schema == frame.schema
 
 

@@ -17,7 +17,6 @@ The two date rules only look at sales with `sold_on <= until` (rows dated
 after the requested period are ignored for computation; `until=None` checks
 all). Offending rows leave the frames like any other rejected row.
 
-`problems_frame(diags)` turns diagnostics into the `exceptions.csv` table.
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ from comp_calc.errors import Diagnostic
 from comp_calc.periods import MONTH
 from comp_calc.plan.model import PlanSet
 
-PROBLEM_COLUMNS = ("file", "line", "column", "code", "message")
 
 
 def cross_checks(inputs: Inputs, plans: PlanSet, until: date | None = None) -> tuple[Inputs, list[Diagnostic]]:
@@ -112,12 +110,3 @@ def _sale_date_rules(sales: pl.DataFrame, reps: pl.DataFrame, plans: PlanSet, un
                        pl.col("_plan"), pl.col("rep_id"), period, pl.col("_first_from"))),
     ]
     return frame, rules
-
-
-def problems_frame(diags: list[Diagnostic]) -> pl.DataFrame:
-    """Diagnostics as `exceptions.csv` rows: file, line, column, code, message, sorted."""
-    schema = {"file": pl.String, "line": pl.Int64, "column": pl.String, "code": pl.String, "message": pl.String}
-    frame = pl.DataFrame([d.as_dict() for d in diags], schema=schema) if diags else pl.DataFrame(
-        schema=schema
-    )
-    return frame.select(PROBLEM_COLUMNS).sort("file", "line", "column", "code", nulls_last=False, maintain_order=True)

@@ -20,9 +20,6 @@ import polars as pl
 from comp_calc.steps.exact import Scales, dec
 from comp_calc.steps.params import attach_version, period_start_expr
 
-LINE_COLUMNS = ["line_no", "rep_id", "role", "sale_id", "customer_id", "product", "sold_on", "cancelled_on", "credited", "seller_id"]
-
-
 def _active_on(day: pl.Expr, start: str = "start_date", end: str = "end_date") -> pl.Expr:
     return (pl.col(start) <= day) & (pl.col(end).is_null() | (pl.col(end) >= day))
 
@@ -30,7 +27,8 @@ def _active_on(day: pl.Expr, start: str = "start_date", end: str = "end_date") -
 def credit_lines(
     sales: pl.LazyFrame, contacts: pl.LazyFrame, reps: pl.LazyFrame, versions: pl.DataFrame, scales: Scales
 ) -> pl.LazyFrame:
-    """Credit lines of `sales` with columns LINE_COLUMNS plus `contact_id`, `contacted_on`."""
+    """Credit lines of `sales` (which carry an integer `sale_no`): line_no (attainment order), rep_id, role,
+    sale_no, sale_id, customer_id, product, sold_on, cancelled_on, seller_id, contact_id, contacted_on, credited."""
     seller_plans = reps.select(pl.col("rep_id").alias("seller_id"), pl.col("plan"))
     kinds = versions.lazy().select("plan", "kind").unique()
     sales = (

@@ -13,7 +13,6 @@ import polars as pl
 from comp_calc.plan.model import Plan, PlanSet
 from comp_calc.steps.exact import Scales, dec, scale_of
 
-VERSION_KEY = "pv"  # integer id of a (plan, version), for cheap joins
 
 
 @dataclass(frozen=True)

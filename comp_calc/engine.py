@@ -18,7 +18,7 @@ from comp_calc.periods import Period, period_containing, periods_between
 from comp_calc.plan.model import PlanSet
 from comp_calc.steps import attainment, balance, cap, clawback, credit, quality, rate
 from comp_calc.steps.exact import MAX_PRECISION, Scales, dec, div_round, round_to
-from comp_calc.steps.params import PlanTables, attach_version, build_tables, plan_scales
+from comp_calc.steps.params import PlanTables, attach_version, build_tables, plan_scales, wide_by_version
 
 MONEY = dec(2)
 MIN_INTEGER_DIGITS = 10  # least room for the integer part; larger values that do not fit raise overflow, caught below
@@ -31,7 +31,6 @@ class RunResult:
     periods: list[Period]
     grid: pl.DataFrame  # one row per run rep and computed period (see _grid and _finish)
     lines: pl.DataFrame  # commission, cap, clawback and carry lines of every computed period
-    pieces: pl.DataFrame  # commission lines' tier-band pieces (line_no, band, piece * days, multiplier)
     tables: PlanTables
     ignored: dict[str, int]  # rows dated after the period, per input
 
@@ -80,13 +79,8 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     end = period.end
     tables = build_tables(plans, scales)
 
-    sales = (
-        inputs.sales.frame.lazy()
-        .filter(pl.col("sold_on") <= end)
-        .with_columns(cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on")))
-        .with_row_index("sale_no")  # an integer key for the reconciliation
-        .collect()
-        .lazy()
+    sales = inputs.sales.frame.lazy().filter(pl.col("sold_on") <= end).with_columns(
+        cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on"))
     )
     contacts = inputs.contacts.frame.lazy().filter(pl.col("contacted_on") <= end)
     feedback = inputs.feedback.frame.lazy().filter(pl.col("responded_on") <= end)
@@ -96,16 +90,17 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         "feedback": inputs.feedback.frame.filter(pl.col("responded_on") > end).height,
         "reps": 0,
     }
-    reps = inputs.reps.frame.lazy()
+    # rep_no: rep_id order as an integer, so lines group, join and sort on integers
+    reps = inputs.reps.frame.lazy().with_columns(rep_no=pl.col("rep_id").rank("dense").cast(pl.Int64))
 
     grid = _grid(reps, tables, periods, kind).collect().lazy()
     qm = quality.quality_multipliers(grid, feedback, tables.quality_bands, scales).collect().lazy()
     credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales).collect()
-    commissions, pieces = _commissions(credit_lines.lazy(), grid, qm, tables, scales, kind)
-    grid_df, lines_df = _finish(grid, credit_lines, commissions, qm, tables, scales, kind)
+    commissions = _commissions(credit_lines.lazy(), grid, qm, tables, scales, kind)
+    grid_df, lines_df = _finish(grid, commissions, qm, tables, scales, kind)
     _check(grid_df, inputs)
-    reconcile(sales.select("sale_no", "amount").collect(), credit_lines, grid_df, lines_df)
-    return RunResult(period, periods, grid_df, lines_df, pieces, tables, ignored)
+    reconcile(inputs.sales.frame.height - ignored["sales"], credit_lines, grid_df, lines_df)
+    return RunResult(period, periods, grid_df, lines_df, tables, ignored)
 
 
 def _grid(reps: pl.LazyFrame, tables: PlanTables, periods: list[Period], kind: str) -> pl.LazyFrame:
@@ -125,13 +120,16 @@ def _grid(reps: pl.LazyFrame, tables: PlanTables, periods: list[Period], kind: s
     grid = (
         reps.join(run_plans, on="plan", how="semi")
         .rename({"line": "rep_line"})
-        .with_columns(rep_no=pl.col("rep_id").rank("dense").cast(pl.Int64))  # rep_id order as an integer, for sorting
         .join(period_frame, how="cross")
         .with_columns(active_days=active_days.cast(pl.Int64))
         .with_columns(active=pl.col("active_days") > 0)
     )
     versions = tables.versions.drop("kind", "ob_channels", "ob_connected_only", "ob_window", "ob_share")
     return attach_version(grid, versions, on="p_start")
+
+
+# descriptive columns a commission line carries from its credit line into the statement
+_DESCRIPTION = ["sale_id", "role", "customer_id", "contact_id", "seller_id"]
 
 
 def _commissions(
@@ -141,38 +139,39 @@ def _commissions(
     tables: PlanTables,
     scales: Scales,
     kind: str,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> pl.DataFrame:
     """One commission line per credit line of a run rep, priced under its owner's plan version.
 
-    Returns (lines, pieces): lines keyed by `line_no` with only the columns the
-    calculation needs (descriptive ids are joined back in `_lines`), and the
-    lines' tier-band pieces.
+    Lines stay in line_no (attainment) order throughout: every join is with a small
+    table (the grid, rates, plan versions) and keeps the lines' order, so the running
+    credit is a window over that order and nothing is sorted or joined back by line.
+    Keeps `pv`, `run_from` and `run_to`, from which `tiers_for` rebuilds the tier
+    pieces of the lines that are shown.
     """
-    owner = grid.select("rep_id", "rep_no", "p_start", "p_days", "pv", "quota", "active_days", "rounding")
-    lines = (
-        credit_lines.select("line_no", "rep_id", "product", "sold_on", "cancelled_on", "credited")
-        .with_columns(p_start=_period_start(pl.col("sold_on"), kind))
-        .join(owner, on=["rep_id", "p_start"], how="inner")
-    )
-    lines = attainment.running_credit(lines, scales)
-    lines = rate.line_rates(lines, tables.rates)
-    pieces = attainment.band_pieces(lines, tables.tiers, scales).collect()
-    base = rate.base_times_days(pieces.lazy(), lines, scales)
+    owner = grid.select("rep_no", "p_start", "p_days", "pv", "quota", "active_days", "rounding")
+    bands, n_bands = wide_by_version(tables.tiers, "band", ["lower", "upper", "multiplier"])
     one = pl.lit(1, dtype=dec(scales.quality_multiplier))
     w = scales.commission
     lines = (
-        lines.join(base, on="line_no", how="left")
-        .join(qm.select("rep_id", "p_start", "quality_multiplier"), on=["rep_id", "p_start"], how="left")
-        .with_columns(qm_used=pl.col("quality_multiplier").fill_null(one))
+        credit_lines.select("line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION)
+        .with_columns(p_start=_period_start(pl.col("sold_on"), kind))
+        .join(owner, on=["rep_no", "p_start"], how="inner", maintain_order="left")
+    )
+    lines = attainment.running_credit(lines, scales)
+    lines = rate.line_rates(lines, tables.rates)
+    return (
+        lines.join(bands.lazy(), on="pv", how="left", maintain_order="left")
+        .join(qm.select("rep_no", "p_start", "quality_multiplier"), on=["rep_no", "p_start"], how="left", maintain_order="left")
+        .with_columns(qm_used=pl.col("quality_multiplier").fill_null(one), base_d=rate.base_times_days(n_bands, scales))
         .with_columns(
             amount=div_round(
                 pl.col("base_d").cast(dec(w)) * pl.col("qm_used").cast(dec(w)), w, pl.col("p_days"), 2, pl.col("rounding")
             ),
             base=div_round(pl.col("base_d"), scales.base, pl.col("p_days"), 6, "half_even"),
         )
-        .drop("base_d", "quality_multiplier", "run_from", "run_to", "quota", "active_days")
+        .drop("base_d", "quality_multiplier", "quota", "active_days", *bands.columns[1:])
+        .collect()
     )
-    return lines.collect(), pieces
 
 
 def _period_start(day: pl.Expr, kind: str) -> pl.Expr:
@@ -181,7 +180,6 @@ def _period_start(day: pl.Expr, kind: str) -> pl.Expr:
 
 def _finish(
     grid: pl.LazyFrame,
-    credit_lines: pl.DataFrame,
     commissions: pl.DataFrame,
     qm: pl.LazyFrame,
     tables: PlanTables,
@@ -189,30 +187,24 @@ def _finish(
     kind: str,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     zero = pl.lit(0, dtype=MONEY)
-    per_rep = commissions.lazy().group_by("rep_id", "p_start").agg(
+    keys = ["rep_no", "p_start"]
+    per_rep = commissions.lazy().group_by(keys).agg(
         earned=pl.col("amount").sum().cast(MONEY),
         credited=pl.col("credited").sum(),
         commission_lines=pl.len(),
     )
-    claws = clawback.clawbacks(commissions.lazy(), tables.clawback, scales)
     claw_lines = (
-        commissions.lazy()
-        .select(
-            "line_no", "rep_id", "rep_no", "credited", "sold_on", "cancelled_on",
-            pl.col("p_start").alias("original_start"), pl.col("amount").alias("original_amount"),
-        )  # fmt: skip
-        .join(claws, on="line_no")
+        clawback.clawbacks(commissions.lazy(), tables.clawback, scales)
+        .rename({"p_start": "original_start", "amount": "original_amount"})
         .with_columns(p_start=_period_start(pl.col("cancelled_on"), kind))
         .collect()
     )
-    claw_sum = claw_lines.lazy().group_by("rep_id", "p_start").agg(
-        clawbacks=pl.col("clawback").sum().cast(MONEY), clawback_lines=pl.len()
-    )
+    claw_sum = claw_lines.lazy().group_by(keys).agg(clawbacks=pl.col("clawback").sum().cast(MONEY), clawback_lines=pl.len())
 
     g = (
-        grid.join(per_rep, on=["rep_id", "p_start"], how="left")
-        .join(claw_sum, on=["rep_id", "p_start"], how="left")
-        .join(qm, on=["rep_id", "p_start"], how="left")
+        grid.join(per_rep, on=keys, how="left")
+        .join(claw_sum, on=keys, how="left")
+        .join(qm.drop("rep_id"), on=keys, how="left")
         .with_columns(
             earned=pl.col("earned").fill_null(zero),
             clawbacks=pl.col("clawbacks").fill_null(zero),
@@ -239,31 +231,25 @@ def _finish(
                 "half_even",
             )
         ),
-    ).collect()
+    ).sort("rep_no", "p_start").collect()
 
-    lines = _lines(g.lazy(), credit_lines.lazy(), commissions.lazy(), claw_lines.lazy()).collect()
+    lines = _lines(g.lazy(), commissions.lazy(), claw_lines.lazy()).collect()
     return g, lines
 
 
-# descriptive columns of a credit line, joined back onto commission and clawback lines by line_no
-_DESCRIPTION = ["line_no", "sale_id", "role", "customer_id", "contact_id", "seller_id"]
-
-
-def _lines(grid: pl.LazyFrame, credit_lines: pl.LazyFrame, commissions: pl.LazyFrame, claw_lines: pl.LazyFrame) -> pl.LazyFrame:
+def _lines(grid: pl.LazyFrame, commissions: pl.LazyFrame, claw_lines: pl.LazyFrame) -> pl.LazyFrame:
     """Every line of every computed period, unordered (`period_lines` orders one period's)."""
     periods = grid.select("p_start", "period").unique()
     commission = commissions.select(
         "line_no", "rep_id", "rep_no", "p_start", pl.lit(0).alias("order"), pl.lit("commission").alias("kind"), "sold_on", "product",
-        "credited", "rate", pl.col("qm_used").alias("quality_multiplier"), "amount", "base", "cancelled_on",
+        "credited", "rate", pl.col("qm_used").alias("quality_multiplier"), "amount", "base", "cancelled_on", *_DESCRIPTION,
+        "pv", "run_from", "run_to",
     )  # fmt: skip
     claw = claw_lines.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start").select(
-        "line_no", "rep_id", "rep_no", "p_start", pl.lit(2).alias("order"), pl.lit("clawback").alias("kind"), "sold_on",
+        "line_no", "rep_id", "rep_no", "p_start", pl.lit(2).alias("order"), pl.lit("clawback").alias("kind"), "sold_on", "product",
         "credited", pl.col("clawback").alias("amount"), "cancelled_on", "within_days", "days",
-        pl.col("recover").cast(pl.String), "original_period", "original_amount",
+        pl.col("recover").cast(pl.String), "original_period", "original_amount", *_DESCRIPTION,
     )  # fmt: skip
-    described = pl.concat([commission, claw], how="diagonal_relaxed").join(
-        credit_lines.select(*_DESCRIPTION, pl.col("product").alias("_product")), on="line_no", how="left"
-    ).with_columns(product=pl.coalesce("product", "_product")).drop("_product")
     cap_lines = grid.filter(pl.col("cap_adjustment").is_not_null()).select(
         "rep_id", "rep_no", "p_start", pl.lit(1).alias("order"), pl.lit("cap").alias("kind"), pl.col("cap_adjustment").alias("amount"),
         "earned", "cap",
@@ -271,7 +257,7 @@ def _lines(grid: pl.LazyFrame, credit_lines: pl.LazyFrame, commissions: pl.LazyF
     carry = grid.filter(pl.col("carry_in") != 0).select(
         "rep_id", "rep_no", "p_start", pl.lit(3).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
     )
-    return pl.concat([described, cap_lines, carry], how="diagonal_relaxed").join(periods, on="p_start", how="left")
+    return pl.concat([commission, claw, cap_lines, carry], how="diagonal_relaxed").join(periods, on="p_start", how="left")
 
 
 def period_lines(result: RunResult, period: str | None = None) -> pl.DataFrame:
@@ -288,10 +274,16 @@ def period_lines(result: RunResult, period: str | None = None) -> pl.DataFrame:
 
 def tiers_for(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
     """`lines` (a slice of result.lines) with a `tiers` column: "multiplier@piece|..." per band touched."""
-    with_days = lines.join(result.grid.select("p_start", "p_days").unique(), on="p_start", how="left")
-    text = rate.tiers_text(result.pieces.lazy(), with_days.lazy().filter(pl.col("kind") == "commission"), result.tables.scales)
-    return lines.join(text.collect(), on="line_no", how="left", maintain_order="left").with_columns(
-        tiers=pl.when(pl.col("kind") == "commission").then(pl.col("tiers"))
+    tables = result.tables
+    bands, n_bands = wide_by_version(tables.tiers, "band", ["lower", "upper", "multiplier"])
+    owner = result.grid.lazy().select("rep_id", "p_start", "p_days", "quota", "active_days")
+    return (
+        lines.lazy()
+        .join(owner, on=["rep_id", "p_start"], how="left", maintain_order="left")
+        .join(bands.lazy(), on="pv", how="left", maintain_order="left")
+        .with_columns(tiers=pl.when(pl.col("kind") == "commission").then(rate.tiers_text(n_bands, tables.scales)))
+        .select(*lines.columns, "tiers")
+        .collect()
     )
 
 
@@ -315,29 +307,26 @@ def _check(grid: pl.DataFrame, inputs: Inputs) -> None:
         raise InputError(problems)
 
 
-def reconcile(sales: pl.DataFrame, credit_lines: pl.DataFrame, grid: pl.DataFrame, lines: pl.DataFrame) -> None:
+def reconcile(sales: int, credit_lines: pl.DataFrame, grid: pl.DataFrame, lines: pl.DataFrame) -> None:
     """The run's own invariants; a failure is a bug in this tool, never a user mistake.
 
-    - the credit lines of each sale add up to its amount;
+    - the credit lines of each of the run's `sales` sales add up to its amount;
     - per rep and period, the lines add up to the payouts row, and
       payout = earned + cap + clawbacks + carry_in - carry_out;
     - under carry_forward no payout is negative;
     - the cap holds: above it, earned + cap line = cap; at or below it, no cap line.
     """
     failures = []
-    credited = credit_lines.group_by("sale_no").agg(pl.col("credited").sum())
-    bad_sales = sales.join(credited, on="sale_no", how="left").filter(
-        pl.col("credited").is_null() | (pl.col("credited") != pl.col("amount"))
-    )
-    if bad_sales.height:
-        failures.append(f"{bad_sales.height} sales whose credit lines do not add up to the amount")
+    bad_sales = credit.unbalanced_sales(credit_lines, sales)
+    if bad_sales:
+        failures.append(f"{bad_sales} sales whose credit lines do not add up to the amount")
     zero = pl.lit(0, dtype=MONEY)
-    by_kind = lines.group_by("rep_no", "p_start").agg(
+    keys = ["rep_no", "p_start"]
+    by_kind = lines.group_by(keys).agg(
         *[pl.col("amount").filter(pl.col("kind") == k).sum().cast(MONEY).alias(f"_{k}") for k in ("commission", "cap", "clawback", "carry")]
     )
-    rows = grid.filter(pl.col("present")).join(by_kind, on=["rep_no", "p_start"], how="left").with_columns(
-        pl.col("^_.*$").fill_null(zero)
-    )
+    present = grid.filter(pl.col("present"))
+    rows = present.join(by_kind, on=keys, how="left").with_columns(pl.col("^_.*$").fill_null(zero))
     mismatched = rows.filter(
         (pl.col("_commission") != pl.col("earned"))
         | (pl.col("_cap") != pl.col("cap_adjustment").fill_null(zero))
@@ -351,8 +340,8 @@ def reconcile(sales: pl.DataFrame, credit_lines: pl.DataFrame, grid: pl.DataFram
     )
     if mismatched.height:
         failures.append(f"{mismatched.height} rep-periods whose lines do not add up to their payouts row")
-    lines_outside = lines.join(grid.filter(pl.col("present")), on=["rep_no", "p_start"], how="anti")
-    if lines_outside.height:
-        failures.append(f"{lines_outside.height} lines of reps missing from the payouts")
+    outside = by_kind.join(present, on=keys, how="anti")
+    if outside.height:
+        failures.append(f"lines of {outside.height} rep-periods missing from the payouts")
     if failures:
         raise ReconciliationError("; ".join(failures))

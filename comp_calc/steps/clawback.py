@@ -16,25 +16,39 @@ from __future__ import annotations
 import polars as pl
 
 from comp_calc.steps.exact import Scales, dec, round_to
+from comp_calc.steps.params import wide_by_version
 
 
 def clawbacks(commissions: pl.LazyFrame, rules: pl.DataFrame, scales: Scales) -> pl.LazyFrame:
-    """Clawback lines for commission lines whose sale has `cancelled_on` set (already limited to the run).
+    """The commission lines whose sale has `cancelled_on` set (already limited to the run) and
+    a rule that matches, with `rule`, `within_days`, `recover`, `days` and `clawback` added.
 
-    `commissions` needs line_no, pv, rounding, amount, sold_on, cancelled_on.
-    Returns one row per clawed-back line: line_no, rule, within_days, recover, days, clawback.
+    `commissions` needs pv, rounding, amount, sold_on, cancelled_on. The rules of each plan
+    version are columns (`within_days_i`, `recover_i`); the first i with days <= within_days_i
+    is taken, in list order.
     """
     w = scales.clawback
-    days = (pl.col("cancelled_on") - pl.col("sold_on")).dt.total_days()
+    wide, n = wide_by_version(rules, "rule", ["within_days", "recover"])
+    days = pl.col("days")
+
+    def first(values: list[pl.Expr], dtype: pl.DataType) -> pl.Expr:  # the value of the first matching rule
+        if not values:
+            return pl.lit(None, dtype=dtype)
+        return pl.coalesce([pl.when(days <= pl.col(f"within_days_{i}")).then(v) for i, v in enumerate(values)]).cast(dtype)
+
+    rule_columns = [f"{c}_{i}" for i in range(n) for c in ("within_days", "recover")]
     return (
         commissions.filter(pl.col("cancelled_on").is_not_null())
-        .select("line_no", "pv", "rounding", "amount", days.alias("days"))
-        .join(rules.lazy().drop("plan", "version"), on="pv")
-        .filter(pl.col("days") <= pl.col("within_days"))
-        .group_by("line_no")
-        .agg(pl.all().sort_by("rule").first())
+        .with_columns(days=(pl.col("cancelled_on") - pl.col("sold_on")).dt.total_days())
+        .join(wide.lazy(), on="pv", how="inner", maintain_order="left")
+        .with_columns(
+            rule=first([pl.lit(i) for i in range(n)], pl.Int64),
+            within_days=first([pl.col(f"within_days_{i}") for i in range(n)], pl.Int64),
+            recover=first([pl.col(f"recover_{i}") for i in range(n)], dec(scales.recover)),
+        )
+        .filter(pl.col("rule").is_not_null())
         .with_columns(
             clawback=-round_to(pl.col("recover").cast(dec(w)) * pl.col("amount").cast(dec(w)), 2, pl.col("rounding"))
         )
-        .select("line_no", "rule", "within_days", "recover", "days", "clawback")
+        .drop(rule_columns)
     )

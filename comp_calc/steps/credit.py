@@ -20,6 +20,7 @@ import polars as pl
 from comp_calc.steps.exact import Scales, dec
 from comp_calc.steps.params import attach_version, period_start_expr
 
+
 def _active_on(day: pl.Expr, start: str = "start_date", end: str = "end_date") -> pl.Expr:
     return (pl.col(start) <= day) & (pl.col(end).is_null() | (pl.col(end) >= day))
 
@@ -27,22 +28,34 @@ def _active_on(day: pl.Expr, start: str = "start_date", end: str = "end_date") -
 def credit_lines(
     sales: pl.LazyFrame, contacts: pl.LazyFrame, reps: pl.LazyFrame, versions: pl.DataFrame, scales: Scales
 ) -> pl.LazyFrame:
-    """Credit lines of `sales` (which carry an integer `sale_no`): line_no (attainment order), rep_id, role,
-    sale_no, sale_id, customer_id, product, sold_on, cancelled_on, seller_id, contact_id, contacted_on, credited."""
-    seller_plans = reps.select(pl.col("rep_id").alias("seller_id"), pl.col("plan"))
+    """Credit lines of `sales`, in attainment order.
+
+    `reps` has an integer `rep_no` (rep_id order). Columns: line_no, rep_id, rep_no, role,
+    sale_id, customer_id, product, amount, sold_on, cancelled_on, seller_id,
+    contact_id, contacted_on, credited.
+
+    line_no is the attainment order (sold_on, sale_id, role) as one integer: sales are
+    numbered in (sold_on, sale_id) order, and a sale's lines get 2n (relationship, which
+    sorts first) and 2n + 1 (seller), so no later step sorts or joins on strings.
+    """
+    seller_plans = reps.select(pl.col("rep_id").alias("seller_id"), pl.col("rep_no").alias("seller_no"), pl.col("plan"))
     kinds = versions.lazy().select("plan", "kind").unique()
     sales = (
-        sales.rename({"rep_id": "seller_id"})
-        .join(seller_plans, on="seller_id", how="left")
-        .join(kinds, on="plan", how="left")
+        sales.sort("sold_on", "sale_id")
+        .with_columns(sale_order=pl.int_range(pl.len(), dtype=pl.Int64))
+        .rename({"rep_id": "seller_id"})
+        .join(seller_plans, on="seller_id", how="left", maintain_order="left")
+        .join(kinds, on="plan", how="left", maintain_order="left")
         .with_columns(seller_period_start=period_start_expr(pl.col("sold_on"), pl.col("kind")))
     )
-    sales = attach_version(sales, versions.select("plan", "effective_from", "ob_channels", "ob_connected_only", "ob_window", "ob_share"), on="seller_period_start")
+    outbound = versions.select("plan", "effective_from", "ob_channels", "ob_connected_only", "ob_window", "ob_share")
+    # collected once: the contact match and both kinds of line read it
+    sales = attach_version(sales, outbound, on="seller_period_start").collect().lazy()
 
-    contact_reps = reps.select(pl.col("rep_id").alias("contact_rep"), "start_date", "end_date")
+    contact_reps = reps.select(pl.col("rep_id").alias("contact_rep"), pl.col("rep_no").alias("contact_no"), "start_date", "end_date")
     candidates = (
         sales.filter(pl.col("ob_share").is_not_null())
-        .select("sale_id", "seller_id", "customer_id", "sold_on", "ob_channels", "ob_connected_only", "ob_window")
+        .select("sale_order", "customer_id", "sold_on", "ob_channels", "ob_connected_only", "ob_window")
         .join(
             contacts.select(
                 "contact_id", pl.col("rep_id").alias("contact_rep"), "customer_id", "contacted_on", "channel", "connected"
@@ -57,19 +70,21 @@ def credit_lines(
         )
         .join(contact_reps, on="contact_rep")
         .filter(_active_on(pl.col("sold_on")))
-        .sort("sale_id", "contacted_on", "contact_id")
-        .unique(subset="sale_id", keep="last")
-        .select("sale_id", "contact_rep", "contact_id", "contacted_on")
+        .sort("sale_order", "contacted_on", "contact_id")
+        .unique(subset="sale_order", keep="last")
+        .select("sale_order", "contact_rep", "contact_no", "contact_id", "contacted_on")
     )
 
     c = scales.credited
-    sales = sales.join(candidates, on="sale_id", how="left").with_columns(
+    sales = sales.join(candidates, on="sale_order", how="left", maintain_order="left").with_columns(
         split=pl.col("contact_rep").is_not_null() & (pl.col("contact_rep") != pl.col("seller_id")),
     )
     relationship_part = pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))
-    common = ["sale_no", "sale_id", "customer_id", "product", "sold_on", "cancelled_on", "seller_id", "contact_id", "contacted_on"]
+    common = ["sale_id", "customer_id", "product", "amount", "sold_on", "cancelled_on", "seller_id", "contact_id", "contacted_on"]
     seller_lines = sales.select(
+        (2 * pl.col("sale_order") + 1).alias("line_no"),
         pl.col("seller_id").alias("rep_id"),
+        pl.col("seller_no").alias("rep_no"),
         pl.lit("seller").alias("role"),
         *common,
         pl.when(pl.col("split"))
@@ -78,16 +93,33 @@ def credit_lines(
         .alias("credited"),
     )
     relationship_lines = sales.filter(pl.col("split")).select(
+        (2 * pl.col("sale_order")).alias("line_no"),
         pl.col("contact_rep").alias("rep_id"),
+        pl.col("contact_no").alias("rep_no"),
         pl.lit("relationship").alias("role"),
         *common,
         relationship_part.alias("credited"),
     )
-    # line_no: the attainment order (sold_on, sale_id, role) as one integer, so later
-    # steps sort and join on it instead of on strings
-    return (
-        pl.concat([seller_lines, relationship_lines])
-        .sort("sold_on", "sale_id", "role")
-        .with_row_index("line_no")
-        .with_columns(pl.col("line_no").cast(pl.Int64))
+    return pl.concat([seller_lines, relationship_lines]).sort("line_no")
+
+
+def unbalanced_sales(credit_lines: pl.DataFrame, sales: int) -> int:
+    """How many of the `sales` sales are not exactly covered by their credit lines (0 when all add up).
+
+    Lines are in line_no order, so a sale's one or two lines are adjacent (line_no // 2
+    is the sale's number); each sale's first line plus a second one of the same sale
+    must equal the amount, and every sale must have a line. No hashing, no group_by.
+    """
+    order = pl.col("line_no") // 2
+    zero = pl.lit(0, dtype=credit_lines.schema["credited"])
+    pair = pl.col("credited") + pl.when(order.shift(-1) == order).then(pl.col("credited").shift(-1)).otherwise(zero)
+    first = order.shift(1).is_null() | (order.shift(1) != order)
+    checked = (
+        credit_lines.lazy()
+        .select(ok=pair == pl.col("amount"), first=first)
+        .filter(pl.col("first"))
+        .select(n=pl.len().cast(pl.Int64), bad=(~pl.col("ok")).sum().cast(pl.Int64))
+        .collect()
     )
+    n, bad = checked.row(0)
+    return bad + abs(sales - n)

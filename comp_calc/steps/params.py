@@ -14,7 +14,6 @@ from comp_calc.plan.model import Plan, PlanSet
 from comp_calc.steps.exact import Scales, dec, scale_of
 
 
-
 @dataclass(frozen=True)
 class PlanTables:
     versions: pl.DataFrame  # plan, version, kind, effective_from, rounding, cap, negative_balance, quality and outbound settings
@@ -137,6 +136,19 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
         ),
         scales=scales,
     )
+
+
+def wide_by_version(table: pl.DataFrame, index: str, columns: list[str]) -> tuple[pl.DataFrame, int]:
+    """A per-version rule table (tiers by `band`, clawback rules by `rule`) as one row per
+    plan version `pv`, with `{column}_{i}` for each rule i (null where a version has fewer),
+    and the number of rules. Plans have a handful of rules, so steps evaluate them side by
+    side on a line's own row instead of joining one row per rule."""
+    n = int(table[index].max()) + 1 if table.height else 0
+    wide = table.select("pv").unique().sort("pv")
+    for i in range(n):
+        rule = table.filter(pl.col(index) == i).select("pv", *[pl.col(c).alias(f"{c}_{i}") for c in columns])
+        wide = wide.join(rule, on="pv", how="left")
+    return wide, n
 
 
 def period_start_expr(day: pl.Expr, kind: pl.Expr) -> pl.Expr:

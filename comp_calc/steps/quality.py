@@ -49,7 +49,7 @@ def quality_multipliers(grid: pl.LazyFrame, feedback: pl.LazyFrame, bands: pl.Da
     100*(promoters-detractors)), `{metric}_multiplier` (null: metric not in the plan).
     """
     qs = scales.quality_multiplier
-    keyed = grid.filter(pl.col("has_quality")).select("rep_id", "p_start", "plan", "version", "q_min", "q_combine")
+    keyed = grid.filter(pl.col("has_quality")).select("rep_id", "rep_no", "p_start", "plan", "version", "q_min", "q_combine")
     metric_rows = keyed.join(bands.lazy().select("plan", "version", "metric").unique(), on=["plan", "version"])
     counts = metric_rows.join(metric_counts(grid, feedback), on=["rep_id", "p_start", "metric"], how="left").with_columns(
         pl.col("n").fill_null(0), pl.col("numerator").fill_null(0)

@@ -1,7 +1,7 @@
 """Step 3, rate: base commission = sum over band pieces of piece * rate(product) * tier multiplier.
 
 The first rate rule naming the line's product applies, else the catch-all.
-Pieces come from `attainment.band_pieces` and are times D (days in period),
+Pieces come from `attainment.band_piece` and are times D (days in period),
 so the sum here is `base * D`; the division happens once, at rounding.
 
 Example: pieces 120000 (x0.5) and 20000 (x1.0) of a D=28 line at rate 0.02:
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from comp_calc.steps.attainment import band_piece
 from comp_calc.steps.exact import Scales, dec, plain_text
 
 
@@ -20,33 +21,31 @@ def line_rates(lines: pl.LazyFrame, rates: pl.DataFrame) -> pl.LazyFrame:
     specific = rates.lazy().filter(pl.col("product").is_not_null()).select("pv", "product", "rate")
     fallback = rates.lazy().filter(pl.col("product").is_null()).select("pv", pl.col("rate").alias("_fallback"))
     return (
-        lines.join(specific, on=["pv", "product"], how="left")
-        .join(fallback, on="pv", how="left")
+        lines.join(specific, on=["pv", "product"], how="left", maintain_order="left")
+        .join(fallback, on="pv", how="left", maintain_order="left")
         .with_columns(rate=pl.coalesce("rate", "_fallback"))
         .drop("_fallback")
     )
 
 
-def base_times_days(pieces: pl.LazyFrame, lines: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
-    """Per line (line_no): `base_d` = base commission * D, exact."""
-    w = scales.base
-    value = pl.col("piece").cast(dec(w)) * pl.col("rate").cast(dec(w)) * pl.col("multiplier").cast(dec(w))
-    return (
-        pieces.join(lines.select("line_no", "rate"), on="line_no")
-        .group_by("line_no")
-        .agg(base_d=value.sum())
-    )
+def base_times_days(bands: int, scales: Scales) -> pl.Expr:
+    """`base_d` = base commission * D, exact: sum over the bands of piece * rate * multiplier.
 
-
-def tiers_text(pieces: pl.LazyFrame, lines: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
-    """Per line_no of `lines` (which has p_days): "multiplier@piece|..." by band, pieces shown to cents.
-
-    Display only, so it is built for the lines that are written, not for every computed period.
+    Needs `rate` and what `attainment.band_piece` needs.
     """
-    shown_piece = (pl.col("piece").cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
-    label = pl.format("{}@{}", plain_text(pl.col("multiplier"), scales.tier_multiplier), shown_piece)
-    return (
-        pieces.join(lines.select("line_no", "p_days"), on="line_no")
-        .group_by("line_no")
-        .agg(tiers=label.sort_by("band").str.join("|"))
-    )
+    w = scales.base
+    rate = pl.col("rate").cast(dec(w))
+    terms = [band_piece(b, scales).cast(dec(w)) * rate * pl.col(f"multiplier_{b}").cast(dec(w)) for b in range(bands)]
+    return pl.sum_horizontal(terms).cast(dec(w))
+
+
+def tiers_text(bands: int, scales: Scales) -> pl.Expr:
+    """"multiplier@piece|..." by band touched, pieces shown to cents (display only).
+
+    Needs `p_days` and what `attainment.band_piece` needs; built only for written lines.
+    """
+    labels = []
+    for b in range(bands):
+        shown = (band_piece(b, scales).cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
+        labels.append(pl.format("{}@{}", plain_text(pl.col(f"multiplier_{b}"), scales.tier_multiplier), shown))
+    return pl.concat_str(labels, separator="|", ignore_nulls=True)

@@ -96,7 +96,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     grid = _grid(reps, tables, periods, kind).collect().lazy()
     qm = quality.quality_multipliers(grid, feedback, tables.quality_bands, scales).collect().lazy()
     credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales).collect()
-    commissions = _commissions(credit_lines.lazy(), grid, qm, tables, scales, kind)
+    commissions = _commissions(credit_lines, grid, qm, tables, scales, kind)
     grid_df, lines_df = _finish(grid, commissions, qm, tables, scales, kind)
     _check(grid_df, inputs)
     reconcile(inputs.sales.frame.height - ignored["sales"], credit_lines, grid_df, lines_df)
@@ -132,8 +132,21 @@ def _grid(reps: pl.LazyFrame, tables: PlanTables, periods: list[Period], kind: s
 _DESCRIPTION = ["sale_id", "role", "customer_id", "contact_id", "seller_id"]
 
 
+def _owner(grid: pl.LazyFrame, tables: PlanTables, scales: Scales) -> tuple[pl.LazyFrame, pl.DataFrame, int]:
+    """Per rep and period what pricing a line needs: plan version, day counts, rounding and
+    the tier band edges times D; plus the version's band table and its number of bands."""
+    bands, n_bands = wide_by_version(tables.tiers, "band", ["lower", "upper", "multiplier"])
+    owner = (
+        grid.select("rep_id", "rep_no", "p_start", "p_days", "pv", "quota", "active_days", "rounding")
+        .join(bands.lazy(), on="pv", how="left")
+        .with_columns(attainment.band_edges(n_bands, scales))
+        .drop("quota", "active_days", *[c for c in bands.columns if c.startswith(("lower_", "upper_"))])
+    )
+    return owner, bands, n_bands
+
+
 def _commissions(
-    credit_lines: pl.LazyFrame,
+    credit_lines: pl.DataFrame,
     grid: pl.LazyFrame,
     qm: pl.LazyFrame,
     tables: PlanTables,
@@ -143,35 +156,41 @@ def _commissions(
     """One commission line per credit line of a run rep, priced under its owner's plan version.
 
     Lines stay in line_no (attainment) order throughout: every join is with a small
-    table (the grid, rates, plan versions) and keeps the lines' order, so the running
-    credit is a window over that order and nothing is sorted or joined back by line.
-    Keeps `pv`, `run_from` and `run_to`, from which `tiers_for` rebuilds the tier
-    pieces of the lines that are shown.
+    table (the rep-period grid, rates, quality) and keeps the lines' order, so the
+    running credit is a window over that order and nothing is sorted or joined back
+    by line. The pricing runs on the few columns it needs and is put beside the
+    descriptive ones. Keeps `pv`, `run_from` and `run_to`, from which `tiers_for`
+    rebuilds the tier pieces of the lines that are shown.
     """
-    owner = grid.select("rep_no", "p_start", "p_days", "pv", "quota", "active_days", "rounding")
-    bands, n_bands = wide_by_version(tables.tiers, "band", ["lower", "upper", "multiplier"])
+    owner, bands, n_bands = _owner(grid, tables, scales)
+    rates = rate.rate_table(tables.rates, bands, n_bands, credit_lines["product"], scales)
+    lines = (
+        credit_lines.lazy()
+        .select("line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION)
+        .with_columns(p_start=_period_start(pl.col("sold_on"), kind))
+        .join(owner.select("rep_no", "p_start", "pv", "p_days", "rounding"), on=["rep_no", "p_start"], how="inner", maintain_order="left")
+        .collect()
+    )
     one = pl.lit(1, dtype=dec(scales.quality_multiplier))
     w = scales.commission
-    lines = (
-        credit_lines.select("line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION)
-        .with_columns(p_start=_period_start(pl.col("sold_on"), kind))
-        .join(owner, on=["rep_no", "p_start"], how="inner", maintain_order="left")
-    )
-    lines = attainment.running_credit(lines, scales)
-    lines = rate.line_rates(lines, tables.rates)
-    return (
-        lines.join(bands.lazy(), on="pv", how="left", maintain_order="left")
+    priced = (
+        lines.lazy()
+        .select("rep_no", "p_start", "pv", "product", "credited", "p_days", "rounding")
+        .pipe(attainment.running_credit, scales)
+        .join(owner.drop("rep_id", "pv", "p_days", "rounding"), on=["rep_no", "p_start"], how="left", maintain_order="left")
+        .join(rates.lazy(), on=["pv", "product"], how="left", maintain_order="left")
         .join(qm.select("rep_no", "p_start", "quality_multiplier"), on=["rep_no", "p_start"], how="left", maintain_order="left")
         .with_columns(qm_used=pl.col("quality_multiplier").fill_null(one), base_d=rate.base_times_days(n_bands, scales))
-        .with_columns(
+        .select(
+            "run_from", "run_to", "rate", "qm_used",
             amount=div_round(
                 pl.col("base_d").cast(dec(w)) * pl.col("qm_used").cast(dec(w)), w, pl.col("p_days"), 2, pl.col("rounding")
             ),
             base=div_round(pl.col("base_d"), scales.base, pl.col("p_days"), 6, "half_even"),
-        )
-        .drop("base_d", "quality_multiplier", "quota", "active_days", *bands.columns[1:])
+        )  # fmt: skip
         .collect()
     )
+    return lines.hstack(priced)
 
 
 def _period_start(day: pl.Expr, kind: str) -> pl.Expr:
@@ -274,14 +293,11 @@ def period_lines(result: RunResult, period: str | None = None) -> pl.DataFrame:
 
 def tiers_for(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
     """`lines` (a slice of result.lines) with a `tiers` column: "multiplier@piece|..." per band touched."""
-    tables = result.tables
-    bands, n_bands = wide_by_version(tables.tiers, "band", ["lower", "upper", "multiplier"])
-    owner = result.grid.lazy().select("rep_id", "p_start", "p_days", "quota", "active_days")
+    owner, _, n_bands = _owner(result.grid.lazy(), result.tables, result.tables.scales)
     return (
         lines.lazy()
-        .join(owner, on=["rep_id", "p_start"], how="left", maintain_order="left")
-        .join(bands.lazy(), on="pv", how="left", maintain_order="left")
-        .with_columns(tiers=pl.when(pl.col("kind") == "commission").then(rate.tiers_text(n_bands, tables.scales)))
+        .join(owner.drop("rep_no", "pv", "rounding"), on=["rep_id", "p_start"], how="left", maintain_order="left")
+        .with_columns(tiers=pl.when(pl.col("kind") == "commission").then(rate.tiers_text(n_bands, result.tables.scales)))
         .select(*lines.columns, "tiers")
         .collect()
     )

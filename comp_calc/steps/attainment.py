@@ -36,15 +36,27 @@ def running_credit(lines: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
     )
 
 
-def band_piece(b: int, scales: Scales) -> pl.Expr:
-    """The line's piece (times D) in band b, null when the line does not reach into it.
+def band_edges(bands: int, scales: Scales) -> list[pl.Expr]:
+    """On rep-period rows with `quota`, `active_days` and the band columns (`lower_b`,
+    `upper_b`, `multiplier_b` of `params.wide_by_version`): each band's edges times D,
+    `lo_b` and `hi_b` (null: open band). `lo_b` is null for a band the version lacks.
 
-    Needs run_from, run_to, quota, active_days and the band columns (`lower_b`, `upper_b`,
-    `multiplier_b` of `params.wide_by_version`).
+    Computed once per rep and period, not per line.
     """
     s = scales.scaled_credit
     quota_days = pl.col("quota").cast(dec(s)) * pl.col("active_days")
-    lower = (pl.col(f"lower_{b}").cast(dec(s)) * quota_days).fill_null(pl.lit(0, dtype=dec(s)))
-    upper = pl.col(f"upper_{b}").cast(dec(s)) * quota_days  # null: open band (min ignores it)
-    piece = pl.min_horizontal("run_to", upper) - pl.max_horizontal("run_from", lower)
-    return pl.when(pl.col(f"multiplier_{b}").is_not_null() & (piece > 0)).then(piece)
+    edges = []
+    for b in range(bands):
+        lower = (pl.col(f"lower_{b}").cast(dec(s)) * quota_days).fill_null(pl.lit(0, dtype=dec(s)))
+        edges.append(pl.when(pl.col(f"multiplier_{b}").is_not_null()).then(lower).alias(f"lo_{b}"))
+        edges.append((pl.col(f"upper_{b}").cast(dec(s)) * quota_days).alias(f"hi_{b}"))
+    return edges
+
+
+def band_piece(b: int) -> pl.Expr:
+    """The line's piece (times D) in band b, null when the line does not reach into it.
+
+    Needs run_from, run_to and the band's edges `lo_b`, `hi_b` (see `band_edges`).
+    """
+    piece = pl.min_horizontal("run_to", f"hi_{b}") - pl.max_horizontal("run_from", f"lo_{b}")  # min ignores an open edge
+    return pl.when(pl.col(f"lo_{b}").is_not_null() & (piece > 0)).then(piece)

@@ -16,36 +16,47 @@ from comp_calc.steps.attainment import band_piece
 from comp_calc.steps.exact import Scales, dec, plain_text
 
 
-def line_rates(lines: pl.LazyFrame, rates: pl.DataFrame) -> pl.LazyFrame:
-    """Add `rate`: the product's rule, else the plan version's catch-all."""
-    specific = rates.lazy().filter(pl.col("product").is_not_null()).select("pv", "product", "rate")
-    fallback = rates.lazy().filter(pl.col("product").is_null()).select("pv", pl.col("rate").alias("_fallback"))
+def rate_table(rates: pl.DataFrame, bands: pl.DataFrame, n_bands: int, products: pl.Series, scales: Scales) -> pl.DataFrame:
+    """Per plan version and product: `rate` (the product's rule, else the version's catch-all)
+    and `rate_x_multiplier_b` = rate * band b's tier multiplier, exact.
+
+    Built for the products that occur, so each line finds its rate in one join.
+    """
+    m = scales.rate + scales.tier_multiplier
+    specific = rates.filter(pl.col("product").is_not_null()).select("pv", "product", "rate")
+    fallback = rates.filter(pl.col("product").is_null()).select("pv", pl.col("rate").alias("_fallback"))
     return (
-        lines.join(specific, on=["pv", "product"], how="left", maintain_order="left")
-        .join(fallback, on="pv", how="left", maintain_order="left")
+        rates.select("pv").unique()
+        .join(pl.DataFrame({"product": products.unique()}, schema={"product": pl.String}), how="cross")
+        .join(specific, on=["pv", "product"], how="left")
+        .join(fallback, on="pv", how="left")
         .with_columns(rate=pl.coalesce("rate", "_fallback"))
-        .drop("_fallback")
+        .join(bands, on="pv", how="left")
+        .select(
+            "pv", "product", "rate",
+            *[(pl.col("rate").cast(dec(m)) * pl.col(f"multiplier_{b}").cast(dec(m))).alias(f"rate_x_multiplier_{b}") for b in range(n_bands)],
+        )  # fmt: skip
     )
 
 
 def base_times_days(bands: int, scales: Scales) -> pl.Expr:
     """`base_d` = base commission * D, exact: sum over the bands of piece * rate * multiplier.
 
-    Needs `rate` and what `attainment.band_piece` needs.
+    Needs the `rate_table` columns and what `attainment.band_piece` needs.
     """
     w = scales.base
-    rate = pl.col("rate").cast(dec(w))
-    terms = [band_piece(b, scales).cast(dec(w)) * rate * pl.col(f"multiplier_{b}").cast(dec(w)) for b in range(bands)]
+    terms = [band_piece(b).cast(dec(w)) * pl.col(f"rate_x_multiplier_{b}").cast(dec(w)) for b in range(bands)]
     return pl.sum_horizontal(terms).cast(dec(w))
 
 
 def tiers_text(bands: int, scales: Scales) -> pl.Expr:
     """"multiplier@piece|..." by band touched, pieces shown to cents (display only).
 
-    Needs `p_days` and what `attainment.band_piece` needs; built only for written lines.
+    Needs `p_days`, the band multipliers and what `attainment.band_piece` needs; built
+    only for the lines that are written.
     """
     labels = []
     for b in range(bands):
-        shown = (band_piece(b, scales).cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
+        shown = (band_piece(b).cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
         labels.append(pl.format("{}@{}", plain_text(pl.col(f"multiplier_{b}"), scales.tier_multiplier), shown))
     return pl.concat_str(labels, separator="|", ignore_nulls=True)

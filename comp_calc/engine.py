@@ -14,7 +14,7 @@ import polars as pl
 
 from comp_calc.data.model import Inputs
 from comp_calc.errors import Diagnostic, InputError, ReconciliationError
-from comp_calc.periods import Period, period_containing, periods_between
+from comp_calc.periods import MONTH as MONTH_KIND, Period, period_containing, periods_between
 from comp_calc.plan.model import PlanSet
 from comp_calc.steps import attainment, balance, cap, clawback, credit, quality, rate
 from comp_calc.steps.exact import MAX_PRECISION, Scales, dec, div_round, round_to
@@ -93,11 +93,11 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     # rep_no: rep_id order as an integer, so lines group, join and sort on integers
     reps = inputs.reps.frame.lazy().with_columns(rep_no=pl.col("rep_id").rank("dense").cast(pl.Int64))
 
-    grid = _grid(reps, tables, periods, kind).collect().lazy()
-    qm = quality.quality_multipliers(grid, feedback, tables.quality_bands, scales).collect().lazy()
+    grid = _grid(reps, tables, periods, kind).sort("rep_no", "p_start").collect()
+    qm = quality.quality_multipliers(grid.lazy(), feedback, tables.quality_bands, scales).collect()
     credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales).collect()
-    commissions = _commissions(credit_lines, grid, qm, tables, scales, kind)
-    grid_df, lines_df = _finish(grid, commissions, qm, tables, scales, kind)
+    commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)
+    grid_df, lines_df = _finish(grid.lazy(), commissions, qm.lazy(), tables, scales, kind)
     _check(grid_df, inputs)
     reconcile(inputs.sales.frame.height - ignored["sales"], credit_lines, grid_df, lines_df)
     return RunResult(period, periods, grid_df, lines_df, tables, ignored)
@@ -138,51 +138,66 @@ def _owner(grid: pl.LazyFrame, tables: PlanTables, scales: Scales) -> tuple[pl.L
     bands, n_bands = wide_by_version(tables.tiers, "band", ["lower", "upper", "multiplier"])
     owner = (
         grid.select("rep_id", "rep_no", "p_start", "p_days", "pv", "quota", "active_days", "rounding")
-        .join(bands.lazy(), on="pv", how="left")
+        .join(bands.lazy(), on="pv", how="left", maintain_order="left")
         .with_columns(attainment.band_edges(n_bands, scales))
         .drop("quota", "active_days", *[c for c in bands.columns if c.startswith(("lower_", "upper_"))])
     )
     return owner, bands, n_bands
 
 
+def _period_index(day: pl.Expr, first: Period) -> pl.Expr:
+    """How many periods of `first`'s kind lie between `first` and the period containing `day`."""
+    months = day.dt.year().cast(pl.Int64) * 12 + day.dt.month().cast(pl.Int64) - 1
+    start = first.start.year * 12 + first.start.month - 1
+    return months - start if first.kind == MONTH_KIND else months // 3 - start // 3
+
+
 def _commissions(
     credit_lines: pl.DataFrame,
-    grid: pl.LazyFrame,
-    qm: pl.LazyFrame,
+    grid: pl.DataFrame,
+    qm: pl.DataFrame,
     tables: PlanTables,
     scales: Scales,
-    kind: str,
+    periods: list[Period],
 ) -> pl.DataFrame:
     """One commission line per credit line of a run rep, priced under its owner's plan version.
 
-    Lines stay in line_no (attainment) order throughout: every join is with a small
-    table (the rep-period grid, rates, quality) and keeps the lines' order, so the
-    running credit is a window over that order and nothing is sorted or joined back
-    by line. The pricing runs on the few columns it needs and is put beside the
-    descriptive ones. Keeps `pv`, `run_from` and `run_to`, from which `tiers_for`
-    rebuilds the tier pieces of the lines that are shown.
+    Lines stay in line_no (attainment) order throughout, so the running credit is a
+    window over that order and nothing is sorted or joined back by line. What a line
+    needs from small tables is gathered by position instead of joined: the grid is
+    every run rep x every period in (rep_no, period) order, so a line's rep-period is
+    row `rep position * periods + period index`; a rate is row `pv * products +
+    product code` of the rate table. Keeps `pv`, `run_from` and `run_to`, from which
+    `tiers_for` rebuilds the tier pieces of the lines that are shown.
     """
-    owner, bands, n_bands = _owner(grid, tables, scales)
-    rates = rate.rate_table(tables.rates, bands, n_bands, credit_lines["product"], scales)
+    n_periods = len(periods)
+    run_reps = grid["rep_no"].unique(maintain_order=True)
+    owner, bands, n_bands = _owner(grid.lazy(), tables, scales)
+    owner = owner.join(qm.lazy().select("rep_no", "p_start", "quality_multiplier"), on=["rep_no", "p_start"], how="left", maintain_order="left")
+    owner = owner.drop("rep_id", "rep_no").collect()
+    products = credit_lines["product"].unique().sort()
+    rates = rate.rate_table(tables.rates, bands, n_bands, products, scales).sort("pv", "product")
+    # rep-period row of the grid; null for a line of a rep outside the run (a plan of the other kind)
+    period_index = _period_index(pl.col("sold_on"), periods[0])
+    row = pl.col("rep_no").replace_strict(run_reps, pl.int_range(len(run_reps), eager=True), default=None) * n_periods + period_index
     lines = (
         credit_lines.lazy()
-        .select("line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION)
-        .with_columns(p_start=_period_start(pl.col("sold_on"), kind))
-        .join(owner.select("rep_no", "p_start", "pv", "p_days", "rounding"), on=["rep_no", "p_start"], how="inner", maintain_order="left")
+        .select("line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION, _row=row)
+        .filter(pl.col("_row").is_not_null() & (period_index >= 0) & (period_index < n_periods))
         .collect()
     )
+    at = owner.select(pl.all().gather(lines["_row"]))
+    rate_row = pl.col("pv") * len(products) + pl.col("product").cast(pl.Enum(products)).to_physical().cast(pl.Int64)
+    line_rates = rates.drop("pv", "product").select(pl.all().gather(pl.DataFrame([at["pv"], lines["product"]]).select(rate_row).to_series()))
     one = pl.lit(1, dtype=dec(scales.quality_multiplier))
     w = scales.commission
     priced = (
-        lines.lazy()
-        .select("rep_no", "p_start", "pv", "product", "credited", "p_days", "rounding")
+        pl.concat([lines.select("credited", "rep_no"), at, line_rates], how="horizontal")
+        .lazy()
         .pipe(attainment.running_credit, scales)
-        .join(owner.drop("rep_id", "pv", "p_days", "rounding"), on=["rep_no", "p_start"], how="left", maintain_order="left")
-        .join(rates.lazy(), on=["pv", "product"], how="left", maintain_order="left")
-        .join(qm.select("rep_no", "p_start", "quality_multiplier"), on=["rep_no", "p_start"], how="left", maintain_order="left")
         .with_columns(qm_used=pl.col("quality_multiplier").fill_null(one), base_d=rate.base_times_days(n_bands, scales))
         .select(
-            "run_from", "run_to", "rate", "qm_used",
+            "p_start", "pv", "p_days", "rounding", "run_from", "run_to", "rate", "qm_used",
             amount=div_round(
                 pl.col("base_d").cast(dec(w)) * pl.col("qm_used").cast(dec(w)), w, pl.col("p_days"), 2, pl.col("rounding")
             ),
@@ -190,7 +205,7 @@ def _commissions(
         )  # fmt: skip
         .collect()
     )
-    return lines.hstack(priced)
+    return lines.drop("_row").hstack(priced)
 
 
 def _period_start(day: pl.Expr, kind: str) -> pl.Expr:

@@ -91,9 +91,9 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         "reps": 0,
     }
     # rep_no: rep_id order as an integer, so lines group, join and sort on integers
-    reps = inputs.reps.frame.lazy().with_columns(rep_no=pl.col("rep_id").rank("dense").cast(pl.Int64))
+    reps = inputs.reps.frame.sort("rep_id").with_row_index("rep_no").with_columns(pl.col("rep_no").cast(pl.Int64))
 
-    grid = _grid(reps, tables, periods, kind).sort("rep_no", "p_start").collect()
+    grid = _grid(reps.lazy(), tables, periods, kind).sort("rep_no", "p_start").collect()
     qm = quality.quality_multipliers(grid.lazy(), feedback, tables.quality_bands, scales).collect()
     credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales).collect()
     commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)

@@ -11,6 +11,10 @@ lines always add up to the sale.
 
 Example: a 1000.00 sale, share 0.30, latest qualifying contact by R2 ->
 R2 relationship 300.0000, seller 700.0000.
+
+Millions of sales meet a few thousand reps and a handful of plan versions, so
+what a sale needs from those small tables is looked up by position (an integer
+code per rep, per plan and month) rather than by joining on text.
 """
 
 from __future__ import annotations
@@ -18,70 +22,122 @@ from __future__ import annotations
 import polars as pl
 
 from comp_calc.steps.exact import Scales, dec
-from comp_calc.steps.params import attach_version, period_start_expr
+
+CHANNELS = ("voice", "email", "sms", "visit")
+_OUTBOUND = ["ob_mask", "ob_connected_only", "ob_window", "ob_share"]
 
 
-def _active_on(day: pl.Expr, start: str = "start_date", end: str = "end_date") -> pl.Expr:
-    return (pl.col(start) <= day) & (pl.col(end).is_null() | (pl.col(end) >= day))
+def _month(day: pl.Expr) -> pl.Expr:
+    return day.dt.year().cast(pl.Int64) * 12 + day.dt.month().cast(pl.Int64) - 1
+
+
+def _channel_bit(channel: pl.Expr) -> pl.Expr:
+    """1, 2, 4, 8 for the channels of CHANNELS, so a plan's channels are one integer mask."""
+    return channel.replace_strict({name: 1 << i for i, name in enumerate(CHANNELS)}, return_dtype=pl.Int64)
+
+
+def outbound_by_month(versions: pl.DataFrame, plans: list[str], first_month: int, months: int) -> pl.DataFrame:
+    """Row `plan code * months + (month - first_month)`: the outbound settings of the plan's
+    version in force at the start of the period (of the plan's kind) holding that month.
+
+    `ob_mask` has bit i set for each channel CHANNELS[i] the plan lists.
+    """
+    kinds = versions.select("plan", "kind").unique()
+    grid = (
+        pl.DataFrame({"plan": plans}, schema={"plan": pl.String})
+        .with_row_index("plan_code")
+        .join(pl.DataFrame({"m": pl.int_range(first_month, first_month + months, eager=True)}), how="cross")
+        .join(kinds, on="plan", how="left")
+        .with_columns(
+            start_m=pl.when(pl.col("kind") == "quarter").then(pl.col("m") - pl.col("m") % 3).otherwise(pl.col("m"))
+        )
+        .with_columns(p_start=pl.date(pl.col("start_m") // 12, pl.col("start_m") % 12 + 1, 1))
+        .sort("p_start")
+    )
+    settings = versions.select(
+        "plan", "effective_from", "ob_connected_only", "ob_window", "ob_share",
+        ob_mask=pl.col("ob_channels").list.eval(_channel_bit(pl.element())).list.sum().cast(pl.Int64),
+    ).sort("effective_from")  # fmt: skip
+    return (
+        grid.join_asof(settings, left_on="p_start", right_on="effective_from", by="plan", strategy="backward", check_sortedness=False)
+        .sort("plan_code", "m")
+        .select(_OUTBOUND)
+    )
 
 
 def credit_lines(
-    sales: pl.LazyFrame, contacts: pl.LazyFrame, reps: pl.LazyFrame, versions: pl.DataFrame, scales: Scales
+    sales: pl.LazyFrame, contacts: pl.LazyFrame, reps: pl.DataFrame, versions: pl.DataFrame, scales: Scales
 ) -> pl.LazyFrame:
     """Credit lines of `sales`, in attainment order.
 
-    `reps` has an integer `rep_no` (rep_id order). Columns: line_no, rep_id, rep_no, role,
-    sale_id, customer_id, product, amount, sold_on, cancelled_on, seller_id,
-    contact_id, contacted_on, credited.
+    `reps` is sorted by rep_id and has `rep_no` = its row number. Columns: line_no,
+    rep_id, rep_no, role, sale_id, customer_id, product, amount, sold_on, cancelled_on,
+    seller_id, contact_id, contacted_on, credited.
 
     line_no is the attainment order (sold_on, sale_id, role) as one integer: sales are
     numbered in (sold_on, sale_id) order, and a sale's lines get 2n (relationship, which
     sorts first) and 2n + 1 (seller), so no later step sorts or joins on strings.
     """
-    seller_plans = reps.select(pl.col("rep_id").alias("seller_id"), pl.col("rep_no").alias("seller_no"), pl.col("plan"))
-    kinds = versions.lazy().select("plan", "kind").unique()
+    rep_ids = reps["rep_id"]
+    code = lambda col: pl.col(col).cast(pl.Enum(rep_ids)).to_physical().cast(pl.Int64)  # noqa: E731 - rep_no of a rep_id
+    plans = reps["plan"].unique().sort()
+    rep_plan = reps.select(pl.col("plan").cast(pl.Enum(plans)).to_physical().cast(pl.Int64))["plan"]
+
     sales = (
         sales.sort("sold_on", "sale_id")
         .with_columns(sale_order=pl.int_range(pl.len(), dtype=pl.Int64))
         .rename({"rep_id": "seller_id"})
-        .join(seller_plans, on="seller_id", how="left", maintain_order="left")
-        .join(kinds, on="plan", how="left", maintain_order="left")
-        .with_columns(seller_period_start=period_start_expr(pl.col("sold_on"), pl.col("kind")))
+        .with_columns(seller_no=code("seller_id"))
+        .collect()
     )
-    outbound = versions.select("plan", "effective_from", "ob_channels", "ob_connected_only", "ob_window", "ob_share")
-    # collected once: the contact match and both kinds of line read it
-    sales = attach_version(sales, outbound, on="seller_period_start").collect().lazy()
+    days = sales["sold_on"]
+    first_month = days.min().year * 12 + days.min().month - 1 if sales.height else 0
+    months = days.max().year * 12 + days.max().month - first_month if sales.height else 1
+    outbound = outbound_by_month(versions, plans.to_list(), first_month, months)
+    version_row = rep_plan.gather(sales["seller_no"]) * months + (sales.select(_month(pl.col("sold_on"))).to_series() - first_month)
+    sales = pl.concat([sales, outbound.select(pl.all().gather(version_row))], how="horizontal")
 
-    contact_reps = reps.select(pl.col("rep_id").alias("contact_rep"), pl.col("rep_no").alias("contact_no"), "start_date", "end_date")
+    contact_reps = reps.select("start_date", "end_date")
+    contacts = contacts.select(
+        "contact_id", "customer_id", "contacted_on", "connected",
+        contact_no=code("rep_id"), channel_bit=_channel_bit(pl.col("channel")),
+    ).collect()  # fmt: skip
+    contacts = pl.concat([contacts, contact_reps.select(pl.all().gather(contacts["contact_no"]))], how="horizontal")
+    sold = pl.col("sold_on")
     candidates = (
-        sales.filter(pl.col("ob_share").is_not_null())
-        .select("sale_order", "customer_id", "sold_on", "ob_channels", "ob_connected_only", "ob_window")
-        .join(
-            contacts.select(
-                "contact_id", pl.col("rep_id").alias("contact_rep"), "customer_id", "contacted_on", "channel", "connected"
-            ),
-            on="customer_id",
-        )
+        sales.lazy()
+        .filter(pl.col("ob_share").is_not_null())
+        .select("sale_order", "customer_id", "sold_on", *_OUTBOUND)
+        .join(contacts.lazy(), on="customer_id")
         .filter(
-            pl.col("ob_channels").list.contains(pl.col("channel"))
+            ((pl.col("ob_mask") & pl.col("channel_bit")) != 0)
             & (pl.col("connected") | ~pl.col("ob_connected_only"))
-            & (pl.col("contacted_on") <= pl.col("sold_on"))
-            & ((pl.col("sold_on") - pl.col("contacted_on")).dt.total_days() <= pl.col("ob_window"))
+            & (pl.col("contacted_on") <= sold)
+            & ((sold - pl.col("contacted_on")).dt.total_days() <= pl.col("ob_window"))
+            # the contact's rep is active on the sale day
+            & (pl.col("start_date") <= sold)
+            & (pl.col("end_date").is_null() | (pl.col("end_date") >= sold))
         )
-        .join(contact_reps, on="contact_rep")
-        .filter(_active_on(pl.col("sold_on")))
         .sort("sale_order", "contacted_on", "contact_id")
         .unique(subset="sale_order", keep="last")
-        .select("sale_order", "contact_rep", "contact_no", "contact_id", "contacted_on")
+        .select("sale_order", "contact_no", "contact_id", "contacted_on")
+        .collect()
+    )
+    # spread the (unique per sale) matches over the sales by position
+    at = candidates["sale_order"]
+    spread = {
+        name: pl.repeat(None, sales.height, dtype=candidates.schema[name], eager=True).scatter(at, candidates[name])
+        for name in ("contact_no", "contact_id", "contacted_on")
+    }
+    sales = sales.with_columns(**spread).with_columns(
+        split=pl.col("contact_no").is_not_null() & (pl.col("contact_no") != pl.col("seller_no")),
+        contact_rep=pl.lit(rep_ids).gather(pl.col("contact_no")),
     )
 
     c = scales.credited
-    sales = sales.join(candidates, on="sale_order", how="left", maintain_order="left").with_columns(
-        split=pl.col("contact_rep").is_not_null() & (pl.col("contact_rep") != pl.col("seller_id")),
-    )
     relationship_part = pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))
     common = ["sale_id", "customer_id", "product", "amount", "sold_on", "cancelled_on", "seller_id", "contact_id", "contacted_on"]
-    seller_lines = sales.select(
+    seller_lines = sales.lazy().select(
         (2 * pl.col("sale_order") + 1).alias("line_no"),
         pl.col("seller_id").alias("rep_id"),
         pl.col("seller_no").alias("rep_no"),
@@ -92,7 +148,7 @@ def credit_lines(
         .otherwise(pl.col("amount").cast(dec(c)))
         .alias("credited"),
     )
-    relationship_lines = sales.filter(pl.col("split")).select(
+    relationship_lines = sales.lazy().filter(pl.col("split")).select(
         (2 * pl.col("sale_order")).alias("line_no"),
         pl.col("contact_rep").alias("rep_id"),
         pl.col("contact_no").alias("rep_no"),
@@ -100,7 +156,8 @@ def credit_lines(
         *common,
         relationship_part.alias("credited"),
     )
-    return pl.concat([seller_lines, relationship_lines]).sort("line_no")
+    # both are in line_no order already: a merge, not a sort
+    return seller_lines.merge_sorted(relationship_lines, key="line_no")
 
 
 def unbalanced_sales(credit_lines: pl.DataFrame, sales: int) -> int:

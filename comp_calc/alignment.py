@@ -257,7 +257,7 @@ def _pay(ctx: _Context, window: Window) -> pl.DataFrame:
     - outcome_moved = quality_moved + |relationship_pay| + |clawbacks|.
     """
     rounding = ctx.grid.select("rep_id", "p_start", "rounding")
-    lines = ctx.lines.filter(pl.col("period").is_in(window.labels)).join(rounding, on=["rep_id", "p_start"], how="left")
+    lines = ctx.lines.lazy().filter(pl.col("period").is_in(window.labels)).join(rounding.lazy(), on=["rep_id", "p_start"], how="left")
     commission = pl.col("kind") == "commission"
     seller = commission & (pl.col("role") == "seller")
     volume = round_to(pl.col("base"), 2, pl.col("rounding").fill_null("half_even"))
@@ -267,16 +267,17 @@ def _pay(ctx: _Context, window: Window) -> pl.DataFrame:
         lines.with_columns(_volume=volume, _effect=effect)
         .group_by("rep_id")
         .agg(
-            volume_pay=pl.col("_volume").filter(seller).sum().cast(MONEY),
+            volume_pay=pl.when(seller).then(pl.col("_volume")).sum().cast(MONEY),
             quality_effect=pl.col("_effect").sum().cast(MONEY),
             quality_moved=pl.col("_effect").abs().sum().cast(MONEY),
-            relationship_pay=pl.col("amount").filter(commission & (pl.col("role") == "relationship")).sum().cast(MONEY),
-            clawbacks=pl.col("amount").filter(pl.col("kind") == "clawback").sum().cast(MONEY),
+            relationship_pay=pl.when(commission & (pl.col("role") == "relationship")).then(pl.col("amount")).sum().cast(MONEY),
+            clawbacks=pl.when(pl.col("kind") == "clawback").then(pl.col("amount")).sum().cast(MONEY),
         )
         .with_columns(pl.col(c).fill_null(zero) for c in ("volume_pay", "relationship_pay", "clawbacks"))
         .with_columns(
             outcome_moved=(pl.col("quality_moved") + pl.col("relationship_pay").abs() + pl.col("clawbacks").abs()).cast(MONEY)
         )
+        .collect()
     )
 
 

@@ -105,7 +105,7 @@ def account_rows(prep: Prepared, result: RunResult) -> dict[str, dict[str, int]]
         frame = table.frame
         kept_lines = frame["line"]
         if table.name in _ROW_DATE:
-            used = frame.filter(pl.col(_ROW_DATE[table.name]) <= result.period.end).height
+            used = int((frame[_ROW_DATE[table.name]] <= result.period.end).sum())
         else:
             used = frame.height
         row = {

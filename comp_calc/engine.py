@@ -85,9 +85,9 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     contacts = inputs.contacts.frame.lazy().filter(pl.col("contacted_on") <= end)
     feedback = inputs.feedback.frame.lazy().filter(pl.col("responded_on") <= end)
     ignored = {
-        "sales": inputs.sales.frame.filter(pl.col("sold_on") > end).height,
-        "contacts": inputs.contacts.frame.filter(pl.col("contacted_on") > end).height,
-        "feedback": inputs.feedback.frame.filter(pl.col("responded_on") > end).height,
+        "sales": int((inputs.sales.frame["sold_on"] > end).sum()),
+        "contacts": int((inputs.contacts.frame["contacted_on"] > end).sum()),
+        "feedback": int((inputs.feedback.frame["responded_on"] > end).sum()),
         "reps": 0,
     }
     # rep_no: rep_id order as an integer, so lines group, join and sort on integers
@@ -302,7 +302,7 @@ def period_lines(result: RunResult, period: str | None = None) -> pl.DataFrame:
     line_no encodes, then the carry line.
     """
     period = period or result.period.label
-    lines = result.lines.filter(pl.col("period") == period).sort("rep_no", "order", "line_no", nulls_last=True)
+    lines = result.lines.lazy().filter(pl.col("period") == period).sort("rep_no", "order", "line_no", nulls_last=True).collect()
     return tiers_for(result, lines.drop("rep_no"))
 
 
@@ -355,8 +355,9 @@ def reconcile(sales: int, credit_lines: pl.DataFrame, grid: pl.DataFrame, lines:
     keys = ["rep_no", "p_start"]
     kinds = ("commission", "cap", "clawback", "carry")
     # kind as a group key, then a column per kind on the small result (a filter inside
-    # the aggregation is many times slower over millions of lines)
-    sums = lines.group_by(*keys, "kind").agg(pl.col("amount").sum().cast(MONEY))
+    # the aggregation is many times slower over millions of lines); lazy, so that only
+    # the columns it reads are touched
+    sums = lines.lazy().group_by(*keys, "kind").agg(pl.col("amount").sum().cast(MONEY)).collect()
     by_kind = sums.pivot(on="kind", index=keys, values="amount")
     by_kind = by_kind.with_columns(pl.lit(None, dtype=MONEY).alias(k) for k in kinds if k not in by_kind.columns).rename(
         {k: f"_{k}" for k in kinds}

@@ -291,7 +291,9 @@ def _lines(grid: pl.LazyFrame, commissions: pl.LazyFrame, claw_lines: pl.LazyFra
     carry = grid.filter(pl.col("carry_in") != 0).select(
         "rep_id", "rep_no", "p_start", pl.lit(3).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
     )
-    return pl.concat([commission, claw, cap_lines, carry], how="diagonal_relaxed").join(periods, on="p_start", how="left")
+    labels = periods.collect()
+    period = pl.col("p_start").replace_strict(labels["p_start"], labels["period"], return_dtype=pl.String)
+    return pl.concat([commission, claw, cap_lines, carry], how="diagonal_relaxed").with_columns(period=period)
 
 
 def period_lines(result: RunResult, period: str | None = None) -> pl.DataFrame:
@@ -302,7 +304,9 @@ def period_lines(result: RunResult, period: str | None = None) -> pl.DataFrame:
     line_no encodes, then the carry line.
     """
     period = period or result.period.label
-    lines = result.lines.lazy().filter(pl.col("period") == period).sort("rep_no", "order", "line_no", nulls_last=True).collect()
+    starts = [p.start for p in result.periods if p.label == period]
+    in_period = (pl.col("p_start") == starts[0]) if starts else pl.lit(False)
+    lines = result.lines.lazy().filter(in_period).sort("rep_no", "order", "line_no", nulls_last=True).collect()
     return tiers_for(result, lines.drop("rep_no"))
 
 

@@ -19,6 +19,8 @@ doubled).
 
 from __future__ import annotations
 
+import io
+
 
 import polars as pl
 
@@ -159,7 +161,7 @@ def format_frame(df: pl.DataFrame, money: set[str], exact: set[str]) -> pl.DataF
         expr = expr.cast(pl.String)
         empty = pl.lit(None, dtype=pl.String)
         exprs.append(pl.when(expr == pl.lit("")).then(empty).otherwise(expr).alias(name))
-    return df.select(exprs)
+    return df.lazy().select(exprs).collect()  # lazy: the columns are formatted in parallel
 
 
 def to_csv_bytes(formatted: pl.DataFrame) -> bytes:
@@ -167,7 +169,11 @@ def to_csv_bytes(formatted: pl.DataFrame) -> bytes:
     not_text = [n for n, t in formatted.schema.items() if t != pl.String]
     if not_text:
         raise TypeError(f"format the frame first; non-text columns: {not_text}")
-    text = formatted.write_csv(
+    if formatted.width == 0:
+        return b""
+    out = io.BytesIO()  # straight to bytes: no intermediate str of the whole file
+    formatted.write_csv(
+        out,
         include_bom=False,
         include_header=True,
         separator=",",
@@ -176,6 +182,4 @@ def to_csv_bytes(formatted: pl.DataFrame) -> bytes:
         null_value="",
         quote_style="necessary",
     )
-    if formatted.width == 0:
-        return b""
-    return text.encode("utf-8")
+    return out.getvalue()

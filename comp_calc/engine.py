@@ -174,19 +174,19 @@ def _commissions(
     run_reps = grid["rep_no"].unique(maintain_order=True)
     owner, bands, n_bands = _owner(grid.lazy(), tables, scales)
     owner = owner.join(qm.lazy().select("rep_no", "p_start", "quality_multiplier"), on=["rep_no", "p_start"], how="left", maintain_order="left")
-    owner = owner.drop("rep_id", "rep_no").collect()
+    owner = owner.drop("rep_id", "rep_no", *[f"multiplier_{b}" for b in range(n_bands)]).collect()
     products = credit_lines["product"].unique().sort()
     rates = rate.rate_table(tables.rates, bands, n_bands, products, scales).sort("pv", "product")
     # rep-period row of the grid; null for a line of a rep outside the run (a plan of the other kind)
     period_index = _period_index(pl.col("sold_on"), periods[0])
-    row = pl.col("rep_no").replace_strict(run_reps, pl.int_range(len(run_reps), eager=True), default=None) * n_periods + period_index
-    lines = (
-        credit_lines.lazy()
-        .select("line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION, _row=row)
-        .filter(pl.col("_row").is_not_null() & (period_index >= 0) & (period_index < n_periods))
-        .collect()
+    position = pl.col("rep_no").replace_strict(run_reps, pl.int_range(len(run_reps), eager=True), default=None)
+    rows = credit_lines.select(
+        row=position * n_periods + period_index, ok=position.is_not_null() & period_index.is_between(0, n_periods - 1)
     )
-    at = owner.select(pl.all().gather(lines["_row"]))
+    lines = credit_lines.select("line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION)
+    if not rows["ok"].all():  # copy only when some lines are not this run's
+        lines, rows = lines.filter(rows["ok"]), rows.filter(rows["ok"])
+    at = owner.select(pl.all().gather(rows["row"]))
     rate_row = pl.col("pv") * len(products) + pl.col("product").cast(pl.Enum(products)).to_physical().cast(pl.Int64)
     line_rates = rates.drop("pv", "product").select(pl.all().gather(pl.DataFrame([at["pv"], lines["product"]]).select(rate_row).to_series()))
     one = pl.lit(1, dtype=dec(scales.quality_multiplier))
@@ -205,7 +205,7 @@ def _commissions(
         )  # fmt: skip
         .collect()
     )
-    return lines.drop("_row").hstack(priced)
+    return pl.concat([lines, priced], how="horizontal")
 
 
 def _period_start(day: pl.Expr, kind: str) -> pl.Expr:

@@ -180,7 +180,7 @@ class _Context:
     period: Period
     reps: pl.DataFrame  # rep_id, name, team, plan, early_days
     grid: pl.DataFrame
-    lines: pl.DataFrame
+    lines: pl.LazyFrame
     sales: pl.DataFrame  # sold_on <= period end; cancelled_on after it is null
     contacts: pl.DataFrame
     feedback: pl.DataFrame
@@ -208,7 +208,7 @@ class _Context:
             period=result.period,
             reps=reps,
             grid=grid,
-            lines=result.lines,
+            lines=result.scan_lines(),
             sales=sales,
             contacts=prep.inputs.contacts.frame.filter(pl.col("contacted_on") <= end),
             feedback=prep.inputs.feedback.frame.filter(pl.col("responded_on") <= end),
@@ -257,7 +257,7 @@ def _pay(ctx: _Context, window: Window) -> pl.DataFrame:
     - outcome_moved = quality_moved + |relationship_pay| + |clawbacks|.
     """
     rounding = ctx.grid.select("rep_id", "p_start", "rounding")
-    lines = ctx.lines.lazy().filter(pl.col("period").is_in(window.labels)).join(rounding.lazy(), on=["rep_id", "p_start"], how="left")
+    lines = ctx.lines.filter(pl.col("period").is_in(window.labels)).join(rounding.lazy(), on=["rep_id", "p_start"], how="left")
     commission = pl.col("kind") == "commission"
     seller = commission & (pl.col("role") == "seller")
     volume = round_to(pl.col("base"), 2, pl.col("rounding").fill_null("half_even"))

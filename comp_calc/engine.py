@@ -30,9 +30,25 @@ class RunResult:
     period: Period
     periods: list[Period]
     grid: pl.DataFrame  # one row per run rep and computed period (see _grid and _finish)
-    lines: pl.DataFrame  # commission, cap, clawback and carry lines of every computed period
+    # the lines of every computed period: commission lines (millions, kept as computed,
+    # never copied into one frame with the rest) and the clawback, cap and carry lines
+    commission_lines: pl.DataFrame
+    other_lines: pl.DataFrame
     tables: PlanTables
     ignored: dict[str, int]  # rows dated after the period, per input
+
+    def scan_lines(self) -> pl.LazyFrame:
+        """Every line with its `kind`, `order` and `period`; filter before collecting."""
+        commission = self.commission_lines.lazy().with_columns(order=pl.lit(0), kind=pl.lit("commission"))
+        starts = [p.start for p in self.periods]
+        labels = [p.label for p in self.periods]
+        period = pl.col("p_start").replace_strict(starts, labels, return_dtype=pl.String)
+        return pl.concat([commission, self.other_lines.lazy()], how="diagonal_relaxed").with_columns(period=period)
+
+    @property
+    def lines(self) -> pl.DataFrame:
+        """Every line of every computed period as one frame (costly on large runs: prefer scan_lines)."""
+        return self.scan_lines().collect()
 
 
 def _scale(frame: pl.DataFrame, column: str) -> int:
@@ -97,10 +113,11 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     qm = quality.quality_multipliers(grid.lazy(), feedback, tables.quality_bands, scales).collect()
     credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales).collect()
     commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)
-    grid_df, lines_df = _finish(grid.lazy(), commissions, qm.lazy(), tables, scales, kind)
+    grid_df, lines = _finish(grid.lazy(), commissions, qm.lazy(), tables, scales, kind)
     _check(grid_df, inputs)
-    reconcile(inputs.sales.frame.height - ignored["sales"], credit_lines, grid_df, lines_df)
-    return RunResult(period, periods, grid_df, lines_df, tables, ignored)
+    result = RunResult(period, periods, grid_df, *lines, tables, ignored)
+    reconcile(inputs.sales.frame.height - ignored["sales"], credit_lines, grid_df, result.scan_lines())
+    return result
 
 
 def _grid(reps: pl.LazyFrame, tables: PlanTables, periods: list[Period], kind: str) -> pl.LazyFrame:
@@ -267,18 +284,17 @@ def _finish(
         ),
     ).sort("rep_no", "p_start").collect()
 
-    lines = _lines(g.lazy(), commissions.lazy(), claw_lines.lazy()).collect()
-    return g, lines
+    return g, _lines(g.lazy(), commissions, claw_lines.lazy())
 
 
-def _lines(grid: pl.LazyFrame, commissions: pl.LazyFrame, claw_lines: pl.LazyFrame) -> pl.LazyFrame:
-    """Every line of every computed period, unordered (`period_lines` orders one period's)."""
-    periods = grid.select("p_start", "period").unique()
+def _lines(grid: pl.LazyFrame, commissions: pl.DataFrame, claw_lines: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(commission lines, clawback + cap + carry lines) of every computed period, unordered
+    (`period_lines` orders one period's). The commission lines share the commissions' columns."""
     commission = commissions.select(
-        "line_no", "rep_id", "rep_no", "p_start", pl.lit(0).alias("order"), pl.lit("commission").alias("kind"), "sold_on", "product",
-        "credited", "rate", pl.col("qm_used").alias("quality_multiplier"), "amount", "base", "cancelled_on", *_DESCRIPTION,
-        "pv", "run_from", "run_to",
+        "line_no", "rep_id", "rep_no", "p_start", "sold_on", "product", "credited", "rate",
+        pl.col("qm_used").alias("quality_multiplier"), "amount", "base", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",
     )  # fmt: skip
+    periods = grid.select("p_start", "period").unique()
     claw = claw_lines.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start").select(
         "line_no", "rep_id", "rep_no", "p_start", pl.lit(2).alias("order"), pl.lit("clawback").alias("kind"), "sold_on", "product",
         "credited", pl.col("clawback").alias("amount"), "cancelled_on", "within_days", "days",
@@ -291,9 +307,7 @@ def _lines(grid: pl.LazyFrame, commissions: pl.LazyFrame, claw_lines: pl.LazyFra
     carry = grid.filter(pl.col("carry_in") != 0).select(
         "rep_id", "rep_no", "p_start", pl.lit(3).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
     )
-    labels = periods.collect()
-    period = pl.col("p_start").replace_strict(labels["p_start"], labels["period"], return_dtype=pl.String)
-    return pl.concat([commission, claw, cap_lines, carry], how="diagonal_relaxed").with_columns(period=period)
+    return commission, pl.concat([claw, cap_lines, carry], how="diagonal_relaxed").collect()
 
 
 def period_lines(result: RunResult, period: str | None = None) -> pl.DataFrame:
@@ -306,7 +320,7 @@ def period_lines(result: RunResult, period: str | None = None) -> pl.DataFrame:
     period = period or result.period.label
     starts = [p.start for p in result.periods if p.label == period]
     in_period = (pl.col("p_start") == starts[0]) if starts else pl.lit(False)
-    lines = result.lines.lazy().filter(in_period).sort("rep_no", "order", "line_no", nulls_last=True).collect()
+    lines = result.scan_lines().filter(in_period).sort("rep_no", "order", "line_no", nulls_last=True).collect()
     return tiers_for(result, lines.drop("rep_no"))
 
 
@@ -342,7 +356,7 @@ def _check(grid: pl.DataFrame, inputs: Inputs) -> None:
         raise InputError(problems)
 
 
-def reconcile(sales: int, credit_lines: pl.DataFrame, grid: pl.DataFrame, lines: pl.DataFrame) -> None:
+def reconcile(sales: int, credit_lines: pl.DataFrame, grid: pl.DataFrame, lines: pl.LazyFrame) -> None:
     """The run's own invariants; a failure is a bug in this tool, never a user mistake.
 
     - the credit lines of each of the run's `sales` sales add up to its amount;
@@ -361,7 +375,7 @@ def reconcile(sales: int, credit_lines: pl.DataFrame, grid: pl.DataFrame, lines:
     # kind as a group key, then a column per kind on the small result (a filter inside
     # the aggregation is many times slower over millions of lines); lazy, so that only
     # the columns it reads are touched
-    sums = lines.lazy().group_by(*keys, "kind").agg(pl.col("amount").sum().cast(MONEY)).collect()
+    sums = lines.group_by(*keys, "kind").agg(pl.col("amount").sum().cast(MONEY)).collect()
     by_kind = sums.pivot(on="kind", index=keys, values="amount")
     by_kind = by_kind.with_columns(pl.lit(None, dtype=MONEY).alias(k) for k in kinds if k not in by_kind.columns).rename(
         {k: f"_{k}" for k in kinds}

@@ -135,7 +135,8 @@ def _shift_payout(original):
 
 def _drop_cap_lines(original):
     def lines(*args):
-        return original(*args).filter(pl.col("kind") != "cap")
+        commission, others = original(*args)
+        return commission, others.filter(pl.col("kind") != "cap")
 
     return lines
 

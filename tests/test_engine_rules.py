@@ -141,6 +141,43 @@ def test_relationship_line_priced_under_contact_reps_own_plan():
     assert payout_row(r, "R2")["credited"] == D("300")
 
 
+def test_relationship_credit_from_a_quarterly_seller_lands_in_the_monthly_run():
+    # R2 sells under the quarterly plan "q" (rate 0.2, split 0.30, version from 2026-01-01); R1 and R3
+    # are monthly ("m", rate 0.1). R1 contacted the buyer on 2026-01-05, so the 1000 sale of 2026-01-10
+    # gives R1 a relationship line of 300 (priced under R1's monthly plan: 30.00), while R2's seller line
+    # (700) belongs to the quarterly run. R3 sells 500 on its own: 50.00. In rep_id order R2 sits
+    # between the two monthly reps, whose rows must still be R1's and R3's.
+    pm = plan(plan="m", rates=rates((None, "0.1")))
+    pq = plan(plan="q", period="quarter", rates=rates((None, "0.2")), outbound_credit=outbound())
+    inp = inputs(
+        [rep("R1", plan="m"), rep("R2", plan="q"), rep("R3", plan="m")],
+        [sale("S1", "R2", "1000", "2026-01-10"), sale("S2", "R3", "500", "2026-01-12", customer="c2")],
+        contacts=[contact("K1", "R1", "c1", "2026-01-05")],
+    )
+    r = run(plans(pm, pq), inp, "2026-01")
+    assert line_amounts(r, "R1") == [("commission", "S1", "relationship", D("30.00"))]
+    assert line_amounts(r, "R3") == [("commission", "S2", "seller", D("50.00"))]
+    assert sorted(r.grid["rep_id"].unique().to_list()) == ["R1", "R3"]
+    # the quarterly run prices R2's seller share: 700 * 0.2 = 140.00
+    rq = run(plans(pm, pq), inp, "2026-Q1")
+    assert line_amounts(rq, "R2") == [("commission", "S1", "seller", D("140.00"))]
+
+
+def test_unbalanced_sales_finds_a_sale_whose_lines_do_not_add_up():
+    # sale 0 (line_no 0 relationship 30 + line_no 1 seller 70 = 100): fine; sale 1 (line_no 3, seller 40
+    # of a 50 sale): off; sale 2 has no line at all. Of 3 sales, 2 are not covered.
+    from comp_calc.steps.credit import unbalanced_sales
+
+    money = pl.Decimal(38, 2)
+    lines = pl.DataFrame(
+        {"line_no": [0, 1, 3], "credited": ["30", "70", "40"], "amount": ["100", "100", "50"]},
+        schema_overrides={"line_no": pl.Int64},
+    ).with_columns(pl.col("credited", "amount").cast(money))
+    assert unbalanced_sales(lines, 2) == 1
+    assert unbalanced_sales(lines, 3) == 2
+    assert unbalanced_sales(lines.filter(pl.col("line_no") != 3), 1) == 0
+
+
 # ---------------------------------------------------------------- attainment and rate
 
 

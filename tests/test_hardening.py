@@ -349,10 +349,12 @@ def test_sigterm_while_writing_cleans_up_on_the_way_out(tmp_path: Path):
 def test_sigterm_during_the_computation_exits_without_writing(big_data: Path, tmp_path: Path):
     out = tmp_path / "out"
     proc = _popen(_big_run(big_data, out))
-    time.sleep(1.0)
+    time.sleep(0.8)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
-    if proc.returncode == 0:  # a fast machine finished first
+    if proc.returncode in (0, -signal.SIGTERM):
+        # a fast machine finished the command first (-15: the signal came while the finished
+        # process was shutting down, after the handler was put back): the period is complete
         assert_complete(out / "2026-10")
     else:
         assert proc.returncode == 128 + signal.SIGTERM, stderr

@@ -80,11 +80,18 @@ def _sale_date_rules(sales: pl.DataFrame, reps: pl.DataFrame, plans: PlanSet, un
         },
         schema={"plan": pl.String, "_kind": pl.String, "_first_from": pl.Date},
     )
-    seller = reps.select("rep_id", _start=pl.col("start_date"), _end=pl.col("end_date"), _plan=pl.col("plan"))
+    # the seller's row by position (a join of millions of sales on text is far slower); null for
+    # a sale whose rep is not kept, which the reference rules reject
+    seller_row = sales.select(
+        pl.col("rep_id").replace_strict(reps["rep_id"], pl.int_range(reps.height, eager=True), default=None)
+    ).to_series()
+    seller = reps.select(_start=pl.col("start_date"), _end=pl.col("end_date"), _plan=pl.col("plan")).select(pl.all().gather(seller_row))
+    by_plan = plan_table.select(pl.all().gather(seller.select(
+        pl.col("_plan").replace_strict(plan_table["plan"], pl.int_range(plan_table.height, eager=True), default=None)
+    ).to_series())).drop("plan")
     sold = pl.col("sold_on")
     frame = (
-        sales.join(seller, on="rep_id", how="left", maintain_order="left")
-        .join(plan_table, left_on="_plan", right_on="plan", how="left", maintain_order="left")
+        pl.concat([sales, seller, by_plan], how="horizontal")
         .with_columns(
             _period_start=pl.when(pl.col("_kind") == MONTH)
             .then(sold.dt.truncate("1mo"))

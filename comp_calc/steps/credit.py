@@ -65,6 +65,13 @@ def outbound_by_month(versions: pl.DataFrame, plans: list[str], first_month: int
     )
 
 
+def _in_sale_order(sales: pl.DataFrame) -> bool:
+    """Whether the rows are already in (sold_on, sale_id) order (sale ids are unique)."""
+    day, sale = pl.col("sold_on"), pl.col("sale_id")
+    after = (day > day.shift(1)) | ((day == day.shift(1)) & (sale > sale.shift(1)))
+    return bool(sales.lazy().select(after.fill_null(True).all()).collect().item())
+
+
 def credit_lines(
     sales: pl.LazyFrame, contacts: pl.LazyFrame, reps: pl.DataFrame, versions: pl.DataFrame, scales: Scales
 ) -> pl.LazyFrame:
@@ -83,13 +90,12 @@ def credit_lines(
     plans = reps["plan"].unique().sort()
     rep_plan = reps.select(pl.col("plan").cast(pl.Enum(plans)).to_physical().cast(pl.Int64))["plan"]
 
-    sales = (
-        sales.sort("sold_on", "sale_id")
-        .with_columns(sale_order=pl.int_range(pl.len(), dtype=pl.Int64))
-        .rename({"rep_id": "seller_id"})
-        .with_columns(seller_no=code("seller_id"))
-        .collect()
-    )
+    sales = sales.collect()
+    if not _in_sale_order(sales):  # exports are often in date and id order already: no copy then
+        sales = sales.sort("sold_on", "sale_id")
+    sales = sales.lazy().with_columns(
+        sale_order=pl.int_range(pl.len(), dtype=pl.Int64), seller_no=code("rep_id")
+    ).rename({"rep_id": "seller_id"}).collect()
     days = sales["sold_on"]
     first_month = days.min().year * 12 + days.min().month - 1 if sales.height else 0
     months = days.max().year * 12 + days.max().month - first_month if sales.height else 1

@@ -290,8 +290,8 @@ def _read_csv(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
         survey.wait()
         return fail("empty-file", "file is empty: expected a header row")
 
-    cells = _cells(body)
-    layout = _layout_fast(body, cells, survey)
+    cells, none_longer = _cells(body)
+    layout = _layout_fast(body, cells, survey, none_longer)
     if layout is not None:
         trim = b" " in body or b"\t" in body
         controls = survey.wait().controls
@@ -353,7 +353,7 @@ def _read_csv(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
 class _Survey:
     """Facts about a file's bytes, gathered on a worker thread while polars parses the cells.
 
-    `sha256`; `newlines`, the count of line feeds; `controls`, false only when
+    `sha256`; `newlines`, the count of line feeds; `commas`, of commas; `controls`, false only when
     no cell can hold a control character: no control byte but line feeds and
     the carriage returns of CRLF line ends (what a cell holds when the file
     has no quote character).
@@ -372,6 +372,7 @@ class _Survey:
         data = self._data
         self.sha256 = hashlib.sha256(data).hexdigest()  # releases the GIL
         self.newlines = data.count(b"\n")
+        self.commas = data.count(b",")
         self.controls = _has_control_bytes(data)
         if not self.controls and b"\r" in data:
             self.controls = data.count(b"\r") != data.count(b"\r\n")
@@ -391,27 +392,31 @@ def _has_control_bytes(data: bytes, chunk: int = 1 << 22) -> bool:
     return False
 
 
-def _cells(body: bytes) -> pl.DataFrame | None:
-    """Every record's cells as strings (row 0 is the header) after `line`, the 1-based row number.
+def _cells(body: bytes) -> tuple[pl.DataFrame | None, bool]:
+    """Every record's cells as strings (row 0 is the header) after `line`, the 1-based row number,
+    and whether no record has more fields than the first.
 
     None if polars cannot split the records. `line` comes from the reader so
     that it is chunked like the cells (see `_read_csv`).
     """
-    try:
-        return pl.read_csv(
-            body,
-            has_header=False,
-            infer_schema=False,
-            empty_string_is_null=False,
-            truncate_ragged_lines=True,
-            row_index_name="line",
-            row_index_offset=1,
-        )
-    except pl.exceptions.PolarsError:
-        return None
+    for truncate in (False, True):  # a record with extra fields fails the first read
+        try:
+            cells = pl.read_csv(
+                body,
+                has_header=False,
+                infer_schema=False,
+                empty_string_is_null=False,
+                truncate_ragged_lines=truncate,
+                row_index_name="line",
+                row_index_offset=1,
+            )
+            return cells, not truncate
+        except pl.exceptions.PolarsError:
+            continue
+    return None, False
 
 
-def _layout_fast(body: bytes, cells: pl.DataFrame | None, survey: _Survey) -> pl.DataFrame | None:
+def _layout_fast(body: bytes, cells: pl.DataFrame | None, survey: _Survey, none_longer: bool = False) -> pl.DataFrame | None:
     """The layout of the records when no record can span lines, else None.
 
     Without a quote character every physical line is one record, so record i
@@ -426,11 +431,22 @@ def _layout_fast(body: bytes, cells: pl.DataFrame | None, survey: _Survey) -> pl
     `blank` for every record. Row counts that differ from the physical line
     count return None: the caller then takes the quote-counting path, which
     decides.
+
+    Quicker still when the reader found no record longer than the header
+    (`none_longer`): then every line has at most width - 1 commas, so a file
+    holding exactly (width - 1) * lines commas has exactly that many on every
+    line: every record has `width` fields and none is blank, and the lines
+    need not be read again.
     """
     if cells is None or b'"' in body or b"\x00" in body:
         return None
     columns = [c for c in cells.columns if c != "line"]
     width = len(columns)
+    if none_longer and width > 1:
+        survey.wait()
+        physical = survey.newlines + (0 if body.endswith(b"\n") else 1)
+        if cells.height == physical and survey.commas == (width - 1) * physical:
+            return pl.DataFrame()
     text = pl.col("text")
     lines = pl.scan_csv(body, has_header=False, schema={"text": pl.String}, separator="\x00", quote_char=None)
     try:
@@ -725,14 +741,16 @@ def apply_rules(
             screens.append(expr)
         screen_of.append(f"_screen{i}")
     screen_names = [f"_screen{i}" for i in range(len(screens))]
-    flagged = (
+    # only the screens are computed over every row (the frame itself is not copied)
+    screened = (
         frame.lazy()
-        .with_columns(*(expr.fill_null(False).alias(n) for n, expr in zip(screen_names, screens, strict=True)))
-        .with_columns(_bad=pl.any_horizontal(screen_names) if screens else pl.lit(False))
+        .select(*(expr.fill_null(False).alias(n) for n, expr in zip(screen_names, screens, strict=True)))
+        .with_columns(_bad=pl.any_horizontal(screen_names) if screens else pl.repeat(False, pl.len()))
         .collect()
     )
-    if not flagged["_bad"].any():
+    if not screened["_bad"].any():
         return frame, frame.clear(), []
+    flagged = pl.concat([frame, screened], how="horizontal")
 
     # the exact verdict of every rule, on the screened rows only (few: rechunking them is cheap
     # and keeps every column's chunks aligned for the string functions below)

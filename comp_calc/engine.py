@@ -320,8 +320,9 @@ def period_lines(result: RunResult, period: str | None = None) -> pl.DataFrame:
     period = period or result.period.label
     starts = [p.start for p in result.periods if p.label == period]
     in_period = (pl.col("p_start") == starts[0]) if starts else pl.lit(False)
-    lines = result.scan_lines().filter(in_period).sort("rep_no", "order", "line_no", nulls_last=True).collect()
-    return tiers_for(result, lines.drop("rep_no"))
+    lines = tiers_for(result, result.scan_lines().filter(in_period).collect())
+    # the pricing columns have served the tier text; fewer columns make the sort cheaper
+    return lines.drop("rep_no", "pv", "run_from", "run_to").sort(lines["rep_no"], "order", "line_no", nulls_last=True)
 
 
 def tiers_for(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
@@ -329,7 +330,7 @@ def tiers_for(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
     owner, _, n_bands = _owner(result.grid.lazy(), result.tables, result.tables.scales)
     return (
         lines.lazy()
-        .join(owner.drop("rep_no", "pv", "rounding"), on=["rep_id", "p_start"], how="left", maintain_order="left")
+        .join(owner.drop("rep_id", "pv", "rounding"), on=["rep_no", "p_start"], how="left", maintain_order="left")
         .with_columns(tiers=pl.when(pl.col("kind") == "commission").then(rate.tiers_text(n_bands, result.tables.scales)))
         .select(*lines.columns, "tiers")
         .collect()

@@ -328,6 +328,7 @@ def period_lines(result: RunResult, period: str | None = None) -> pl.DataFrame:
 def tiers_for(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
     """`lines` (a slice of result.lines) with a `tiers` column: "multiplier@piece|..." per band touched."""
     owner, _, n_bands = _owner(result.grid.lazy(), result.tables, result.tables.scales)
+    owner = owner.with_columns(rate.multiplier_texts(n_bands, result.tables.scales))  # per rep-period, not per line
     return (
         lines.lazy()
         .join(owner.drop("rep_id", "pv", "rounding"), on=["rep_no", "p_start"], how="left", maintain_order="left")

@@ -49,14 +49,19 @@ def base_times_days(bands: int, scales: Scales) -> pl.Expr:
     return pl.sum_horizontal(terms).cast(dec(w))
 
 
+def multiplier_texts(bands: int, scales: Scales) -> list[pl.Expr]:
+    """`multiplier_text_b`: band b's tier multiplier as text, for `tiers_text`."""
+    return [plain_text(pl.col(f"multiplier_{b}"), scales.tier_multiplier).alias(f"multiplier_text_{b}") for b in range(bands)]
+
+
 def tiers_text(bands: int, scales: Scales) -> pl.Expr:
     """"multiplier@piece|..." by band touched, pieces shown to cents (display only).
 
-    Needs `p_days`, the band multipliers and what `attainment.band_piece` needs; built
+    Needs `p_days`, the `multiplier_texts` and what `attainment.band_piece` needs; built
     only for the lines that are written.
     """
     labels = []
     for b in range(bands):
         shown = (band_piece(b).cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
-        labels.append(pl.format("{}@{}", plain_text(pl.col(f"multiplier_{b}"), scales.tier_multiplier), shown))
+        labels.append(pl.format("{}@{}", pl.col(f"multiplier_text_{b}"), shown))
     return pl.concat_str(labels, separator="|", ignore_nulls=True)

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import io
 
-
 import polars as pl
+
+from comp_calc.steps.exact import trim_zeros
 
 __all__ = [
     "FORMULA_START",
@@ -40,8 +41,6 @@ _FORMULA_RE = r"^[=+\-@\t\r]"
 
 # `-0`, `-0.00`, `-0.000...` in any of our renderings: shown without the sign.
 _NEG_ZERO_RE = r"^-(0(?:\.0*)?)$"
-# Plain decimal with at least two decimals: keep two, then drop trailing zeros.
-_TRIM_RE = r"^(-?[0-9]+\.[0-9]{2}[0-9]*?)0*$"
 
 
 def _decimal_scale(dtype: pl.DataType) -> int:
@@ -102,8 +101,7 @@ def exact_expr(name: str, dtype: pl.DataType) -> pl.Expr:
     _check_numeric(name, dtype, "exact")
     if dtype == pl.Null:
         return pl.col(name).cast(pl.String)
-    text = _fixed_text(pl.col(name), dtype, 2)
-    return text.str.replace(_TRIM_RE, "${1}")
+    return trim_zeros(_fixed_text(pl.col(name), dtype, 2))
 
 
 def text_expr(name: str) -> pl.Expr:

@@ -18,7 +18,7 @@ from comp_calc.periods import MONTH as MONTH_KIND, Period, period_containing, pe
 from comp_calc.plan.model import PlanSet
 from comp_calc.steps import attainment, balance, cap, clawback, credit, quality, rate
 from comp_calc.steps.exact import MAX_PRECISION, Scales, dec, div_round, round_to
-from comp_calc.steps.params import PlanTables, attach_version, build_tables, plan_scales, wide_by_version
+from comp_calc.steps.params import PlanTables, attach_version, build_tables, month_number, plan_scales, wide_by_version
 
 MONEY = dec(2)
 MIN_INTEGER_DIGITS = 10  # least room for the integer part; larger values that do not fit raise overflow, caught below
@@ -164,7 +164,7 @@ def _owner(grid: pl.LazyFrame, tables: PlanTables, scales: Scales) -> tuple[pl.L
 
 def _period_index(day: pl.Expr, first: Period) -> pl.Expr:
     """How many periods of `first`'s kind lie between `first` and the period containing `day`."""
-    months = day.dt.year().cast(pl.Int64) * 12 + day.dt.month().cast(pl.Int64) - 1
+    months = month_number(day)
     start = first.start.year * 12 + first.start.month - 1
     return months - start if first.kind == MONTH_KIND else months // 3 - start // 3
 
@@ -189,6 +189,8 @@ def _commissions(
     """
     n_periods = len(periods)
     run_reps = grid["rep_no"].unique(maintain_order=True)
+    if grid.height != len(run_reps) * n_periods:  # the positions below need every rep x every period
+        raise ReconciliationError(f"the rep x period grid has {grid.height} rows, not {len(run_reps)} x {n_periods}")
     owner, bands, n_bands = _owner(grid.lazy(), tables, scales)
     owner = owner.join(qm.lazy().select("rep_no", "p_start", "quality_multiplier"), on=["rep_no", "p_start"], how="left", maintain_order="left")
     owner = owner.drop("rep_id", "rep_no", *[f"multiplier_{b}" for b in range(n_bands)]).collect()

@@ -22,13 +22,10 @@ from __future__ import annotations
 import polars as pl
 
 from comp_calc.steps.exact import Scales, dec
+from comp_calc.steps.params import month_number
 
 CHANNELS = ("voice", "email", "sms", "visit")
 _OUTBOUND = ["ob_mask", "ob_connected_only", "ob_window", "ob_share"]
-
-
-def _month(day: pl.Expr) -> pl.Expr:
-    return day.dt.year().cast(pl.Int64) * 12 + day.dt.month().cast(pl.Int64) - 1
 
 
 def _channel_bit(channel: pl.Expr) -> pl.Expr:
@@ -100,7 +97,7 @@ def credit_lines(
     first_month = days.min().year * 12 + days.min().month - 1 if sales.height else 0
     months = days.max().year * 12 + days.max().month - first_month if sales.height else 1
     outbound = outbound_by_month(versions, plans.to_list(), first_month, months)
-    version_row = rep_plan.gather(sales["seller_no"]) * months + (sales.select(_month(pl.col("sold_on"))).to_series() - first_month)
+    version_row = rep_plan.gather(sales["seller_no"]) * months + (sales.select(month_number(pl.col("sold_on"))).to_series() - first_month)
     sales = pl.concat([sales, outbound.select(pl.all().gather(version_row))], how="horizontal")
 
     contact_reps = reps.select("start_date", "end_date")

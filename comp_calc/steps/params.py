@@ -151,9 +151,9 @@ def wide_by_version(table: pl.DataFrame, index: str, columns: list[str]) -> tupl
     return wide, n
 
 
-def period_start_expr(day: pl.Expr, kind: pl.Expr) -> pl.Expr:
-    """First day of the month or quarter (by `kind`) containing `day`."""
-    return pl.when(kind == "quarter").then(day.dt.truncate("1q")).otherwise(day.dt.truncate("1mo"))
+def month_number(day: pl.Expr) -> pl.Expr:
+    """Months since year 0 (`year * 12 + month - 1`): consecutive months are consecutive integers."""
+    return day.dt.year().cast(pl.Int64) * 12 + day.dt.month().cast(pl.Int64) - 1
 
 
 def attach_version(lf: pl.LazyFrame, versions: pl.DataFrame, on: str, plan: str = "plan") -> pl.LazyFrame:

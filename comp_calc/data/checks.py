@@ -82,13 +82,12 @@ def _sale_date_rules(sales: pl.DataFrame, reps: pl.DataFrame, plans: PlanSet, un
     )
     # the seller's row by position (a join of millions of sales on text is far slower); null for
     # a sale whose rep is not kept, which the reference rules reject
-    seller_row = sales.select(
-        pl.col("rep_id").replace_strict(reps["rep_id"], pl.int_range(reps.height, eager=True), default=None)
-    ).to_series()
-    seller = reps.select(_start=pl.col("start_date"), _end=pl.col("end_date"), _plan=pl.col("plan")).select(pl.all().gather(seller_row))
-    by_plan = plan_table.select(pl.all().gather(seller.select(
-        pl.col("_plan").replace_strict(plan_table["plan"], pl.int_range(plan_table.height, eager=True), default=None)
-    ).to_series())).drop("plan")
+    def row_of(frame: pl.DataFrame, column: str, keys: pl.Series) -> pl.Series:  # position of each value in `keys`
+        return frame.select(pl.col(column).replace_strict(keys, pl.int_range(keys.len(), eager=True), default=None)).to_series()
+
+    seller = reps.select(_start=pl.col("start_date"), _end=pl.col("end_date"), _plan=pl.col("plan"))
+    seller = seller.select(pl.all().gather(row_of(sales, "rep_id", reps["rep_id"])))
+    by_plan = plan_table.drop("plan").select(pl.all().gather(row_of(seller, "_plan", plan_table["plan"])))
     sold = pl.col("sold_on")
     frame = (
         pl.concat([sales, seller, by_plan], how="horizontal")

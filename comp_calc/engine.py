@@ -211,9 +211,9 @@ def _commissions(
     one = pl.lit(1, dtype=dec(scales.quality_multiplier))
     w = scales.commission
     priced = (
-        pl.concat([lines.select("credited", "rep_no"), at, line_rates], how="horizontal")
+        pl.concat([lines.select("credited"), rows.select("row"), at, line_rates], how="horizontal")
         .lazy()
-        .pipe(attainment.running_credit, scales)
+        .pipe(attainment.running_credit, scales, "row")
         .with_columns(qm_used=pl.col("quality_multiplier").fill_null(one), base_d=rate.base_times_days(n_bands, scales))
         .select(
             "p_start", "pv", "p_days", "rounding", "run_from", "run_to", "rate", "qm_used",

@@ -23,15 +23,15 @@ import polars as pl
 from comp_calc.steps.exact import Scales, dec
 
 
-def running_credit(lines: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
+def running_credit(lines: pl.LazyFrame, scales: Scales, rep_period: str) -> pl.LazyFrame:
     """Add `run_from`, `run_to`: the running credit before and after each line, times D.
 
-    `lines` must be in line_no (attainment) order; a window keeps that order within
-    each (rep, period).
+    `lines` must be in line_no (attainment) order; a window over `rep_period` (one
+    integer per rep and period) keeps that order within each rep and period.
     """
     s = scales.scaled_credit
     scaled = pl.col("credited").cast(dec(s)) * pl.col("p_days")
-    return lines.with_columns(run_to=scaled.cum_sum().over("rep_no", "p_start")).with_columns(
+    return lines.with_columns(run_to=scaled.cum_sum().over(rep_period)).with_columns(
         run_from=pl.col("run_to") - scaled
     )
 

@@ -38,11 +38,14 @@ class RunResult:
     ignored: dict[str, int]  # rows dated after the period, per input
 
     def scan_lines(self) -> pl.LazyFrame:
-        """Every line with its `kind`, `order` and `period`; filter before collecting."""
-        commission = self.commission_lines.lazy().with_columns(order=pl.lit(0), kind=pl.lit("commission"))
+        """Every line with its `kind`, `order`, `period` and, on commission lines, `base`: the
+        base commission before quality, rounded half-even to 6 decimals (computed only for the
+        lines a query keeps); filter before collecting."""
         starts = [p.start for p in self.periods]
-        labels = [p.label for p in self.periods]
-        period = pl.col("p_start").replace_strict(starts, labels, return_dtype=pl.String)
+        days = pl.col("p_start").replace_strict(starts, [p.days for p in self.periods], return_dtype=pl.Int64)
+        base = div_round(pl.col("base_d"), self.tables.scales.base, days, 6, "half_even")
+        commission = self.commission_lines.lazy().with_columns(order=pl.lit(0), kind=pl.lit("commission"), base=base).drop("base_d")
+        period = pl.col("p_start").replace_strict(starts, [p.label for p in self.periods], return_dtype=pl.String)
         return pl.concat([commission, self.other_lines.lazy()], how="diagonal_relaxed").with_columns(period=period)
 
     @property
@@ -111,7 +114,9 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
 
     grid = _grid(reps.lazy(), tables, periods, kind).sort("rep_no", "p_start").collect()
     qm = quality.quality_multipliers(grid.lazy(), feedback, tables.quality_bands, scales).collect()
-    credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales).collect()
+    # one chunk per column: eager operations on a frame of hundreds of chunks (what the
+    # streaming engine returns) cost seconds each at millions of rows
+    credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales).collect().rechunk()
     commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)
     grid_df, lines = _finish(grid.lazy(), commissions, qm.lazy(), tables, scales, kind)
     _check(grid_df, inputs)
@@ -217,12 +222,13 @@ def _commissions(
         .with_columns(qm_used=pl.col("quality_multiplier").fill_null(one), base_d=rate.base_times_days(n_bands, scales))
         .select(
             "p_start", "pv", "p_days", "rounding", "run_from", "run_to", "rate", "qm_used",
+            "base_d",  # the base commission (before quality) times D, exact; see RunResult.scan_lines
             amount=div_round(
                 pl.col("base_d").cast(dec(w)) * pl.col("qm_used").cast(dec(w)), w, pl.col("p_days"), 2, pl.col("rounding")
             ),
-            base=div_round(pl.col("base_d"), scales.base, pl.col("p_days"), 6, "half_even"),
         )  # fmt: skip
         .collect()
+        .rechunk()
     )
     return pl.concat([lines, priced], how="horizontal")
 
@@ -294,7 +300,7 @@ def _lines(grid: pl.LazyFrame, commissions: pl.DataFrame, claw_lines: pl.LazyFra
     (`period_lines` orders one period's). The commission lines share the commissions' columns."""
     commission = commissions.select(
         "line_no", "rep_id", "rep_no", "p_start", "sold_on", "product", "credited", "rate",
-        pl.col("qm_used").alias("quality_multiplier"), "amount", "base", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",
+        pl.col("qm_used").alias("quality_multiplier"), "amount", "base_d", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",
     )  # fmt: skip
     periods = grid.select("p_start", "period").unique()
     claw = claw_lines.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start").select(

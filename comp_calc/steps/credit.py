@@ -92,7 +92,7 @@ def credit_lines(
         sales = sales.sort("sold_on", "sale_id")
     sales = sales.lazy().with_columns(
         sale_order=pl.int_range(pl.len(), dtype=pl.Int64), seller_no=code("rep_id")
-    ).rename({"rep_id": "seller_id"}).collect()
+    ).rename({"rep_id": "seller_id"}).collect().rechunk()  # one chunk: eager steps follow
     days = sales["sold_on"]
     first_month = days.min().year * 12 + days.min().month - 1 if sales.height else 0
     months = days.max().year * 12 + days.max().month - first_month if sales.height else 1

@@ -20,7 +20,8 @@ def rate_table(rates: pl.DataFrame, bands: pl.DataFrame, n_bands: int, products:
     """Per plan version and product: `rate` (the product's rule, else the version's catch-all)
     and `rate_x_multiplier_b` = rate * band b's tier multiplier, exact.
 
-    Built for the products that occur, so each line finds its rate in one join.
+    Built for the products that occur, one row per (pv, product), so a line finds its row
+    by position (see `engine._commissions`).
     """
     m = scales.rate + scales.tier_multiplier
     specific = rates.filter(pl.col("product").is_not_null()).select("pv", "product", "rate")

@@ -200,7 +200,7 @@ def _commissions(
     owner = owner.join(qm.lazy().select("rep_no", "p_start", "quality_multiplier"), on=["rep_no", "p_start"], how="left", maintain_order="left")
     owner = owner.drop("rep_id", "rep_no", *[f"multiplier_{b}" for b in range(n_bands)]).collect()
     products = credit_lines["product"].unique().sort()
-    rates = rate.rate_table(tables.rates, bands, n_bands, products, scales).sort("pv", "product")
+    rates = rate.rate_table(tables.rates, bands, n_bands, products, scales)
     # rep-period row of the grid; null for a line of a rep outside the run (a plan of the other kind)
     period_index = _period_index(pl.col("sold_on"), periods[0])
     position = pl.col("rep_no").replace_strict(run_reps, pl.int_range(len(run_reps), eager=True), default=None)
@@ -211,8 +211,8 @@ def _commissions(
     if not rows["ok"].all():  # copy only when some lines are not this run's
         lines, rows = lines.filter(rows["ok"]), rows.filter(rows["ok"])
     at = owner.select(pl.all().gather(rows["row"]))
-    rate_row = pl.col("pv") * len(products) + pl.col("product").cast(pl.Enum(products)).to_physical().cast(pl.Int64)
-    line_rates = rates.drop("pv", "product").select(pl.all().gather(pl.DataFrame([at["pv"], lines["product"]]).select(rate_row).to_series()))
+    rate_rows = pl.DataFrame([at["pv"], lines["product"]]).select(rate.rate_row(products)).to_series()
+    line_rates = rates.drop("pv", "product").select(pl.all().gather(rate_rows))
     one = pl.lit(1, dtype=dec(scales.quality_multiplier))
     w = scales.commission
     priced = (

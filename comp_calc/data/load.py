@@ -740,12 +740,14 @@ def apply_rules(
             i = len(screens)
             screens.append(expr)
         screen_of.append(f"_screen{i}")
+    if not screens:
+        return frame, frame.clear(), []
     screen_names = [f"_screen{i}" for i in range(len(screens))]
     # only the screens are computed over every row (the frame itself is not copied)
     screened = (
         frame.lazy()
         .select(*(expr.fill_null(False).alias(n) for n, expr in zip(screen_names, screens, strict=True)))
-        .with_columns(_bad=pl.any_horizontal(screen_names) if screens else pl.repeat(False, pl.len()))
+        .with_columns(_bad=pl.any_horizontal(screen_names))
         .collect()
     )
     if not screened["_bad"].any():

@@ -7,9 +7,9 @@ without fractions every quantity here is multiplied by days_in_period (D):
 the running credit becomes credited * D and an edge up_to * quota * active_days.
 A line's piece in a band is its overlap with the band, also times D.
 
-Plans have a handful of bands, so each band is a column (`band_columns`) and a
-line's pieces are computed side by side on the line's own row (`params.wide_by_version`): no
-line is exploded into one row per band.
+Plans have a handful of bands, so each band is a column (`params.wide_by_version`,
+edges by `band_edges`) and a line's pieces are computed side by side on the line's own
+row: no line is exploded into one row per band.
 
 Example (worked in tests/test_engine_rules.py): quota 20000, a rep active 12
 of 28 days, tiers up_to 0.5 / 1.0: prorated quota 20000*12/28 = 8571.43...,

@@ -20,15 +20,15 @@ def rate_table(rates: pl.DataFrame, bands: pl.DataFrame, n_bands: int, products:
     """Per plan version and product: `rate` (the product's rule, else the version's catch-all)
     and `rate_x_multiplier_b` = rate * band b's tier multiplier, exact.
 
-    Built for the products that occur, one row per (pv, product), so a line finds its row
-    by position (see `engine._commissions`).
+    `products` are the distinct products that occur, sorted. The table has one row per
+    (pv, product) in that order, so a line's row is `rate_row(products)`.
     """
     m = scales.rate + scales.tier_multiplier
     specific = rates.filter(pl.col("product").is_not_null()).select("pv", "product", "rate")
     fallback = rates.filter(pl.col("product").is_null()).select("pv", pl.col("rate").alias("_fallback"))
     return (
         rates.select("pv").unique()
-        .join(pl.DataFrame({"product": products.unique()}, schema={"product": pl.String}), how="cross")
+        .join(pl.DataFrame({"product": products}, schema={"product": pl.String}), how="cross")
         .join(specific, on=["pv", "product"], how="left")
         .join(fallback, on="pv", how="left")
         .with_columns(rate=pl.coalesce("rate", "_fallback"))
@@ -37,7 +37,15 @@ def rate_table(rates: pl.DataFrame, bands: pl.DataFrame, n_bands: int, products:
             "pv", "product", "rate",
             *[(pl.col("rate").cast(dec(m)) * pl.col(f"multiplier_{b}").cast(dec(m))).alias(f"rate_x_multiplier_{b}") for b in range(n_bands)],
         )  # fmt: skip
+        .sort("pv", "product")
     )
+
+
+def rate_row(products: pl.Series) -> pl.Expr:
+    """On lines with `pv` and `product`: their row of `rate_table(..., products, ...)`
+    (plan versions are numbered 0, 1, ... and every version has a row per product)."""
+    code = pl.col("product").cast(pl.Enum(products)).to_physical().cast(pl.Int64)
+    return pl.col("pv") * len(products) + code
 
 
 def base_times_days(bands: int, scales: Scales) -> pl.Expr:

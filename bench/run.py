@@ -45,6 +45,8 @@ SIZES: dict[str, tuple[int, int, int, int]] = {
     "large": (5_000, 10_000_000, 2_000_000, 1_000_000),
     "xl": (10_000, 20_000_000, 4_000_000, 2_000_000),
 }
+# sizes made from another by repeating each sale (see `repeat_sales`): size -> (source size, copies)
+REPEATED: dict[str, tuple[str, int]] = {"huge": ("large", 10)}  # 100M sales, for --streaming
 
 TARGET_VS_READ = 3.0  # comp-calc run within 3x the plain read
 TARGET_VS_PANDAS = 10.0  # at least 10x faster than pandas
@@ -110,10 +112,13 @@ def measure(label: str, cmd: list[str], cwd: Path = ROOT) -> Measure:
 
 
 def ensure_data(size: str, seed: int) -> Path:
-    reps, sales, feedback, contacts = SIZES[size]
     folder = HERE / "data" / f"{size}-s{seed}"
     if all((folder / f).exists() for f in FILES):
         return folder
+    if size in REPEATED:
+        source, copies = REPEATED[size]
+        return repeat_sales(ensure_data(source, seed), folder, copies)
+    reps, sales, feedback, contacts = SIZES[size]
     print(f"generating {size} data into {folder} ...", flush=True)
     cmd = [
         sys.executable, str(HERE / "generate.py"), "--out", str(folder), "--seed", str(seed),
@@ -122,6 +127,33 @@ def ensure_data(size: str, seed: int) -> Path:
     ]  # fmt: skip
     m = measure("generate", cmd)
     print(f"generated in {m.wall:.1f}s", flush=True)
+    return folder
+
+
+def repeat_sales(source: Path, folder: Path, copies: int) -> Path:
+    """`source` with every sale repeated `copies` times as sale_id `<id>-0` ... `<id>-<copies-1>`
+    (ids stay unique and in file order, dates in order); reps, feedback and contacts as they are.
+
+    Far quicker than generating that many sales, and streamed: it never holds the sales in memory.
+    """
+    import polars as pl  # only the repeated sizes need it here
+
+    print(f"repeating each sale of {source} {copies} times into {folder} ...", flush=True)
+    t0 = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        if name != "sales.csv":
+            (folder / name).write_bytes((source / name).read_bytes())
+    copy = pl.int_range(copies, dtype=pl.Int32).implode()
+    (
+        pl.scan_csv(source / "sales.csv", infer_schema=False)
+        .with_columns(_copy=copy)
+        .explode("_copy")
+        .with_columns(sale_id=pl.format("{}-{}", "sale_id", "_copy"))
+        .drop("_copy")
+        .sink_csv(folder / "sales.csv")
+    )
+    print(f"repeated in {time.perf_counter() - t0:.1f}s", flush=True)
     return folder
 
 
@@ -176,13 +208,14 @@ def compare(ours: dict, theirs: dict) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Benchmark comp-calc run against a polars read and a pandas implementation.")
-    ap.add_argument("--size", choices=list(SIZES), default="small")
+    ap.add_argument("--size", choices=[*SIZES, *REPEATED], default="small")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data", type=Path, help="reuse this data folder instead of generating one")
     ap.add_argument("--plans", type=Path, default=PLAN, help="plan folder (default: bench/plan)")
     ap.add_argument("--period", default=PERIOD)
     ap.add_argument("--out", type=Path, default=HERE / "out", help="where comp-calc writes (gitignored bench/out)")
     ap.add_argument("--skip-pandas", action="store_true", help="do not run the pandas implementation")
+    ap.add_argument("--streaming", action="store_true", help="run comp-calc with --streaming (inputs read in blocks, one period at a time)")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     ap.add_argument(
         "--src", type=Path, default=ROOT, help="import comp_calc from this folder (a copy of another revision); default: this repo"
@@ -212,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         [
             sys.executable, "-c", "from comp_calc.cli import app; app()", "run", "--plans", str(plans),
             "--data", str(data), "--period", args.period, "--out", str(args.out.resolve()), "--format", "json", "--force",
+            *(["--streaming"] if args.streaming else []),
         ],
         cwd=args.src.resolve(),  # `python -c` imports comp_calc from its working folder first
     )  # fmt: skip
@@ -260,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             "rows": rows,
             "input_bytes": input_bytes,
             "period": args.period,
+            "streaming": args.streaming,
             "results": {
                 m.label: {"wall_s": round(m.wall, 3), "cpu_s": round(m.cpu, 3), "peak_rss_bytes": m.peak_rss} for m in (a, b, c) if m
             },

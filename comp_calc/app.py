@@ -7,14 +7,18 @@ and collects user mistakes as diagnostics; a stage that cannot go on raises
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from comp_calc.data.checks import cross_checks
-from comp_calc.data.load import file_name, load_inputs
-from comp_calc.data.model import Inputs
+from comp_calc.data.load import FORMATS, file_name, load_inputs
+from comp_calc.data.model import OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs
+from comp_calc.data.stream import load_inputs_streaming
 from comp_calc.engine import RunResult, compute
 from comp_calc.errors import Diagnostic, InputError, ReconciliationError
 from comp_calc.outputs.results import period_files
@@ -42,11 +46,8 @@ def load_plan_set(plans_dir: str | Path) -> PlanSet:
 
 def latest_complete_period(inputs: Inputs, plans: PlanSet) -> Period:
     """The latest period (monthly if any plan is monthly) that the data covers to its last day."""
-    days = [
-        t.frame[col].max()
-        for t, col in ((inputs.sales, "sold_on"), (inputs.feedback, "responded_on"), (inputs.contacts, "contacted_on"))
-        if t.frame.height
-    ]
+    found = [t.scan().select(pl.col(ROW_DATE[t.name]).max()).collect().item() for t in inputs.tables() if t.name in ROW_DATE]
+    days = [day for day in found if day is not None]
     if not days:
         raise InputError(Diagnostic(inputs.sales.path or "sales.csv", None, None, "no-data", "no dated rows to choose a period from; pass --period"))
     kinds = {p.period for p in plans.plans}
@@ -57,10 +58,16 @@ def latest_complete_period(inputs: Inputs, plans: PlanSet) -> Period:
     return previous(current) or current
 
 
-def prepare(plans_dir: str | Path, data_dir: str | Path, period: str | None, skip_invalid: bool) -> Prepared:
-    """Load and check plans and inputs for a run of `period` (default: latest complete one)."""
+def prepare(
+    plans_dir: str | Path, data_dir: str | Path, period: str | None, skip_invalid: bool, scratch: str | Path | None = None
+) -> Prepared:
+    """Load and check plans and inputs for a run of `period` (default: latest complete one).
+
+    With a `scratch` folder the inputs are read for a streaming run: block by block, the
+    dated rows kept on disk there (`comp_calc.data.stream`); the folder must outlive the run.
+    """
     plans = load_plan_set(plans_dir)
-    inputs = load_inputs(data_dir)
+    inputs = load_inputs(data_dir) if scratch is None else load_inputs_streaming(data_dir, scratch)
     if period is None:
         chosen, was_default = latest_complete_period(inputs, plans), True
     else:
@@ -74,13 +81,42 @@ def prepare(plans_dir: str | Path, data_dir: str | Path, period: str | None, ski
     return Prepared(plans, inputs, chosen, was_default)
 
 
+# inputs larger than this (all files together) are read for a streaming run by default
+STREAMING_BYTES = 4 << 30
+
+
+def large_inputs(data_dir: str | Path) -> bool:
+    """Whether the input files of `data_dir` together exceed STREAMING_BYTES."""
+    found = [Path(data_dir) / f"{name}{suffix}" for name in (*REQUIRED_FILES, *OPTIONAL_FILES) for suffix in FORMATS]
+    return sum(p.stat().st_size for p in found if p.is_file()) > STREAMING_BYTES
+
+
+@contextlib.contextmanager
+def scratch_folder(out_dir: str | Path, wanted: bool) -> Iterator[Path | None]:
+    """A fresh folder under `out_dir` for a streaming run's typed input parts, removed afterwards
+    (also when the run fails or is interrupted); None when `wanted` is false."""
+    if not wanted:
+        yield None
+        return
+    out_dir = Path(out_dir)
+    created = not out_dir.exists()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        folder = tempfile.TemporaryDirectory(prefix=".streaming-", dir=out_dir)
+    except OSError as exc:
+        message = f"cannot create a scratch folder for the streaming run in {out_dir}: {exc.strerror or exc}"
+        raise InputError(Diagnostic(str(out_dir), None, None, "unwritable-output", message)) from None
+    try:
+        with folder as path:
+            yield Path(path)
+    finally:
+        if created:  # a failed run leaves no output folder behind, as in memory
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+
+
 def run(prep: Prepared) -> RunResult:
     return compute(prep.plans, prep.inputs, prep.period)
-
-
-# The date that decides whether an input row belongs to the run (rows dated after
-# the period are ignored); reps.csv rows are all used.
-_ROW_DATE = {"sales": "sold_on", "feedback": "responded_on", "contacts": "contacted_on"}
 
 
 def account_rows(prep: Prepared, result: RunResult) -> dict[str, dict[str, int]]:
@@ -102,12 +138,10 @@ def account_rows(prep: Prepared, result: RunResult) -> dict[str, dict[str, int]]
     for table in prep.inputs.tables():
         name = file_name(table.name, table.path)
         rejected_lines = problems.filter(pl.col("file") == name)["line"]
-        frame = table.frame
-        kept_lines = frame["line"]
-        if table.name in _ROW_DATE:
-            used = int((frame[_ROW_DATE[table.name]] <= result.period.end).sum())
-        else:
-            used = frame.height
+        # the rows dated within the run (rows dated after the period are ignored; reps rows are all used)
+        dated = table.scan(until=result.period.end) if table.name in ROW_DATE else table.scan()
+        used = int(dated.select(pl.len()).collect().item())
+        kept_lines = table.scan().select("line").collect().to_series()
         row = {
             "read": table.rows_read,
             "used": used,
@@ -122,7 +156,7 @@ def account_rows(prep: Prepared, result: RunResult) -> dict[str, dict[str, int]]
             )
         if row["rejected"] != table.rows_rejected:
             failures.append(f"{name}: {row['rejected']} rows have problems but {table.rows_rejected} were rejected")
-        if rejected_lines.null_count() or kept_lines.null_count() or kept_lines.n_unique() != frame.height:
+        if rejected_lines.null_count() or kept_lines.null_count() or kept_lines.n_unique() != kept_lines.len():
             failures.append(f"{name}: rows without a line number or kept twice")
         elif kept_lines.is_in(rejected_lines.drop_nulls().implode()).any():
             failures.append(f"{name}: rows both rejected and used")

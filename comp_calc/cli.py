@@ -20,7 +20,7 @@ import typer
 from comp_calc import app as lib
 from comp_calc import render
 from comp_calc.commands.options import DataOpt, Format, FormatOpt, PeriodOpt, PlansOpt
-from comp_calc.errors import InputError, ReconciliationError
+from comp_calc.errors import Diagnostic, InputError, ReconciliationError
 
 app = typer.Typer(
     help="Exact, explainable sales compensation runs from CSV exports and YAML plans.",
@@ -77,12 +77,25 @@ def run(
     statements: Annotated[
         bool, typer.Option("--statements", help="Also write one HTML statement per rep to OUT/PERIOD/statements/.")
     ] = False,
+    streaming: Annotated[
+        bool,
+        typer.Option(
+            "--streaming",
+            help="For inputs larger than memory: read them in blocks into a scratch folder under OUT and compute "
+            "one period at a time (same results). Chosen by itself when the inputs exceed "
+            f"{lib.STREAMING_BYTES >> 30} GiB.",
+        ),
+    ] = False,
 ) -> None:
     """Compute a period's payouts and write payouts.csv, lines.csv, exceptions.csv and manifest.json."""
     try:
-        with terminate_as_exit():
+        if streaming and statements:
+            message = "--statements needs the whole run in memory: run without --streaming to write statements"
+            raise InputError(Diagnostic("--statements", None, None, "statements-streaming", message))
+        streaming = streaming or (not statements and lib.large_inputs(data))
+        with terminate_as_exit(), lib.scratch_folder(out, streaming) as scratch:
             with render.progress("Loading plans and data"):
-                prep = lib.prepare(plans, data, period, skip_invalid)
+                prep = lib.prepare(plans, data, period, skip_invalid, scratch)
             with render.progress(f"Computing {prep.period}"):
                 result = lib.run(prep)
                 folder = lib.write(prep, result, out, force, statements=statements)

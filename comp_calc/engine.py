@@ -10,9 +10,11 @@ Stages never print.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
+
 import polars as pl
 
-from comp_calc.data.model import Inputs
+from comp_calc.data.model import Inputs, Table
 from comp_calc.errors import Diagnostic, InputError, ReconciliationError
 from comp_calc.periods import MONTH as MONTH_KIND, Period, period_containing, periods_between
 from comp_calc.plan.model import PlanSet
@@ -36,6 +38,9 @@ class RunResult:
     other_lines: pl.DataFrame
     tables: PlanTables
     ignored: dict[str, int]  # rows dated after the period, per input
+    # False after a streaming run: of the periods before `period`, commission_lines then
+    # holds only the lines that a later cancellation claws back (the grid is complete)
+    complete: bool = True
 
     def scan_lines(self) -> pl.LazyFrame:
         """Every line with its `kind`, `order`, `period` and, on commission lines, `base`: the
@@ -93,36 +98,60 @@ def compute(plans: PlanSet, inputs: Inputs, period: Period) -> RunResult:
 
 
 def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scales: Scales) -> RunResult:
+    """Every period up to `period`. Sales held in memory are priced in one pass; sales on disk
+    (a streaming run) one period at a time, keeping only what later periods need of the
+    earlier ones: the per rep-period sums and the lines that a later cancellation claws back."""
     kind = period.kind
     periods = periods_between(first, period)
     end = period.end
     tables = build_tables(plans, scales)
-
-    sales = inputs.sales.frame.lazy().filter(pl.col("sold_on") <= end).with_columns(
-        cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on"))
-    )
-    contacts = inputs.contacts.frame.lazy().filter(pl.col("contacted_on") <= end)
-    feedback = inputs.feedback.frame.lazy().filter(pl.col("responded_on") <= end)
-    ignored = {
-        "sales": int((inputs.sales.frame["sold_on"] > end).sum()),
-        "contacts": int((inputs.contacts.frame["contacted_on"] > end).sum()),
-        "feedback": int((inputs.feedback.frame["responded_on"] > end).sum()),
-        "reps": 0,
-    }
+    ignored = {t.name: _rows_after(t, end) for t in (inputs.sales, inputs.contacts, inputs.feedback)} | {"reps": 0}
     # rep_no: rep_id order as an integer, so lines group, join and sort on integers
     reps = inputs.reps.frame.sort("rep_id").with_row_index("rep_no").with_columns(pl.col("rep_no").cast(pl.Int64))
 
     grid = _grid(reps.lazy(), tables, periods, kind).sort("rep_no", "p_start").collect()
-    qm = quality.quality_multipliers(grid.lazy(), feedback, tables.quality_bands, scales).collect()
-    # one chunk per column: eager operations on a frame of hundreds of chunks (what the
-    # streaming engine returns) cost seconds each at millions of rows
-    credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales).collect().rechunk()
-    commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)
-    grid_df, lines = _finish(grid.lazy(), commissions, qm.lazy(), tables, scales, kind)
+    qm = quality.quality_multipliers(grid.lazy(), inputs.feedback.scan(until=end), tables.quality_bands, scales).collect()
+    streaming = bool(inputs.sales.parts)
+    turns = [(p.start if i else None, p.end) for i, p in enumerate(periods)] if streaming else [(None, end)]
+    window = timedelta(days=int(tables.versions["ob_window"].max() or 0))  # the longest outbound window
+    sums, kept, numbered, unbalanced = [], [], 0, 0
+    for since, until in turns:
+        sales = inputs.sales.scan(since, until).with_columns(
+            cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on"))
+        )
+        contacts = inputs.contacts.scan(since and since - window, until)
+        # one chunk per column: eager operations on a frame of hundreds of chunks (what the
+        # streaming engine returns) cost seconds each at millions of rows
+        credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales, numbered).collect().rechunk()
+        count = inputs.sales.frame.height - ignored["sales"] if not streaming else sales.select(pl.len()).collect().item()
+        unbalanced += credit.unbalanced_sales(credit_lines, count)
+        numbered += count
+        commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)
+        del credit_lines
+        sums.append(_earned(commissions))
+        last = until == end
+        kept.append(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()))
+    commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
+    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, qm.lazy(), tables, scales, kind)
     _check(grid_df, inputs)
-    result = RunResult(period, periods, grid_df, *lines, tables, ignored)
-    reconcile(inputs.sales.frame.height - ignored["sales"], credit_lines, grid_df, result.scan_lines())
+    result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming)
+    reconcile(unbalanced, grid_df, result.scan_lines(), None if result.complete else period.start)
     return result
+
+
+def _rows_after(table: Table, end: date) -> int:
+    """How many of the table's rows are dated after `end`."""
+    return int(table.scan(since=end + timedelta(days=1)).select(pl.len()).collect().item())
+
+
+def _earned(commissions: pl.DataFrame) -> pl.DataFrame:
+    """Per rep and period: earned (the sum of the rounded commissions), credited, line count."""
+    return (
+        commissions.lazy()
+        .group_by("rep_no", "p_start")
+        .agg(earned=pl.col("amount").sum().cast(MONEY), credited=pl.col("credited").sum(), commission_lines=pl.len())
+        .collect()
+    )
 
 
 def _grid(reps: pl.LazyFrame, tables: PlanTables, periods: list[Period], kind: str) -> pl.LazyFrame:
@@ -239,19 +268,18 @@ def _period_start(day: pl.Expr, kind: str) -> pl.Expr:
 
 def _finish(
     grid: pl.LazyFrame,
+    earned: pl.DataFrame,
     commissions: pl.DataFrame,
     qm: pl.LazyFrame,
     tables: PlanTables,
     scales: Scales,
     kind: str,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The payouts grid (cap, clawbacks, balance) from `earned` (see `_earned`) and the commission
+    lines, at least every one that a cancellation in a computed period claws back."""
     zero = pl.lit(0, dtype=MONEY)
     keys = ["rep_no", "p_start"]
-    per_rep = commissions.lazy().group_by(keys).agg(
-        earned=pl.col("amount").sum().cast(MONEY),
-        credited=pl.col("credited").sum(),
-        commission_lines=pl.len(),
-    )
+    per_rep = earned.lazy()
     claw_lines = (
         clawback.clawbacks(commissions.lazy(), tables.clawback, scales)
         .rename({"p_start": "original_start", "amount": "original_amount"})
@@ -366,21 +394,24 @@ def _check(grid: pl.DataFrame, inputs: Inputs) -> None:
         raise InputError(problems)
 
 
-def reconcile(sales: int, credit_lines: pl.DataFrame, grid: pl.DataFrame, lines: pl.LazyFrame) -> None:
+def reconcile(bad_sales: int, grid: pl.DataFrame, lines: pl.LazyFrame, lines_from: date | None = None) -> None:
     """The run's own invariants; a failure is a bug in this tool, never a user mistake.
 
-    - the credit lines of each of the run's `sales` sales add up to its amount;
-    - per rep and period, the lines add up to the payouts row, and
+    - no sale's credit lines fail to add up to its amount (`bad_sales`, from
+      `credit.unbalanced_sales`);
+    - per rep and period, the lines add up to the payouts row (with `lines_from`,
+      only the periods from that day on, whose lines are all kept), and
       payout = earned + cap + clawbacks + carry_in - carry_out;
     - under carry_forward no payout is negative;
     - the cap holds: above it, earned + cap line = cap; at or below it, no cap line.
     """
     failures = []
-    bad_sales = credit.unbalanced_sales(credit_lines, sales)
     if bad_sales:
         failures.append(f"{bad_sales} sales whose credit lines do not add up to the amount")
     zero = pl.lit(0, dtype=MONEY)
     keys = ["rep_no", "p_start"]
+    if lines_from is not None:
+        lines = lines.filter(pl.col("p_start") >= lines_from)
     kinds = ("commission", "cap", "clawback", "carry")
     # kind as a group key, then a column per kind on the small result (a filter inside
     # the aggregation is many times slower over millions of lines); lazy, so that only
@@ -391,7 +422,8 @@ def reconcile(sales: int, credit_lines: pl.DataFrame, grid: pl.DataFrame, lines:
         {k: f"_{k}" for k in kinds}
     )
     present = grid.filter(pl.col("present"))
-    rows = present.join(by_kind, on=keys, how="left").with_columns(pl.col("^_.*$").fill_null(zero))
+    with_lines = present if lines_from is None else present.filter(pl.col("p_start") >= lines_from)
+    rows = with_lines.join(by_kind, on=keys, how="left").with_columns(pl.col("^_.*$").fill_null(zero))
     mismatched = rows.filter(
         (pl.col("_commission") != pl.col("earned"))
         | (pl.col("_cap") != pl.col("cap_adjustment").fill_null(zero))

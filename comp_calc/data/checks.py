@@ -38,33 +38,43 @@ def cross_checks(inputs: Inputs, plans: PlanSet, until: date | None = None) -> t
     """Reject rows that contradict the plans; return (updated inputs, new diagnostics)."""
     new: list[Diagnostic] = []
 
-    def run(table: Table, frame: pl.DataFrame, rules) -> tuple[Table, pl.DataFrame]:
-        kept, rejected, diags = apply_rules(frame, rules, file_name(table.name, table.path))
-        new.extend(diags)
+    def run(table: Table, prepare) -> tuple[Table, pl.DataFrame]:
+        """Apply the rules `prepare(frame) -> (frame, rules)` gives to the table's rows (its parts in turn)."""
+        fname = file_name(table.name, table.path)
         columns = table.frame.columns
-        return replace(table, frame=kept.select(columns), rows_rejected=table.rows_rejected + rejected.height), rejected
+        if not table.parts:
+            kept, rejected, diags = apply_rules(*prepare(table.frame), fname)
+            new.extend(diags)
+            return replace(table, frame=kept.select(columns), rows_rejected=table.rows_rejected + rejected.height), rejected
+        found, count = [], 0  # (the rejected rows themselves are only needed of reps, which is never in parts)
+        for _, path in table.parts:
+            kept, rejected, diags = apply_rules(*prepare(pl.read_parquet(path)), fname)
+            if rejected.height:
+                kept.select(columns).write_parquet(path, compression="lz4")
+                count += rejected.height
+                found += diags
+        found.sort(key=lambda d: d.line)  # parts are by month: back to file order (stable within a row)
+        new.extend(found)
+        return replace(table, rows_rejected=table.rows_rejected + count), table.frame
 
     known = pl.Series(plans.ids, dtype=pl.String).implode()
-    reps_frame = inputs.reps.frame
     unknown_plan = Rule(
         "plan", "unknown-plan", ~pl.col("plan").is_in(known),
         pl.format("plan '{}' is not defined in the plans directory", pl.col("plan")),
     )
-    reps, rejected = run(inputs.reps, reps_frame, [unknown_plan])
+    reps, rejected = run(inputs.reps, lambda frame: (frame, [unknown_plan]))
     cascade = rejected_rep_lines(rejected, reps.frame["rep_id"])
     kept_reps = reps.frame["rep_id"]
     reps_file = file_name("reps", inputs.reps.path)
+    reference = [r for r in reference_rules(kept_reps, cascade, reps_file) if r.code == "rep-rejected"]
 
-    def referring(table: Table, extra=()) -> tuple[pl.DataFrame, list[Rule]]:
-        frame = table.frame
-        rules = [r for r in reference_rules(kept_reps, cascade, reps_file) if r.code == "rep-rejected"]
-        return frame, rules + list(extra)
+    def sale_rules(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Rule]]:
+        frame, date_rules = _sale_date_rules(frame, reps.frame, plans, until)
+        return frame, reference + date_rules
 
-    sales_frame, sales_rules = referring(inputs.sales)
-    sales_frame, date_rules = _sale_date_rules(sales_frame, reps.frame, plans, until)
-    sales, _ = run(inputs.sales, sales_frame, sales_rules + date_rules)
-    feedback, _ = run(inputs.feedback, *referring(inputs.feedback))
-    contacts, _ = run(inputs.contacts, *referring(inputs.contacts))
+    sales, _ = run(inputs.sales, sale_rules)
+    feedback, _ = run(inputs.feedback, lambda frame: (frame, reference))
+    contacts, _ = run(inputs.contacts, lambda frame: (frame, reference))
 
     out = Inputs(reps, sales, feedback, contacts, [*inputs.problems, *new])
     return out, new

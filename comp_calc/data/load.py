@@ -187,13 +187,7 @@ class _Raw:
 
 def load_inputs(data_dir: str | Path) -> Inputs:
     """Read and validate reps, sales and the optional feedback, contacts (.csv or .parquet)."""
-    data_dir = Path(data_dir)
-    if not data_dir.exists():
-        raise InputError(Diagnostic(str(data_dir), None, None, "missing-dir", "data directory does not exist"))
-    if not data_dir.is_dir():
-        raise InputError(
-            Diagnostic(str(data_dir), None, None, "not-a-directory", "data path is a file, not a directory")
-        )
+    data_dir = check_dir(data_dir)
     raws: dict[str, _Raw | None] = {}
     fatal: list[Diagnostic] = []
     for name in (*REQUIRED_FILES, *OPTIONAL_FILES):
@@ -212,12 +206,7 @@ def load_inputs(data_dir: str | Path) -> Inputs:
         if raw is None:
             tables[name] = Table(name, empty_frame(name))
             continue
-        frame = raw.frame.with_columns(_parsed(name))
-        rules = _row_rules(name, frame, raw.width, raw.controls)
-        if name != "reps":
-            rules += reference_rules(kept_reps, rejected_reps, reps_file, ragged="_ragged" in frame.columns)
-        kept, rejected, diags = apply_rules(frame, rules, raw.file)
-        del frame
+        kept, rejected, diags = validate_rows(raw, kept_reps, rejected_reps, reps_file)
         if name == "reps":
             kept_reps = kept["rep_id"]
             rejected_reps = rejected_rep_lines(rejected, kept_reps)
@@ -234,7 +223,20 @@ def load_inputs(data_dir: str | Path) -> Inputs:
     return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems)
 
 
-def _read(data_dir: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
+def check_dir(data_dir: str | Path) -> Path:
+    """The data directory, or `InputError` if it is missing or not a directory."""
+    data_dir = Path(data_dir)
+    if not data_dir.exists():
+        raise InputError(Diagnostic(str(data_dir), None, None, "missing-dir", "data directory does not exist"))
+    if not data_dir.is_dir():
+        raise InputError(
+            Diagnostic(str(data_dir), None, None, "not-a-directory", "data path is a file, not a directory")
+        )
+    return data_dir
+
+
+def find_file(data_dir: Path, name: str) -> tuple[Path | None, list[Diagnostic]]:
+    """The input file of `name` (.csv or .parquet); None when it is absent (an error if required)."""
     present = [data_dir / f"{name}{suffix}" for suffix in FORMATS if (data_dir / f"{name}{suffix}").exists()]
     if len(present) > 1:
         names = " and ".join(p.name for p in present)
@@ -245,33 +247,84 @@ def _read(data_dir: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
             return None, [Diagnostic(file_name(name), None, None, "missing-file",
                                      f"required file is missing from {data_dir}")]
         return None, []
-    path = present[0]
+    return present[0], []
+
+
+def validate_rows(
+    raw: _Raw, kept_reps: pl.Series | None, rejected_reps: pl.DataFrame | None, reps_file: str
+) -> tuple[pl.DataFrame, pl.DataFrame, list[Diagnostic]]:
+    """(kept rows, rejected rows, diagnostics) of `raw` under every row rule of its file; the
+    rows of a file other than reps must name a rep of `kept_reps` (`reference_rules`)."""
+    frame = raw.frame.with_columns(_parsed(raw.name))
+    rules = _row_rules(raw.name, frame, raw.width, raw.controls)
+    if raw.name != "reps":
+        rules += reference_rules(kept_reps, rejected_reps, reps_file, ragged="_ragged" in frame.columns)
+    return apply_rules(frame, rules, raw.file)
+
+
+def _read(data_dir: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
+    path, errors = find_file(data_dir, name)
+    if path is None:
+        return None, errors
     if path.suffix == ".parquet":
         return _read_parquet(path, name)
     return _read_csv(path, name)
 
 
+def not_a_file(path: Path) -> Diagnostic | None:
+    """The problem with reading `path` as an input file, if it is a directory."""
+    if not path.is_dir():
+        return None
+    kind = "a Parquet" if path.suffix == ".parquet" else "a CSV"
+    return Diagnostic(path.name, None, None, "is-a-directory", f"{path} is a directory, not {kind} file")
+
+
+def unreadable(path: Path, exc: OSError) -> Diagnostic:
+    return Diagnostic(path.name, None, None, "unreadable", f"cannot read {path}: {exc.strerror or exc}")
+
+
 def _read_bytes(path: Path, fname: str) -> tuple[bytes | None, list[Diagnostic]]:
-    if path.is_dir():
-        kind = "a Parquet" if path.suffix == ".parquet" else "a CSV"
-        return None, [Diagnostic(fname, None, None, "is-a-directory", f"{path} is a directory, not {kind} file")]
+    if problem := not_a_file(path):
+        return None, [problem]
     try:
         return path.read_bytes(), []
     except OSError as exc:
-        return None, [Diagnostic(fname, None, None, "unreadable", f"cannot read {path}: {exc.strerror or exc}")]
+        return None, [unreadable(path, exc)]
 
 
 def _read_csv(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
+    data, errors = _read_bytes(path, path.name)
+    if data is None:
+        return None, errors
+    return parse_csv(data, path, name)
+
+
+class Block(NamedTuple):
+    """Where a block of a file read in parts sits: `data` is the file's first `header_lines`
+    lines (the header record) followed by the block, whose lines are `shift` lines further
+    down in the file."""
+
+    header_lines: int
+    shift: int
+
+
+def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) -> tuple[_Raw | None, list[Diagnostic]]:
+    """The CSV text `data` (of the file at `path`) as a `_Raw`, or the problems that make it unusable.
+
+    With `block` (see `Block`) the rows and problems get the file's line numbers, a
+    block without rows is not an error, and the sha256 is left to the caller (empty).
+    """
     fname = path.name
-    required = name in REQUIRED_FILES
+    required = name in REQUIRED_FILES and block is None
+    header_lines, shift = block or (0, 0)
+
+    def in_file(line: int) -> int:
+        return line + shift if line > header_lines else line
 
     def fail(code: str, message: str, line: int | None = None, column: str | None = None):
         return None, [Diagnostic(fname, line, column, code, message)]
 
-    data, errors = _read_bytes(path, fname)
-    if data is None:
-        return None, errors
-    survey = _Survey(data)  # on another thread while polars parses the cells
+    survey = _Survey(data, digest=block is None)  # on another thread while polars parses the cells
     body = data[len(BOM) :] if data.startswith(BOM) else data
     text = None
     if body.isascii():
@@ -281,7 +334,7 @@ def _read_csv(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             hint = " (it looks like UTF-16)" if body[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
-            line = body.count(b"\n", 0, exc.start) + 1
+            line = in_file(body.count(b"\n", 0, exc.start) + 1)
             survey.wait()
             return fail("not-utf8", f"is not UTF-8 text{hint}: byte 0x{body[exc.start]:02x} on line {line}; "
                         "export it as UTF-8 CSV")
@@ -302,7 +355,7 @@ def _read_csv(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
             odd = records.filter(pl.col("quotes") % 2 == 1)["line"].head(1).to_list()
             survey.wait()
             return fail("bad-csv", 'quote characters (") are unbalanced or inside an unquoted field, '
-                        "so rows cannot be split reliably", line=odd[0] if odd else None)
+                        "so rows cannot be split reliably", line=in_file(odd[0]) if odd else None)
         layout = records.select("line", "fields", "blank")
     del data, body, text
     sha256 = survey.wait().sha256
@@ -341,7 +394,7 @@ def _read_csv(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
         if (layout["fields"].filter(~blank) != width).any():
             extra.append(pl.when(pl.col("fields") != width).then(pl.col("fields").cast(pl.Int64)).alias("_ragged"))
     del layout
-    frame = rows.select(*(cell(c) for c in COLUMNS[name]), pl.col("line").cast(pl.Int64), *extra)
+    frame = rows.select(*(cell(c) for c in COLUMNS[name]), pl.col("line").cast(pl.Int64) + shift, *extra)
     if len(set(frame.n_chunks("all"))) > 1:
         # columns from different sources: align them once, or every later query would
         frame = frame.rechunk()
@@ -363,14 +416,15 @@ class _Survey:
     newlines: int
     controls: bool
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, digest: bool = True):
         self._data = data
+        self._digest = digest
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         data = self._data
-        self.sha256 = hashlib.sha256(data).hexdigest()  # releases the GIL
+        self.sha256 = hashlib.sha256(data).hexdigest() if self._digest else ""  # releases the GIL
         self.newlines = data.count(b"\n")
         self.commas = data.count(b",")
         self.controls = _has_control_bytes(data)
@@ -502,20 +556,29 @@ def _records(text: str) -> tuple[pl.DataFrame, bool]:
     return records, balanced
 
 
-def _read_parquet(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
-    """A Parquet file as the same untyped, trimmed strings as a CSV (line = row number, 1-based)."""
+def _read_parquet(path: Path, name: str, rows: tuple[int, int] | None = None) -> tuple[_Raw | None, list[Diagnostic]]:
+    """A Parquet file as the same untyped, trimmed strings as a CSV (line = row number, 1-based).
+
+    `rows=(offset, count)`: only those rows, as a block of a file read in parts (no sha256,
+    no `no-rows`: see `parse_csv`).
+    """
     fname = path.name
 
     def fail(code: str, message: str, column: str | None = None):
         return None, [Diagnostic(fname, None, column, code, message)]
 
-    data, errors = _read_bytes(path, fname)
-    if data is None:
-        return None, errors
-    if not data:
+    if rows is None:
+        data, errors = _read_bytes(path, fname)
+        if data is None:
+            return None, errors
+        sha256 = hashlib.sha256(data).hexdigest()
+        del data
+    else:
+        sha256, problem = "", not_a_file(path)
+        if problem:
+            return None, [problem]
+    if path.stat().st_size == 0:
         return fail("empty-file", "file is empty: expected Parquet data")
-    sha256 = hashlib.sha256(data).hexdigest()
-    del data
     try:
         schema = pl.read_parquet_schema(path)
     except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException) as exc:
@@ -538,18 +601,23 @@ def _read_parquet(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]
                                      f"column '{column}' has type {dtype}, which cannot be read as text"))
     if errors:
         return None, errors
+    columns = list(dict.fromkeys(names[c] for c in COLUMNS[name]))
+    offset = rows[0] if rows else 0
     try:
-        table = pl.read_parquet(path, columns=list(dict.fromkeys(names[c] for c in COLUMNS[name])))
+        if rows is None:
+            table = pl.read_parquet(path, columns=columns)
+        else:
+            table = pl.scan_parquet(path).select(columns).slice(*rows).collect()
     except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException) as exc:
         return fail("bad-parquet", f"is not a readable Parquet file: {_first_line(exc)}")
-    if table.height == 0 and name in REQUIRED_FILES:
+    if table.height == 0 and name in REQUIRED_FILES and rows is None:
         return fail("no-rows", "has no data rows")
     frame = (
         table.select(
             pl.col(names[c]).cast(pl.String).fill_null("").str.strip_chars(" \t").alias(c) for c in COLUMNS[name]
         )
         .rechunk()
-        .with_columns(line=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+        .with_columns(line=pl.int_range(offset + 1, offset + pl.len() + 1, dtype=pl.Int64))
     )
     return _Raw(name, str(path), sha256, frame, len(schema)), []
 

@@ -10,11 +10,17 @@ Every frame holds only the rows that passed every rule, typed:
 
 Each frame also has a `line` column (`pl.Int64`): the 1-based line of the row
 in its file (the header is line 1), so later stages can point back at it.
+
+A table read for a streaming run (`comp_calc.data.stream`) keeps its rows on
+disk instead, as typed Parquet parts, one or more per month of its date
+column; its `frame` is then empty but has the table's schema. `Table.scan`
+reads either kind lazily, and `Table.rows` counts either kind's rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import polars as pl
 
@@ -58,6 +64,9 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
 }
 
+# the date that places a row in a period (reps.csv rows are not dated)
+ROW_DATE = {"sales": "sold_on", "feedback": "responded_on", "contacts": "contacted_on"}
+
 REQUIRED_FILES = ("reps", "sales")
 OPTIONAL_FILES = ("feedback", "contacts")
 
@@ -70,6 +79,33 @@ class Table:
     sha256: str | None = None
     rows_read: int = 0
     rows_rejected: int = 0
+    # streaming: (first day of the month, Parquet file) of the rows dated in that month
+    parts: tuple[tuple[date, str], ...] = ()
+
+    def scan(self, since: date | None = None, until: date | None = None) -> pl.LazyFrame:
+        """The valid rows, lazily; with `since`/`until`, only those whose ROW_DATE lies in
+        `[since, until]` (a parted table then reads only the parts of those months)."""
+        if not self.parts:
+            frame = self.frame.lazy()
+        else:
+            low = since.replace(day=1) if since else date.min
+            chosen = [path for month, path in self.parts if low <= month and (until is None or month <= until)]
+            schema = self.frame.schema
+            scans = [pl.scan_parquet(path).select(schema.names()).cast(dict(schema)) for path in chosen]
+            frame = pl.concat(scans) if scans else self.frame.lazy()
+        day = pl.col(ROW_DATE.get(self.name, ""))
+        if since is not None:
+            frame = frame.filter(day >= since)
+        if until is not None:
+            frame = frame.filter(day <= until)
+        return frame
+
+    @property
+    def rows(self) -> int:
+        """How many valid rows the table holds."""
+        if not self.parts:
+            return self.frame.height
+        return int(self.scan().select(pl.len()).collect().item())
 
 
 @dataclass

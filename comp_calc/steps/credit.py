@@ -70,7 +70,12 @@ def _in_sale_order(sales: pl.DataFrame) -> bool:
 
 
 def credit_lines(
-    sales: pl.LazyFrame, contacts: pl.LazyFrame, reps: pl.DataFrame, versions: pl.DataFrame, scales: Scales
+    sales: pl.LazyFrame,
+    contacts: pl.LazyFrame,
+    reps: pl.DataFrame,
+    versions: pl.DataFrame,
+    scales: Scales,
+    first_sale: int = 0,
 ) -> pl.LazyFrame:
     """Credit lines of `sales`, in attainment order.
 
@@ -80,7 +85,9 @@ def credit_lines(
 
     line_no is the attainment order (sold_on, sale_id, role) as one integer: sales are
     numbered in (sold_on, sale_id) order, and a sale's lines get 2n (relationship, which
-    sorts first) and 2n + 1 (seller), so no later step sorts or joins on strings.
+    sorts first) and 2n + 1 (seller), so no later step sorts or joins on strings. The
+    first sale is number `first_sale`: sales credited in turn, period by period, keep
+    one numbering (every sale of an earlier turn sorts before this turn's).
     """
     rep_ids = reps["rep_id"]
     code = lambda col: pl.col(col).cast(pl.Enum(rep_ids)).to_physical().cast(pl.Int64)  # noqa: E731 - rep_no of a rep_id
@@ -141,7 +148,7 @@ def credit_lines(
     relationship_part = pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))
     common = ["sale_id", "customer_id", "product", "amount", "sold_on", "cancelled_on", "seller_id", "contact_id", "contacted_on"]
     seller_lines = sales.lazy().select(
-        (2 * pl.col("sale_order") + 1).alias("line_no"),
+        (2 * (pl.col("sale_order") + first_sale) + 1).alias("line_no"),
         pl.col("seller_id").alias("rep_id"),
         pl.col("seller_no").alias("rep_no"),
         pl.lit("seller").alias("role"),
@@ -152,7 +159,7 @@ def credit_lines(
         .alias("credited"),
     )
     relationship_lines = sales.lazy().filter(pl.col("split")).select(
-        (2 * pl.col("sale_order")).alias("line_no"),
+        (2 * (pl.col("sale_order") + first_sale)).alias("line_no"),
         pl.col("contact_rep").alias("rep_id"),
         pl.col("contact_no").alias("rep_no"),
         pl.lit("relationship").alias("role"),

@@ -522,3 +522,20 @@ def test_csv_round_trips_text(values: list[str]):
     expected = format_frame(frame, set(), set())
     assert back["n"].to_list() == expected["n"].to_list()
     assert back["t"].fill_null("").to_list() == expected["t"].fill_null("").to_list()
+
+
+@pytest.mark.parametrize("per_piece", [1, 7, 100, 10_000])
+def test_lines_csv_written_in_pieces_is_the_same_file(tmp_path: Path, monkeypatch, per_piece: int):
+    # lines.csv is formatted and written a piece at a time; the file must not show the seams
+    from typer.testing import CliRunner
+
+    from comp_calc.cli import app
+    from comp_calc.outputs import results
+
+    whole = CliRunner().invoke(app, ["run", "--out", str(tmp_path / "whole")])
+    monkeypatch.setattr(results, "LINES_PER_PIECE", per_piece)
+    pieces = CliRunner().invoke(app, ["run", "--out", str(tmp_path / "pieces")])
+    assert whole.exit_code == pieces.exit_code == 0
+    written = (tmp_path / "pieces" / "2026-10" / "lines.csv").read_bytes()
+    assert written == (tmp_path / "whole" / "2026-10" / "lines.csv").read_bytes()
+    assert written.count(b"\nrep_id,") == 0 and written.count(b"\n") > 400  # one header, 455 lines

@@ -162,8 +162,9 @@ def format_frame(df: pl.DataFrame, money: set[str], exact: set[str]) -> pl.DataF
     return df.lazy().select(exprs).collect()  # lazy: the columns are formatted in parallel
 
 
-def to_csv_bytes(formatted: pl.DataFrame) -> bytes:
-    """CSV bytes of an all-text frame: UTF-8, no BOM, `\\n`, header, standard quoting."""
+def to_csv_bytes(formatted: pl.DataFrame, header: bool = True) -> bytes:
+    """CSV bytes of an all-text frame: UTF-8, no BOM, `\\n`, header (unless not `header`: a
+    later piece of a file written in pieces), standard quoting."""
     not_text = [n for n, t in formatted.schema.items() if t != pl.String]
     if not_text:
         raise TypeError(f"format the frame first; non-text columns: {not_text}")
@@ -173,7 +174,7 @@ def to_csv_bytes(formatted: pl.DataFrame) -> bytes:
     formatted.write_csv(
         out,
         include_bom=False,
-        include_header=True,
+        include_header=header,
         separator=",",
         line_terminator="\n",
         quote_char='"',

@@ -1,11 +1,13 @@
 """The requested period's result tables, manifest and files, from an engine result.
 
 Builds `payouts.csv`, `lines.csv`, `exceptions.csv` and `manifest.json` of
-SPEC section 4 as bytes; `writer.write_period` puts them on disk.
+SPEC section 4 as bytes (lines.csv as pieces of bytes); `writer.write_period`
+puts them on disk.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from comp_calc import __version__
 from comp_calc.data.model import Inputs
 from comp_calc.engine import RunResult, period_lines
 from comp_calc.errors import Diagnostic
+from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
 from comp_calc.plan.model import PlanSet
 from comp_calc.steps.exact import plain_text
@@ -68,8 +71,23 @@ def _text(col: str, scale_source: pl.DataFrame) -> pl.Expr:
 
 def lines_frame(result: RunResult, period: str | None = None) -> pl.DataFrame:
     """Every line of the period in SPEC order, with a one-sentence explanation."""
-    period = period or result.period.label
-    lines = period_lines(result, period)
+    return _explained(period_lines(result, period))
+
+
+LINES_PER_PIECE = 1_000_000  # lines.csv is formatted this many lines at a time
+
+
+def lines_csv(result: RunResult) -> Iterator[bytes]:
+    """lines.csv of the requested period in pieces (header first), so that a period of
+    millions of lines never exists as one text frame or one bytes object."""
+    lines = period_lines(result)
+    for start in range(0, max(lines.height, 1), LINES_PER_PIECE):
+        piece = format_frame(_explained(lines.slice(start, LINES_PER_PIECE)), LINE_MONEY, LINE_EXACT)
+        yield to_csv_bytes(piece, header=start == 0)
+
+
+def _explained(lines: pl.DataFrame) -> pl.DataFrame:
+    """`lines` (see `engine.period_lines`) with their explanation, as the columns of lines.csv."""
     credited, rate, qm = _text("credited", lines), _text("rate", lines), _text("quality_multiplier", lines)
     money = lambda c: pl.col(c).cast(pl.String)  # noqa: E731 - money columns are already at scale 2
     via = (
@@ -139,11 +157,18 @@ def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.Data
     }
 
 
-def period_files(result: RunResult, plans: PlanSet, inputs: Inputs, problems: list[Diagnostic]) -> dict[str, bytes]:
+def period_files(
+    result: RunResult, plans: PlanSet, inputs: Inputs, problems: list[Diagnostic]
+) -> dict[str, bytes | Iterator[bytes]]:
     payouts = payouts_frame(result)
     return {
         "payouts.csv": render_csv(payouts, PAYOUT_MONEY, PAYOUT_EXACT),
-        "lines.csv": render_csv(lines_frame(result), LINE_MONEY, LINE_EXACT),
+        "lines.csv": lines_csv(result),
         "exceptions.csv": render_csv(exceptions_frame(problems), set(), set()),
         "manifest.json": render_json(manifest(result, plans, inputs, payouts)),
     }
+
+
+def joined(files: dict[str, bytes | Iterator[bytes]]) -> dict[str, bytes]:
+    """`files` with every file in pieces joined into one bytes object (for comparing runs)."""
+    return {name: data if isinstance(data, bytes) else b"".join(data) for name, data in files.items()}

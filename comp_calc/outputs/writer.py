@@ -31,7 +31,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import Any
@@ -168,14 +168,16 @@ def _check_name(name: str, what: str) -> tuple[str, ...]:
     return parts
 
 
-def _write_file(path: Path, data: bytes) -> None:
+def _write_file(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write `data`, or its pieces in turn, as a new file."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        for piece in (data,) if isinstance(data, bytes) else data:
+            view = memoryview(piece)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -218,7 +220,7 @@ def _period_exists(target: Path) -> InputError:
     )
 
 
-def _fill(folder: Path, files: Mapping[str, bytes]) -> None:
+def _fill(folder: Path, files: Mapping[str, bytes | Iterable[bytes]]) -> None:
     made: set[Path] = {folder}
     for name in sorted(files):
         parts = _check_name(name, "output file name")
@@ -324,7 +326,7 @@ def clean_stale(out_root: Path, period_label: str) -> list[Path]:
 
 
 def write_period(
-    out_root: Path, period_label: str, files: dict[str, bytes], force: bool
+    out_root: Path, period_label: str, files: Mapping[str, bytes | Iterable[bytes]], force: bool
 ) -> Path:
     """Write `files` (name -> bytes) as the folder `out_root/period_label`.
 

@@ -174,14 +174,22 @@ def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool, s
 
 
 
-def validate(plans_dir: str | Path, data_dir: str | Path | None) -> list[Diagnostic]:
-    """Every problem of the plans and, if given, the data and its references to the plans."""
+def validate(plans_dir: str | Path, data_dir: str | Path | None, streaming: bool = False) -> list[Diagnostic]:
+    """Every problem of the plans and, if given, the data and its references to the plans.
+
+    `streaming`: the data is read block by block (see `prepare`) into a scratch folder
+    in the system's temporary folder, removed afterwards."""
     plans, problems = load_plans(plans_dir)
     if data_dir is None:
         return problems
-    try:
-        inputs = load_inputs(data_dir)
-    except InputError as e:
-        return problems + e.diagnostics
-    inputs, _ = cross_checks(inputs, plans)
+    with contextlib.ExitStack() as stack:
+        try:
+            if streaming:
+                scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="comp-calc-validate-"))
+                inputs = load_inputs_streaming(data_dir, scratch)
+            else:
+                inputs = load_inputs(data_dir)
+        except InputError as e:
+            return problems + e.diagnostics
+        inputs, _ = cross_checks(inputs, plans)
     return problems + inputs.problems

@@ -112,9 +112,13 @@ def validate(
     plans: PlansOpt = Path("plans"),
     data: Annotated[Path | None, typer.Option("--data", help="Also check this folder of input CSVs.")] = None,
     fmt: FormatOpt = Format.table,
+    streaming: Annotated[
+        bool,
+        typer.Option("--streaming", help="Read the data in blocks, as run --streaming does (chosen by itself for large inputs)."),
+    ] = False,
 ) -> None:
     """Check plans (and data) and report every problem with file and line."""
-    problems = lib.validate(plans, data)
+    problems = lib.validate(plans, data, streaming or (data is not None and lib.large_inputs(data)))
     render.validation(problems, fmt.value)
     if problems:
         raise typer.Exit(2)

@@ -346,19 +346,44 @@ def _lines(grid: pl.LazyFrame, commissions: pl.DataFrame, claw_lines: pl.LazyFra
     return commission, pl.concat([claw, cap_lines, carry], how="diagonal_relaxed").collect()
 
 
-def period_lines(result: RunResult, period: str | None = None) -> pl.DataFrame:
-    """The lines of one period in SPEC order, with their `tiers` text.
+def period_lines(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.DataFrame:
+    """The lines of one period in SPEC order, with their `tiers` text; with `reps=(first, last)`,
+    only those of the reps whose rep_no lies in that range.
 
     Order: by rep_id (rep_no); within a rep, commission lines in attainment order,
     the cap line, clawbacks by the original (sold_on, sale_id, role), which
     line_no encodes, then the carry line.
     """
-    period = period or result.period.label
-    starts = [p.start for p in result.periods if p.label == period]
-    in_period = (pl.col("p_start") == starts[0]) if starts else pl.lit(False)
-    lines = tiers_for(result, result.scan_lines().filter(in_period).collect())
+    lines = result.scan_lines().filter(_in_period(result, period))
+    if reps is not None:
+        lines = lines.filter(pl.col("rep_no").is_between(*reps))
+    lines = tiers_for(result, lines.collect())
     # the pricing columns have served the tier text; fewer columns make the sort cheaper
     return lines.drop("rep_no", "pv", "run_from", "run_to").sort(lines["rep_no"], "order", "line_no", nulls_last=True)
+
+
+def _in_period(result: RunResult, period: str | None) -> pl.Expr:
+    period = period or result.period.label
+    starts = [p.start for p in result.periods if p.label == period]
+    return (pl.col("p_start") == starts[0]) if starts else pl.lit(False)
+
+
+def rep_groups(result: RunResult, size: int) -> list[tuple[int, int]]:
+    """(first, last) rep_no ranges, in order, that split the requested period's lines into
+    groups of about `size` lines (a rep's lines are never split); at least one range."""
+    counts = (
+        result.scan_lines()
+        .filter(_in_period(result, None))
+        .group_by("rep_no")
+        .agg(n=pl.len())
+        .sort("rep_no")
+        .with_columns(group=(pl.col("n").cum_sum() - pl.col("n")) // size)
+        .group_by("group")
+        .agg(first=pl.col("rep_no").min(), last=pl.col("rep_no").max())
+        .sort("group")
+        .collect()
+    )
+    return list(zip(counts["first"], counts["last"], strict=True)) or [(0, -1)]
 
 
 def tiers_for(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:

@@ -184,3 +184,16 @@ def test_parquet_inputs_stream_to_the_same_files(tmp_path: Path, monkeypatch, bl
         frame.write_parquet(data / f"{name}.parquet", row_group_size=500)
     assert_same_run(data, tmp_path, "--skip-invalid", block_bytes=block_bytes, monkeypatch=monkeypatch)
     assert "sales.parquet,3001,amount" in (tmp_path / "memory" / "2026-10" / "exceptions.csv").read_text()
+
+
+def test_validate_streams_to_the_same_report(tmp_path: Path, monkeypatch):
+    header, *rows = _sample_rows("sales")
+    rows[7][header.index("sold_on")] = "2026-02-30"
+    rows += [list(rows[0])]  # a repeated id at the end of the file
+    data = _write(tmp_path / "data", {"sales": [header, *rows]})
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 5_000)
+    memory = invoke("validate", "--data", data, "--format", "json")
+    streamed = invoke("validate", "--data", data, "--format", "json", "--streaming")
+    assert memory.exit_code == streamed.exit_code == 2
+    assert streamed.stdout == memory.stdout
+    assert '"bad-date"' in memory.stdout and '"duplicate-id"' in memory.stdout

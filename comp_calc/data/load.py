@@ -10,7 +10,9 @@ unusable raise `InputError`, carrying every such problem found in the
 directory at once.
 
 Each input may be a CSV file (`sales.csv`) or a Parquet file (`sales.parquet`),
-with the same columns and the same rules; see "Parquet inputs" below.
+with the same columns and the same rules; see "Parquet inputs" below. Inputs
+too large for memory are read block by block with this module's functions
+(`parse_csv`, `validate_rows`) by `comp_calc.data.stream`, with the same results.
 
 File-level codes (raised in `InputError`):
   missing-dir        the data directory does not exist

@@ -41,7 +41,6 @@ from comp_calc.data.load import (
     _typed,
     check_dir,
     empty_frame,
-    file_name,
     find_file,
     not_a_file,
     parse_csv,
@@ -116,8 +115,7 @@ def _load_parts(name: str, path: Path, scratch: Path, block_bytes: int, refs) ->
         rejected_ids.append(bad.filter(shaped & (pl.col(key) != "")).select(key, "line"))
         typed = _typed(name, kept)
         schema = _widest(schema, typed.schema)
-        months = typed.with_columns(_month=day.dt.truncate("1mo")).partition_by("_month", as_dict=True, include_key=False)
-        for (month,), rows in sorted(months.items()):
+        for month, rows in _by_month(typed, day):
             target = scratch / f"{name}-{number:05d}-{month:%Y-%m}.parquet"
             rows.write_parquet(target, compression="lz4", statistics=False)
             parts.append((month, str(target)))
@@ -142,6 +140,22 @@ def _load_parts(name: str, path: Path, scratch: Path, block_bytes: int, refs) ->
         parts=tuple(parts),
     )
     return table, diags
+
+
+def _by_month(frame: pl.DataFrame, day: pl.Expr) -> Iterator[tuple]:
+    """(first day of the month, the rows dated in it) for each month of `day` in `frame`.
+    Exports are mostly in date order: then each month is a slice, not a copy."""
+    months = frame.select(day.dt.truncate("1mo")).to_series()
+    runs = months.rle()
+    if runs.len() == months.n_unique():  # one run per month: the rows are grouped by month
+        start = 0
+        for length, month in runs.struct.unnest().select("len", "value").rows():
+            yield month, frame.slice(start, length)
+            start += length
+        return
+    groups = frame.with_columns(_month=months).partition_by("_month", as_dict=True, include_key=False)
+    for (month,), rows in sorted(groups.items()):
+        yield month, rows
 
 
 def _raws(name: str, path: Path, block_bytes: int, hasher) -> Iterator[_Raw]:
@@ -273,5 +287,3 @@ def _column_order(name: str, column: str | None) -> int:
     columns = list(COLUMNS[name])
     return columns.index(column) if column in columns else -1
 
-
-__all__ = ["BLOCK_BYTES", "file_name", "load_inputs_streaming"]

@@ -15,7 +15,7 @@ import polars as pl
 
 from comp_calc import __version__
 from comp_calc.data.model import Inputs
-from comp_calc.engine import RunResult, period_lines
+from comp_calc.engine import RunResult, period_lines, rep_groups
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
@@ -74,16 +74,15 @@ def lines_frame(result: RunResult, period: str | None = None) -> pl.DataFrame:
     return _explained(period_lines(result, period))
 
 
-LINES_PER_PIECE = 1_000_000  # lines.csv is formatted this many lines at a time
+LINES_PER_PIECE = 1_000_000  # lines.csv is gathered, ordered and formatted about this many lines at a time
 
 
 def lines_csv(result: RunResult) -> Iterator[bytes]:
-    """lines.csv of the requested period in pieces (header first), so that a period of
-    millions of lines never exists as one text frame or one bytes object."""
-    lines = period_lines(result)
-    for start in range(0, max(lines.height, 1), LINES_PER_PIECE):
-        piece = format_frame(_explained(lines.slice(start, LINES_PER_PIECE)), LINE_MONEY, LINE_EXACT)
-        yield to_csv_bytes(piece, header=start == 0)
+    """lines.csv of the requested period in pieces of whole reps (header first), so that a
+    period of millions of lines is never gathered, sorted or formatted all at once."""
+    for i, reps in enumerate(rep_groups(result, LINES_PER_PIECE)):
+        piece = format_frame(_explained(period_lines(result, reps=reps)), LINE_MONEY, LINE_EXACT)
+        yield to_csv_bytes(piece, header=i == 0)
 
 
 def _explained(lines: pl.DataFrame) -> pl.DataFrame:

@@ -81,8 +81,9 @@ def prepare(
     return Prepared(plans, inputs, chosen, was_default)
 
 
-# inputs larger than this (all files together) are read for a streaming run by default
-STREAMING_BYTES = 4 << 30
+# inputs larger than this (all files together) are read for a streaming run by default: in
+# memory a run takes about 12 times the CSV size (8 GiB for 689 MiB, see bench/README.md)
+STREAMING_BYTES = 1 << 30
 
 
 def large_inputs(data_dir: str | Path) -> bool:

@@ -58,6 +58,14 @@ def latest_complete_period(inputs: Inputs, plans: PlanSet) -> Period:
     return previous(current) or current
 
 
+def valid_period(text: str) -> Period | None:
+    """The period `text` names, or None (`prepare` reports why)."""
+    try:
+        return parse_period(text)
+    except ValueError:
+        return None
+
+
 def prepare(
     plans_dir: str | Path, data_dir: str | Path, period: str | None, skip_invalid: bool, scratch: str | Path | None = None
 ) -> Prepared:

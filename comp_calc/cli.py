@@ -21,6 +21,7 @@ from comp_calc import app as lib
 from comp_calc import render
 from comp_calc.commands.options import DataOpt, Format, FormatOpt, PeriodOpt, PlansOpt
 from comp_calc.errors import Diagnostic, InputError, ReconciliationError
+from comp_calc.outputs.writer import refuse_closed
 
 app = typer.Typer(
     help="Exact, explainable sales compensation runs from CSV exports and YAML plans.",
@@ -93,6 +94,8 @@ def run(
             message = "--statements needs the whole run in memory: run without --streaming to write statements"
             raise InputError(Diagnostic("--statements", None, None, "statements-streaming", message))
         streaming = streaming or (not statements and lib.large_inputs(data))
+        if period is not None and (asked := lib.valid_period(period)):  # a closed period is refused before any work
+            refuse_closed(out, asked.label, force)
         with terminate_as_exit(), lib.scratch_folder(out, streaming) as scratch:
             with render.progress("Loading plans and data"):
                 prep = lib.prepare(plans, data, period, skip_invalid, scratch)

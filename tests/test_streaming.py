@@ -197,3 +197,12 @@ def test_validate_streams_to_the_same_report(tmp_path: Path, monkeypatch):
     assert memory.exit_code == streamed.exit_code == 2
     assert streamed.stdout == memory.stdout
     assert '"bad-date"' in memory.stdout and '"duplicate-id"' in memory.stdout
+
+
+def test_a_closed_period_is_refused_before_the_inputs_are_read(tmp_path: Path, monkeypatch):
+    assert invoke("run", "--out", tmp_path, "--period", "2026-09").exit_code == 0
+    read = []
+    monkeypatch.setattr(lib, "load_inputs_streaming", lambda *a: read.append(a))
+    again = invoke("run", "--out", tmp_path, "--period", "2026-09", "--streaming")
+    assert again.exit_code == 2 and "period-exists" in again.output and "--force" in again.output
+    assert read == []

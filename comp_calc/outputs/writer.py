@@ -205,6 +205,14 @@ def _exists(path: Path) -> bool:
     return os.path.lexists(path)
 
 
+def refuse_closed(out_root: Path, period_label: str, force: bool) -> None:
+    """Raise `period-exists` now if `out_root/period_label` exists and not `force`: a long run
+    learns before computing what `write_period` would refuse at the end."""
+    target = Path(out_root) / period_label
+    if _exists(target) and not force:
+        raise _period_exists(target)
+
+
 def _period_exists(target: Path) -> InputError:
     return InputError(
         Diagnostic(

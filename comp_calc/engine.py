@@ -425,7 +425,8 @@ def reconcile(bad_sales: int, grid: pl.DataFrame, lines: pl.LazyFrame, lines_fro
     - no sale's credit lines fail to add up to its amount (`bad_sales`, from
       `credit.unbalanced_sales`);
     - per rep and period, the lines add up to the payouts row (with `lines_from`,
-      only the periods from that day on, whose lines are all kept), and
+      only in the periods from that day on: before it, a streaming run keeps only the
+      commission lines of later-cancelled sales), and
       payout = earned + cap + clawbacks + carry_in - carry_out;
     - under carry_forward no payout is negative;
     - the cap holds: above it, earned + cap line = cap; at or below it, no cap line.
@@ -435,8 +436,6 @@ def reconcile(bad_sales: int, grid: pl.DataFrame, lines: pl.LazyFrame, lines_fro
         failures.append(f"{bad_sales} sales whose credit lines do not add up to the amount")
     zero = pl.lit(0, dtype=MONEY)
     keys = ["rep_no", "p_start"]
-    if lines_from is not None:
-        lines = lines.filter(pl.col("p_start") >= lines_from)
     kinds = ("commission", "cap", "clawback", "carry")
     # kind as a group key, then a column per kind on the small result (a filter inside
     # the aggregation is many times slower over millions of lines); lazy, so that only
@@ -447,13 +446,16 @@ def reconcile(bad_sales: int, grid: pl.DataFrame, lines: pl.LazyFrame, lines_fro
         {k: f"_{k}" for k in kinds}
     )
     present = grid.filter(pl.col("present"))
-    with_lines = present if lines_from is None else present.filter(pl.col("p_start") >= lines_from)
-    rows = with_lines.join(by_kind, on=keys, how="left").with_columns(pl.col("^_.*$").fill_null(zero))
+    rows = present.join(by_kind, on=keys, how="left").with_columns(pl.col("^_.*$").fill_null(zero))
+    lines_kept = pl.lit(True) if lines_from is None else pl.col("p_start") >= lines_from
     mismatched = rows.filter(
-        (pl.col("_commission") != pl.col("earned"))
-        | (pl.col("_cap") != pl.col("cap_adjustment").fill_null(zero))
-        | (pl.col("_clawback") != pl.col("clawbacks"))
-        | (pl.col("_carry") != pl.col("carry_in"))
+        lines_kept
+        & (
+            (pl.col("_commission") != pl.col("earned"))
+            | (pl.col("_cap") != pl.col("cap_adjustment").fill_null(zero))
+            | (pl.col("_clawback") != pl.col("clawbacks"))
+            | (pl.col("_carry") != pl.col("carry_in"))
+        )
         | (pl.col("payout") != pl.col("earned") + pl.col("cap_adjustment").fill_null(zero) + pl.col("clawbacks") + pl.col("carry_in") - pl.col("carry_out"))
         | ((pl.col("negative_balance") == "carry_forward") & (pl.col("payout") < 0))
         # the cap rule itself: above the cap, earned plus the cap line is exactly the cap; no cap line otherwise

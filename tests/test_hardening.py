@@ -157,10 +157,11 @@ def _lose_a_credit_line(original):
     ],
     ids=["payout-off-by-a-cent", "cap-line-lost", "credit-line-lost"],
 )
-def test_a_broken_invariant_exits_1_and_writes_nothing(tmp_path: Path, monkeypatch, module, name, tamper):
+@pytest.mark.parametrize("mode", [(), ("--streaming",)], ids=["in-memory", "streaming"])
+def test_a_broken_invariant_exits_1_and_writes_nothing(tmp_path: Path, monkeypatch, module, name, tamper, mode):
     target = importlib.import_module(module)
     monkeypatch.setattr(target, name, tamper(getattr(target, name)))
-    result, out = run_case(tmp_path, "--period", "2026-01")
+    result, out = run_case(tmp_path, "--period", "2026-01", *mode)
     assert result.exit_code == 1, result.output
     assert "reconciliation failed, nothing written" in result.stderr
     assert "Traceback" not in result.output

@@ -14,7 +14,7 @@ in its file (the header is line 1), so later stages can point back at it.
 A table read for a streaming run (`comp_calc.data.stream`) keeps its rows on
 disk instead, as typed Parquet parts, one or more per month of its date
 column; its `frame` is then empty but has the table's schema. `Table.scan`
-reads either kind lazily, and `Table.rows` counts either kind's rows.
+reads either kind lazily.
 """
 
 from __future__ import annotations
@@ -99,13 +99,6 @@ class Table:
         if until is not None:
             frame = frame.filter(day <= until)
         return frame
-
-    @property
-    def rows(self) -> int:
-        """How many valid rows the table holds."""
-        if not self.parts:
-            return self.frame.height
-        return int(self.scan().select(pl.len()).collect().item())
 
 
 @dataclass

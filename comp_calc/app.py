@@ -8,6 +8,7 @@ and collects user mistakes as diagnostics; a stage that cannot go on raises
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from comp_calc.data.stream import load_inputs_streaming
 from comp_calc.engine import RunResult, compute
 from comp_calc.errors import Diagnostic, InputError, ReconciliationError
 from comp_calc.outputs.results import period_files
-from comp_calc.outputs.writer import write_period
+from comp_calc.outputs.writer import clean_stale_scratch, write_period
 from comp_calc.periods import MONTH, QUARTER, Period, parse_period, period_containing, previous
 from comp_calc.plan.load import load_plans
 from comp_calc.plan.model import PlanSet
@@ -100,18 +101,23 @@ def large_inputs(data_dir: str | Path) -> bool:
     return sum(p.stat().st_size for p in found if p.is_file()) > STREAMING_BYTES
 
 
+SCRATCH_PREFIX = ".streaming-"  # folders `.streaming-<pid>-<random>`: a later run can tell those of dead runs
+
+
 @contextlib.contextmanager
 def scratch_folder(out_dir: str | Path, wanted: bool) -> Iterator[Path | None]:
     """A fresh folder under `out_dir` for a streaming run's typed input parts, removed afterwards
-    (also when the run fails or is interrupted); None when `wanted` is false."""
+    (also when the run fails or is interrupted; what a killed run left is removed by the next
+    one); None when `wanted` is false."""
     if not wanted:
         yield None
         return
     out_dir = Path(out_dir)
     created = not out_dir.exists()
+    clean_stale_scratch(out_dir, SCRATCH_PREFIX)  # left by a killed run
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        folder = tempfile.TemporaryDirectory(prefix=".streaming-", dir=out_dir)
+        folder = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=out_dir)
     except OSError as exc:
         message = f"cannot create a scratch folder for the streaming run in {out_dir}: {exc.strerror or exc}"
         raise InputError(Diagnostic(str(out_dir), None, None, "unwritable-output", message)) from None

@@ -206,3 +206,16 @@ def test_a_closed_period_is_refused_before_the_inputs_are_read(tmp_path: Path, m
     again = invoke("run", "--out", tmp_path, "--period", "2026-09", "--streaming")
     assert again.exit_code == 2 and "period-exists" in again.output and "--force" in again.output
     assert read == []
+
+
+def test_a_killed_runs_scratch_folder_is_removed_by_the_next_run(tmp_path: Path):
+    import os
+
+    dead = tmp_path / ".streaming-999999999-abcd"  # no such process
+    mine = tmp_path / f".streaming-{os.getpid()}-abcd"  # this process: a run still going
+    for folder in (dead, mine):
+        folder.mkdir()
+        (folder / "sales-00000-2026-01.parquet").write_bytes(b"x")
+    assert invoke("run", "--out", tmp_path, "--streaming").exit_code == 0
+    assert not dead.exists() and mine.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["2026-10", mine.name])

@@ -299,6 +299,18 @@ def _is_stale(entry: os.DirEntry, suffix: str) -> bool:
         return False
 
 
+def clean_stale_scratch(out_root: Path, prefix: str) -> None:
+    """Delete the `<prefix><pid>-*` folders in `out_root` of processes that are gone (the
+    scratch folders of killed streaming runs). Best effort."""
+    try:
+        entries = list(os.scandir(out_root))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.is_dir(follow_symlinks=False) and _is_stale(entry, entry.name[len(prefix) :]):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
 def clean_stale(out_root: Path, period_label: str) -> list[Path]:
     """Tidy what killed runs of `period_label` left in `out_root`; returns the paths handled.
 

@@ -79,3 +79,24 @@ def test_run_script_end_to_end(tiny_data: Path, tmp_path: Path) -> None:
     figures = json.loads((tmp_path / "figures.json").read_text())
     assert figures["match"] is True
     assert set(figures["results"]) == {"(a) polars read", "(b) comp-calc", "(c) pandas"}
+
+
+def test_repeated_sales_run_streaming(tiny_data: Path, tmp_path: Path) -> None:
+    """The 100M size is the 10M one with each sale repeated: ids stay unique and in order, and
+    bench/run.py runs comp-calc --streaming on it."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import run as bench_run
+    finally:
+        sys.path.remove(str(BENCH))
+    data = bench_run.repeat_sales(tiny_data, tmp_path / "repeated", 3)
+    original = (tiny_data / "sales.csv").read_text().splitlines()
+    repeated = (data / "sales.csv").read_text().splitlines()
+    assert repeated[0] == original[0] and len(repeated) - 1 == 3 * (len(original) - 1)
+    first = original[1].split(",", 1)
+    assert repeated[1:4] == [f"{first[0]}-{k},{first[1]}" for k in range(3)]
+    ids = [row.split(",", 1)[0] for row in repeated[1:]]
+    assert ids == sorted(set(ids))
+    done = _run(BENCH / "run.py", "--data", data, "--out", tmp_path / "out", "--skip-pandas", "--streaming", "--json", tmp_path / "f.json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads((tmp_path / "f.json").read_text())["streaming"] is True

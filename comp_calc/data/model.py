@@ -93,11 +93,10 @@ class Table:
             schema = self.frame.schema
             scans = [pl.scan_parquet(path).select(schema.names()).cast(dict(schema)) for path in chosen]
             frame = pl.concat(scans) if scans else self.frame.lazy()
-        day = pl.col(ROW_DATE.get(self.name, ""))
         if since is not None:
-            frame = frame.filter(day >= since)
+            frame = frame.filter(pl.col(ROW_DATE[self.name]) >= since)
         if until is not None:
-            frame = frame.filter(day <= until)
+            frame = frame.filter(pl.col(ROW_DATE[self.name]) <= until)
         return frame
 
 

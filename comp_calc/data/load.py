@@ -170,7 +170,7 @@ def _dtype(kind: str, scale: int) -> pl.DataType:
 
 
 @dataclass
-class _Raw:
+class Raw:
     """One file as untyped, trimmed strings, before row rules."""
 
     name: str
@@ -190,37 +190,26 @@ class _Raw:
 def load_inputs(data_dir: str | Path) -> Inputs:
     """Read and validate reps, sales and the optional feedback, contacts (.csv or .parquet)."""
     data_dir = check_dir(data_dir)
-    raws: dict[str, _Raw | None] = {}
+    raws: dict[str, Raw | None] = {}
     fatal: list[Diagnostic] = []
     for name in (*REQUIRED_FILES, *OPTIONAL_FILES):
-        raws[name], errors = _read(data_dir, name)
+        raws[name], errors = read_input(data_dir, name)
         fatal += errors
     if fatal:
         raise InputError(fatal)
 
     tables: dict[str, Table] = {}
     problems: list[Diagnostic] = []
-    rejected_reps = None
-    kept_reps = None
-    reps_file = file_name("reps")
+    refs = (None, None, file_name("reps"))
     for name in (*REQUIRED_FILES, *OPTIONAL_FILES):
         raw = raws.pop(name)  # dropped once typed: its text columns are not needed any more
         if raw is None:
             tables[name] = Table(name, empty_frame(name))
             continue
-        kept, rejected, diags = validate_rows(raw, kept_reps, rejected_reps, reps_file)
+        kept, rejected, diags = validate_rows(raw, *refs)
         if name == "reps":
-            kept_reps = kept["rep_id"]
-            rejected_reps = rejected_rep_lines(rejected, kept_reps)
-            reps_file = raw.file
-        tables[name] = Table(
-            name,
-            _typed(name, kept),
-            path=raw.path,
-            sha256=raw.sha256,
-            rows_read=raw.frame.height,
-            rows_rejected=rejected.height,
-        )
+            refs = rep_refs(raw, kept, rejected)
+        tables[name] = whole_table(raw, kept, rejected)
         problems += diags
     return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems)
 
@@ -253,7 +242,7 @@ def find_file(data_dir: Path, name: str) -> tuple[Path | None, list[Diagnostic]]
 
 
 def validate_rows(
-    raw: _Raw, kept_reps: pl.Series | None, rejected_reps: pl.DataFrame | None, reps_file: str
+    raw: Raw, kept_reps: pl.Series | None, rejected_reps: pl.DataFrame | None, reps_file: str
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[Diagnostic]]:
     """(kept rows, rejected rows, diagnostics) of `raw` under every row rule of its file; the
     rows of a file other than reps must name a rep of `kept_reps` (`reference_rules`)."""
@@ -264,12 +253,30 @@ def validate_rows(
     return apply_rules(frame, rules, raw.file)
 
 
-def _read(data_dir: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
+def rep_refs(raw: Raw, kept: pl.DataFrame, rejected: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, str]:
+    """What `validate_rows` needs of the checked reps file for the other files' rep references."""
+    kept_reps = kept["rep_id"]
+    return kept_reps, rejected_rep_lines(rejected, kept_reps), raw.file
+
+
+def whole_table(raw: Raw, kept: pl.DataFrame, rejected: pl.DataFrame) -> Table:
+    """The table of a file read in one piece, from its checked rows."""
+    return Table(
+        raw.name,
+        typed_rows(raw.name, kept),
+        path=raw.path,
+        sha256=raw.sha256,
+        rows_read=raw.frame.height,
+        rows_rejected=rejected.height,
+    )
+
+
+def read_input(data_dir: Path, name: str) -> tuple[Raw | None, list[Diagnostic]]:
     path, errors = find_file(data_dir, name)
     if path is None:
         return None, errors
     if path.suffix == ".parquet":
-        return _read_parquet(path, name)
+        return read_parquet(path, name)
     return _read_csv(path, name)
 
 
@@ -294,7 +301,7 @@ def _read_bytes(path: Path, fname: str) -> tuple[bytes | None, list[Diagnostic]]
         return None, [unreadable(path, exc)]
 
 
-def _read_csv(path: Path, name: str) -> tuple[_Raw | None, list[Diagnostic]]:
+def _read_csv(path: Path, name: str) -> tuple[Raw | None, list[Diagnostic]]:
     data, errors = _read_bytes(path, path.name)
     if data is None:
         return None, errors
@@ -310,8 +317,8 @@ class Block(NamedTuple):
     shift: int
 
 
-def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) -> tuple[_Raw | None, list[Diagnostic]]:
-    """The CSV text `data` (of the file at `path`) as a `_Raw`, or the problems that make it unusable.
+def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) -> tuple[Raw | None, list[Diagnostic]]:
+    """The CSV text `data` (of the file at `path`) as a `Raw`, or the problems that make it unusable.
 
     With `block` (see `Block`) the rows and problems get the file's line numbers, a
     block without rows is not an error, and the sha256 is left to the caller (empty).
@@ -402,7 +409,7 @@ def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) ->
         frame = frame.rechunk()
     if frame.height == 0 and required:
         return fail("no-rows", "has a header but no data rows")
-    return _Raw(name, str(path), sha256, frame, width, controls), []
+    return Raw(name, str(path), sha256, frame, width, controls), []
 
 
 class _Survey:
@@ -558,7 +565,7 @@ def _records(text: str) -> tuple[pl.DataFrame, bool]:
     return records, balanced
 
 
-def _read_parquet(path: Path, name: str, rows: tuple[int, int] | None = None) -> tuple[_Raw | None, list[Diagnostic]]:
+def read_parquet(path: Path, name: str, rows: tuple[int, int] | None = None) -> tuple[Raw | None, list[Diagnostic]]:
     """A Parquet file as the same untyped, trimmed strings as a CSV (line = row number, 1-based).
 
     `rows=(offset, count)`: only those rows, as a block of a file read in parts (no sha256,
@@ -621,7 +628,7 @@ def _read_parquet(path: Path, name: str, rows: tuple[int, int] | None = None) ->
         .rechunk()
         .with_columns(line=pl.int_range(offset + 1, offset + pl.len() + 1, dtype=pl.Int64))
     )
-    return _Raw(name, str(path), sha256, frame, len(schema)), []
+    return Raw(name, str(path), sha256, frame, len(schema)), []
 
 
 def _first_line(exc: BaseException) -> str:
@@ -637,7 +644,7 @@ def _date_column(column: str) -> str:
 
 
 def _parsed(name: str) -> list[pl.Expr]:
-    """Columns parsed once, used by the rules and then by `_typed`: dates, the score."""
+    """Columns parsed once, used by the rules and then by `typed_rows`: dates, the score."""
     exprs = []
     for column, kind in COLUMNS[name].items():
         if kind in ("date", "optional_date"):
@@ -648,7 +655,7 @@ def _parsed(name: str) -> list[pl.Expr]:
 
 
 def _row_rules(name: str, frame: pl.DataFrame, width: int, controls: bool = True) -> list[Rule]:
-    """Every single-row and within-file rule of `name` on `frame` (a `_Raw` frame plus `_parsed`).
+    """Every single-row and within-file rule of `name` on `frame` (a `Raw` frame plus `_parsed`).
 
     `controls=False` says no cell holds a control character (`_Survey`).
     """
@@ -874,7 +881,7 @@ def _position(frame: pl.DataFrame, column: str | None) -> int:
     return frame.columns.index(column) if column in frame.columns else -1
 
 
-def _typed(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+def typed_rows(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Cast validated strings (and the `_parsed` columns) to the types of `comp_calc.data.model`."""
     exprs = []
     for column, kind in COLUMNS[name].items():

@@ -35,18 +35,19 @@ from comp_calc.data.load import (
     BOM,
     ID_KEYS,
     Block,
-    _Raw,
-    _read,
-    _read_parquet,
-    _typed,
+    Raw,
     check_dir,
     empty_frame,
     find_file,
     not_a_file,
     parse_csv,
-    rejected_rep_lines,
+    read_input,
+    read_parquet,
+    rep_refs,
+    typed_rows,
     unreadable,
     validate_rows,
+    whole_table,
 )
 from comp_calc.data.model import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs, Table
 from comp_calc.errors import Diagnostic, InputError
@@ -57,15 +58,12 @@ BLOCK_BYTES = 256 << 20  # CSV bytes per block: about 3.5 million sales rows
 def load_inputs_streaming(data_dir: str | Path, scratch: str | Path, block_bytes: int | None = None) -> Inputs:
     """Like `load.load_inputs`, with the sales, feedback and contacts rows in Parquet parts under `scratch`."""
     data_dir, scratch = check_dir(data_dir), Path(scratch)
-    reps_raw, fatal = _read(data_dir, "reps")
+    reps_raw, fatal = read_input(data_dir, "reps")
     tables, problems, refs = {}, [], None
     if reps_raw is not None:
         kept, rejected, problems = validate_rows(reps_raw, None, None, "")
-        kept_reps = kept["rep_id"]
-        refs = (kept_reps, rejected_rep_lines(rejected, kept_reps), reps_raw.file)
-        tables["reps"] = Table(
-            "reps", _typed("reps", kept), reps_raw.path, reps_raw.sha256, reps_raw.frame.height, rejected.height
-        )
+        refs = rep_refs(reps_raw, kept, rejected)
+        tables["reps"] = whole_table(reps_raw, kept, rejected)
     # every file-level problem of every file is reported at once, as by a whole-file read: once
     # one is found, the later files are only read for theirs
     for name in (*REQUIRED_FILES, *OPTIONAL_FILES):
@@ -113,7 +111,7 @@ def _load_parts(name: str, path: Path, scratch: Path, block_bytes: int, refs) ->
         diags += found
         shaped = pl.col("_ragged").is_null() if "_ragged" in bad.columns else pl.lit(True)
         rejected_ids.append(bad.filter(shaped & (pl.col(key) != "")).select(key, "line"))
-        typed = _typed(name, kept)
+        typed = typed_rows(name, kept)
         schema = _widest(schema, typed.schema)
         for month, rows in _by_month(typed, day):
             target = scratch / f"{name}-{number:05d}-{month:%Y-%m}.parquet"
@@ -158,8 +156,8 @@ def _by_month(frame: pl.DataFrame, day: pl.Expr) -> Iterator[tuple]:
         yield month, rows
 
 
-def _raws(name: str, path: Path, block_bytes: int, hasher) -> Iterator[_Raw]:
-    """The file as one `_Raw` per block, hashing every byte into `hasher`."""
+def _raws(name: str, path: Path, block_bytes: int, hasher) -> Iterator[Raw]:
+    """The file as one `Raw` per block, hashing every byte into `hasher`."""
     if path.suffix == ".parquet":
         yield from _parquet_blocks(name, path, block_bytes, hasher)
         return
@@ -189,13 +187,13 @@ def _raws(name: str, path: Path, block_bytes: int, hasher) -> Iterator[_Raw]:
             raise InputError(failed)
 
 
-def _parquet_blocks(name: str, path: Path, block_bytes: int, hasher) -> Iterator[_Raw]:
-    """A Parquet file as `_Raw` blocks of about `block_bytes` of text each (a guess of
+def _parquet_blocks(name: str, path: Path, block_bytes: int, hasher) -> Iterator[Raw]:
+    """A Parquet file as `Raw` blocks of about `block_bytes` of text each (a guess of
     PARQUET_ROW_BYTES a row); the first block's read checks the file and its columns."""
     step = max(1, block_bytes // PARQUET_ROW_BYTES)
     offset, total = 0, None
     while total is None or offset < total:
-        raw, errors = _read_parquet(path, name, rows=(offset, step))
+        raw, errors = read_parquet(path, name, rows=(offset, step))
         if raw is None:
             raise InputError(errors)
         if total is None:

@@ -29,7 +29,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from comp_calc.app import Prepared
+from comp_calc.pipeline.stages import Prepared
 from comp_calc.engine import MONEY, RunResult
 from comp_calc.periods import Period
 from comp_calc.steps.exact import dec, lit, round_to, scale_of

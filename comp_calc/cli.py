@@ -1,13 +1,15 @@
-"""The command line: thin typer commands over `comp_calc.app`.
+"""The command line: thin typer commands over `comp_calc.pipeline`.
 
-Each command calls the library and maps its errors to exit codes:
-0 success, 1 the run's own reconciliation failed (or `diff --fail-over`),
-2 bad input or usage. Only this module and `comp_calc.render` talk to the terminal.
+Every command is registered through `command`, the one place where an error
+becomes an exit code: 0 success, 1 the run's own reconciliation failed (or
+`diff --fail-over` tripped), 2 bad input or usage. Commands and
+`comp_calc.outputs.terminal` are the only code that talks to the terminal.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import sys
 import threading
@@ -17,11 +19,14 @@ from typing import Annotated
 
 import typer
 
-from comp_calc import app as lib
-from comp_calc import render
+from comp_calc.commands import alignment as _alignment
+from comp_calc.commands import diff as _diff
+from comp_calc.commands import explain as _explain
 from comp_calc.commands.options import DataOpt, Format, FormatOpt, PeriodOpt, PlansOpt
-from comp_calc.errors import Diagnostic, InputError, ReconciliationError
+from comp_calc.errors import Diagnostic, InputError, ReconciliationError, UsageError
+from comp_calc.outputs import terminal as render
 from comp_calc.outputs.writer import refuse_closed
+from comp_calc.pipeline import stages as lib
 
 app = typer.Typer(
     help="Exact, explainable sales compensation runs from CSV exports and YAML plans.",
@@ -32,6 +37,36 @@ app = typer.Typer(
 )
 
 
+
+def exit_code(error: InputError | ReconciliationError, as_json: bool) -> int:
+    """Show `error` to the user and return its exit code: the one mapping every command uses."""
+    if isinstance(error, ReconciliationError):
+        render.error(f"reconciliation failed, nothing written: {error}")
+        return 1
+    if as_json:
+        render.diagnostics(error.diagnostics, as_json=True)
+    elif isinstance(error, UsageError):
+        render.error(error.message)
+    else:
+        render.diagnostics(error.diagnostics)
+    return 2
+
+
+def command(name: str | None = None):
+    """Register a command whose bad input and failed reconciliation end as `exit_code` says."""
+
+    def register(function):
+        @functools.wraps(function)
+        def guarded(*args, **kwargs):
+            fmt = kwargs.get("fmt")
+            try:
+                return function(*args, **kwargs)
+            except (InputError, ReconciliationError) as e:
+                raise typer.Exit(exit_code(e, getattr(fmt, "value", fmt) == "json")) from None
+
+        return app.command(name=name)(guarded)
+
+    return register
 
 
 @contextlib.contextmanager
@@ -58,13 +93,7 @@ def terminate_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
-def fail(error: InputError, fmt: Format = Format.table) -> typer.Exit:
-    """Print every diagnostic and return the exit for bad input (2)."""
-    render.diagnostics(error.diagnostics, as_json=fmt == Format.json)
-    return typer.Exit(2)
-
-
-@app.command()
+@command()
 def run(
     plans: PlansOpt = Path("plans"),
     data: DataOpt = Path("sample_data"),
@@ -89,28 +118,22 @@ def run(
     ] = False,
 ) -> None:
     """Compute a period's payouts and write payouts.csv, lines.csv, exceptions.csv and manifest.json."""
-    try:
-        if streaming and statements:
-            message = "--statements needs the whole run in memory: run without --streaming to write statements"
-            raise InputError(Diagnostic("--statements", None, None, "statements-streaming", message))
-        streaming = streaming or (not statements and lib.large_inputs(data))
-        if period is not None and (asked := lib.valid_period(period)):  # a closed period is refused before any work
-            refuse_closed(out, asked.label, force)
-        with terminate_as_exit(), lib.scratch_folder(out, streaming) as scratch:
-            with render.progress("Loading plans and data"):
-                prep = lib.prepare(plans, data, period, skip_invalid, scratch)
-            with render.progress(f"Computing {prep.period}"):
-                result = lib.run(prep)
-                folder = lib.write(prep, result, out, force, statements=statements)
-    except InputError as e:
-        raise fail(e, fmt) from None
-    except ReconciliationError as e:
-        render.error(f"reconciliation failed, nothing written: {e}")
-        raise typer.Exit(1) from None
+    if streaming and statements:
+        message = "--statements needs the whole run in memory: run without --streaming to write statements"
+        raise InputError(Diagnostic("--statements", None, None, "statements-streaming", message))
+    streaming = streaming or (not statements and lib.large_inputs(data))
+    if period is not None and (asked := lib.valid_period(period)):  # a closed period is refused before any work
+        refuse_closed(out, asked.label, force)
+    with terminate_as_exit(), lib.scratch_folder(out, streaming) as scratch:
+        with render.progress("Loading plans and data"):
+            prep = lib.prepare(plans, data, period, skip_invalid, scratch)
+        with render.progress(f"Computing {prep.period}"):
+            result = lib.run(prep)
+            folder = lib.write(prep, result, out, force, statements=statements)
     render.run_summary(prep, result, folder, fmt.value)
 
 
-@app.command()
+@command()
 def validate(
     plans: PlansOpt = Path("plans"),
     data: Annotated[Path | None, typer.Option("--data", help="Also check this folder of input CSVs.")] = None,
@@ -128,14 +151,9 @@ def validate(
 
 
 # Further commands live in comp_calc/commands/, one module each, registered here.
-# (registrations)
-from comp_calc.commands import diff as _diff  # noqa: E402
-from comp_calc.commands import explain as _explain  # noqa: E402
-from comp_calc.commands import alignment as _alignment  # noqa: E402
-
-app.command(name="explain")(_explain.explain)
-app.command(name="diff")(_diff.diff)
-app.command(name="alignment")(_alignment.alignment)
+command("explain")(_explain.explain)
+command("diff")(_diff.diff)
+command("alignment")(_alignment.alignment)
 
 
 def main() -> None:  # pragma: no cover - console entry point

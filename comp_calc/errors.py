@@ -39,5 +39,15 @@ class InputError(Exception):
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 
+class UsageError(InputError):
+    """A problem with how a command was called (an unknown rep, a period of the wrong kind, a plan
+    revision that git cannot find): exit code 2, shown as one line `error: message`."""
+
+    def __init__(self, where: str, code: str, message: str):
+        super().__init__(Diagnostic(where, None, None, code, message))
+        self.code = code
+        self.message = message
+
+
 class ReconciliationError(Exception):
     """The run's own invariants failed: exit code 1. A bug, not a user mistake."""

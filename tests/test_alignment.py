@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from comp_calc import alignment
-from comp_calc.app import Prepared, run
+from comp_calc.pipeline.stages import Prepared, run
 from comp_calc.cli import app
 from comp_calc.periods import parse_period
 from factories import clawback, contact, inputs, outbound, plan, plans, quality, rates, rep, response, sale

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from test_explain import PLAN, invoke, text, write_case
 
-from comp_calc import app as lib
+from comp_calc.pipeline import stages as lib
 from comp_calc.outputs.results import payouts_frame
 from comp_calc.plan.load import parse_plan
-from comp_calc.plandiff import diff_plans
+from comp_calc.diff.rules import diff_plans
 
 NEW_PLAN = PLAN.replace("rate: 0.03", "rate: 0.04")
 

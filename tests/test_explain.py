@@ -30,7 +30,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from comp_calc import app as lib
+from comp_calc.pipeline import stages as lib
 from comp_calc.cli import app
 from comp_calc.outputs.results import payouts_frame
 

@@ -28,7 +28,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from comp_calc import app as lib
+from comp_calc.pipeline import stages as lib
 from comp_calc.cli import app, terminate_as_exit
 from comp_calc.outputs.csvfmt import FORMULA_START
 from comp_calc.outputs.writer import clean_stale, safe_file_stem, write_period

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from test_explain import REPS, SALES, invoke, text, write_case
 
-from comp_calc import app as lib
+from comp_calc.pipeline import stages as lib
 from comp_calc.outputs.writer import safe_file_stem
-from comp_calc.statement import period_statements
-from comp_calc.statement_html import statement_files, statement_html
+from comp_calc.outputs.statement import period_statements
+from comp_calc.outputs.statement_html import statement_files, statement_html
 
 HOSTILE_REPS = REPS + '../../x,<script>alert("x")</script> & Co,Team <b>,p,1000,2026-01-01,\n'
 HOSTILE_SALES = SALES + "S9,../../x,c9,<img src=x>,100,2026-02-10,\n"

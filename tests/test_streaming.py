@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from comp_calc import app as lib
+from comp_calc.pipeline import stages as lib
 from comp_calc.cli import app
 from comp_calc.data import stream
 from test_fuzz import ROOT, data_folder, fuzz_settings, run_options, scratch, write_data

@@ -24,10 +24,9 @@ from rich.table import Table
 from rich.text import Text
 
 from comp_calc import alignment as lib
-from comp_calc import app as runner
-from comp_calc import render
 from comp_calc.commands.options import DataOpt, PeriodOpt, PlansOpt, SkipOpt
-from comp_calc.errors import InputError, ReconciliationError
+from comp_calc.outputs import terminal as render
+from comp_calc.pipeline import stages
 
 
 class Format(str, Enum):
@@ -48,18 +47,11 @@ def alignment(
     fmt: Annotated[Format, typer.Option("--format", help="table (for people) or json (for scripts).")] = Format.table,
 ) -> None:
     """Whether pay follows customer outcomes: mis-selling, contact-quota gaming, pay versus satisfaction, survey health."""
-    try:
-        with render.progress("Loading plans and data"):
-            prep = runner.prepare(plans, data, period, skip_invalid)
-        with render.progress(f"Computing {prep.period} and its trailing periods"):
-            result = runner.run(prep)
-            report = lib.analyze(prep, result)
-    except InputError as e:
-        render.diagnostics(e.diagnostics, as_json=fmt == Format.json)
-        raise typer.Exit(2) from None
-    except ReconciliationError as e:
-        render.error(f"reconciliation failed: {e}")
-        raise typer.Exit(1) from None
+    with render.progress("Loading plans and data"):
+        prep = stages.prepare(plans, data, period, skip_invalid)
+    with render.progress(f"Computing {prep.period} and its trailing periods"):
+        result = stages.run(prep)
+        report = lib.analyze(prep, result)
     if fmt == Format.json:
         sys.stdout.write(json.dumps(lib.to_json(report), indent=2) + "\n")
         sys.stdout.flush()

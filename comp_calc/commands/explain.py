@@ -1,7 +1,7 @@
 """`comp-calc explain`: one rep's statement for one period, each line and how it was computed.
 
 The statement is read off the same run `comp-calc run` computes (see
-`comp_calc.statement`), so its numbers are the payouts.csv and lines.csv ones.
+`comp_calc.outputs.statement`), so its numbers are the payouts.csv and lines.csv ones.
 """
 
 from __future__ import annotations
@@ -16,46 +16,26 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from comp_calc import app as lib
-from comp_calc import render
+from comp_calc.commands.options import DataOpt, Format, FormatOpt, PeriodOpt, PlansOpt, SkipOpt
 from comp_calc.engine import RunResult, first_period
-from comp_calc.errors import InputError, ReconciliationError
+from comp_calc.errors import UsageError
 from comp_calc.outputs.results import LINE_EXACT, LINE_MONEY, lines_frame
-from comp_calc.outputs.writer import render_csv
-from comp_calc.periods import Period
-from comp_calc.plan.model import PlanSet
-from comp_calc.statement import (
+from comp_calc.outputs.statement import (
     CLAWBACK_HEADINGS,
     COMMISSION_HEADINGS,
     NUMERIC_CELLS,
     Statement,
-    StatementError,
     check_period_has_data,
     check_rep,
     statement_dict,
     statement_for,
 )
-
-
-from comp_calc.commands.options import DataOpt, Format, FormatOpt, PeriodOpt, PlansOpt, SkipOpt
-
-
-def console() -> Console:
-    """A console made per command, so the terminal width (COLUMNS) is read when the command runs."""
-    return Console(highlight=False, soft_wrap=False)
-
-
-def report_error(error: InputError, fmt: Format) -> typer.Exit:
-    """Exit 2. A statement problem or any single problem is one line on stderr; several are listed."""
-    if fmt == Format.json:
-        render.diagnostics(error.diagnostics, as_json=True)
-    elif isinstance(error, StatementError):
-        typer.echo(f"error: {error.message}", err=True)
-    elif len(error.diagnostics) == 1:
-        typer.echo(f"error: {error.diagnostics[0]}", err=True)
-    else:
-        render.diagnostics(error.diagnostics)
-    return typer.Exit(2)
+from comp_calc.outputs.terminal import console, print_wide
+from comp_calc.outputs.writer import render_csv
+from comp_calc.periods import Period
+from comp_calc.pipeline import stages
+from comp_calc.pipeline.stages import Prepared
+from comp_calc.plan.model import PlanSet
 
 
 def currency_of(plans: PlanSet) -> str:
@@ -65,24 +45,22 @@ def currency_of(plans: PlanSet) -> str:
 def check_after_plans(plans: PlanSet, period: Period) -> None:
     first = first_period(plans, period.kind)
     if first is not None and first.start > period.start:
-        raise StatementError(
+        raise UsageError(
+            "--period",
             "period-before-plans",
             f"{period} is before the plans: the first {period.kind} any plan pays is {first} ({first.start} to {first.end})",
-            "--period",
         )
 
 
-def _prepare_for_rep(plans: Path, data: Path, period: str | None, skip_invalid: bool, rep: str) -> lib.Prepared:
+def _prepare_for_rep(plans_dir: Path, data_dir: Path, period: str | None, skip_invalid: bool, rep: str) -> Prepared:
     """Prepare like `run`; a defaulted period follows the rep's plan kind (the latest complete quarter
     for a rep paid by quarter), since a monthly run has no quarterly reps."""
-    prep = lib.prepare(plans, data, period, skip_invalid)
-    found = prep.inputs.reps.frame.filter(pl.col("rep_id") == rep)
-    kind = prep.plans.kind(found["plan"][0]) if found.height else None
-    if prep.period_was_default and kind is not None and kind != prep.period.kind:
-        same_kind = PlanSet(tuple(p for p in prep.plans.plans if p.period == kind))
-        label = lib.latest_complete_period(prep.inputs, same_kind).label
-        prep = lib.prepare(plans, data, label, skip_invalid)
-        prep.period_was_default = True
+    plans = stages.load_plan_set(plans_dir)
+    inputs = stages.load_data(data_dir)
+    found = inputs.reps.frame.filter(pl.col("rep_id") == rep)
+    kind = plans.kind(found["plan"][0]) if found.height else None
+    same_kind = PlanSet(tuple(p for p in plans.plans if p.period == kind)) if kind is not None else plans
+    prep = stages.check(plans, inputs, *stages.choose_period(inputs, same_kind, period, kind), skip_invalid)
     check_rep(prep.inputs, rep, kind, prep.period)
     return prep
 
@@ -96,17 +74,11 @@ def explain(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """One rep's statement for a period: each line and how it was computed, then cap, clawbacks, carry and payout."""
-    try:
-        prep = _prepare_for_rep(plans, data, period, skip_invalid, rep)
-        check_after_plans(prep.plans, prep.period)
-        result = lib.run(prep)
-        check_period_has_data(prep.inputs, prep.period)
-        statement = statement_for(result, prep.inputs, rep, currency_of(prep.plans))
-    except InputError as e:
-        raise report_error(e, fmt) from None
-    except ReconciliationError as e:
-        typer.echo(f"error: reconciliation failed: {e}", err=True)
-        raise typer.Exit(1) from None
+    prep = _prepare_for_rep(plans, data, period, skip_invalid, rep)
+    check_after_plans(prep.plans, prep.period)
+    result = stages.run(prep)
+    check_period_has_data(prep.inputs, prep.period)
+    statement = statement_for(result, prep.inputs, rep, currency_of(prep.plans))
     if fmt == Format.json:
         typer.echo(json.dumps(statement_dict(statement), indent=2, ensure_ascii=False))
         return
@@ -125,16 +97,6 @@ def rep_lines_csv(result: RunResult, rep: str) -> bytes:
 
 
 WRAPPING_CELLS: set[str] = set()
-
-
-def print_wide(out: Console, table: Table, blank_after: bool = True) -> None:
-    """Print a table at least as wide as its cells need, so no number is ever cut, even on a narrow
-    terminal (the terminal then wraps the long lines itself)."""
-    wide = Console(width=10_000, file=out.file, highlight=False, soft_wrap=False)
-    needed = wide.measure(table).maximum
-    Console(width=max(out.width, needed), file=out.file, highlight=False, soft_wrap=False).print(table)
-    if blank_after:
-        out.print()
 
 
 def _lines_table(frame: pl.DataFrame, headings: dict[str, str], title: str) -> Table:

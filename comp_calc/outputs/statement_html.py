@@ -17,7 +17,7 @@ import polars as pl
 
 from comp_calc.engine import RunResult
 from comp_calc.outputs.writer import safe_file_stem
-from comp_calc.statement import (
+from comp_calc.outputs.statement import (
     CLAWBACK_HEADINGS,
     COMMISSION_HEADINGS,
     NUMERIC_CELLS,

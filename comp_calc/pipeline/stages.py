@@ -1,4 +1,4 @@
-"""The stages a command runs, as plain functions: load, check, compute, write.
+"""The stages every command runs, as plain functions: load, check, choose the period, compute, write.
 
 Like a loader pipeline (parse -> validate -> compute), each stage returns data
 and collects user mistakes as diagnostics; a stage that cannot go on raises
@@ -27,7 +27,7 @@ from comp_calc.outputs.writer import clean_stale_scratch, write_period
 from comp_calc.periods import MONTH, QUARTER, Period, parse_period, period_containing, previous
 from comp_calc.plan.load import load_plans
 from comp_calc.plan.model import PlanSet
-from comp_calc.statement_html import statement_files
+from comp_calc.outputs.statement_html import statement_files
 
 
 @dataclass
@@ -45,14 +45,16 @@ def load_plan_set(plans_dir: str | Path) -> PlanSet:
     return plans
 
 
-def latest_complete_period(inputs: Inputs, plans: PlanSet) -> Period:
-    """The latest period (monthly if any plan is monthly) that the data covers to its last day."""
+def latest_complete_period(inputs: Inputs, plans: PlanSet, kind: str | None = None) -> Period:
+    """The latest period of `kind` (default: monthly if any plan is monthly) that the data covers
+    to its last day."""
     found = [t.scan().select(pl.col(ROW_DATE[t.name]).max()).collect().item() for t in inputs.tables() if t.name in ROW_DATE]
     days = [day for day in found if day is not None]
     if not days:
         raise InputError(Diagnostic(inputs.sales.path or "sales.csv", None, None, "no-data", "no dated rows to choose a period from; pass --period"))
-    kinds = {p.period for p in plans.plans}
-    kind = MONTH if MONTH in kinds or not kinds else QUARTER
+    if kind is None:
+        kinds = {p.period for p in plans.plans}
+        kind = MONTH if MONTH in kinds or not kinds else QUARTER
     current = period_containing(max(days), kind)
     if current.end == max(days):
         return current
@@ -60,34 +62,46 @@ def latest_complete_period(inputs: Inputs, plans: PlanSet) -> Period:
 
 
 def valid_period(text: str) -> Period | None:
-    """The period `text` names, or None (`prepare` reports why)."""
+    """The period `text` names, or None (`choose_period` reports why)."""
     try:
         return parse_period(text)
     except ValueError:
         return None
 
 
+def choose_period(inputs: Inputs, plans: PlanSet, text: str | None, kind: str | None = None) -> tuple[Period, bool]:
+    """(the period `text` names, False), or with no text (the latest complete period of `kind`, True)."""
+    if text is None:
+        return latest_complete_period(inputs, plans, kind), True
+    try:
+        return parse_period(text), False
+    except ValueError as e:
+        raise InputError(Diagnostic("--period", None, None, "bad-period", str(e))) from None
+
+
+def load_data(data_dir: str | Path, scratch: str | Path | None = None) -> Inputs:
+    """The input files of `data_dir`, every row checked. With a `scratch` folder the inputs are read
+    for a streaming run: block by block, the dated rows kept on disk there (`comp_calc.data.stream`);
+    the folder must outlive the run."""
+    return load_inputs(data_dir) if scratch is None else load_inputs_streaming(data_dir, scratch)
+
+
+def check(plans: PlanSet, inputs: Inputs, period: Period, was_default: bool, skip_invalid: bool) -> Prepared:
+    """Cross-check the inputs against the plans up to `period`; bad rows stop the run unless
+    `skip_invalid`. Every command comes through here, once per plan set it computes."""
+    inputs, _ = cross_checks(inputs, plans, until=period.end)
+    if inputs.problems and not skip_invalid:
+        raise InputError(inputs.problems)
+    return Prepared(plans, inputs, period, was_default)
+
+
 def prepare(
     plans_dir: str | Path, data_dir: str | Path, period: str | None, skip_invalid: bool, scratch: str | Path | None = None
 ) -> Prepared:
-    """Load and check plans and inputs for a run of `period` (default: latest complete one).
-
-    With a `scratch` folder the inputs are read for a streaming run: block by block, the
-    dated rows kept on disk there (`comp_calc.data.stream`); the folder must outlive the run.
-    """
+    """Load and check plans and inputs for a run of `period` (default: latest complete one)."""
     plans = load_plan_set(plans_dir)
-    inputs = load_inputs(data_dir) if scratch is None else load_inputs_streaming(data_dir, scratch)
-    if period is None:
-        chosen, was_default = latest_complete_period(inputs, plans), True
-    else:
-        try:
-            chosen, was_default = parse_period(period), False
-        except ValueError as e:
-            raise InputError(Diagnostic("--period", None, None, "bad-period", str(e))) from None
-    inputs, _ = cross_checks(inputs, plans, until=chosen.end)
-    if inputs.problems and not skip_invalid:
-        raise InputError(inputs.problems)
-    return Prepared(plans, inputs, chosen, was_default)
+    inputs = load_data(data_dir, scratch)
+    return check(plans, inputs, *choose_period(inputs, plans, period), skip_invalid)
 
 
 # inputs larger than this (all files together) are read for a streaming run by default: in

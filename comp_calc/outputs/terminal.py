@@ -1,7 +1,6 @@
-"""Terminal rendering: rich tables for people, JSON/CSV for scripts.
-
-The only module besides the CLI that writes to the terminal.
-"""
+"""Terminal rendering shared by the commands: rich tables for people, JSON/CSV for scripts,
+diagnostics and errors on stderr. Only the CLI layer (`comp_calc.cli`, `comp_calc.commands`)
+and this module write to the terminal."""
 
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ from pathlib import Path
 import polars as pl
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -30,13 +30,28 @@ MAX_SHOWN = 20
 MAX_TABLE_ROWS = 200
 
 
+def console() -> Console:
+    """A console made per command, so the terminal width (COLUMNS) is read when the command runs."""
+    return Console(highlight=False, soft_wrap=False)
+
+
+def print_wide(out: Console, table: Table, blank_after: bool = True) -> None:
+    """Print a table at least as wide as its cells need, so no number is ever cut, even on a narrow
+    terminal (the terminal then wraps the long lines itself)."""
+    wide = Console(width=10_000, file=out.file, highlight=False, soft_wrap=False)
+    needed = wide.measure(table).maximum
+    Console(width=max(out.width, needed), file=out.file, highlight=False, soft_wrap=False).print(table)
+    if blank_after:
+        out.print()
+
+
 def _write(text: str | bytes) -> None:
     sys.stdout.write(text.decode() if isinstance(text, bytes) else text)
     sys.stdout.flush()
 
 
 def error(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
 
 
 def diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:

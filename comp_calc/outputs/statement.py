@@ -7,7 +7,7 @@ number `run` writes to payouts.csv and lines.csv. Nothing is recomputed here;
 the only arithmetic is for display (a CSAT share as a percentage, an NPS value
 to two decimals), never for an amount.
 
-    statement_for(result, inputs, rep_id, currency)  one rep -> Statement, or StatementError
+    statement_for(result, inputs, rep_id, currency)  one rep -> Statement, or UsageError
     period_statements(result, currency)             every rep present in the period
     statement_dict(statement)                       the JSON form (`explain --format json`)
 
@@ -15,7 +15,7 @@ The line tables are built for the whole period at once with polars
 expressions (`line_tables`) and already hold display text, so the terminal
 table, the JSON and the HTML statement show the same cells.
 
-Codes of `StatementError` (exit 2):
+Codes of `UsageError` (exit 2):
     unknown-rep           the rep id is not in reps.csv (or its row was rejected)
     other-period-kind     the rep's plan is paid by quarter and the period is a month, or the reverse
     rep-not-in-period     the rep is neither active in the period nor has a line in it
@@ -32,7 +32,7 @@ import polars as pl
 
 from comp_calc.data.model import Inputs
 from comp_calc.engine import RunResult, period_lines
-from comp_calc.errors import Diagnostic, InputError
+from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
 from comp_calc.steps.exact import plain_text
 
@@ -40,7 +40,6 @@ __all__ = [
     "MetricDetail",
     "QualityDetail",
     "Statement",
-    "StatementError",
     "check_period_has_data",
     "exact",
     "line_tables",
@@ -82,15 +81,6 @@ CLAWBACK_HEADINGS = {
     "amount": "amount",
 }
 NUMERIC_CELLS = {"credited", "rate", "quality_multiplier", "amount", "days", "recover", "original_amount"}
-
-
-class StatementError(InputError):
-    """A statement that cannot be shown; its one diagnostic reads as one line."""
-
-    def __init__(self, code: str, message: str, where: str = "--rep"):
-        super().__init__(Diagnostic(where, None, None, code, message))
-        self.code = code
-        self.message = message
 
 
 # --------------------------------------------------------------------------
@@ -370,17 +360,17 @@ def check_period_has_data(inputs: Inputs, period: Period) -> None:
         return
     last = [f[c].max() for f, c in dated if f.height and f[c].null_count() < f.height]
     latest = f"; the latest date in the data is {max(last)}" if last else "; the data has no dated rows"
-    raise StatementError(
+    raise UsageError(
+        "--period",
         "no-data-in-period",
         f"no data in {period} ({period.start} to {period.end}): no sale, cancellation, response or contact is dated in it{latest}",
-        "--period",
     )
 
 
 def _rep_row(inputs: Inputs, rep_id: str) -> dict:
     found = inputs.reps.frame.filter(pl.col("rep_id") == rep_id)
     if not found.height:
-        raise StatementError("unknown-rep", f"unknown rep '{rep_id}': no such rep_id in {inputs.reps.path or 'reps.csv'}")
+        raise UsageError("--rep", "unknown-rep", f"unknown rep '{rep_id}': no such rep_id in {inputs.reps.path or 'reps.csv'}")
     return found.row(0, named=True)
 
 
@@ -389,11 +379,11 @@ def check_rep(inputs: Inputs, rep_id: str, plan_kind: str | None, period: Period
     rep = _rep_row(inputs, rep_id)
     if plan_kind is not None and plan_kind != period.kind:
         other = period_containing(period.start, plan_kind)
-        raise StatementError(
+        raise UsageError(
+            "--period",
             "other-period-kind",
             f"rep {rep_id} is on plan {rep['plan']}, paid by {plan_kind}; {period} is a {period.kind}: "
             f"use --period {other.label}",
-            "--period",
         )
 
 
@@ -453,13 +443,13 @@ def _statement(row: dict, commissions: pl.DataFrame, claws: pl.DataFrame, curren
 
 
 def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str = "") -> Statement:
-    """The statement of `rep_id` for the run's requested period, or a StatementError saying why not."""
+    """The statement of `rep_id` for the run's requested period, or a UsageError saying why not."""
     rep = _rep_row(inputs, rep_id)
     period = result.period
     rows = result.grid.filter((pl.col("rep_id") == rep_id) & (pl.col("period") == period.label))
     if not rows.height:
-        raise StatementError(
-            "other-period-kind", f"rep {rep_id} is on plan {rep['plan']}, which is not paid by {period.kind}", "--period"
+        raise UsageError(
+            "--period", "other-period-kind", f"rep {rep_id} is on plan {rep['plan']}, which is not paid by {period.kind}"
         )
     row = rows.row(0, named=True)
     if not row["present"]:
@@ -470,11 +460,11 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
             why = f"starts on {rep['start_date']}"
         else:
             why = "was not active"
-        raise StatementError(
+        raise UsageError(
+            "--period",
             "rep-not-in-period",
             f"rep {rep_id} ({rep['name']}) is not in {period} ({period.start} to {period.end}): {why} "
             f"(employed from {rep['start_date']} {end}) and has no line in that period",
-            "--period",
         )
     commissions, claws = line_tables(result, period.label)
     mine = pl.col("rep_id") == rep_id

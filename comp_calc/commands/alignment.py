@@ -27,6 +27,7 @@ from comp_calc import alignment as lib
 from comp_calc.commands.options import DataOpt, PeriodOpt, PlansOpt, SkipOpt
 from comp_calc.outputs import terminal as render
 from comp_calc.pipeline import stages
+from comp_calc.steps.exact import dec
 
 
 class Format(str, Enum):
@@ -99,7 +100,7 @@ def _print(table: Table) -> None:
 
 def _percent(column: str) -> pl.Expr:
     return pl.when(pl.col(column).is_not_null()).then(
-        (pl.col(column) * 100).cast(lib.dec(1)).cast(pl.String) + pl.lit("%")
+        (pl.col(column) * 100).cast(dec(1)).cast(pl.String) + pl.lit("%")
     ).alias(column)
 
 
@@ -183,7 +184,7 @@ def _plans(report: lib.AlignmentReport) -> None:
 def _teams(report: lib.AlignmentReport) -> None:
     frame = report.trailing.teams.with_columns(
         _percent("outcome_share"), _percent("early_rate"), _percent("follow_on_rate"), _percent("csat_share"),
-        pl.col("pay_csat_correlation", "pay_nps_correlation").cast(lib.dec(2)),
+        pl.col("pay_csat_correlation", "pay_nps_correlation").cast(dec(2)),
     )
     headers = {
         "team": "team", "reps": "reps", "payout": "payout", "outcome_share": "outcome", "early_rate": "early",

@@ -23,7 +23,7 @@ from comp_calc.commands import alignment as _alignment
 from comp_calc.commands import diff as _diff
 from comp_calc.commands import explain as _explain
 from comp_calc.commands.options import DataOpt, Format, FormatOpt, PeriodOpt, PlansOpt
-from comp_calc.errors import Diagnostic, InputError, ReconciliationError, UsageError
+from comp_calc.errors import Diagnostic, InputError, ReconciliationError
 from comp_calc.outputs import terminal as render
 from comp_calc.outputs.writer import refuse_closed
 from comp_calc.pipeline import stages as lib
@@ -43,12 +43,7 @@ def exit_code(error: InputError | ReconciliationError, as_json: bool) -> int:
     if isinstance(error, ReconciliationError):
         render.error(f"reconciliation failed, nothing written: {error}")
         return 1
-    if as_json:
-        render.diagnostics(error.diagnostics, as_json=True)
-    elif isinstance(error, UsageError):
-        render.error(error.message)
-    else:
-        render.diagnostics(error.diagnostics)
+    render.diagnostics(error.diagnostics, as_json=as_json)
     return 2
 
 

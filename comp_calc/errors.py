@@ -41,12 +41,11 @@ class InputError(Exception):
 
 class UsageError(InputError):
     """A problem with how a command was called (an unknown rep, a period of the wrong kind, a plan
-    revision that git cannot find): exit code 2, shown as one line `error: message`."""
+    revision that git cannot find): exit code 2, one diagnostic whose `file` is the option or
+    argument at fault."""
 
     def __init__(self, where: str, code: str, message: str):
         super().__init__(Diagnostic(where, None, None, code, message))
-        self.code = code
-        self.message = message
 
 
 class ReconciliationError(Exception):

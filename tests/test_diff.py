@@ -185,7 +185,7 @@ def test_fail_over(tmp_path):
     assert run_diff(plans, data, *args, "13.02").exit_code == 0  # 13.0198...% <= 13.02
     bad = run_diff(plans, data, str(plans / "p.yaml"), str(new), "--period", "2026-01", "--fail-over", "lots")
     assert bad.exit_code == 2
-    assert bad.output == "error: --fail-over takes a percentage >= 0 such as 2 or 0.5, not 'lots'\n"
+    assert bad.output == "--fail-over: bad-fail-over --fail-over takes a percentage >= 0 such as 2 or 0.5, not 'lots'\n"
 
 
 def test_new_with_another_version_stands_in_for_old(tmp_path):
@@ -207,7 +207,7 @@ def test_old_must_be_a_version_of_the_plan_set(tmp_path):
     result = run_diff(plans, data, str(other), str(new), "--period", "2026-01")
     assert result.exit_code == 2
     assert result.output == (
-        f"error: {other}: plan q version 1 is not in {plans} (it has: p v1); OLD must be one of its versions\n"
+        f"{other}: plan-not-in-set plan q version 1 is not in {plans} (it has: p v1); OLD must be one of its versions\n"
     )
 
 
@@ -265,14 +265,14 @@ def test_revision_path_is_resolved_from_a_subfolder(repo, monkeypatch):
 def test_unknown_revision_is_a_clear_error(repo):
     result = invoke("diff", "plans/p.yaml@nosuchrev", "plans/p.yaml", "--plans", "plans", "--data", "data", "--period", "2026-01")
     assert result.exit_code == 2
-    assert result.output.startswith("error: plans/p.yaml@nosuchrev: cannot read plans/p.yaml at revision nosuchrev: ")
+    assert result.output.startswith("plans/p.yaml@nosuchrev: git-failed cannot read plans/p.yaml at revision nosuchrev: ")
     assert result.output.count("\n") == 1
 
 
 def test_unknown_path_at_revision_is_a_clear_error(repo):
     result = invoke("diff", "plans/gone.yaml@HEAD", "plans/p.yaml", "--plans", "plans", "--data", "data")
     assert result.exit_code == 2
-    assert result.output.startswith("error: plans/gone.yaml@HEAD: cannot read plans/gone.yaml at revision HEAD: ")
+    assert result.output.startswith("plans/gone.yaml@HEAD: git-failed cannot read plans/gone.yaml at revision HEAD: ")
     assert result.output.count("\n") == 1
 
 
@@ -282,7 +282,7 @@ def test_revision_outside_a_checkout_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     result = invoke("diff", "plans/p.yaml@HEAD", "new.yaml", "--plans", "plans", "--data", "data")
     assert result.exit_code == 2
-    assert result.output == "error: plans/p.yaml@HEAD: plans is not inside a git checkout\n"
+    assert result.output == "plans/p.yaml@HEAD: not-a-git-checkout plans is not inside a git checkout\n"
 
 
 def two_versions(tmp_path: Path, v2_rules: str = NEW_PLAN) -> tuple[Path, Path]:
@@ -313,6 +313,6 @@ def test_new_clashing_with_another_version_of_the_set_is_refused(tmp_path):
     result = run_diff(plans, data, str(plans / "p.yaml"), str(other), "--period", "2026-01")
     assert result.exit_code == 2
     assert result.output == (
-        f"error: {other}: NEW is plan p version 2, which {plans} already has with other rules ({plans / 'p2.yaml'}); "
+        f"{other}: plan-version-clash NEW is plan p version 2, which {plans} already has with other rules ({plans / 'p2.yaml'}); "
         "give NEW a version number of its own to stand in for OLD\n"
     )

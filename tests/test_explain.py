@@ -232,14 +232,14 @@ def test_explain_csv_is_the_reps_lines_csv_rows(tmp_path):
 def test_unknown_rep_is_one_clear_line(tmp_path):
     result = explain(tmp_path, "--rep", "Z9", "--period", "2026-01")
     assert result.exit_code == 2
-    assert result.output == "error: unknown rep 'Z9': no such rep_id in " + str(tmp_path / "data" / "reps.csv") + "\n"
+    assert result.output == "--rep: unknown-rep unknown rep 'Z9': no such rep_id in " + str(tmp_path / "data" / "reps.csv") + "\n"
 
 
 def test_rep_who_left_is_named_with_dates(tmp_path):
     result = explain(tmp_path, "--rep", "B2", "--period", "2026-02")
     assert result.exit_code == 2
     assert result.output == (
-        "error: rep B2 (Bob Ray) is not in 2026-02 (2026-02-01 to 2026-02-28): left on 2026-01-31 "
+        "--period: rep-not-in-period rep B2 (Bob Ray) is not in 2026-02 (2026-02-01 to 2026-02-28): left on 2026-01-31 "
         "(employed from 2026-01-01 to 2026-01-31) and has no line in that period\n"
     )
 
@@ -248,7 +248,7 @@ def test_period_with_no_data(tmp_path):
     result = explain(tmp_path, "--rep", "A1", "--period", "2026-05")
     assert result.exit_code == 2
     assert result.output == (
-        "error: no data in 2026-05 (2026-05-01 to 2026-05-31): no sale, cancellation, response or contact "
+        "--period: no-data-in-period no data in 2026-05 (2026-05-01 to 2026-05-31): no sale, cancellation, response or contact "
         "is dated in it; the latest date in the data is 2026-02-20\n"
     )
 
@@ -256,13 +256,13 @@ def test_period_with_no_data(tmp_path):
 def test_period_before_the_plans(tmp_path):
     result = explain(tmp_path, "--rep", "A1", "--period", "2025-12")
     assert result.exit_code == 2
-    assert result.output == "error: 2025-12 is before the plans: the first month any plan pays is 2026-01 (2026-01-01 to 2026-01-31)\n"
+    assert result.output == "--period: period-before-plans 2025-12 is before the plans: the first month any plan pays is 2026-01 (2026-01-01 to 2026-01-31)\n"
 
 
 def test_quarter_for_a_monthly_rep(tmp_path):
     result = explain(tmp_path, "--rep", "A1", "--period", "2026-Q1")
     assert result.exit_code == 2
-    assert result.output == "error: rep A1 is on plan p, paid by month; 2026-Q1 is a quarter: use --period 2026-01\n"
+    assert result.output == "--period: other-period-kind rep A1 is on plan p, paid by month; 2026-Q1 is a quarter: use --period 2026-01\n"
 
 
 def test_bad_period_text(tmp_path):

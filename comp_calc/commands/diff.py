@@ -25,7 +25,7 @@ from comp_calc.diff.rules import PlanDiff, diff_plans
 from comp_calc.diff.sources import plan_sets, read_plan
 from comp_calc.errors import UsageError
 from comp_calc.outputs.csvfmt import format_frame
-from comp_calc.outputs.statement import money as _money
+from comp_calc.outputs.numbers import money as _money
 from comp_calc.outputs.terminal import console, print_wide
 from comp_calc.outputs.writer import render_csv, render_json
 from comp_calc.periods import Period, period_containing

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from comp_calc.outputs.numbers import as_written
 from comp_calc.plan.model import Band, ClawbackRule, Outbound, Plan, Quality, RateRule, Tier
 
 __all__ = ["DIRECT", "METADATA", "PlanDiff", "RuleChange", "diff_plans"]
@@ -89,30 +90,21 @@ class PlanDiff:
 # value text
 
 
-def num(value: Decimal | int | None) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, Decimal):
-        text = format(value, "f")
-        return "0" if text.lstrip("-").strip("0.") == "" else text
-    return str(value)
-
-
 def _edge(value: Decimal | int | None) -> str:
     """A tier or band edge; None is the open-ended last one."""
-    return "open (last)" if value is None else num(value)
+    return "open (last)" if value is None else as_written(value)
 
 
 def _tier(t: Tier) -> str:
-    return f"x{num(t.multiplier)} up to {num(t.up_to)} of quota" if t.up_to is not None else f"x{num(t.multiplier)} above"
+    return f"x{as_written(t.multiplier)} up to {as_written(t.up_to)} of quota" if t.up_to is not None else f"x{as_written(t.multiplier)} above"
 
 
 def _band(b: Band) -> str:
-    return f"x{num(b.multiplier)} below {num(b.below)}" if b.below is not None else f"x{num(b.multiplier)} otherwise"
+    return f"x{as_written(b.multiplier)} below {as_written(b.below)}" if b.below is not None else f"x{as_written(b.multiplier)} otherwise"
 
 
 def _claw(c: ClawbackRule) -> str:
-    return f"recover {num(c.recover)} within {c.within_days} days"
+    return f"recover {as_written(c.recover)} within {c.within_days} days"
 
 
 def _list(items, fmt) -> str:
@@ -126,7 +118,7 @@ def _quality(q: Quality) -> str:
 
 def _outbound(o: Outbound) -> str:
     connected = "connected only" if o.connected_only else "connected or not"
-    return f"share {num(o.share)} for {', '.join(sorted(o.channels))} ({connected}) within {o.window_days} days"
+    return f"share {as_written(o.share)} for {', '.join(sorted(o.channels))} ({connected}) within {o.window_days} days"
 
 
 # --------------------------------------------------------------------------
@@ -137,7 +129,7 @@ class _Collector:
     def __init__(self) -> None:
         self.changes: list[RuleChange] = []
 
-    def compare(self, path: str, label: str, old, new, text=num, category: str = DIRECT) -> None:
+    def compare(self, path: str, label: str, old, new, text=as_written, category: str = DIRECT) -> None:
         if old != new:
             self.changes.append(RuleChange(path, label, text(old), text(new), category))
 

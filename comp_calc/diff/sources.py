@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from comp_calc.diff.rules import diff_plans
-from comp_calc.errors import Diagnostic, InputError
+from comp_calc.errors import InputError, UsageError
 from comp_calc.pipeline.stages import load_plan_set
 from comp_calc.plan.load import check_plan_set, load_plan_file, parse_plan
 from comp_calc.plan.model import Plan, PlanSet
@@ -34,26 +34,26 @@ def _git(folder: Path, *args: str) -> subprocess.CompletedProcess:
 def git_show(spec: str, path_text: str, rev: str) -> bytes:
     """The bytes of `path_text` at git revision `rev`, in the repository holding that path."""
     if not rev or rev.startswith("-") or not path_text:
-        raise UsageError(spec, "git-failed", f"{spec}: write a plan at a revision as PATH@REV, e.g. plans/plan.yaml@HEAD")
+        raise UsageError(spec, "git-failed", "write a plan at a revision as PATH@REV, e.g. plans/plan.yaml@HEAD")
     path = Path(path_text)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise UsageError(spec, "git-failed", f"{spec}: folder {folder} does not exist")
+        raise UsageError(spec, "git-failed", f"folder {folder} does not exist")
     try:
         top = _git(folder, "rev-parse", "--show-prefix")
     except OSError:
-        raise UsageError(spec, "git-failed", f"{spec}: git is not installed or cannot run") from None
+        raise UsageError(spec, "git-failed", "git is not installed or cannot run") from None
     if top.returncode != 0:
-        raise UsageError(spec, "not-a-git-checkout", f"{spec}: {folder} is not inside a git checkout")
+        raise UsageError(spec, "not-a-git-checkout", f"{folder} is not inside a git checkout")
     prefix = top.stdout.decode("utf-8", "replace").strip()
     if prefix.startswith("../") or (prefix == "" and _git(folder, "rev-parse", "--is-inside-work-tree").stdout.strip() != b"true"):
-        raise UsageError(spec, "not-a-git-checkout", f"{spec}: {folder} is not inside a git work tree")
+        raise UsageError(spec, "not-a-git-checkout", f"{folder} is not inside a git work tree")
     inside = prefix + path.name
     shown = _git(folder, "show", f"{rev}:{inside}")
     if shown.returncode != 0:
         reason = shown.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = reason[0].removeprefix("fatal: ") if reason else "git show failed"
-        raise UsageError(spec, "git-failed", f"{spec}: cannot read {inside} at revision {rev}: {detail}")
+        raise UsageError(spec, "git-failed", f"cannot read {inside} at revision {rev}: {detail}")
     return shown.stdout
 
 
@@ -84,7 +84,7 @@ def plan_sets(plans_dir: Path, old: Plan, new: Plan) -> tuple[PlanSet, PlanSet, 
         have = ", ".join(f"{p.plan} v{p.version}" for p in loaded.plans) or "none"
         raise UsageError(
             old.source, "plan-not-in-set",
-            f"{old.source}: plan {old.plan} version {old.version} is not in {plans_dir} (it has: {have}); "
+            f"plan {old.plan} version {old.version} is not in {plans_dir} (it has: {have}); "
             "OLD must be one of its versions",
         )  # fmt: skip
     base = loaded.replace(match, old)
@@ -94,7 +94,7 @@ def plan_sets(plans_dir: Path, old: Plan, new: Plan) -> tuple[PlanSet, PlanSet, 
         if diff_plans(clash, new).changes:
             raise UsageError(
                 new.source, "plan-version-clash",
-                f"{new.source}: NEW is plan {new.plan} version {new.version}, which {plans_dir} already has "
+                f"NEW is plan {new.plan} version {new.version}, which {plans_dir} already has "
                 f"with other rules ({clash.source}); give NEW a version number of its own to stand in for OLD",
             )  # fmt: skip
         note = (

@@ -1,4 +1,4 @@
-"""Turn result frames into CSV text, the way SPEC section 4 writes numbers.
+"""Turn result frames into CSV text, the way SPEC section 4 writes numbers (`numbers`).
 
 Everything here is a polars expression over whole columns; no cell is touched
 from Python. The rules:
@@ -23,7 +23,7 @@ import io
 
 import polars as pl
 
-from comp_calc.steps.exact import trim_zeros
+from comp_calc.outputs.numbers import fixed_text, trim_zeros
 
 __all__ = [
     "FORMULA_START",
@@ -39,33 +39,18 @@ __all__ = [
 FORMULA_START = "=+-@\t\r"
 _FORMULA_RE = r"^[=+\-@\t\r]"
 
-# `-0`, `-0.00`, `-0.000...` in any of our renderings: shown without the sign.
-_NEG_ZERO_RE = r"^-(0(?:\.0*)?)$"
-
-
 def _decimal_scale(dtype: pl.DataType) -> int:
     scale = getattr(dtype, "scale", None)
     return int(scale or 0)
 
 
 def _fixed_text(expr: pl.Expr, dtype: pl.DataType, min_decimals: int) -> pl.Expr:
-    """Decimal or integer `expr` as plain text with at least `min_decimals` decimals.
-
-    polars renders a Decimal(p, s) as plain notation with exactly `s` decimals
-    (`Decimal(38, 4)` 1.5 -> `1.5000`) and an integer without a point; pad
-    with zeros when there are fewer than `min_decimals`.
-    """
+    """Decimal or integer `expr` as plain text with at least `min_decimals` decimals."""
     if dtype.is_decimal():
-        scale = _decimal_scale(dtype)
-    elif dtype.is_integer():
-        scale = 0
-    else:  # pragma: no cover - guarded by the callers
-        raise TypeError(dtype)
-    text = expr.cast(pl.String)
-    if scale < min_decimals:
-        pad = ("." if scale == 0 else "") + "0" * (min_decimals - scale)
-        text = text + pl.lit(pad)
-    return text.str.replace(_NEG_ZERO_RE, "${1}")
+        return fixed_text(expr, _decimal_scale(dtype), min_decimals)
+    if dtype.is_integer():
+        return fixed_text(expr, 0, min_decimals)
+    raise TypeError(dtype)  # pragma: no cover - guarded by the callers
 
 
 def _check_numeric(name: str, dtype: pl.DataType, kind: str) -> None:

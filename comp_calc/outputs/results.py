@@ -18,9 +18,9 @@ from comp_calc.data.model import Inputs
 from comp_calc.engine import RunResult, period_lines, rep_groups
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
+from comp_calc.outputs.numbers import column_exact_text, money_text
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
 from comp_calc.plan.model import PlanSet
-from comp_calc.steps.exact import plain_text
 
 PAYOUT_COLUMNS = [
     "rep_id", "name", "team", "plan", "plan_version", "period", "credited", "quota", "attainment",
@@ -64,11 +64,6 @@ def payouts_frame(result: RunResult, period: str | None = None) -> pl.DataFrame:
     )
 
 
-def _text(col: str, scale_source: pl.DataFrame) -> pl.Expr:
-    dtype = scale_source.schema[col]
-    return plain_text(pl.col(col), getattr(dtype, "scale", 0) or 0)
-
-
 def lines_frame(result: RunResult, period: str | None = None) -> pl.DataFrame:
     """Every line of the period in SPEC order, with a one-sentence explanation."""
     return _explained(period_lines(result, period))
@@ -87,8 +82,8 @@ def lines_csv(result: RunResult) -> Iterator[bytes]:
 
 def _explained(lines: pl.DataFrame) -> pl.DataFrame:
     """`lines` (see `engine.period_lines`) with their explanation, as the columns of lines.csv."""
-    credited, rate, qm = _text("credited", lines), _text("rate", lines), _text("quality_multiplier", lines)
-    money = lambda c: pl.col(c).cast(pl.String)  # noqa: E731 - money columns are already at scale 2
+    credited, rate, qm = (column_exact_text(c, lines) for c in ("credited", "rate", "quality_multiplier"))
+    money = lambda c: money_text(pl.col(c))  # noqa: E731 - money columns are already at scale 2
     via = (
         pl.when(pl.col("role") == "relationship")
         .then(pl.format(" (relationship credit: contact {} for seller {})", pl.col("contact_id"), pl.col("seller_id")))

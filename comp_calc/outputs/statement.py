@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 import polars as pl
 
@@ -34,7 +34,7 @@ from comp_calc.data.model import Inputs
 from comp_calc.engine import RunResult, period_lines
 from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
-from comp_calc.steps.exact import plain_text
+from comp_calc.outputs.numbers import column_exact_text, exact, money, money_text, two_decimals
 
 __all__ = [
     "MetricDetail",
@@ -49,7 +49,6 @@ __all__ = [
     "statement_for",
 ]
 
-CENT = Decimal("0.01")
 
 COMMISSION_COLUMNS = ["sale_id", "sold_on", "product", "role", "credited", "rate", "tiers", "quality_multiplier", "amount"]
 CLAWBACK_COLUMNS = [
@@ -84,35 +83,6 @@ NUMERIC_CELLS = {"credited", "rate", "quality_multiplier", "amount", "days", "re
 
 
 # --------------------------------------------------------------------------
-# number text (display of single header values; the line tables use polars)
-
-
-def money(value: Decimal | None) -> str:
-    """Cents with exactly two decimals, never `-0.00`; empty for None."""
-    if value is None:
-        return ""
-    text = format(Decimal(value).quantize(CENT), "f")
-    return "0.00" if text == "-0.00" else text
-
-
-def exact(value: Decimal | None) -> str:
-    """Plain decimal, trailing zeros dropped but at least two decimals (`0.004`, `1.10`)."""
-    if value is None:
-        return ""
-    text = format(Decimal(value), "f")
-    if "." not in text:
-        return text + ".00"
-    whole, frac = text.split(".")
-    frac = frac.rstrip("0").ljust(2, "0")
-    return f"{whole}.{frac}"
-
-
-def _two(value: Decimal) -> str:
-    """A display value (a percentage, an NPS) to two decimals, half to even."""
-    return money(value.quantize(CENT, rounding=ROUND_HALF_EVEN))
-
-
-# --------------------------------------------------------------------------
 # the statement
 
 
@@ -135,10 +105,10 @@ class MetricDetail:
             return "no responses"
         if self.metric == "csat":
             pct = Decimal(self.value_num) * 100 / Decimal(self.responses)
-            return f"{_two(pct)}% ({self.value_num} of {self.responses} scored 4-5)"
+            return f"{two_decimals(pct)}% ({self.value_num} of {self.responses} scored 4-5)"
         value = Decimal(self.value_num) / Decimal(self.responses)
         noun = "response" if self.responses == 1 else "responses"
-        return f"{_two(value)} ({self.responses} {noun})"
+        return f"{two_decimals(value)} ({self.responses} {noun})"
 
 
 @dataclass(frozen=True)
@@ -244,7 +214,7 @@ class Statement:
     def attainment_sentence(self) -> str:
         if self.attainment is None:
             return f"Credited {exact(self.credited)}; attainment not applicable (quota 0)"
-        pct = _two(self.attainment * 100)
+        pct = two_decimals(self.attainment * 100)
         return f"Credited {exact(self.credited)}, attainment {self.attainment} ({pct}% of quota)"
 
     @property
@@ -286,16 +256,6 @@ class Statement:
 # building
 
 
-def _text(frame: pl.DataFrame, col: str) -> pl.Expr:
-    dtype = frame.schema[col]
-    return plain_text(pl.col(col), getattr(dtype, "scale", 0) or 0)
-
-
-def _money_col(col: str) -> pl.Expr:
-    # money columns are Decimal(38, 2); "-0.00" cannot occur in a sum of lines but is guarded anyway
-    return pl.col(col).cast(pl.String).str.replace(r"^-(0\.00)$", "${1}")
-
-
 def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(commission lines, clawback lines) of every rep in `period`, as display text, in SPEC order."""
     lines = period_lines(result, period)
@@ -316,14 +276,14 @@ def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFr
         pl.col("sold_on").cast(pl.String),
         "product",
         role.alias("role"),
-        _text(lines, "credited").alias("credited"),
-        _text(lines, "rate").alias("rate"),
+        column_exact_text("credited", lines).alias("credited"),
+        column_exact_text("rate", lines).alias("rate"),
         tiers.alias("tiers"),
-        _text(lines, "quality_multiplier").alias("quality_multiplier"),
-        _money_col("amount").alias("amount"),
+        column_exact_text("quality_multiplier", lines).alias("quality_multiplier"),
+        money_text(pl.col("amount")).alias("amount"),
         pl.format(
             "credited {} x rate {} by tier ({}) x quality {} = {}",
-            _text(lines, "credited"), _text(lines, "rate"), tiers, _text(lines, "quality_multiplier"), _money_col("amount"),
+            column_exact_text("credited", lines), column_exact_text("rate", lines), tiers, column_exact_text("quality_multiplier", lines), money_text(pl.col("amount")),
         ).alias("explanation"),
     )  # fmt: skip
     claw = lines.filter(pl.col("kind") == "clawback").select(
@@ -336,12 +296,12 @@ def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFr
         pl.col("days").cast(pl.String),
         pl.format("within {} days", pl.col("within_days")).alias("rule"),
         pl.col("recover").cast(pl.String),
-        _money_col("original_amount").alias("original_amount"),
+        money_text(pl.col("original_amount")).alias("original_amount"),
         "original_period",
-        _money_col("amount").alias("amount"),
+        money_text(pl.col("amount")).alias("amount"),
         pl.format(
             "cancelled {} days after the sale, within the {}-day window: recover {} of {} paid in {} = {}",
-            "days", "within_days", "recover", _money_col("original_amount"), "original_period", _money_col("amount"),
+            "days", "within_days", "recover", money_text(pl.col("original_amount")), "original_period", money_text(pl.col("amount")),
         ).alias("explanation"),
     )  # fmt: skip
     return commission, claw

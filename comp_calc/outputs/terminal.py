@@ -21,6 +21,7 @@ from rich.text import Text
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.results import PAYOUT_EXACT, PAYOUT_MONEY, payouts_frame
 from comp_calc.outputs.csvfmt import format_frame
+from comp_calc.outputs.numbers import column_exact_text
 from comp_calc.outputs.writer import exceptions_frame, render_csv
 
 out = Console(highlight=False, soft_wrap=False)
@@ -55,7 +56,8 @@ def error(message: str) -> None:
 
 
 def diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
-    """Bad input: the first problems as `file:line: code column: message`, then the count."""
+    """Bad input: the first problems as `file:line: code column: message`, then the count (when
+    there are several)."""
     if as_json:
         _write(json.dumps({"diagnostics": [d.as_dict() for d in diags]}, indent=2) + "\n")
         return
@@ -63,8 +65,8 @@ def diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
         err.print(str(d), markup=False, highlight=False)
     if len(diags) > MAX_SHOWN:
         err.print(f"... and {len(diags) - MAX_SHOWN} more", markup=False)
-    noun = "problem" if len(diags) == 1 else "problems"
-    err.print(f"{len(diags)} {noun} found; nothing was written.", markup=False)
+    if len(diags) > 1:  # one problem is one line
+        err.print(f"{len(diags)} problems found; nothing was written.", markup=False)
 
 
 def validation(diags: list[Diagnostic], fmt: str) -> None:
@@ -123,7 +125,7 @@ def run_summary(prep, result, folder: Path, fmt: str) -> None:
         "name",
         pl.col("credited").round(2).cast(pl.Decimal(38, 2)).cast(pl.String).alias("credited"),
         (pl.col("attainment") * 100).round(1).cast(pl.Decimal(38, 1)).cast(pl.String).add("%").alias("attain."),
-        pl.col("quality_multiplier").cast(pl.String).str.replace(r"(\.\d\d\d*?)0+$", "$1").alias("quality"),
+        column_exact_text("quality_multiplier", payouts).alias("quality"),
         *[pl.col(c).cast(pl.String) for c in ("earned", "clawbacks", "payout")],
     )
     total_row = pl.DataFrame(

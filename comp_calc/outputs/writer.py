@@ -40,6 +40,7 @@ import polars as pl
 
 from comp_calc.errors import Diagnostic, InputError
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
+from comp_calc.outputs.numbers import plain
 
 __all__ = [
     "EXCEPTION_COLUMNS",
@@ -65,17 +66,9 @@ def render_csv(df: pl.DataFrame, money: set[str], exact: set[str]) -> bytes:
     return to_csv_bytes(format_frame(df, money, exact))
 
 
-def _plain_decimal(value: Decimal) -> str:
-    if not value.is_finite():
-        raise ValueError(f"cannot write non-finite number {value}")
-    if value == 0:
-        value = abs(value)  # no "-0"
-    return format(value, "f")
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return _plain_decimal(value)
+        return plain(value)
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
     if isinstance(value, PurePath):

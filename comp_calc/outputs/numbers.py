@@ -1,0 +1,132 @@
+"""Numbers as text: the one place where an amount or an exact value becomes characters.
+
+The steps compute and never format; every writer (CSV files, statements, the
+terminal, JSON, diff sentences, the alignment report) formats through here, so
+a number reads the same wherever it is shown. The rules (SPEC section 4):
+
+- money: exactly two decimals (`1234.56`, `-750.00`), never `-0.00`;
+- exact values (credited amounts, rates, multipliers): plain decimal notation,
+  trailing zeros dropped but at least two decimals (`0.004`, `1.10`, `1.00`);
+- a Decimal shown at its own scale (attainment with its 6 decimals).
+
+A polars Decimal is a scaled integer and holds no negative zero, so column text
+never reads `-0.00`; single Python Decimals can, and `money` guards them.
+
+Polars expressions work on whole columns (no cell is touched from Python);
+the Python functions format single values for headers and sentences.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import polars as pl
+
+from comp_calc.steps.exact import dec, round_to
+
+CENT = Decimal("0.01")
+
+# --------------------------------------------------------------------------
+# columns (polars expressions)
+
+
+def trim_zeros(text: pl.Expr, min_decimals: int = 2) -> pl.Expr:
+    """Plain decimal text with a point and at least `min_decimals` decimals, trailing zeros
+    dropped down to `min_decimals` (`1.5000` -> `1.50`, `0.0040` -> `0.004`). String functions,
+    no regular expression: this runs on every written line."""
+    stripped = text.str.strip_chars_end("0")  # stops at the point: "10.000" -> "10."
+    decimals = stripped.str.len_bytes().cast(pl.Int64) - stripped.str.find(".", literal=True).cast(pl.Int64) - 1
+    missing = (min_decimals - decimals).clip(lower_bound=0)
+    return pl.concat_str(stripped, pl.lit("0" * min_decimals).str.slice(0, missing))
+
+
+def exact_text(expr: pl.Expr, scale: int, min_decimals: int = 2) -> pl.Expr:
+    """An exact Decimal of `scale` as text: trailing zeros dropped, at least `min_decimals` decimals."""
+    return trim_zeros(expr.cast(dec(max(scale, min_decimals))).cast(pl.String), min_decimals)
+
+
+def column_exact_text(column: str, frame: pl.DataFrame) -> pl.Expr:
+    """`exact_text` of a column of `frame`, at the column's own scale."""
+    dtype = frame.schema[column]
+    return exact_text(pl.col(column), getattr(dtype, "scale", 0) or 0)
+
+
+def fixed_text(expr: pl.Expr, scale: int, min_decimals: int) -> pl.Expr:
+    """A Decimal of `scale` (or an integer, scale 0) as plain text with all its decimals, padded
+    with zeros to at least `min_decimals` decimals.
+
+    polars renders a Decimal(p, s) in plain notation with exactly `s` decimals
+    (`Decimal(38, 4)` 1.5 -> `1.5000`) and an integer without a point.
+    """
+    text = expr.cast(pl.String)
+    if scale < min_decimals:
+        pad = ("." if scale == 0 else "") + "0" * (min_decimals - scale)
+        text = text + pl.lit(pad)
+    return text
+
+
+def money_text(expr: pl.Expr) -> pl.Expr:
+    """An amount already in cents (Decimal scale 2) as text."""
+    return expr.cast(pl.String)
+
+
+def rounded_money_text(expr: pl.Expr) -> pl.Expr:
+    """An amount rounded half-even to cents, as `money_text` (display of computed sums)."""
+    return money_text(round_to(expr, 2, "half_even"))
+
+
+def percent_text(ratio: pl.Expr, decimals: int, work: pl.DataType | None = None) -> pl.Expr:
+    """A ratio times 100 with `decimals` decimals and `%` (`0.3985` -> `39.85%`). With `work`
+    the ratio is multiplied at that Decimal type first (exact), else as it is."""
+    hundred = pl.lit(100, dtype=work) if work is not None else pl.lit(100)
+    return (ratio * hundred).cast(dec(decimals)).cast(pl.String) + pl.lit("%")
+
+
+# --------------------------------------------------------------------------
+# single values (Python Decimal)
+
+
+def money(value: Decimal | None) -> str:
+    """Cents with exactly two decimals, never `-0.00`; empty for None."""
+    if value is None:
+        return ""
+    text = format(Decimal(value).quantize(CENT), "f")
+    return "0.00" if text == "-0.00" else text
+
+
+def exact(value: Decimal | None) -> str:
+    """Plain decimal, trailing zeros dropped but at least two decimals (`0.004`, `1.10`)."""
+    if value is None:
+        return ""
+    text = format(Decimal(value), "f")
+    if "." not in text:
+        return text + ".00"
+    whole, frac = text.split(".")
+    frac = frac.rstrip("0").ljust(2, "0")
+    return f"{whole}.{frac}"
+
+
+def two_decimals(value: Decimal) -> str:
+    """A display value (a percentage, an NPS) to two decimals, half to even."""
+    return money(value.quantize(CENT, rounding=ROUND_HALF_EVEN))
+
+
+def plain(value: Decimal | int | None, none: str = "") -> str:
+    """A number as written, in plain notation (`0.004`, `20000`), zero without a sign; `none` for None."""
+    if value is None:
+        return none
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot write non-finite number {value}")
+        return format(abs(value) if value == 0 else value, "f")
+    return str(value)
+
+
+def as_written(value: Decimal | int | None) -> str:
+    """A plan number in a sentence, as a person would write it (`0.004`, `20000`, `0`); `none` for None."""
+    if value is None:
+        return "none"
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        return "0" if text.lstrip("-").strip("0.") == "" else text
+    return str(value)

@@ -508,7 +508,7 @@ _line = st.one_of(
 @given(st.lists(_line, min_size=1, max_size=8), st.sampled_from(["\n", "\r\n"]), st.booleans())
 def test_files_without_quotes_match_the_quote_counting_path(tmp_path_factory, lines, eol, final_eol):
     """The fast layout (no quote in the file) and the record-splitting one agree on everything."""
-    from comp_calc.data import load
+    from comp_calc.data import csv_text
 
     sales = eol.join([SALES_HEAD.strip(), *lines]) + (eol if final_eol else "")
     data_dir = write(tmp_path_factory.mktemp("d"), sales=sales)
@@ -521,12 +521,12 @@ def test_files_without_quotes_match_the_quote_counting_path(tmp_path_factory, li
         return inputs.problems, inputs.sales.frame.to_dicts(), inputs.sales.rows_read
 
     fast = outcome()
-    real = load._layout_fast
+    real = csv_text._layout_fast
     try:
-        load._layout_fast = lambda *args: None
+        csv_text._layout_fast = lambda *args: None
         slow = outcome()
     finally:
-        load._layout_fast = real
+        csv_text._layout_fast = real
     assert fast == slow
 
 

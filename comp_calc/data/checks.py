@@ -26,8 +26,9 @@ from datetime import date
 
 import polars as pl
 
-from comp_calc.data.load import Rule, apply_rules, file_name, reference_rules, rejected_rep_lines
+from comp_calc.data.files import file_name
 from comp_calc.data.model import Inputs, Table
+from comp_calc.data.rules import Rule, apply_rules, reference_rules, rejected_rep_lines
 from comp_calc.errors import Diagnostic
 from comp_calc.periods import MONTH
 from comp_calc.plan.model import PlanSet

@@ -28,6 +28,7 @@ from comp_calc.errors import Diagnostic
 
 COLUMNS: dict[str, dict[str, str]] = {
     # file -> column -> kind: id | text | decimal | date | optional_date | int | enum | bool
+    # (the limits and keywords each kind is held to: `comp_calc.data.contract`)
     "reps": {
         "rep_id": "id",
         "name": "text",
@@ -69,6 +70,21 @@ ROW_DATE = {"sales": "sold_on", "feedback": "responded_on", "contacts": "contact
 
 REQUIRED_FILES = ("reps", "sales")
 OPTIONAL_FILES = ("feedback", "contacts")
+
+
+def empty_frame(name: str) -> pl.DataFrame:
+    """A frame with no rows and the typed schema of `name`."""
+    return pl.DataFrame(schema={**{c: _dtype(k, 0) for c, k in COLUMNS[name].items()}, "line": pl.Int64})
+
+
+def _dtype(kind: str, scale: int) -> pl.DataType:
+    return {
+        "date": pl.Date(),
+        "optional_date": pl.Date(),
+        "decimal": pl.Decimal(38, scale),
+        "int": pl.Int64(),
+        "bool": pl.Boolean(),
+    }.get(kind, pl.String())
 
 
 @dataclass

@@ -6,7 +6,7 @@ contacts file in memory: a CSV file is cut into blocks of about BLOCK_BYTES at
 line ends, never inside a quoted field (a cut is made only where the quote
 characters before it are balanced), and each block, with the header line in
 front, is read and checked by the code that reads a whole file
-(`load.parse_csv`, `load.validate_rows`), with the file's line numbers. Its
+(`csv_text.parse_csv`, `load.validate_rows`), with the file's line numbers. Its
 valid rows are written, typed, to Parquet parts in `scratch`, one per block and
 month of the row's date (`model.ROW_DATE`), so that a period reads only its own
 months. reps.csv is small and read whole; a Parquet input is one block.
@@ -31,25 +31,13 @@ from pathlib import Path
 
 import polars as pl
 
-from comp_calc.data.load import (
-    BOM,
-    ID_KEYS,
-    Block,
-    Raw,
-    check_dir,
-    empty_frame,
-    find_file,
-    not_a_file,
-    parse_csv,
-    read_input,
-    read_parquet,
-    rep_refs,
-    typed_rows,
-    unreadable,
-    validate_rows,
-    whole_table,
-)
-from comp_calc.data.model import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs, Table
+from comp_calc.data.contract import ID_KEYS
+from comp_calc.data.csv_text import BOM, Block, parse_csv
+from comp_calc.data.files import Raw, check_dir, find_file, not_a_file, unreadable
+from comp_calc.data.load import read_input, rep_refs, validate_rows, whole_table
+from comp_calc.data.model import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs, Table, empty_frame
+from comp_calc.data.parquet import read_parquet
+from comp_calc.data.rules import typed_rows
 from comp_calc.errors import Diagnostic, InputError
 
 BLOCK_BYTES = 256 << 20  # CSV bytes per block: about 3.5 million sales rows

@@ -1,0 +1,15 @@
+"""The input contract of SPEC section 1 beyond the columns themselves.
+
+`comp_calc.data.model.COLUMNS` names every file's columns and their kind; these
+are the limits and keywords the row rules hold each kind to, the id column of
+each file, and the file formats an input may come in.
+"""
+
+MAX_DECIMALS = 6
+MAX_INTEGER_DIGITS = 15
+ENUMS = {"survey": ("nps", "csat"), "channel": ("voice", "email", "sms", "visit")}
+SCORE_RANGE = {"nps": (0, 10), "csat": (1, 5)}
+ID_KEYS = {"reps": "rep_id", "sales": "sale_id", "feedback": "response_id", "contacts": "contact_id"}
+FORMATS = (".csv", ".parquet")
+# the kinds of column whose cell may be empty (every other column is required)
+OPTIONAL_KINDS = ("text", "optional_date")

@@ -1,0 +1,92 @@
+"""The input files of a data directory: finding them, reading their bytes, and `Raw`,
+what a file gives once read (CSV: `comp_calc.data.csv_text`; Parquet:
+`comp_calc.data.parquet`), before the row rules.
+
+The file-level problems found here (`missing-dir`, `not-a-directory`,
+`missing-file`, `ambiguous-file`, `is-a-directory`, `unreadable`) are listed
+with every other code in `comp_calc.data.load`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from comp_calc.data.contract import FORMATS
+from comp_calc.data.model import REQUIRED_FILES
+from comp_calc.errors import Diagnostic, InputError
+
+
+def file_name(name: str, path: str | Path | None = None) -> str:
+    """The bare file name used in diagnostics: `sales.csv`, or the name of `path`."""
+    return Path(path).name if path else f"{name}.csv"
+
+
+@dataclass
+
+
+class Raw:
+    """One file as untyped, trimmed strings, before row rules."""
+
+    name: str
+    path: str
+    sha256: str
+    # required columns as String, `line` (Int64) and, only when some record's
+    # field count differs from the header's, `_ragged` (Int64: that count, else null)
+    frame: pl.DataFrame
+    width: int = 0  # number of fields in the header (CSV)
+    controls: bool = True  # false: no cell holds a control character (checked on the bytes)
+
+    @property
+    def file(self) -> str:
+        return file_name(self.name, self.path)
+
+
+def check_dir(data_dir: str | Path) -> Path:
+    """The data directory, or `InputError` if it is missing or not a directory."""
+    data_dir = Path(data_dir)
+    if not data_dir.exists():
+        raise InputError(Diagnostic(str(data_dir), None, None, "missing-dir", "data directory does not exist"))
+    if not data_dir.is_dir():
+        raise InputError(
+            Diagnostic(str(data_dir), None, None, "not-a-directory", "data path is a file, not a directory")
+        )
+    return data_dir
+
+
+def find_file(data_dir: Path, name: str) -> tuple[Path | None, list[Diagnostic]]:
+    """The input file of `name` (.csv or .parquet); None when it is absent (an error if required)."""
+    present = [data_dir / f"{name}{suffix}" for suffix in FORMATS if (data_dir / f"{name}{suffix}").exists()]
+    if len(present) > 1:
+        names = " and ".join(p.name for p in present)
+        return None, [Diagnostic(file_name(name), None, None, "ambiguous-file",
+                                 f"both {names} exist; keep only one of them")]
+    if not present:
+        if name in REQUIRED_FILES:
+            return None, [Diagnostic(file_name(name), None, None, "missing-file",
+                                     f"required file is missing from {data_dir}")]
+        return None, []
+    return present[0], []
+
+
+def not_a_file(path: Path) -> Diagnostic | None:
+    """The problem with reading `path` as an input file, if it is a directory."""
+    if not path.is_dir():
+        return None
+    kind = "a Parquet" if path.suffix == ".parquet" else "a CSV"
+    return Diagnostic(path.name, None, None, "is-a-directory", f"{path} is a directory, not {kind} file")
+
+
+def unreadable(path: Path, exc: OSError) -> Diagnostic:
+    return Diagnostic(path.name, None, None, "unreadable", f"cannot read {path}: {exc.strerror or exc}")
+
+
+def read_bytes(path: Path, fname: str) -> tuple[bytes | None, list[Diagnostic]]:
+    if problem := not_a_file(path):
+        return None, [problem]
+    try:
+        return path.read_bytes(), []
+    except OSError as exc:
+        return None, [unreadable(path, exc)]

@@ -96,7 +96,6 @@ from pathlib import Path
 
 import polars as pl
 
-from comp_calc.data.contract import FORMATS  # noqa: F401 (the input formats, for the CLI)
 from comp_calc.data.csv_text import parse_csv
 from comp_calc.data.files import Raw, check_dir, file_name, find_file, read_bytes
 from comp_calc.data.model import OPTIONAL_FILES, REQUIRED_FILES, Inputs, Table, empty_frame

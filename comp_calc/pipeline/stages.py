@@ -17,7 +17,9 @@ from pathlib import Path
 import polars as pl
 
 from comp_calc.data.checks import cross_checks
-from comp_calc.data.load import FORMATS, file_name, load_inputs
+from comp_calc.data.contract import FORMATS
+from comp_calc.data.files import file_name
+from comp_calc.data.load import load_inputs
 from comp_calc.data.model import OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs
 from comp_calc.data.stream import load_inputs_streaming
 from comp_calc.engine import RunResult, compute

@@ -7,7 +7,9 @@ each file, and the file formats an input may come in.
 
 MAX_DECIMALS = 6
 MAX_INTEGER_DIGITS = 15
-ENUMS = {"survey": ("nps", "csat"), "channel": ("voice", "email", "sms", "visit")}
+# the contact channels, in this order wherever they are numbered (a plan's channels as a bit mask)
+CHANNELS = ("voice", "email", "sms", "visit")
+ENUMS = {"survey": ("nps", "csat"), "channel": CHANNELS}
 SCORE_RANGE = {"nps": (0, 10), "csat": (1, 5)}
 ID_KEYS = {"reps": "rep_id", "sales": "sale_id", "feedback": "response_id", "contacts": "contact_id"}
 FORMATS = (".csv", ".parquet")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from comp_calc.outputs.numbers import as_written
-from comp_calc.plan.model import Band, ClawbackRule, Outbound, Plan, Quality, RateRule, Tier
+from comp_calc.plan.model import Band, ClawbackRule, Outbound, Plan, Quality, RateRule, Tier, rate_of
 
 __all__ = ["DIRECT", "METADATA", "PlanDiff", "RuleChange", "diff_plans"]
 
@@ -156,11 +156,7 @@ class _Collector:
 
 def effective_rates(rates: tuple[RateRule, ...], products: list[str]) -> dict[str, Decimal | None]:
     """The rate each product gets: the first rule naming it, else the catch-all."""
-    catch_all = next((r.rate for r in rates if r.products is None), None)
-    out = {}
-    for product in products:
-        out[product] = next((r.rate for r in rates if r.products is not None and product in r.products), catch_all)
-    return out
+    return {product: rate_of(rates, product) for product in products}
 
 
 def diff_plans(old: Plan, new: Plan) -> PlanDiff:

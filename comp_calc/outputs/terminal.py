@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from comp_calc.errors import Diagnostic
-from comp_calc.outputs.results import PAYOUT_EXACT, PAYOUT_MONEY, payouts_frame
+from comp_calc.outputs.results import PAYOUT_COLUMNS, PAYOUT_EXACT, PAYOUT_MONEY, payouts_frame
 from comp_calc.outputs.csvfmt import format_frame
 from comp_calc.outputs.numbers import column_exact_text
 from comp_calc.outputs.writer import exceptions_frame, render_csv
@@ -106,7 +106,7 @@ def _table_from(frame: pl.DataFrame, title: str, right: set[str]) -> Table:
     return table
 
 
-SUMMARY_MONEY = ["earned", "cap_adjustment", "clawbacks", "carry_in", "payout", "carry_out"]
+SUMMARY_MONEY = [c for c in PAYOUT_COLUMNS if c in PAYOUT_MONEY - {"quota"}]  # the amounts, in payouts.csv order
 
 
 def run_summary(prep, result, folder: Path, fmt: str) -> None:

@@ -19,6 +19,22 @@ class RateRule:
     rate: Decimal
 
 
+def rate_by_product(rules: tuple[RateRule, ...]) -> dict[str | None, Decimal]:
+    """The rate of each product a rule names, and under the key None the catch-all's: the first
+    rule naming a product wins (later mentions are dead). In the order products are first named."""
+    rates: dict[str | None, Decimal] = {}
+    for rule in rules:
+        for product in rule.products or (None,):
+            rates.setdefault(product, rule.rate)
+    return rates
+
+
+def rate_of(rules: tuple[RateRule, ...], product: str) -> Decimal | None:
+    """The rate `product` gets: its first rule, else the catch-all (None when there is none)."""
+    rates = rate_by_product(rules)
+    return rates.get(product, rates.get(None))
+
+
 @dataclass(frozen=True)
 class Tier:
     up_to: Decimal | None  # None: the open-ended last tier

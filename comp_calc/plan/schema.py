@@ -21,6 +21,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Callable
 
+from comp_calc.data.contract import CHANNELS
 from comp_calc.errors import Diagnostic
 from comp_calc.periods import MONTH, QUARTER, is_period_start
 from comp_calc.plan.model import Band, ClawbackRule, Metric, Outbound, Plan, Quality, RateRule, Tier
@@ -321,7 +322,7 @@ QUALITY = {
     "metrics": req(listing(record(Metric, METRIC, check=_metric_range), unique("metric"))),
 }
 OUTBOUND = {
-    "channels": req(listing(keyword("voice", "email", "sms", "visit"), unique())),
+    "channels": req(listing(keyword(*CHANNELS), unique())),
     "connected_only": opt(boolean, True),
     "window_days": req(integer(0, MAX_DAYS)),
     "share": req(number(0, 1, lo_open=True, hi_open=True)),

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from comp_calc.data.contract import CHANNELS
 from comp_calc.steps.exact import Scales, dec
 from comp_calc.steps.params import month_number
 
-CHANNELS = ("voice", "email", "sms", "visit")
 _OUTBOUND = ["ob_mask", "ob_connected_only", "ob_window", "ob_share"]
 
 

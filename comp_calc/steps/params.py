@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from comp_calc.plan.model import Plan, PlanSet
+from comp_calc.plan.model import Plan, PlanSet, rate_by_product
 from comp_calc.steps.exact import Scales, dec, scale_of
 
 
@@ -98,12 +98,7 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
     rates, tiers, bands, clawback = [], [], [], []
     for pv, p in enumerate(plans.plans):
         key = {"pv": pv, "plan": p.plan, "version": p.version}
-        seen: set[str] = set()
-        for rule in p.rates:  # first matching rule wins: later mentions of a product are dead
-            for product in rule.products or (None,):
-                if product not in seen:
-                    seen.add(product)
-                    rates.append({**key, "product": product, "rate": rule.rate})
+        rates.extend({**key, "product": product, "rate": rate} for product, rate in rate_by_product(p.rates).items())
         # no tiers: one open band with multiplier 1, so every plan is priced the same way
         plan_tiers = p.attainment_tiers or ()
         lower = None

@@ -6,9 +6,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from comp_calc.engine import compute, period_lines, tiers_for
+from comp_calc.engine import compute
 from comp_calc.errors import InputError
 from comp_calc.periods import parse_period
+from comp_calc.result import period_lines, tiers_for
 from factories import (
     D,
     clawback,

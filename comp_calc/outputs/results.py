@@ -15,7 +15,7 @@ import polars as pl
 
 from comp_calc import __version__
 from comp_calc.data.model import Inputs
-from comp_calc.engine import RunResult, period_lines, rep_groups
+from comp_calc.result import RunResult, period_lines, rep_groups
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 from comp_calc.outputs.numbers import column_exact_text, money_text

@@ -31,7 +31,7 @@ from decimal import Decimal
 import polars as pl
 
 from comp_calc.data.model import Inputs
-from comp_calc.engine import RunResult, period_lines
+from comp_calc.result import RunResult, period_lines
 from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
 from comp_calc.outputs.numbers import column_exact_text, exact, money, money_text, two_decimals

@@ -11,6 +11,10 @@ Plans have a handful of bands, so each band is a column (`params.wide_by_version
 edges by `band_edges`) and a line's pieces are computed side by side on the line's own
 row: no line is exploded into one row per band.
 
+A line finds its rep and period's row (plan version, edges, days) by position in the
+rep x period grid (`gather_rep_periods`), not by a join. For the payouts, the prorated
+quota and the attainment reached are shown rounded (`prorated_quota`).
+
 Example (worked in tests/test_engine_rules.py): quota 20000, a rep active 12
 of 28 days, tiers up_to 0.5 / 1.0: prorated quota 20000*12/28 = 8571.43...,
 edges at 4285.71... and 8571.43...; times D=28 those are 120000 and 240000.
@@ -20,7 +24,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from comp_calc.steps.exact import Scales, dec
+from comp_calc.errors import ReconciliationError
+from comp_calc.periods import MONTH, Period
+from comp_calc.steps.exact import Scales, dec, div_round, round_to
+from comp_calc.steps.params import PlanTables, month_number, wide_by_version
 
 
 def running_credit(lines: pl.LazyFrame, scales: Scales, rep_period: str) -> pl.LazyFrame:
@@ -60,3 +67,79 @@ def band_piece(b: int) -> pl.Expr:
     """
     piece = pl.min_horizontal("run_to", f"hi_{b}") - pl.max_horizontal("run_from", f"lo_{b}")  # min ignores an open edge
     return pl.when(pl.col(f"lo_{b}").is_not_null() & (piece > 0)).then(piece)
+
+
+def rep_period_table(grid: pl.LazyFrame, tables: PlanTables, scales: Scales) -> tuple[pl.LazyFrame, pl.DataFrame, int]:
+    """Per rep and period (grid rows, in grid order) what pricing a line needs: `pv`, `p_days`,
+    `rounding`, the tier band edges times D (`lo_b`, `hi_b`, see `band_edges`) and the tier
+    multipliers `multiplier_b`; plus the versions' band table (`params.wide_by_version`) and
+    its number of bands."""
+    bands, n_bands = wide_by_version(tables.tiers, "band", ["lower", "upper", "multiplier"])
+    table = (
+        grid.select("rep_id", "rep_no", "p_start", "p_days", "pv", "quota", "active_days", "rounding")
+        .join(bands.lazy(), on="pv", how="left", maintain_order="left")
+        .with_columns(band_edges(n_bands, scales))
+        .drop("quota", "active_days", *[c for c in bands.columns if c.startswith(("lower_", "upper_"))])
+    )
+    return table, bands, n_bands
+
+
+def period_index(day: pl.Expr, first: Period) -> pl.Expr:
+    """How many periods of `first`'s kind lie between `first` and the period containing `day`."""
+    months = month_number(day)
+    start = first.start.year * 12 + first.start.month - 1
+    return months - start if first.kind == MONTH else months // 3 - start // 3
+
+
+def rep_period_rows(credit_lines: pl.DataFrame, run_reps: pl.Series, periods: list[Period]) -> pl.DataFrame:
+    """Per credit line: `row`, its rep-period's row in a (rep_no, period)-ordered grid of the
+    `run_reps` x `periods` (rep position * periods + period index), and `ok`: false for a line
+    of a rep outside the run (a plan of the other kind) or dated outside the periods.
+
+    Positions instead of a join: millions of lines meet a grid of a few thousand rows.
+    Eager: the rows are used to gather, on frames already in memory.
+    """
+    n_periods = len(periods)
+    index = period_index(pl.col("sold_on"), periods[0])
+    position = pl.col("rep_no").replace_strict(run_reps, pl.int_range(len(run_reps), eager=True), default=None)
+    return credit_lines.select(
+        row=position * n_periods + index, ok=position.is_not_null() & index.is_between(0, n_periods - 1)
+    )
+
+
+def gather_rep_periods(
+    credit_lines: pl.DataFrame, columns: list[str], grid: pl.DataFrame, table: pl.DataFrame, periods: list[Period]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(lines, at): the `columns` of the credit lines of run reps and, row for row, `row` and
+    their rep-period's row of `table` (a frame in the order of `grid`, sorted by (rep_no, p_start)).
+
+    Collects nothing: both frames are eager; rows are gathered by position (`rep_period_rows`),
+    and the lines are copied only when some are not this run's.
+    """
+    run_reps = grid["rep_no"].unique(maintain_order=True)
+    if grid.height != len(run_reps) * len(periods):  # the positions need every rep x every period
+        raise ReconciliationError(f"the rep x period grid has {grid.height} rows, not {len(run_reps)} x {len(periods)}")
+    rows = rep_period_rows(credit_lines, run_reps, periods)
+    lines = credit_lines.select(columns)
+    if not rows["ok"].all():
+        lines, rows = lines.filter(rows["ok"]), rows.filter(rows["ok"])
+    return lines, pl.concat([rows.select("row"), table.select(pl.all().gather(rows["row"]))], how="horizontal")
+
+
+def prorated_quota(grid: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
+    """On grid rows with `quota`, `active_days`, `p_days` and `credited`: add `prorated_quota_d`
+    (the prorated quota times D, exact), `quota_shown` (the prorated quota rounded half-even to
+    cents) and `attainment` (credited / prorated quota, half-even to 6 decimals; null when the
+    prorated quota is 0).
+
+    Example: quota 20000, active 12 of 28 days, credited 5000: prorated_quota_d = 240000,
+    quota_shown = 240000/28 = 8571.43, attainment = 5000*28/240000 = 0.583333.
+    """
+    prorated_d = pl.col("prorated_quota_d")
+    wide = dec(scales.credited + 12)
+    return grid.with_columns(prorated_quota_d=pl.col("quota").cast(dec(scales.quota)) * pl.col("active_days")).with_columns(
+        quota_shown=div_round(prorated_d, scales.quota, pl.col("p_days"), 2, "half_even"),
+        attainment=pl.when(prorated_d > 0).then(
+            round_to(pl.col("credited").cast(wide) * pl.col("p_days") / prorated_d.cast(wide), 6, "half_even")
+        ),
+    )

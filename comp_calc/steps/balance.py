@@ -17,11 +17,18 @@ from __future__ import annotations
 
 import polars as pl
 
+from comp_calc.steps.exact import MONEY
+
+
+def period_net() -> pl.Expr:
+    """`x`, the period's own net before any carry: earned + cap line (null: 0) + clawbacks."""
+    return (pl.col("earned") + pl.col("cap_adjustment").fill_null(pl.lit(0, dtype=MONEY)) + pl.col("clawbacks")).alias("x")
+
 
 def settle(grid: pl.LazyFrame) -> pl.LazyFrame:
-    """On a rep x period grid with `x` (earned + cap + clawbacks, Decimal 2) and
-    `negative_balance`, add carry_in, payout, carry_out."""
-    zero = pl.lit(0, dtype=pl.Decimal(38, 2))
+    """On a rep x period grid with `x` (`period_net`, Decimal 2) and `negative_balance`,
+    add carry_in, payout, carry_out."""
+    zero = pl.lit(0, dtype=MONEY)
     pay = (pl.col("negative_balance") == "pay").fill_null(False)
     return (
         grid.sort("rep_id", "p_start")

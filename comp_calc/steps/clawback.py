@@ -1,7 +1,7 @@
 """Step 6, clawback: recover commission of a sale cancelled in this period.
 
 The line is clawed back in the period containing `cancelled_on`, whatever
-period it was paid in. With days = cancelled_on - sold_on, the first rule
+period it was paid in (`clawback_lines`). With days = cancelled_on - sold_on, the first rule
 (list order) with days <= within_days applies: clawback = -round(recover *
 the line's rounded commission), under the rounding and rules of the plan
 version the line was earned under. No rule: nothing.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from comp_calc.steps.exact import Scales, dec, round_to
+from comp_calc.steps.exact import MONEY, Scales, dec, round_to
 from comp_calc.steps.params import wide_by_version
 
 
@@ -52,3 +52,24 @@ def clawbacks(commissions: pl.LazyFrame, rules: pl.DataFrame, scales: Scales) ->
         )
         .drop(rule_columns)
     )
+
+
+def period_start(day: pl.Expr, kind: str) -> pl.Expr:
+    """The first day of the period of `kind` ("month" or "quarter") that holds `day`."""
+    return day.dt.truncate("1q" if kind == "quarter" else "1mo")
+
+
+def clawback_lines(commissions: pl.LazyFrame, rules: pl.DataFrame, scales: Scales, kind: str) -> pl.LazyFrame:
+    """The clawback lines (see `clawbacks`), placed in the period of cancellation: `p_start`
+    is the start of the period holding `cancelled_on`; the line's own period and amount
+    become `original_start` and `original_amount`."""
+    return (
+        clawbacks(commissions, rules, scales)
+        .rename({"p_start": "original_start", "amount": "original_amount"})
+        .with_columns(p_start=period_start(pl.col("cancelled_on"), kind))
+    )
+
+
+def per_rep_period(lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Per (rep_no, p_start): `clawbacks`, the sum of the clawback lines, and `clawback_lines`, their count."""
+    return lines.group_by("rep_no", "p_start").agg(clawbacks=pl.col("clawback").sum().cast(MONEY), clawback_lines=pl.len())

@@ -88,6 +88,9 @@ def credit_lines(
     sorts first) and 2n + 1 (seller), so no later step sorts or joins on strings. The
     first sale is number `first_sale`: sales credited in turn, period by period, keep
     one numbering (every sale of an earlier turn sorts before this turn's).
+
+    Not lazy inside: it collects the sales and the contacts (to check the order and to
+    look reps and settings up by position); the lines it returns are a lazy merge.
     """
     rep_ids = reps["rep_id"]
     code = lambda col: pl.col(col).cast(pl.Enum(rep_ids)).to_physical().cast(pl.Int64)  # noqa: E731 - rep_no of a rep_id

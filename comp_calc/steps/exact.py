@@ -20,6 +20,7 @@ MAX_PRECISION = 38
 HALF_UP = "half_up"
 HALF_EVEN = "half_even"
 _MODES = {HALF_UP: "half_away_from_zero", HALF_EVEN: "half_to_even"}
+MONEY = pl.Decimal(MAX_PRECISION, 2)  # amounts in cents: line commissions, sums, payouts
 # Guard digits for div_round. With a numerator of scale s divided by an
 # integer d <= 999 and rounded to r digits, the exact quotient V = n/(d*10^s)
 # differs from any rounding tie t = (2m+1)/(2*10^r), unless equal, by at least

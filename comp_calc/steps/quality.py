@@ -9,13 +9,18 @@ min_responses responses: multiplier 1. Metrics combine by product or min.
 
 Example: 10 csat responses, 7 of them >= 4: CSAT = 0.7, not < 0.70, so it
 falls in the next band (edge values belong to the next band).
+
+Line commission = round(base commission * quality multiplier) to cents, by the
+plan version's `rounding` (`line_commission`): the one rounding of a line.
+Example: base_d 1600 (a base of 1600/28 = 57.142857...) under a multiplier 0.9:
+1600 * 0.9 / 28 = 51.428571... -> 51.43.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from comp_calc.steps.exact import Scales, dec
+from comp_calc.steps.exact import Scales, dec, div_round
 
 SURVEY_VALUE = {
     # metric -> (numerator over responses, factor): value < below  <=>  factor * numerator < below * n
@@ -84,3 +89,14 @@ def quality_multipliers(grid: pl.LazyFrame, feedback: pl.LazyFrame, bands: pl.Da
     return wide.with_columns(
         quality_multiplier=pl.when(pl.col("q_combine") == "min").then(minimum).otherwise(product).cast(dec(qs))
     ).drop("q_min", "q_combine", "plan", "version")
+
+
+def line_commission(scales: Scales) -> list[pl.Expr]:
+    """On lines with `base_d` (base commission times D, see `rate.base_times_days`), `p_days`,
+    `rounding` and `quality_multiplier` (null: the rep-period has none): `qm_used`, the
+    multiplier applied (1 where null), and `amount` = round(base_d * qm_used / D, 2), exact
+    before the one rounding."""
+    w = scales.commission
+    qm_used = pl.col("quality_multiplier").fill_null(pl.lit(1, dtype=dec(scales.quality_multiplier)))
+    amount = div_round(pl.col("base_d").cast(dec(w)) * qm_used.cast(dec(w)), w, pl.col("p_days"), 2, pl.col("rounding"))
+    return [qm_used.alias("qm_used"), amount.alias("amount")]

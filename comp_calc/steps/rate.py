@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from comp_calc.steps.attainment import band_piece
-from comp_calc.steps.exact import Scales, dec, plain_text
+from comp_calc.steps.exact import Scales, dec, div_round, plain_text
 
 
 def rate_table(rates: pl.DataFrame, bands: pl.DataFrame, n_bands: int, products: pl.Series, scales: Scales) -> pl.DataFrame:
@@ -21,7 +21,8 @@ def rate_table(rates: pl.DataFrame, bands: pl.DataFrame, n_bands: int, products:
     and `rate_x_multiplier_b` = rate * band b's tier multiplier, exact.
 
     `products` are the distinct products that occur, sorted. The table has one row per
-    (pv, product) in that order, so a line's row is `rate_row(products)`.
+    (pv, product) in that order, so a line's row is `rate_row(products)`. Eager: a few rows
+    per plan version, gathered by position onto the lines (`line_rates`).
     """
     m = scales.rate + scales.tier_multiplier
     specific = rates.filter(pl.col("product").is_not_null()).select("pv", "product", "rate")
@@ -48,6 +49,13 @@ def rate_row(products: pl.Series) -> pl.Expr:
     return pl.col("pv") * len(products) + code
 
 
+def line_rates(rates: pl.DataFrame, pv: pl.Series, product: pl.Series, products: pl.Series) -> pl.DataFrame:
+    """Row for row with the lines whose plan version and product are `pv` and `product`: their
+    row of `rates` (a `rate_table` over `products`) without its keys, gathered by position. Eager."""
+    rows = pl.DataFrame([pv.alias("pv"), product.alias("product")]).select(rate_row(products)).to_series()
+    return rates.drop("pv", "product").select(pl.all().gather(rows))
+
+
 def base_times_days(bands: int, scales: Scales) -> pl.Expr:
     """`base_d` = base commission * D, exact: sum over the bands of piece * rate * multiplier.
 
@@ -56,6 +64,12 @@ def base_times_days(bands: int, scales: Scales) -> pl.Expr:
     w = scales.base
     terms = [band_piece(b).cast(dec(w)) * pl.col(f"rate_x_multiplier_{b}").cast(dec(w)) for b in range(bands)]
     return pl.sum_horizontal(terms).cast(dec(w))
+
+
+def base_commission(scales: Scales, days: pl.Expr) -> pl.Expr:
+    """The base commission (before quality) from `base_d`, rounded half-even to 6 decimals,
+    as statements show it: base_d / D, with `days` the line's D."""
+    return div_round(pl.col("base_d"), scales.base, days, 6, "half_even")
 
 
 def multiplier_texts(bands: int, scales: Scales) -> list[pl.Expr]:

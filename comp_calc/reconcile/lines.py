@@ -1,0 +1,67 @@
+"""Per rep and period, the lines against the payouts row (SPEC section 3: every total is
+the sum of rounded lines, so statements always add up)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from comp_calc.errors import ReconciliationError
+from comp_calc.steps.exact import MONEY
+
+
+def reconcile(bad_sales: int, grid: pl.DataFrame, lines: pl.LazyFrame, lines_from: date | None = None) -> None:
+    """The run's own invariants; a failure is a bug in this tool, never a user mistake.
+
+    - no sale's credit lines fail to add up to its amount (`bad_sales`, from
+      `credit.unbalanced_sales`);
+    - per rep and period, the lines add up to the payouts row (with `lines_from`,
+      only in the periods from that day on: before it, a streaming run keeps only the
+      commission lines of later-cancelled sales), and
+      payout = earned + cap + clawbacks + carry_in - carry_out;
+    - under carry_forward no payout is negative;
+    - the cap holds: above it, earned + cap line = cap; at or below it, no cap line.
+
+    `grid` is the payouts grid (rep_no, p_start, present, earned, cap, cap_adjustment,
+    clawbacks, carry_in, carry_out, payout, negative_balance); `lines` has rep_no,
+    p_start, kind and amount.
+    """
+    failures = []
+    if bad_sales:
+        failures.append(f"{bad_sales} sales whose credit lines do not add up to the amount")
+    zero = pl.lit(0, dtype=MONEY)
+    keys = ["rep_no", "p_start"]
+    kinds = ("commission", "cap", "clawback", "carry")
+    # kind as a group key, then a column per kind on the small result (a filter inside
+    # the aggregation is many times slower over millions of lines); lazy, so that only
+    # the columns it reads are touched
+    sums = lines.group_by(*keys, "kind").agg(pl.col("amount").sum().cast(MONEY)).collect()
+    by_kind = sums.pivot(on="kind", index=keys, values="amount")
+    by_kind = by_kind.with_columns(pl.lit(None, dtype=MONEY).alias(k) for k in kinds if k not in by_kind.columns).rename(
+        {k: f"_{k}" for k in kinds}
+    )
+    present = grid.filter(pl.col("present"))
+    rows = present.join(by_kind, on=keys, how="left").with_columns(pl.col("^_.*$").fill_null(zero))
+    lines_kept = pl.lit(True) if lines_from is None else pl.col("p_start") >= lines_from
+    mismatched = rows.filter(
+        lines_kept
+        & (
+            (pl.col("_commission") != pl.col("earned"))
+            | (pl.col("_cap") != pl.col("cap_adjustment").fill_null(zero))
+            | (pl.col("_clawback") != pl.col("clawbacks"))
+            | (pl.col("_carry") != pl.col("carry_in"))
+        )
+        | (pl.col("payout") != pl.col("earned") + pl.col("cap_adjustment").fill_null(zero) + pl.col("clawbacks") + pl.col("carry_in") - pl.col("carry_out"))
+        | ((pl.col("negative_balance") == "carry_forward") & (pl.col("payout") < 0))
+        # the cap rule itself: above the cap, earned plus the cap line is exactly the cap; no cap line otherwise
+        | ((pl.col("earned") > pl.col("cap")).fill_null(False) & (pl.col("earned") + pl.col("cap_adjustment").fill_null(zero) != pl.col("cap")))
+        | (pl.col("cap_adjustment").is_not_null() & ~(pl.col("earned") > pl.col("cap")).fill_null(False))
+    )
+    if mismatched.height:
+        failures.append(f"{mismatched.height} rep-periods whose lines do not add up to their payouts row")
+    outside = by_kind.join(present, on=keys, how="anti")
+    if outside.height:
+        failures.append(f"lines of {outside.height} rep-periods missing from the payouts")
+    if failures:
+        raise ReconciliationError("; ".join(failures))

@@ -1,0 +1,67 @@
+"""Self-reconciliation, called directly: lines against the payouts row."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import polars as pl
+import pytest
+
+from comp_calc.errors import ReconciliationError
+from comp_calc.reconcile.lines import reconcile
+
+JAN = date(2026, 1, 1)
+
+
+def dec(values):
+    return pl.Series([None if v is None else D(v) for v in values], dtype=pl.Decimal(38, 2))
+
+
+def _grid(payout="90.00", cap_adjustment="-50.00") -> pl.DataFrame:
+    # earned 150.00 over a cap of 100: cap line -50.00; a clawback of -10.00: payout 150 - 50 - 10 = 90.00
+    return pl.DataFrame(
+        {
+            "rep_no": [0], "p_start": [JAN], "present": [True], "earned": dec(["150.00"]), "cap": dec(["100.00"]),
+            "cap_adjustment": dec([cap_adjustment]), "clawbacks": dec(["-10.00"]), "carry_in": dec(["0.00"]),
+            "carry_out": dec(["0.00"]), "payout": dec([payout]), "negative_balance": ["carry_forward"],
+        }  # fmt: skip
+    )
+
+
+def _lines(*kinds_amounts) -> pl.LazyFrame:
+    kinds, amounts = zip(*kinds_amounts, strict=True)
+    n = len(kinds)
+    return pl.LazyFrame({"rep_no": [0] * n, "p_start": [JAN] * n, "kind": list(kinds), "amount": dec(list(amounts))})
+
+
+GOOD = (("commission", "100.00"), ("commission", "50.00"), ("cap", "-50.00"), ("clawback", "-10.00"))
+
+
+def test_lines_that_add_up_pass():
+    reconcile(0, _grid(), _lines(*GOOD))
+
+
+def test_a_lost_line_raises():
+    with pytest.raises(ReconciliationError, match="1 rep-periods whose lines do not add up"):
+        reconcile(0, _grid(), _lines(*GOOD[:-1]))  # the clawback line is gone: -10.00 missing
+
+
+def test_a_payout_off_by_a_cent_raises():
+    with pytest.raises(ReconciliationError):
+        reconcile(0, _grid(payout="90.01"), _lines(*GOOD))
+
+
+def test_a_wrong_cap_line_raises_even_when_lines_match_it():
+    # earned 150 + cap line -51 = 99, not the cap 100
+    lines = _lines(("commission", "150.00"), ("cap", "-51.00"), ("clawback", "-10.00"))
+    with pytest.raises(ReconciliationError):
+        reconcile(0, _grid(payout="89.00", cap_adjustment="-51.00"), lines)
+
+
+def test_unbalanced_sales_and_lines_outside_the_payouts_raise():
+    with pytest.raises(ReconciliationError, match="2 sales whose credit lines"):
+        reconcile(2, _grid(), _lines(*GOOD))
+    outside = pl.concat([_lines(*GOOD), _lines(("commission", "1.00")).with_columns(rep_no=pl.lit(5, dtype=pl.Int64))])
+    with pytest.raises(ReconciliationError, match="lines of 1 rep-periods missing from the payouts"):
+        reconcile(0, _grid(), outside)

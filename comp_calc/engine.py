@@ -4,14 +4,15 @@ credit -> attainment -> rate -> quality -> cap -> clawback -> balance, each a mo
 of `comp_calc.steps`; this module only orders them, joins what one step gives the
 next, and loops over periods when the sales are streamed from disk. `compute` takes
 validated plans and inputs and a requested period and returns every computed
-period's grid (rep x period) and lines (`comp_calc.result.RunResult`); the outputs
-module writes the requested period. The queries are collected at a few checkpoints
+period's grid (rep x period) and lines (`RunResult`); `comp_calc.outputs` reads
+and writes the requested period. The queries are collected at a few checkpoints
 (grid, credit lines, commission lines) that later steps reuse more than once.
 Before returning, the run reconciles with itself (`comp_calc.reconcile`). Stages never print.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import polars as pl
@@ -21,13 +22,44 @@ from comp_calc.errors import Diagnostic, InputError
 from comp_calc.periods import Period, period_containing, periods_between
 from comp_calc.plan.model import PlanSet
 from comp_calc.reconcile.lines import reconcile
-from comp_calc.result import RunResult
 from comp_calc.steps import attainment, balance, cap, clawback, credit, quality, rate, rep_periods
 from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, dec
 from comp_calc.steps.params import PlanTables, build_tables, plan_scales
 
 MIN_INTEGER_DIGITS = 10  # least room for the integer part; larger values that do not fit raise overflow, caught below
 MAX_YEARS = 100  # history a run computes at most; a date typo like 9999 must not start a 95,000-period run
+
+
+@dataclass
+class RunResult:
+    period: Period
+    periods: list[Period]
+    grid: pl.DataFrame  # one row per run rep and computed period (see engine._finish)
+    # the lines of every computed period: commission lines (millions, kept as computed,
+    # never copied into one frame with the rest) and the clawback, cap and carry lines
+    commission_lines: pl.DataFrame
+    other_lines: pl.DataFrame
+    tables: PlanTables
+    ignored: dict[str, int]  # rows dated after the period, per input
+    # False after a streaming run: of the periods before `period`, commission_lines then
+    # holds only the lines that a later cancellation claws back (the grid is complete)
+    complete: bool = True
+
+    def scan_lines(self) -> pl.LazyFrame:
+        """Every line with its `kind`, `order`, `period` and, on commission lines, `base`: the
+        base commission before quality, rounded half-even to 6 decimals (computed only for the
+        lines a query keeps); filter before collecting."""
+        starts = [p.start for p in self.periods]
+        days = pl.col("p_start").replace_strict(starts, [p.days for p in self.periods], return_dtype=pl.Int64)
+        base = rate.base_commission(self.tables.scales, days)
+        commission = self.commission_lines.lazy().with_columns(order=pl.lit(0), kind=pl.lit("commission"), base=base).drop("base_d")
+        period = pl.col("p_start").replace_strict(starts, [p.label for p in self.periods], return_dtype=pl.String)
+        return pl.concat([commission, self.other_lines.lazy()], how="diagonal_relaxed").with_columns(period=period)
+
+    @property
+    def lines(self) -> pl.DataFrame:
+        """Every line of every computed period as one frame (costly on large runs: prefer scan_lines)."""
+        return self.scan_lines().collect()
 
 
 def _scale(frame: pl.DataFrame, column: str) -> int:

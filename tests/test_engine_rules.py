@@ -9,7 +9,8 @@ import pytest
 from comp_calc.engine import compute
 from comp_calc.errors import InputError
 from comp_calc.periods import parse_period
-from comp_calc.result import period_lines, tiers_for
+from comp_calc.outputs.lines import period_lines, tier_pieces
+from comp_calc.outputs.numbers import tier_pieces_text
 from factories import (
     D,
     clawback,
@@ -193,7 +194,11 @@ def test_line_straddling_two_tier_edges_is_split_exactly():
     assert line_amounts(r, "R1") == [("commission", "S1", "seller", D("10.00")), ("commission", "S2", "seller", D("95.00"))]
     row = payout_row(r, "R1")
     assert row["attainment"] == D("1.200000")
-    assert tiers_for(r, r.lines.filter(pl.col("sale_id") == "S2"))["tiers"].to_list() == ["0.50@300.00|1.00@500.00|1.50@200.00"]
+    s2 = tier_pieces(r, r.lines.filter(pl.col("sale_id") == "S2"))
+    assert s2["tier_pieces"].to_list() == [
+        [{"multiplier": D("0.50"), "piece": D("300.00")}, {"multiplier": D("1.00"), "piece": D("500.00")}, {"multiplier": D("1.50"), "piece": D("200.00")}]
+    ]
+    assert s2.select(tier_pieces_text(s2))["tier_pieces"].to_list() == ["0.50@300.00|1.00@500.00|1.50@200.00"]
 
 
 def test_attainment_order_is_sold_on_then_sale_id_in_string_order():

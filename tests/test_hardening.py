@@ -29,6 +29,7 @@ import pytest
 from typer.testing import CliRunner
 
 from comp_calc.pipeline import stages as lib
+from comp_calc.reconcile.rows import account_rows
 from comp_calc.cli import app, terminate_as_exit
 from comp_calc.outputs.csvfmt import FORMULA_START
 from comp_calc.outputs.writer import clean_stale, safe_file_stem, write_period
@@ -223,7 +224,7 @@ def test_row_accounting_with_rejected_and_ignored_rows(tmp_path: Path):
     feedback = "response_id,rep_id,customer_id,responded_on,survey,score\nF1,A1,c1,2026-01-03,csat,9\nF2,A1,c1,2026-04-01,csat,5\n"
     plans, data = write_case(tmp_path, sales=sales, feedback=feedback)
     prep = lib.prepare(plans, data, "2026-02", skip_invalid=True)
-    counts = lib.account_rows(prep, lib.run(prep))
+    counts = account_rows(prep.inputs, lib.run(prep))
     assert counts == {
         "reps": {"read": 2, "used": 2, "rejected": 0, "ignored": 0},
         "sales": {"read": 8, "used": 3, "rejected": 4, "ignored": 1},

@@ -82,6 +82,17 @@ def percent_text(ratio: pl.Expr, decimals: int, work: pl.DataType | None = None)
     return (ratio * hundred).cast(dec(decimals)).cast(pl.String) + pl.lit("%")
 
 
+def tier_pieces_text(frame: pl.DataFrame, for_statement: bool = False, column: str = "tier_pieces") -> pl.Expr:
+    """A line's tier pieces (a list of {multiplier, piece}, see `outputs.lines.tier_pieces`) as text:
+    `0.5@2500.00|1.00@300.00` in lines.csv, `2500.00 x0.5 + 300.00 x1.00` on statements (the
+    multiplier as exact text, the piece in cents)."""
+    scale = frame.schema[column].inner.fields[0].dtype.scale  # List(Struct{multiplier, piece})
+    m = exact_text(pl.element().struct.field("multiplier"), scale)
+    p = pl.element().struct.field("piece").cast(pl.String)
+    label, separator = (pl.format("{} x{}", p, m), " + ") if for_statement else (pl.format("{}@{}", m, p), "|")
+    return pl.col(column).list.eval(label).list.join(separator)
+
+
 # --------------------------------------------------------------------------
 # single values (Python Decimal)
 

@@ -15,10 +15,11 @@ import polars as pl
 
 from comp_calc import __version__
 from comp_calc.data.model import Inputs
-from comp_calc.result import RunResult, period_lines, rep_groups
+from comp_calc.engine import RunResult
+from comp_calc.outputs.lines import period_lines, rep_groups
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
-from comp_calc.outputs.numbers import column_exact_text, money_text
+from comp_calc.outputs.numbers import column_exact_text, money_text, tier_pieces_text
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
 from comp_calc.plan.model import PlanSet
 
@@ -81,7 +82,7 @@ def lines_csv(result: RunResult) -> Iterator[bytes]:
 
 
 def _explained(lines: pl.DataFrame) -> pl.DataFrame:
-    """`lines` (see `engine.period_lines`) with their explanation, as the columns of lines.csv."""
+    """`lines` (see `lines.period_lines`) with their tiers text and explanation, as the columns of lines.csv."""
     credited, rate, qm = (column_exact_text(c, lines) for c in ("credited", "rate", "quality_multiplier"))
     money = lambda c: money_text(pl.col(c))  # noqa: E731 - money columns are already at scale 2
     via = (
@@ -109,7 +110,7 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
         .then(claw)
         .otherwise(carry)
     )
-    return lines.with_columns(explanation=explanation).select(LINE_COLUMNS)
+    return lines.with_columns(tiers=tier_pieces_text(lines)).with_columns(explanation=explanation).select(LINE_COLUMNS)
 
 
 def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.DataFrame) -> dict:

@@ -31,10 +31,11 @@ from decimal import Decimal
 import polars as pl
 
 from comp_calc.data.model import Inputs
-from comp_calc.result import RunResult, period_lines
+from comp_calc.engine import RunResult
+from comp_calc.outputs.lines import period_lines
 from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
-from comp_calc.outputs.numbers import column_exact_text, exact, money, money_text, two_decimals
+from comp_calc.outputs.numbers import column_exact_text, exact, money, money_text, tier_pieces_text, two_decimals
 
 __all__ = [
     "MetricDetail",
@@ -259,12 +260,7 @@ class Statement:
 def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(commission lines, clawback lines) of every rep in `period`, as display text, in SPEC order."""
     lines = period_lines(result, period)
-    # "0.50@2500.00|1.00@300.00" -> "2500.00 x0.50 + 300.00 x1.00"
-    tiers = (
-        pl.col("tiers")
-        .str.replace_all(r"([^@|]+)@([^|]+)", "${2} x${1}")
-        .str.replace_all("|", " + ", literal=True)
-    )
+    tiers = tier_pieces_text(lines, for_statement=True)  # "2500.00 x0.50 + 300.00 x1.00"
     role = (
         pl.when(pl.col("role") == "relationship")
         .then(pl.format("relationship (contact {}, sold by {})", pl.col("contact_id"), pl.col("seller_id")))

@@ -21,7 +21,10 @@ def reconcile(bad_sales: int, grid: pl.DataFrame, lines: pl.LazyFrame, lines_fro
       commission lines of later-cancelled sales), and
       payout = earned + cap + clawbacks + carry_in - carry_out;
     - under carry_forward no payout is negative;
-    - the cap holds: above it, earned + cap line = cap; at or below it, no cap line.
+    - the cap holds: above it, earned + cap line = cap; at or below it, no cap line;
+    - balances carry over: each period's carry_in is the previous computed period's
+      carry_out (0 in the first), a carry_out is never positive, and under `pay` it is 0,
+      so no carried balance vanishes when a plan version switches between the two.
 
     `grid` is the payouts grid (rep_no, p_start, present, earned, cap, cap_adjustment,
     clawbacks, carry_in, carry_out, payout, negative_balance); `lines` has rep_no,
@@ -63,5 +66,13 @@ def reconcile(bad_sales: int, grid: pl.DataFrame, lines: pl.LazyFrame, lines_fro
     outside = by_kind.join(present, on=keys, how="anti")
     if outside.height:
         failures.append(f"lines of {outside.height} rep-periods missing from the payouts")
+    carried = grid.sort("rep_no", "p_start").with_columns(before=pl.col("carry_out").shift(1, fill_value=zero).over("rep_no"))
+    broken = carried.filter(
+        (pl.col("carry_in") != pl.col("before"))
+        | (pl.col("carry_out") > 0)
+        | ((pl.col("negative_balance") == "pay") & (pl.col("carry_out") != 0))
+    )
+    if broken.height:
+        failures.append(f"{broken.height} rep-periods whose carried balance does not follow from the period before")
     if failures:
         raise ReconciliationError("; ".join(failures))

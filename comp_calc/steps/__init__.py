@@ -23,9 +23,7 @@ The contract of a step function:
 - A step never prints, reads no file and builds no text for people: user mistakes
   are found by `comp_calc.data` and `comp_calc.plan`, or after composing
   (`engine._check`); a step raises only `ReconciliationError`, for a broken
-  invariant of the run itself. The exception, for now: the tiers text of statement
-  lines (`rate.multiplier_texts`, `rate.tiers_text`, `exact.plain_text`,
-  `exact.trim_zeros`).
+  invariant of the run itself. Numbers become text only in `comp_calc.outputs.numbers`.
 - Steps import only each other, `comp_calc.periods`, `comp_calc.errors` and
   `comp_calc.plan.model`: never the engine, outputs, commands or the CLI.
 """

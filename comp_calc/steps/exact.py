@@ -113,21 +113,3 @@ class Scales:
     @property
     def clawback(self) -> int:  # recover * a rounded commission
         return 2 + self.recover
-
-
-def trim_zeros(text: pl.Expr, min_decimals: int = 2) -> pl.Expr:
-    """Plain decimal text with a point and at least `min_decimals` decimals, trailing zeros
-    dropped down to `min_decimals` (`1.5000` -> `1.50`, `0.0040` -> `0.004`). String functions,
-    no regular expression: this runs on every written line."""
-    stripped = text.str.strip_chars_end("0")  # stops at the point: "10.000" -> "10."
-    decimals = stripped.str.len_bytes().cast(pl.Int64) - stripped.str.find(".", literal=True).cast(pl.Int64) - 1
-    missing = (min_decimals - decimals).clip(lower_bound=0)
-    return pl.concat_str(stripped, pl.lit("0" * min_decimals).str.slice(0, missing))
-
-
-def plain_text(expr: pl.Expr, scale: int, min_decimals: int = 2) -> pl.Expr:
-    """An exact Decimal of `scale` as text: trailing zeros dropped, at least `min_decimals` decimals.
-
-    For explanations and labels; the CSV writer formats columns the same way.
-    """
-    return trim_zeros(expr.cast(dec(max(scale, min_decimals))).cast(pl.String), min_decimals)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from comp_calc.steps.attainment import band_piece
-from comp_calc.steps.exact import Scales, dec, div_round, plain_text
+from comp_calc.steps.exact import Scales, dec, div_round
 
 
 def rate_table(rates: pl.DataFrame, bands: pl.DataFrame, n_bands: int, products: pl.Series, scales: Scales) -> pl.DataFrame:
@@ -70,21 +70,3 @@ def base_commission(scales: Scales, days: pl.Expr) -> pl.Expr:
     """The base commission (before quality) from `base_d`, rounded half-even to 6 decimals,
     as statements show it: base_d / D, with `days` the line's D."""
     return div_round(pl.col("base_d"), scales.base, days, 6, "half_even")
-
-
-def multiplier_texts(bands: int, scales: Scales) -> list[pl.Expr]:
-    """`multiplier_text_b`: band b's tier multiplier as text, for `tiers_text`."""
-    return [plain_text(pl.col(f"multiplier_{b}"), scales.tier_multiplier).alias(f"multiplier_text_{b}") for b in range(bands)]
-
-
-def tiers_text(bands: int, scales: Scales) -> pl.Expr:
-    """"multiplier@piece|..." by band touched, pieces shown to cents (display only).
-
-    Needs `p_days`, the `multiplier_texts` and what `attainment.band_piece` needs; built
-    only for the lines that are written.
-    """
-    labels = []
-    for b in range(bands):
-        shown = (band_piece(b).cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
-        labels.append(pl.format("{}@{}", pl.col(f"multiplier_text_{b}"), shown))
-    return pl.concat_str(labels, separator="|", ignore_nulls=True)

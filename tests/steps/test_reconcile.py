@@ -65,3 +65,37 @@ def test_unbalanced_sales_and_lines_outside_the_payouts_raise():
     outside = pl.concat([_lines(*GOOD), _lines(("commission", "1.00")).with_columns(rep_no=pl.lit(5, dtype=pl.Int64))])
     with pytest.raises(ReconciliationError, match="lines of 1 rep-periods missing from the payouts"):
         reconcile(0, _grid(), outside)
+
+
+def _two_periods(carry_in_feb: str, feb_rule: str = "pay") -> pl.DataFrame:
+    # January under carry_forward: earned 0, clawback -500.00 -> payout 0, carry_out -500.00.
+    # February under `feb_rule`: earned 800.00, carry_in should be January's -500.00 -> payout 300.00.
+    feb = date(2026, 2, 1)
+    payout = D("800.00") + D(carry_in_feb)
+    return pl.DataFrame(
+        {
+            "rep_no": [0, 0], "p_start": [JAN, feb], "present": [True, True], "earned": dec(["0.00", "800.00"]),
+            "cap": dec([None, None]), "cap_adjustment": dec([None, None]), "clawbacks": dec(["-500.00", "0.00"]),
+            "carry_in": dec(["0.00", carry_in_feb]), "carry_out": dec(["-500.00", "0.00"]),
+            "payout": dec(["0.00", str(payout)]), "negative_balance": ["carry_forward", feb_rule],
+        }  # fmt: skip
+    )
+
+
+def _two_period_lines(carry_in_feb: str) -> pl.LazyFrame:
+    feb = date(2026, 2, 1)
+    rows = [(JAN, "clawback", "-500.00"), (feb, "commission", "800.00")]
+    if D(carry_in_feb):
+        rows.append((feb, "carry", carry_in_feb))
+    starts, kinds, amounts = zip(*rows, strict=True)
+    return pl.LazyFrame({"rep_no": [0] * len(rows), "p_start": list(starts), "kind": list(kinds), "amount": dec(list(amounts))})
+
+
+def test_a_balance_carried_across_a_switch_to_pay_passes():
+    reconcile(0, _two_periods("-500.00"), _two_period_lines("-500.00"))
+
+
+def test_a_carried_balance_that_vanishes_raises():
+    # February's own lines and row agree (800.00 paid), but January's -500.00 never arrived
+    with pytest.raises(ReconciliationError, match="carried balance does not follow"):
+        reconcile(0, _two_periods("0.00"), _two_period_lines("0.00"))

@@ -1,0 +1,76 @@
+"""How a run's lines are read for writing: one period's lines in SPEC order
+(`period_lines`), split into groups of whole reps (`rep_groups`), each commission line
+with its tier pieces as data (`tier_pieces`: a list of (multiplier, piece) per band the
+line touches, the piece shown to cents); `comp_calc.outputs.numbers` turns them into text.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from comp_calc.engine import RunResult
+from comp_calc.steps import attainment
+from comp_calc.steps.exact import dec
+
+def period_lines(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.DataFrame:
+    """The lines of one period in SPEC order, with their `tier_pieces`; with `reps=(first, last)`,
+    only those of the reps whose rep_no lies in that range.
+
+    Order: by rep_id (rep_no); within a rep, commission lines in attainment order,
+    the cap line, clawbacks by the original (sold_on, sale_id, role), which
+    line_no encodes, then the carry line.
+    """
+    lines = result.scan_lines().filter(_in_period(result, period))
+    if reps is not None:
+        lines = lines.filter(pl.col("rep_no").is_between(*reps))
+    lines = tier_pieces(result, lines.collect())
+    # the pricing columns have served the tier pieces; fewer columns make the sort cheaper
+    return lines.drop("rep_no", "pv", "run_from", "run_to").sort(lines["rep_no"], "order", "line_no", nulls_last=True)
+
+
+def _in_period(result: RunResult, period: str | None) -> pl.Expr:
+    period = period or result.period.label
+    starts = [p.start for p in result.periods if p.label == period]
+    return (pl.col("p_start") == starts[0]) if starts else pl.lit(False)
+
+
+def rep_groups(result: RunResult, size: int) -> list[tuple[int, int]]:
+    """(first, last) rep_no ranges, in order, that split the requested period's lines into
+    groups of about `size` lines (a rep's lines are never split); at least one range."""
+    counts = (
+        result.scan_lines()
+        .filter(_in_period(result, None))
+        .group_by("rep_no")
+        .agg(n=pl.len())
+        .sort("rep_no")
+        .with_columns(group=(pl.col("n").cum_sum() - pl.col("n")) // size)
+        .group_by("group")
+        .agg(first=pl.col("rep_no").min(), last=pl.col("rep_no").max())
+        .sort("group")
+        .collect()
+    )
+    return list(zip(counts["first"], counts["last"], strict=True)) or [(0, -1)]
+
+
+def tier_pieces(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
+    """`lines` (a slice of result.lines) with `tier_pieces` on commission lines: per band the line
+    reaches into, in band order, {multiplier, piece}, the piece (exact) shown rounded to cents."""
+    scales = result.tables.scales
+    table, _, n_bands = attainment.rep_period_table(result.grid.lazy(), result.tables, scales)
+    multiplier = dec(max(scales.tier_multiplier, 2))
+    pieces = [
+        pl.when(attainment.band_piece(b).is_not_null()).then(
+            pl.struct(
+                multiplier=pl.col(f"multiplier_{b}").cast(multiplier),
+                piece=(attainment.band_piece(b).cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2)),
+            )
+        )
+        for b in range(n_bands)
+    ]
+    return (
+        lines.lazy()
+        .join(table.drop("rep_id", "pv", "rounding"), on=["rep_no", "p_start"], how="left", maintain_order="left")
+        .with_columns(tier_pieces=pl.when(pl.col("kind") == "commission").then(pl.concat_list(pieces).list.drop_nulls()))
+        .select(*lines.columns, "tier_pieces")
+        .collect()
+    )

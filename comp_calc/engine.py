@@ -165,7 +165,7 @@ def _commissions(
     window over that order and nothing is sorted or joined back by line. What a line
     needs from small tables is gathered by position instead of joined: its rep-period's
     row of the grid (`attainment.gather_rep_periods`), its rate row (`rate.line_rates`).
-    Keeps `pv`, `run_from` and `run_to`, from which `result.tiers_for` rebuilds the tier
+    Keeps `pv`, `run_from` and `run_to`, from which `outputs.lines.tier_pieces` rebuilds the tier
     pieces of the lines that are shown.
     """
     keys = ["rep_no", "p_start"]
@@ -243,7 +243,7 @@ def _present() -> pl.Expr:
 
 def _lines(grid: pl.LazyFrame, commissions: pl.DataFrame, claw_lines: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(commission lines, clawback + cap + carry lines) of every computed period, unordered
-    (`result.period_lines` orders one period's). The commission lines share the commissions' columns."""
+    (`outputs.lines.period_lines` orders one period's). The commission lines share the commissions' columns."""
     commission = commissions.select(
         "line_no", "rep_id", "rep_no", "p_start", "sold_on", "product", "credited", "rate",
         pl.col("qm_used").alias("quality_multiplier"), "amount", "base_d", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",

@@ -339,12 +339,14 @@ def test_sigterm_during_the_computation_exits_without_writing(big_data: Path, tm
     time.sleep(0.8)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
-    if proc.returncode in (0, -signal.SIGTERM):
+    if proc.returncode == 0 or (proc.returncode == -signal.SIGTERM and (out / "2026-10").exists()):
         # a fast machine finished the command first (-15: the signal came while the finished
         # process was shutting down, after the handler was put back): the period is complete
         assert_complete(out / "2026-10")
     else:
-        assert proc.returncode == 128 + signal.SIGTERM, stderr
+        # 128 + 15 from the handler; -15 with nothing written: on a loaded machine the signal
+        # came before the command had even put its handler in place
+        assert proc.returncode in (128 + signal.SIGTERM, -signal.SIGTERM), stderr
         assert "Traceback" not in stderr
         assert entries(out) == []
 

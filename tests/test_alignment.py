@@ -6,19 +6,16 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
 import pytest
-from typer.testing import CliRunner
 
 from comp_calc import alignment
 from comp_calc.pipeline.stages import Prepared, run
-from comp_calc.cli import app
 from comp_calc.periods import parse_period
+from conftest import ROOT, invoke
 from factories import clawback, contact, inputs, outbound, plan, plans, quality, rates, rep, response, sale
 
-ROOT = Path(__file__).resolve().parents[1]
 MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
 
 
@@ -308,9 +305,6 @@ def test_trailing_window_is_at_most_twelve_periods():
 
 # ------------------------------------------------------------------ command line
 
-runner = CliRunner()
-
-
 def _floats(value) -> list:
     if isinstance(value, float):
         return [value]
@@ -323,7 +317,7 @@ def _floats(value) -> list:
 
 @pytest.fixture(scope="module")
 def sample_json():
-    result = runner.invoke(app, ["alignment", "--plans", str(ROOT / "plans"), "--data", str(ROOT / "sample_data"), "--format", "json"])
+    result = invoke("alignment", "--plans", str(ROOT / "plans"), "--data", str(ROOT / "sample_data"), "--format", "json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -362,9 +356,8 @@ def test_json_shape(sample_json):
     assert doc["trailing"] == {"from": "2025-11", "to": "2026-10", "periods": 12}
 
 
-def test_table_output_exits_0_with_findings(monkeypatch):
-    monkeypatch.setenv("COLUMNS", "200")
-    result = runner.invoke(app, ["alignment", "--plans", str(ROOT / "plans"), "--data", str(ROOT / "sample_data"), "--period", "2026-10"])
+def test_table_output_exits_0_with_findings():
+    result = invoke("alignment", "--plans", ROOT / "plans", "--data", ROOT / "sample_data", "--period", "2026-10", columns=200)
     assert result.exit_code == 0, result.output
     for title in ("Alignment 2026-10", "Findings", "Outcome share of pay by plan", "Teams", "Pay vs CSAT", "Reps", "Survey health"):
         assert title in result.stdout
@@ -374,12 +367,12 @@ def test_table_output_exits_0_with_findings(monkeypatch):
 def test_bad_input_exits_2(tmp_path):
     (tmp_path / "reps.csv").write_text("rep_id,name,team,plan,quota,start_date,end_date\nR1,A,T,nope,100,2026-01-01,\n")
     (tmp_path / "sales.csv").write_text("sale_id,rep_id,customer_id,product,amount,sold_on,cancelled_on\n")
-    result = runner.invoke(app, ["alignment", "--plans", str(ROOT / "plans"), "--data", str(tmp_path), "--period", "2026-10", "--format", "json"])
+    result = invoke("alignment", "--plans", str(ROOT / "plans"), "--data", str(tmp_path), "--period", "2026-10", "--format", "json")
     assert result.exit_code == 2
     codes = [d["code"] for d in json.loads(result.stdout)["diagnostics"]]
     assert codes
 
 
 def test_bad_period_exits_2():
-    result = runner.invoke(app, ["alignment", "--plans", str(ROOT / "plans"), "--data", str(ROOT / "sample_data"), "--period", "2026-13"])
+    result = invoke("alignment", "--plans", str(ROOT / "plans"), "--data", str(ROOT / "sample_data"), "--period", "2026-13")
     assert result.exit_code == 2

@@ -26,15 +26,14 @@ January, D4: active 01-17..01-31 = 15 of 31 days: quota 3100 * 15 / 31 = 1500.00
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 from comp_calc.pipeline import stages as lib
-from comp_calc.cli import app
 from comp_calc.outputs.results import payouts_frame
+import conftest
+from conftest import text
 
-ENV = {"COLUMNS": "100"}
 
 PLAN = """\
 plan: p
@@ -92,23 +91,10 @@ F2,A1,c2,2026-01-21,csat,3
 
 
 def write_case(root: Path, plan: str = PLAN, reps: str = REPS, sales: str = SALES) -> tuple[Path, Path]:
-    plans, data = root / "plans", root / "data"
-    plans.mkdir(parents=True, exist_ok=True)
-    data.mkdir(parents=True, exist_ok=True)
-    (plans / "p.yaml").write_text(plan)
-    (data / "reps.csv").write_text(reps)
-    (data / "sales.csv").write_text(sales)
-    (data / "feedback.csv").write_text(FEEDBACK)
-    return plans, data
+    return conftest.write_case(root, {"p.yaml": plan}, reps=reps, sales=sales, feedback=FEEDBACK)
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args), env=ENV)
-
-
-def text(output: str) -> str:
-    """Rich pads table lines to the table width; compare without trailing blanks."""
-    return "\n".join(line.rstrip() for line in output.splitlines()) + "\n"
+invoke = partial(conftest.invoke, columns=100)  # the expected statements below are laid out for 100 columns
 
 
 def explain(tmp_path: Path, *args: str):

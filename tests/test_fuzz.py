@@ -45,15 +45,13 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from comp_calc.cli import app
+import conftest
+from conftest import PERIOD_FILES, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PROFILE = os.environ.get("COMP_CALC_FUZZ", "default")
 SCALE = {"default": 1, "large": 20}.get(PROFILE, 1)
 TIME_LIMIT = 30  # seconds per command: a hang fails the example instead of stalling the suite
-PERIOD_FILES = {"payouts.csv", "lines.csv", "exceptions.csv", "manifest.json"}
 
 
 def fuzz_settings(examples: int):
@@ -109,7 +107,7 @@ def invoke(*args: str | Path):
     started = time.monotonic()
     with time_limit(TIME_LIMIT):
         try:
-            result = CliRunner().invoke(app, argv, env={"COLUMNS": "200"})
+            result = conftest.invoke(*argv, columns=200)
         except (KeyboardInterrupt, TimeoutError):
             raise
         except BaseException as e:  # e.g. a panic in native code (pyo3 PanicException is a BaseException)

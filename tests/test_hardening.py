@@ -22,21 +22,20 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 import pytest
-from typer.testing import CliRunner
 
 from comp_calc.pipeline import stages as lib
 from comp_calc.reconcile.rows import account_rows
-from comp_calc.cli import app, terminate_as_exit
+from comp_calc.cli import terminate_as_exit
 from comp_calc.outputs.csvfmt import FORMULA_START
 from comp_calc.outputs.writer import clean_stale, safe_file_stem, write_period
+import conftest
+from conftest import PERIOD_FILES, ROOT, read_csv
 
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {"COLUMNS": "120"}
-PERIOD_FILES = {"payouts.csv", "lines.csv", "exceptions.csv", "manifest.json"}
 
 PLAN = """\
 plan: p
@@ -70,19 +69,10 @@ S3,B2,c3,card,5000,2026-01-12,
 
 
 def write_case(root: Path, reps: str = REPS, sales: str = SALES, plan: str = PLAN, **extra: str) -> tuple[Path, Path]:
-    plans, data = root / "plans", root / "data"
-    plans.mkdir(parents=True, exist_ok=True)
-    data.mkdir(parents=True, exist_ok=True)
-    (plans / "p.yaml").write_text(plan)
-    (data / "reps.csv").write_text(reps, encoding="utf-8", newline="")
-    (data / "sales.csv").write_text(sales, encoding="utf-8", newline="")
-    for name, text in extra.items():
-        (data / f"{name}.csv").write_text(text, encoding="utf-8", newline="")
-    return plans, data
+    return conftest.write_case(root, {"p.yaml": plan}, reps=reps, sales=sales, **extra)
 
 
-def invoke(*args: str | Path):
-    return CliRunner().invoke(app, [str(a) for a in args], env=ENV)
+invoke = partial(conftest.invoke, columns=120)
 
 
 def run_case(root: Path, *args: str, **case: str):
@@ -97,10 +87,6 @@ def entries(folder: Path) -> list[str]:
 
 def hidden(folder: Path) -> list[str]:
     return [n for n in entries(folder) if n.startswith(".")]
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
 
 
 def assert_complete(folder: Path) -> dict:
@@ -354,12 +340,14 @@ def test_sigterm_during_the_computation_exits_without_writing(big_data: Path, tm
     time.sleep(0.8)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
-    if proc.returncode in (0, -signal.SIGTERM):
+    if proc.returncode == 0 or (proc.returncode == -signal.SIGTERM and (out / "2026-10").exists()):
         # a fast machine finished the command first (-15: the signal came while the finished
         # process was shutting down, after the handler was put back): the period is complete
         assert_complete(out / "2026-10")
     else:
-        assert proc.returncode == 128 + signal.SIGTERM, stderr
+        # 128 + 15 from the handler; -15 with nothing written: on a loaded machine the signal
+        # came before the command had even put its handler in place
+        assert proc.returncode in (128 + signal.SIGTERM, -signal.SIGTERM), stderr
         assert "Traceback" not in stderr
         assert entries(out) == []
 

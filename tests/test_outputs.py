@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comp_calc.errors import Diagnostic, InputError
+from conftest import invoke
 from comp_calc.outputs import csvfmt, writer
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 from comp_calc.outputs.writer import (
@@ -527,14 +528,11 @@ def test_csv_round_trips_text(values: list[str]):
 @pytest.mark.parametrize("per_piece", [1, 7, 100, 10_000])
 def test_lines_csv_written_in_pieces_is_the_same_file(tmp_path: Path, monkeypatch, per_piece: int):
     # lines.csv is formatted and written a piece at a time; the file must not show the seams
-    from typer.testing import CliRunner
-
-    from comp_calc.cli import app
     from comp_calc.outputs import results
 
-    whole = CliRunner().invoke(app, ["run", "--out", str(tmp_path / "whole")])
+    whole = invoke("run", "--out", tmp_path / "whole")
     monkeypatch.setattr(results, "LINES_PER_PIECE", per_piece)
-    pieces = CliRunner().invoke(app, ["run", "--out", str(tmp_path / "pieces")])
+    pieces = invoke("run", "--out", tmp_path / "pieces")
     assert whole.exit_code == pieces.exit_code == 0
     written = (tmp_path / "pieces" / "2026-10" / "lines.csv").read_bytes()
     assert written == (tmp_path / "whole" / "2026-10" / "lines.csv").read_bytes()

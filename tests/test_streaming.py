@@ -12,35 +12,45 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from comp_calc.pipeline import stages as lib
-from comp_calc.cli import app
 from comp_calc.data import stream
-from test_fuzz import ROOT, data_folder, fuzz_settings, run_options, scratch, write_data
+import conftest
+from conftest import PERIOD_FILES, PLANS, SAMPLE
+from test_fuzz import data_folder, fuzz_settings, run_options, scratch, write_data
 
-SAMPLE = ROOT / "sample_data"
-PLANS = ROOT / "plans"
-
-
-def invoke(*args: str | Path):
-    return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+invoke = partial(conftest.invoke, columns=200)
 
 
 def folder_bytes(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
-def assert_same_run(data: Path, root: Path, *args: str, block_bytes: int, monkeypatch) -> None:
-    """The in-memory and the streaming run (blocks of `block_bytes`) agree in every output."""
+def assert_same_run(
+    data: Path, root: Path, *args: str, block_bytes: int, monkeypatch, succeeds: bool | None, plans: Path = PLANS
+) -> None:
+    """The in-memory and the streaming run (blocks of `block_bytes`) agree in every output.
+
+    `succeeds`: True when the case is meant to run (exit 0 and a complete period folder),
+    False when it is meant to be refused (exit 2, nothing written), None when either may
+    happen (generated cases): two runs that fail alike must not pass for two that succeed.
+    """
     monkeypatch.setattr(stream, "BLOCK_BYTES", block_bytes)
-    memory = invoke("run", "--plans", PLANS, "--data", data, "--out", root / "memory", *args)
-    streamed = invoke("run", "--plans", PLANS, "--data", data, "--out", root / "streamed", "--streaming", *args)
+    memory = invoke("run", "--plans", plans, "--data", data, "--out", root / "memory", *args)
+    streamed = invoke("run", "--plans", plans, "--data", data, "--out", root / "streamed", "--streaming", *args)
+    if succeeds is True:
+        assert memory.exit_code == 0, memory.output
+        periods = list((root / "memory").iterdir())
+        assert len(periods) == 1 and PERIOD_FILES <= {p.name for p in periods[0].iterdir()}, periods
+    elif succeeds is False:
+        assert memory.exit_code == 2, memory.output
+        assert not (root / "memory").exists() or not list((root / "memory").iterdir())
     assert streamed.exit_code == memory.exit_code, streamed.output + memory.output
     assert streamed.stdout.replace("streamed", "memory") == memory.stdout
     assert streamed.stderr.replace("streamed", "memory") == memory.stderr
@@ -59,14 +69,14 @@ def assert_same_run(data: Path, root: Path, *args: str, block_bytes: int, monkey
     ],
 )
 def test_the_sample_streams_to_the_same_files(tmp_path: Path, monkeypatch, block_bytes: int, args):
-    assert_same_run(SAMPLE, tmp_path, *args, block_bytes=block_bytes, monkeypatch=monkeypatch)
+    assert_same_run(SAMPLE, tmp_path, *args, block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True)
 
 
 @fuzz_settings(40)
 @given(files=data_folder(), options=run_options, block_bytes=st.integers(1, 2000))
 def test_any_mangled_folder_streams_to_the_same_result(files, options, block_bytes):
     with scratch() as root, pytest.MonkeyPatch.context() as monkeypatch:
-        assert_same_run(write_data(root, files), root, "--format", "json", *options, block_bytes=block_bytes, monkeypatch=monkeypatch)
+        assert_same_run(write_data(root, files), root, "--format", "json", *options, block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=None)
 
 
 def _sample_rows(name: str) -> list[list[str]]:
@@ -95,9 +105,9 @@ def test_repeated_ids_across_blocks_keep_the_first_line(tmp_path: Path, monkeypa
     for row in rows[-4:]:
         row[amount] = "100.00"
     data = _write(tmp_path / "data", {"sales": [header, *rows]})
-    assert_same_run(data, tmp_path, "--skip-invalid", block_bytes=block_bytes, monkeypatch=monkeypatch)
+    assert_same_run(data, tmp_path, "--skip-invalid", block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True)
     (tmp_path / "strict").mkdir()
-    assert_same_run(data, tmp_path / "strict", block_bytes=block_bytes, monkeypatch=monkeypatch)
+    assert_same_run(data, tmp_path / "strict", block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=False)
     exceptions = (tmp_path / "memory" / "2026-10" / "exceptions.csv").read_text()
     assert exceptions.count("duplicate-id") == 4
 
@@ -117,7 +127,7 @@ def test_quoted_line_breaks_never_split_a_record(tmp_path: Path, monkeypatch, ne
     buffer = io.StringIO(newline="")
     csv.writer(buffer, lineterminator=newline).writerows([sales_header, *sales])
     (data / "sales.csv").write_text(buffer.getvalue(), encoding="utf-8")
-    assert_same_run(data, tmp_path, "--skip-invalid", block_bytes=block_bytes, monkeypatch=monkeypatch)
+    assert_same_run(data, tmp_path, "--skip-invalid", block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True)
     assert "bad-id" in (tmp_path / "memory" / "2026-10" / "exceptions.csv").read_text()
 
 
@@ -127,14 +137,14 @@ def test_an_unbalanced_quote_is_reported_with_its_line(tmp_path: Path, monkeypat
     text = (data / "sales.csv").read_text().splitlines(keepends=True)
     text[2000] = text[2000].replace(",", ',"', 1)
     (data / "sales.csv").write_text("".join(text))
-    assert_same_run(data, tmp_path, block_bytes=1000, monkeypatch=monkeypatch)
+    assert_same_run(data, tmp_path, block_bytes=1000, monkeypatch=monkeypatch, succeeds=False)
 
 
 @pytest.mark.parametrize("content", [b"", b"sale_id,rep_id,customer_id,product,amount,sold_on,cancelled_on\n", b"\xff\xfe\x00"])
 def test_unusable_sales_files_fail_the_same_way(tmp_path: Path, monkeypatch, content: bytes):
     data = _write(tmp_path / "data", {})
     (data / "sales.csv").write_bytes(content)
-    assert_same_run(data, tmp_path, block_bytes=10, monkeypatch=monkeypatch)
+    assert_same_run(data, tmp_path, block_bytes=10, monkeypatch=monkeypatch, succeeds=False)
     assert invoke("run", "--data", data, "--out", tmp_path / "x", "--streaming").exit_code == 2
 
 
@@ -182,7 +192,7 @@ def test_parquet_inputs_stream_to_the_same_files(tmp_path: Path, monkeypatch, bl
         if name == "sales":  # a bad row, late in the file, so a later block rejects it
             frame = frame.with_columns(amount=pl.when(pl.int_range(pl.len()) == 3000).then(-1.0).otherwise(pl.col("amount")))
         frame.write_parquet(data / f"{name}.parquet", row_group_size=500)
-    assert_same_run(data, tmp_path, "--skip-invalid", block_bytes=block_bytes, monkeypatch=monkeypatch)
+    assert_same_run(data, tmp_path, "--skip-invalid", block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True)
     assert "sales.parquet,3001,amount" in (tmp_path / "memory" / "2026-10" / "exceptions.csv").read_text()
 
 

@@ -22,7 +22,7 @@ import typer
 from comp_calc.commands import alignment as _alignment
 from comp_calc.commands import diff as _diff
 from comp_calc.commands import explain as _explain
-from comp_calc.commands.options import DataOpt, Format, FormatOpt, PeriodOpt, PlansOpt
+from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, PeriodOpt, PlansOpt
 from comp_calc.errors import Diagnostic, InputError, ReconciliationError
 from comp_calc.outputs import terminal as render
 from comp_calc.outputs.writer import refuse_closed
@@ -99,6 +99,7 @@ def run(
         bool, typer.Option("--skip-invalid", help="Run without bad input rows; every one is listed in exceptions.csv.")
     ] = False,
     fmt: FormatOpt = Format.table,
+    allow_incomplete: IncompleteOpt = False,
     statements: Annotated[
         bool, typer.Option("--statements", help="Also write one HTML statement per rep to OUT/PERIOD/statements/.")
     ] = False,
@@ -121,7 +122,7 @@ def run(
         refuse_closed(out, asked.label, force)
     with terminate_as_exit(), lib.scratch_folder(out, streaming) as scratch:
         with render.progress("Loading plans and data"):
-            prep = lib.prepare(plans, data, period, skip_invalid, scratch)
+            prep = lib.prepare(plans, data, period, skip_invalid, scratch, allow_incomplete)
         with render.progress(f"Computing {prep.period}"):
             result = lib.run(prep)
             folder = lib.write(prep, result, out, force, statements=statements)

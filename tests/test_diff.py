@@ -76,7 +76,7 @@ def case(tmp_path: Path, new_text: str = NEW_PLAN) -> tuple[Path, Path, Path]:
 
 
 def run_diff(plans: Path, data: Path, old: str, new: str, *args: str):
-    return invoke("diff", old, new, "--plans", str(plans), "--data", str(data), *args)
+    return invoke("diff", old, new, "--plans", str(plans), "--data", str(data), "--allow-incomplete", *args)
 
 
 def test_rate_change_exact_table(tmp_path):
@@ -163,8 +163,8 @@ def test_each_delta_is_run_under_new_minus_run_under_old(tmp_path):
     new_dir.mkdir()
     shutil.copy(new, new_dir / "p.yaml")
     for period in ("2026-01", "2026-02"):
-        old_run = payouts_frame(lib.run(lib.prepare(plans, data, period, False)))
-        new_run = payouts_frame(lib.run(lib.prepare(new_dir, data, period, False)))
+        old_run = payouts_frame(lib.run(lib.prepare(plans, data, period, False, allow_incomplete=True)))
+        new_run = payouts_frame(lib.run(lib.prepare(new_dir, data, period, False, allow_incomplete=True)))
         expected = {
             r: n - o
             for r, o, n in zip(old_run["rep_id"], old_run["payout"], new_run["payout"], strict=True)
@@ -250,20 +250,20 @@ def repo(tmp_path, monkeypatch):
 
 
 def test_diff_against_head_inside_a_checkout(repo):
-    result = invoke("diff", "plans/p.yaml@HEAD", "plans/p.yaml", "--plans", "plans", "--data", "data", "--period", "2026-01")
+    result = invoke("diff", "plans/p.yaml@HEAD", "plans/p.yaml", "--plans", "plans", "--data", "data", "--period", "2026-01", "--allow-incomplete")
     assert result.exit_code == 0, result.output
     assert text(result.output) == CARD_RATE_TABLE.format(old="plans/p.yaml@HEAD", new="plans/p.yaml")
 
 
 def test_revision_path_is_resolved_from_a_subfolder(repo, monkeypatch):
     monkeypatch.chdir(repo / "plans")
-    result = invoke("diff", "p.yaml@HEAD", "p.yaml", "--plans", ".", "--data", "../data", "--period", "2026-01", "--format", "json")
+    result = invoke("diff", "p.yaml@HEAD", "p.yaml", "--plans", ".", "--data", "../data", "--period", "2026-01", "--allow-incomplete", "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["totals"]["delta"] == "3.60"
 
 
 def test_unknown_revision_is_a_clear_error(repo):
-    result = invoke("diff", "plans/p.yaml@nosuchrev", "plans/p.yaml", "--plans", "plans", "--data", "data", "--period", "2026-01")
+    result = invoke("diff", "plans/p.yaml@nosuchrev", "plans/p.yaml", "--plans", "plans", "--data", "data", "--period", "2026-01", "--allow-incomplete")
     assert result.exit_code == 2
     assert result.output.startswith("plans/p.yaml@nosuchrev: git-failed cannot read plans/p.yaml at revision nosuchrev: ")
     assert result.output.count("\n") == 1

@@ -99,7 +99,7 @@ invoke = partial(conftest.invoke, columns=100)  # the expected statements below 
 
 def explain(tmp_path: Path, *args: str):
     plans, data = write_case(tmp_path)
-    return invoke("explain", "--plans", str(plans), "--data", str(data), *args)
+    return invoke("explain", "--plans", str(plans), "--data", str(data), "--allow-incomplete", *args)
 
 
 JANUARY_A1 = """\
@@ -188,7 +188,7 @@ def test_explain_period_defaults_like_run(tmp_path):
 
 def test_explain_numbers_equal_the_run(tmp_path):
     plans, data = write_case(tmp_path)
-    prep = lib.prepare(plans, data, "2026-02", False)
+    prep = lib.prepare(plans, data, "2026-02", False, allow_incomplete=True)
     row = payouts_frame(lib.run(prep)).filter(rep_id="A1").row(0, named=True)
     result = explain(tmp_path, "--rep", "A1", "--period", "2026-02", "--format", "json")
     assert result.exit_code == 0, result.output

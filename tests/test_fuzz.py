@@ -284,13 +284,16 @@ def data_folder(draw) -> dict[str, bytes | None]:
     return files
 
 
-run_options = st.sampled_from([(), ("--skip-invalid",), ("--period", "2026-06"), ("--period", "2026-06", "--skip-invalid"), ("--period", "2026-Q2", "--skip-invalid")])
+run_options = st.sampled_from([
+    (), ("--skip-invalid",), ("--period", "2026-06"), ("--period", "2026-06", "--skip-invalid"), ("--period", "2026-Q2", "--skip-invalid"),
+    ("--period", "2026-06", "--allow-incomplete"), ("--period", "2026-Q2", "--skip-invalid", "--allow-incomplete"),
+])
 
 
 def test_the_base_case_is_valid(tmp_path: Path):
     data = write_data(tmp_path, {n: _csv_text(n) for n in BASE_CSV})
     assert invoke("validate", "--plans", ROOT / "plans", "--data", data).exit_code == 0
-    result = invoke("run", "--plans", ROOT / "plans", "--data", data, "--out", tmp_path / "out", "--period", "2026-06", "--format", "json")
+    result = invoke("run", "--plans", ROOT / "plans", "--data", data, "--out", tmp_path / "out", "--period", "2026-06", "--format", "json", "--allow-incomplete")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["totals"]["reps"] > 0
 

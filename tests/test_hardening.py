@@ -78,7 +78,7 @@ invoke = partial(conftest.invoke, columns=120)
 def run_case(root: Path, *args: str, **case: str):
     plans, data = write_case(root, **case)
     out = root / "out"
-    return invoke("run", "--plans", plans, "--data", data, "--out", out, *args), out
+    return invoke("run", "--plans", plans, "--data", data, "--out", out, "--allow-incomplete", *args), out
 
 
 def entries(folder: Path) -> list[str]:
@@ -209,7 +209,7 @@ def test_row_accounting_with_rejected_and_ignored_rows(tmp_path: Path):
     )
     feedback = "response_id,rep_id,customer_id,responded_on,survey,score\nF1,A1,c1,2026-01-03,csat,9\nF2,A1,c1,2026-04-01,csat,5\n"
     plans, data = write_case(tmp_path, sales=sales, feedback=feedback)
-    prep = lib.prepare(plans, data, "2026-02", skip_invalid=True)
+    prep = lib.prepare(plans, data, "2026-02", skip_invalid=True, allow_incomplete=True)
     counts = account_rows(prep.inputs, lib.run(prep))
     assert counts == {
         "reps": {"read": 2, "used": 2, "rejected": 0, "ignored": 0},
@@ -217,7 +217,7 @@ def test_row_accounting_with_rejected_and_ignored_rows(tmp_path: Path):
         "feedback": {"read": 2, "used": 0, "rejected": 1, "ignored": 1},
         "contacts": {"read": 0, "used": 0, "rejected": 0, "ignored": 0},
     }
-    result = invoke("run", "--plans", plans, "--data", data, "--period", "2026-02", "--out", tmp_path / "out", "--skip-invalid")
+    result = invoke("run", "--plans", plans, "--data", data, "--period", "2026-02", "--out", tmp_path / "out", "--skip-invalid", "--allow-incomplete")
     assert result.exit_code == 0, result.output
     manifest = assert_complete(tmp_path / "out" / "2026-02")
     for name, row in counts.items():
@@ -311,7 +311,7 @@ writer.os.rename = _rename
 def test_sigkill_while_writing_files_leaves_no_folder_and_the_next_run_cleans_up(tmp_path: Path):
     plans, data = write_case(tmp_path)
     out = tmp_path / "out"
-    args = ("run", "--plans", plans, "--data", data, "--period", "2026-01", "--out", out)
+    args = ("run", "--plans", plans, "--data", data, "--period", "2026-01", "--out", out, "--allow-incomplete")
     killed = subprocess.run(_cli(*args, preamble=_KILL_AFTER_TWO_FILES.format(sig="SIGKILL")), cwd=ROOT, capture_output=True, timeout=60)
     assert killed.returncode == -signal.SIGKILL
     assert not (out / "2026-01").exists()
@@ -327,7 +327,7 @@ def test_sigkill_while_writing_files_leaves_no_folder_and_the_next_run_cleans_up
 def test_sigterm_while_writing_cleans_up_on_the_way_out(tmp_path: Path):
     plans, data = write_case(tmp_path)
     out = tmp_path / "out"
-    args = ("run", "--plans", plans, "--data", data, "--period", "2026-01", "--out", out)
+    args = ("run", "--plans", plans, "--data", data, "--period", "2026-01", "--out", out, "--allow-incomplete")
     done = subprocess.run(_cli(*args, preamble=_KILL_AFTER_TWO_FILES.format(sig="SIGTERM")), cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert "Traceback" not in done.stderr
@@ -355,7 +355,7 @@ def test_sigterm_during_the_computation_exits_without_writing(big_data: Path, tm
 def test_a_killed_forced_replacement_keeps_the_closed_period(tmp_path: Path):
     plans, data = write_case(tmp_path)
     out = tmp_path / "out"
-    args = ("run", "--plans", plans, "--data", data, "--period", "2026-01", "--out", out)
+    args = ("run", "--plans", plans, "--data", data, "--period", "2026-01", "--out", out, "--allow-incomplete")
     assert invoke(*args).exit_code == 0
     before = {n: (out / "2026-01" / n).read_bytes() for n in PERIOD_FILES}
     killed = subprocess.run(_cli(*args, "--force", preamble=_KILL_BETWEEN_RENAMES), cwd=ROOT, capture_output=True, timeout=60)
@@ -374,7 +374,7 @@ def test_a_killed_forced_replacement_keeps_the_closed_period(tmp_path: Path):
 def test_force_replaces_the_period_folder_whole(tmp_path: Path):
     plans, data = write_case(tmp_path)
     out = tmp_path / "out"
-    args = ("run", "--plans", plans, "--data", data, "--period", "2026-01", "--out", out)
+    args = ("run", "--plans", plans, "--data", data, "--period", "2026-01", "--out", out, "--allow-incomplete")
     assert invoke(*args).exit_code == 0
     (out / "2026-01" / "notes.txt").write_text("added by hand")
     (data / "sales.csv").write_text(SALES.replace("S1,A1,c1,card,800", "S1,A1,c1,card,900"))
@@ -484,7 +484,7 @@ def test_formula_looking_text_is_neutralised_in_every_csv_and_numbers_are_not(tm
     assert [(e["line"], e["code"]) for e in exceptions] == [("4", "bad-decimal")]
     # the terminal CSV summary is neutralised too
     summary = invoke("run", "--plans", tmp_path / "plans", "--data", tmp_path / "data", "--period", "2026-02",
-                     "--out", tmp_path / "out2", "--skip-invalid", "--format", "csv")  # fmt: skip
+                     "--out", tmp_path / "out2", "--skip-invalid", "--format", "csv", "--allow-incomplete")  # fmt: skip
     assert summary.exit_code == 0, summary.output
     assert [r["rep_id"] for r in csv.DictReader(io.StringIO(summary.stdout))] == [r["rep_id"] for r in payouts]
 
@@ -571,7 +571,7 @@ def test_year_9999_dates_do_not_crash(tmp_path: Path):
     checked = invoke("validate", "--plans", plans, "--data", data)
     assert checked.exit_code == 0, checked.output
     # an explicit period runs; the row dated 9999 is ignored, not lost
-    result = invoke("run", "--plans", plans, "--data", data, "--out", tmp_path / "out", "--period", "2026-01")
+    result = invoke("run", "--plans", plans, "--data", data, "--out", tmp_path / "out", "--period", "2026-01", "--allow-incomplete")
     assert result.exit_code == 0, result.output
     manifest = assert_complete(tmp_path / "out" / "2026-01")
     assert manifest["inputs"]["sales"]["rows_ignored_after_period"] == 1

@@ -138,4 +138,4 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
 
     # a rerun is byte-identical
     again = compute(ps, inp, period)
-    assert joined(period_files(result, ps, inp, [])) == joined(period_files(again, ps, inp, []))
+    assert joined(period_files(result, ps, inp, [], None)) == joined(period_files(again, ps, inp, [], None))

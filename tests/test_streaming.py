@@ -42,6 +42,8 @@ def assert_same_run(
     happen (generated cases): two runs that fail alike must not pass for two that succeed.
     """
     monkeypatch.setattr(stream, "BLOCK_BYTES", block_bytes)
+    # the fixtures' data rarely reach the end of their period; completeness is not what is compared here
+    args = ("--allow-incomplete", *args)
     memory = invoke("run", "--plans", plans, "--data", data, "--out", root / "memory", *args)
     streamed = invoke("run", "--plans", plans, "--data", data, "--out", root / "streamed", "--streaming", *args)
     if succeeds is True:

@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from comp_calc import alignment as lib
-from comp_calc.commands.options import DataOpt, PeriodOpt, PlansOpt, SkipOpt
+from comp_calc.commands.options import DataOpt, IncompleteOpt, PeriodOpt, PlansOpt, SkipOpt
 from comp_calc.outputs import terminal as render
 from comp_calc.pipeline import stages
 from comp_calc.steps.exact import dec
@@ -45,11 +45,12 @@ def alignment(
     data: DataOpt = Path("sample_data"),
     period: PeriodOpt = None,
     skip_invalid: SkipOpt = False,
+    allow_incomplete: IncompleteOpt = False,
     fmt: Annotated[Format, typer.Option("--format", help="table (for people) or json (for scripts).")] = Format.table,
 ) -> None:
     """Whether pay follows customer outcomes: mis-selling, contact-quota gaming, pay versus satisfaction, survey health."""
     with render.progress("Loading plans and data"):
-        prep = stages.prepare(plans, data, period, skip_invalid)
+        prep = stages.prepare(plans, data, period, skip_invalid, allow_incomplete=allow_incomplete)
     with render.progress(f"Computing {prep.period} and its trailing periods"):
         result = stages.run(prep)
         report = lib.analyze(prep, result)

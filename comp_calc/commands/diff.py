@@ -18,7 +18,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from comp_calc.commands.options import DataOpt, Format, FormatOpt, PlansOpt, SkipOpt
+from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, PlansOpt, SkipOpt
 from comp_calc.commands.explain import check_after_plans
 from comp_calc.diff.impact import IMPACT_MONEY, Impact, fail_over, payout_impact
 from comp_calc.diff.rules import PlanDiff, diff_plans
@@ -33,9 +33,9 @@ from comp_calc.pipeline import stages
 from comp_calc.plan.model import Plan, PlanSet
 
 
-def choose_period(period: str | None, inputs, plan: Plan) -> tuple[Period, bool]:
+def choose_period(period: str | None, inputs, plan: Plan, allow_incomplete: bool = False) -> tuple[Period, bool]:
     """--period, or the latest complete period of OLD's kind in the data."""
-    chosen, was_default = stages.choose_period(inputs, PlanSet((plan,)), period, plan.period)
+    chosen, was_default = stages.choose_period(inputs, PlanSet((plan,)), period, plan.period, allow_incomplete)
     if chosen.kind != plan.period:
         other = period_containing(chosen.start, plan.period)
         raise UsageError(
@@ -144,13 +144,14 @@ def diff(
         typer.Option("--fail-over", help="Exit 1 when |total delta| / old total payout * 100 is above this percentage."),
     ] = None,
     skip_invalid: SkipOpt = False,
+    allow_incomplete: IncompleteOpt = False,
 ) -> None:
     """What a plan change does: the rule changes in words, and each rep's payout under both, with totals."""
     limit = parse_pct(fail_over_pct)
     old_plan, new_plan = read_plan(old), read_plan(new)
     base, changed, note = plan_sets(plans, old_plan, new_plan)
     inputs = stages.load_data(data)
-    chosen, was_default = choose_period(period, inputs, old_plan)
+    chosen, was_default = choose_period(period, inputs, old_plan, allow_incomplete)
     check_after_plans(base, chosen)
     before = stages.run(stages.check(base, inputs, chosen, was_default, skip_invalid))
     after = stages.run(stages.check(changed, inputs, chosen, was_default, skip_invalid))

@@ -21,4 +21,11 @@ PeriodOpt = Annotated[
     str | None, typer.Option("--period", help="2026-10 (month) or 2026-Q4 (quarter). Default: latest complete period in the data.")
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="table (for people), json or csv (for scripts).")]
+IncompleteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-incomplete",
+        help="Run a period that ends after the latest date in the data (refused otherwise: its data may be incomplete).",
+    ),
+]
 SkipOpt = Annotated[bool, typer.Option("--skip-invalid", help="Run without bad input rows, as `run --skip-invalid` does.")]

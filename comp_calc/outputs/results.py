@@ -8,6 +8,7 @@ puts them on disk.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -113,8 +114,9 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
     return lines.with_columns(tiers=tier_pieces_text(lines)).with_columns(explanation=explanation).select(LINE_COLUMNS)
 
 
-def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.DataFrame) -> dict:
-    """Plan versions and file hashes, input hashes and row counts, totals, tool version. No clock."""
+def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.DataFrame, data_until: date | None) -> dict:
+    """Plan versions and file hashes, input hashes and row counts, totals, tool version; the latest
+    date in the data and whether the period ends after it (run with --allow-incomplete). No clock."""
     total = lambda c: payouts[c].sum() if payouts.height else Decimal("0.00")  # noqa: E731
     rejected = {}
     for d in inputs.problems:
@@ -124,6 +126,8 @@ def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.Data
         "version": __version__,
         "period": result.period.label,
         "periods_computed": [p.label for p in result.periods],
+        "data_until": data_until,
+        "incomplete_period": data_until is None or result.period.end > data_until,
         "plans": [
             {"plan": p.plan, "version": p.version, "effective_from": p.effective_from, "file": Path(p.source).name, "sha256": p.sha256}
             for p in plans.plans
@@ -153,14 +157,14 @@ def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.Data
 
 
 def period_files(
-    result: RunResult, plans: PlanSet, inputs: Inputs, problems: list[Diagnostic]
+    result: RunResult, plans: PlanSet, inputs: Inputs, problems: list[Diagnostic], data_until: date | None
 ) -> dict[str, bytes | Iterator[bytes]]:
     payouts = payouts_frame(result)
     return {
         "payouts.csv": render_csv(payouts, PAYOUT_MONEY, PAYOUT_EXACT),
         "lines.csv": lines_csv(result),
         "exceptions.csv": render_csv(exceptions_frame(problems), set(), set()),
-        "manifest.json": render_json(manifest(result, plans, inputs, payouts)),
+        "manifest.json": render_json(manifest(result, plans, inputs, payouts, data_until)),
     }
 
 

@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -22,7 +23,7 @@ from comp_calc.data.load import load_inputs
 from comp_calc.data.model import OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs
 from comp_calc.data.stream import load_inputs_streaming
 from comp_calc.engine import RunResult, compute
-from comp_calc.errors import Diagnostic, InputError
+from comp_calc.errors import Diagnostic, InputError, UsageError
 from comp_calc.outputs.results import period_files
 from comp_calc.reconcile.rows import account_rows
 from comp_calc.outputs.writer import clean_stale_scratch, write_period
@@ -38,6 +39,12 @@ class Prepared:
     inputs: Inputs
     period: Period
     period_was_default: bool
+    data_until: date | None = None  # the latest date in the data (sales, feedback, contacts)
+
+    @property
+    def incomplete(self) -> bool:
+        """The period ends after the latest date in the data (run only with --allow-incomplete)."""
+        return self.data_until is None or self.period.end > self.data_until
 
 
 def load_plan_set(plans_dir: str | Path) -> PlanSet:
@@ -47,18 +54,23 @@ def load_plan_set(plans_dir: str | Path) -> PlanSet:
     return plans
 
 
+def latest_date(inputs: Inputs):
+    """The latest date in sales, feedback or contacts (their rows' own dates), or None."""
+    found = [t.scan().select(pl.col(ROW_DATE[t.name]).max()).collect().item() for t in inputs.tables() if t.name in ROW_DATE]
+    return max((day for day in found if day is not None), default=None)
+
+
 def latest_complete_period(inputs: Inputs, plans: PlanSet, kind: str | None = None) -> Period:
     """The latest period of `kind` (default: monthly if any plan is monthly) that the data covers
     to its last day."""
-    found = [t.scan().select(pl.col(ROW_DATE[t.name]).max()).collect().item() for t in inputs.tables() if t.name in ROW_DATE]
-    days = [day for day in found if day is not None]
-    if not days:
+    last = latest_date(inputs)
+    if last is None:
         raise InputError(Diagnostic(inputs.sales.path or "sales.csv", None, None, "no-data", "no dated rows to choose a period from; pass --period"))
     if kind is None:
         kinds = {p.period for p in plans.plans}
         kind = MONTH if MONTH in kinds or not kinds else QUARTER
-    current = period_containing(max(days), kind)
-    if current.end == max(days):
+    current = period_containing(last, kind)
+    if current.end == last:
         return current
     return previous(current) or current
 
@@ -71,14 +83,28 @@ def valid_period(text: str) -> Period | None:
         return None
 
 
-def choose_period(inputs: Inputs, plans: PlanSet, text: str | None, kind: str | None = None) -> tuple[Period, bool]:
-    """(the period `text` names, False), or with no text (the latest complete period of `kind`, True)."""
+def choose_period(
+    inputs: Inputs, plans: PlanSet, text: str | None, kind: str | None = None, allow_incomplete: bool = False
+) -> tuple[Period, bool]:
+    """(the period `text` names, False), or with no text (the latest complete period of `kind`, True).
+
+    A period that ends after the latest date in the data is refused unless `allow_incomplete`:
+    closing it would pay from part of its data (a month not yet exported, a quarter of one month)."""
     if text is None:
         return latest_complete_period(inputs, plans, kind), True
     try:
-        return parse_period(text), False
+        period = parse_period(text)
     except ValueError as e:
         raise InputError(Diagnostic("--period", None, None, "bad-period", str(e))) from None
+    last = latest_date(inputs)
+    if not allow_incomplete and (last is None or period.end > last):
+        seen = f"the latest date in the data is {last}" if last else "the data has no dated rows"
+        message = (
+            f"{period} ends on {period.end} but {seen}: its data may be incomplete. "
+            "Choose an earlier period, or pass --allow-incomplete to run it anyway"
+        )
+        raise UsageError("--period", "incomplete-period", message)
+    return period, False
 
 
 def load_data(data_dir: str | Path, scratch: str | Path | None = None) -> Inputs:
@@ -91,19 +117,25 @@ def load_data(data_dir: str | Path, scratch: str | Path | None = None) -> Inputs
 def check(plans: PlanSet, inputs: Inputs, period: Period, was_default: bool, skip_invalid: bool) -> Prepared:
     """Cross-check the inputs against the plans up to `period`; bad rows stop the run unless
     `skip_invalid`. Every command comes through here, once per plan set it computes."""
+    data_until = latest_date(inputs)
     inputs, _ = cross_checks(inputs, plans, until=period.end)
     if inputs.problems and not skip_invalid:
         raise InputError(inputs.problems)
-    return Prepared(plans, inputs, period, was_default)
+    return Prepared(plans, inputs, period, was_default, data_until)
 
 
 def prepare(
-    plans_dir: str | Path, data_dir: str | Path, period: str | None, skip_invalid: bool, scratch: str | Path | None = None
+    plans_dir: str | Path,
+    data_dir: str | Path,
+    period: str | None,
+    skip_invalid: bool,
+    scratch: str | Path | None = None,
+    allow_incomplete: bool = False,
 ) -> Prepared:
     """Load and check plans and inputs for a run of `period` (default: latest complete one)."""
     plans = load_plan_set(plans_dir)
     inputs = load_data(data_dir, scratch)
-    return check(plans, inputs, *choose_period(inputs, plans, period), skip_invalid)
+    return check(plans, inputs, *choose_period(inputs, plans, period, allow_incomplete=allow_incomplete), skip_invalid)
 
 
 # inputs larger than this (all files together) are read for a streaming run by default: in
@@ -152,7 +184,7 @@ def run(prep: Prepared) -> RunResult:
 
 def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool, statements: bool = False) -> Path:
     account_rows(prep.inputs, result)
-    files = period_files(result, prep.plans, prep.inputs, prep.inputs.problems)
+    files = period_files(result, prep.plans, prep.inputs, prep.inputs.problems, prep.data_until)
     if statements:
         files.update(statement_files(result, prep))
     return write_period(Path(out_dir), result.period.label, files, force)

@@ -126,7 +126,7 @@ def run(
         with render.progress(f"Computing {prep.period}"):
             result = lib.run(prep)
             folder = lib.write(prep, result, out, force, statements=statements)
-    render.run_summary(prep, result, folder, fmt.value)
+    render.run_summary(prep, result, folder, fmt.value, statements)
 
 
 @command()

@@ -10,42 +10,58 @@ of plan loading and of the data.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
-from rich import box
-from rich.table import Table
 
 from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, PlansOpt, SkipOpt
 from comp_calc.commands.explain import check_after_plans
-from comp_calc.diff.impact import IMPACT_MONEY, Impact, fail_over, payout_impact
+from comp_calc.diff.impact import IMPACT_MONEY, Impact, fail_over, payout_impact, reps_over
 from comp_calc.diff.rules import PlanDiff, diff_plans
 from comp_calc.diff.sources import plan_sets, read_plan
 from comp_calc.errors import UsageError
 from comp_calc.outputs.csvfmt import format_frame
 from comp_calc.outputs.numbers import money as _money
-from comp_calc.outputs.terminal import console, print_wide
+from comp_calc.outputs.terminal import console, print_fitted
 from comp_calc.outputs.writer import render_csv, render_json
 from comp_calc.periods import Period, period_containing
 from comp_calc.pipeline import stages
 from comp_calc.plan.model import Plan, PlanSet
 
 
-def choose_period(period: str | None, inputs, plan: Plan, allow_incomplete: bool = False) -> tuple[Period, bool]:
-    """--period, or the latest complete period of OLD's kind in the data."""
-    chosen, was_default = stages.choose_period(inputs, PlanSet((plan,)), period, plan.period, allow_incomplete)
-    if chosen.kind != plan.period:
-        other = period_containing(chosen.start, plan.period)
+def choose_period(
+    period: str | None, inputs, old: Plan, plans: PlanSet, allow_incomplete: bool = False
+) -> tuple[Period, bool, str | None]:
+    """--period, or the latest complete period of OLD's kind in the data in which OLD is in force
+    (a later version of its plan in `plans` ends OLD's periods); with a note when OLD is not in
+    force in the chosen period, where only earlier periods' clawbacks and balances can move."""
+    chosen, was_default = stages.choose_period(inputs, PlanSet((old,)), period, old.period, allow_incomplete)
+    if chosen.kind != old.period:
+        other = period_containing(chosen.start, old.period)
         raise UsageError(
             "--period", "bad-period",
-            f"plan {plan.plan} is paid by {plan.period}; {chosen} is a {chosen.kind}: use --period {other.label}",
+            f"plan {old.plan} is paid by {old.period}; {chosen} is a {chosen.kind}: use --period {other.label}",
         )  # fmt: skip
-    return chosen, was_default
+    later = [p for p in plans.versions(old.plan) if p.effective_from > old.effective_from]
+    if not later or chosen.start < later[0].effective_from:
+        return chosen, was_default, None
+    last = period_containing(later[0].effective_from - timedelta(days=1), old.period)
+    if was_default and last.start >= old.effective_from:
+        return last, False, (
+            f"period {last} is the latest complete one in which OLD is in force (version {later[0].version} "
+            f"follows from {later[0].effective_from}); use --period to choose"
+        )
+    return chosen, was_default, (
+        f"OLD is not in force in {chosen} (version {later[0].version} is, from {later[0].effective_from}): only clawbacks "
+        f"and carried balances of earlier periods can move; OLD's last period is {last} (--period {last.label})"
+    )
 
 
-def parse_pct(text: str | None) -> Decimal | None:
+def parse_pct(text: str | None, option: str) -> Decimal | None:
     if text is None:
         return None
     try:
@@ -53,7 +69,7 @@ def parse_pct(text: str | None) -> Decimal | None:
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite() or value < 0:
-        raise UsageError("--fail-over", "bad-fail-over", f"--fail-over takes a percentage >= 0 such as 2 or 0.5, not '{text}'")
+        raise UsageError(option, "bad-fail-over", f"{option} takes a percentage >= 0 such as 2 or 0.5, not '{text}'")
     return value
 
 
@@ -92,6 +108,10 @@ TABLE_COLUMNS = {
 }
 
 
+def _any_nonzero(frame: pl.DataFrame, column: str) -> bool:
+    return bool(frame.height) and bool(frame.select((pl.col(column) != 0).any()).item())
+
+
 def show(rules: PlanDiff, impact: Impact, period: Period, was_default: bool, note: str | None = None) -> None:
     out = console()
     say = lambda text="": out.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
@@ -109,22 +129,19 @@ def show(rules: PlanDiff, impact: Impact, period: Period, was_default: bool, not
     if note:
         say(f"Note: {note}.")
     say()
-    shown = format_frame(impact.reps.select(list(TABLE_COLUMNS)), IMPACT_MONEY & set(TABLE_COLUMNS), set())
-    table = Table(
-        title=f"Payout impact {period} ({period.start} to {period.end})", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
-    )
-    for col, heading in TABLE_COLUMNS.items():
-        table.add_column(heading, justify="right" if col in IMPACT_MONEY else "left", no_wrap=True)
-    cells = [shown[c].fill_null("").to_list() for c in TABLE_COLUMNS]  # a computed summary, for display
-    for values in zip(*cells, strict=True):
-        table.add_row(*values)
+    # the clawback columns only when a clawback moves some payout; totals on the last row
+    columns = [c for c in TABLE_COLUMNS if not c.endswith("_clawbacks") or _any_nonzero(impact.reps, c)]
+    shown = format_frame(impact.reps.select(columns), IMPACT_MONEY & set(columns), set())
     total_pct = _money(impact.delta_pct) if impact.delta_pct is not None else ""
-    table.add_section()
-    table.add_row(
-        "TOTAL", f"{impact.reps.height} reps", "", "", "", "",
-        _money(impact.old_total), _money(impact.new_total), _money(impact.delta), total_pct,
-    )  # fmt: skip
-    print_wide(out, table)
+    totals = {
+        "rep_id": "TOTAL", "name": f"{impact.reps.height} reps", "old_payout": _money(impact.old_total),
+        "new_payout": _money(impact.new_total), "delta": _money(impact.delta), "delta_pct": total_pct,
+    }  # fmt: skip
+    shown = pl.concat([shown, pl.DataFrame({c: [totals.get(c, "")] for c in columns})], how="vertical_relaxed")
+    if out.width < 100:  # names only where they fit beside every number
+        shown = shown.drop("name")
+    title = f"Payout impact {period} ({period.start} to {period.end})"
+    print_fitted(out, shown, TABLE_COLUMNS, IMPACT_MONEY, 1, title)
     say(f"{impact.gain} gain, {impact.lose} lose, {impact.same} unchanged.")
     if was_default:
         say(f"Period {period} is the latest complete period in the data (use --period to choose).")
@@ -143,15 +160,24 @@ def diff(
         str | None,
         typer.Option("--fail-over", help="Exit 1 when |total delta| / old total payout * 100 is above this percentage."),
     ] = None,
+    fail_over_rep_pct: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-over-rep",
+            metavar="PCT",
+            help="Exit 1 when any rep's |delta| / old payout * 100 is above this percentage (a rep paid 0 before trips on any change).",
+        ),
+    ] = None,
     skip_invalid: SkipOpt = False,
     allow_incomplete: IncompleteOpt = False,
 ) -> None:
     """What a plan change does: the rule changes in words, and each rep's payout under both, with totals."""
-    limit = parse_pct(fail_over_pct)
+    limit, rep_limit = parse_pct(fail_over_pct, "--fail-over"), parse_pct(fail_over_rep_pct, "--fail-over-rep")
     old_plan, new_plan = read_plan(old), read_plan(new)
     base, changed, note = plan_sets(plans, old_plan, new_plan)
     inputs = stages.load_data(data)
-    chosen, was_default = choose_period(period, inputs, old_plan, allow_incomplete)
+    chosen, was_default, in_force = choose_period(period, inputs, old_plan, base, allow_incomplete)
+    note = "; ".join(n for n in (note, in_force) if n) or None
     check_after_plans(base, chosen)
     before = stages.run(stages.check(base, inputs, chosen, was_default, skip_invalid))
     after = stages.run(stages.check(changed, inputs, chosen, was_default, skip_invalid))
@@ -163,7 +189,13 @@ def diff(
         typer.echo(render_csv(impact.reps, IMPACT_MONEY, set()).decode(), nl=False)
     else:
         show(rules, impact, chosen, was_default, note)
+    tripped = []
     if limit is not None and fail_over(impact, limit):
         pct = f"{_money(impact.delta_pct)}%" if impact.delta_pct is not None else "a change from 0"
-        typer.echo(f"fail-over: total payout changes by {pct}, over the {limit}% limit", err=True)
+        tripped.append(f"fail-over: total payout changes by {pct}, over the {limit}% limit")
+    if rep_limit is not None and (reps := reps_over(impact, rep_limit)):
+        shown = ", ".join(reps[:10]) + (f" and {len(reps) - 10} more" if len(reps) > 10 else "")
+        tripped.append(f"fail-over-rep: {len(reps)} reps' payouts change by more than {rep_limit}%: {shown}")
+    if tripped:
+        typer.echo("\n".join(tripped), err=True)
         raise typer.Exit(1)

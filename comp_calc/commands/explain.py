@@ -12,7 +12,6 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -30,7 +29,7 @@ from comp_calc.outputs.statement import (
     statement_dict,
     statement_for,
 )
-from comp_calc.outputs.terminal import console, print_wide
+from comp_calc.outputs.terminal import console, print_fitted
 from comp_calc.outputs.writer import render_csv
 from comp_calc.periods import Period
 from comp_calc.pipeline import stages
@@ -99,22 +98,6 @@ def rep_lines_csv(result: RunResult, rep: str) -> bytes:
     return render_csv(lines, LINE_MONEY, LINE_EXACT)
 
 
-WRAPPING_CELLS: set[str] = set()
-
-
-def _lines_table(frame: pl.DataFrame, headings: dict[str, str], title: str) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for col in headings:
-        # every cell but the tier pieces stays on one line: a number is never cut or folded
-        table.add_column(
-            headings[col], justify="right" if col in NUMERIC_CELLS else "left", no_wrap=col not in WRAPPING_CELLS
-        )
-    cells = [frame[c].fill_null("").to_list() for c in headings]  # a statement's lines, for display
-    for values in zip(*cells, strict=True):
-        table.add_row(*values)
-    return table
-
-
 def show(s: Statement, out: Console) -> None:
     """The statement as a person reads it: header, lines, clawbacks, then the way to the payout."""
     say = lambda text="": out.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
@@ -131,16 +114,16 @@ def show(s: Statement, out: Console) -> None:
         say("  " + s.quality.window_sentence)
     say()
     if s.commissions.height:
-        print_wide(out, _lines_table(s.commissions, COMMISSION_HEADINGS, "Commission lines"))
+        print_fitted(out, s.commissions.select(list(COMMISSION_HEADINGS)), COMMISSION_HEADINGS, NUMERIC_CELLS, 1, "Commission lines")
     else:
         say("Commission lines: none")
         say()
     if s.clawback_lines.height:
-        print_wide(out, _lines_table(s.clawback_lines, CLAWBACK_HEADINGS, "Clawbacks"))
+        print_fitted(out, s.clawback_lines.select(list(CLAWBACK_HEADINGS)), CLAWBACK_HEADINGS, NUMERIC_CELLS, 1, "Clawbacks")
     summary = Table(box=None, show_header=False, pad_edge=False)
-    summary.add_column("", justify="left")
-    summary.add_column("", justify="right")
-    summary.add_column("", justify="left")
+    summary.add_column("", justify="left", no_wrap=True)
+    summary.add_column("", justify="right", no_wrap=True)
+    summary.add_column("", justify="left")  # the notes wrap at word boundaries; amounts never do
     for label, amount, note in s.summary_rows():
         summary.add_row(label, amount, note)
-    print_wide(out, summary, blank_after=False)
+    out.print(summary)

@@ -2,6 +2,7 @@
 
     payout_impact(old_result, new_result) -> Impact (one row per rep of either run, totals, counts)
     fail_over(impact, pct) -> whether the total moves by more than pct percent
+    reps_over(impact, pct) -> the reps whose payout moves by more than pct percent
 """
 
 from __future__ import annotations
@@ -98,3 +99,14 @@ def fail_over(impact: Impact, pct: Decimal) -> bool:
     if impact.old_total == 0:
         return impact.delta != 0
     return abs(impact.delta) * 100 > pct * abs(impact.old_total)
+
+
+def reps_over(impact: Impact, pct: Decimal) -> list[str]:
+    """The reps whose |delta| / |old payout| * 100 > pct (a rep paid 0 before: any change), by rep_id.
+    Compared exactly, cross-multiplied, not through the rounded delta_pct."""
+    over = impact.reps.filter(
+        pl.when(pl.col("old_payout") == 0)
+        .then(pl.col("delta") != 0)
+        .otherwise(pl.col("delta").abs().cast(dec(20)) * 100 > pl.lit(pct).cast(dec(20)) * pl.col("old_payout").abs().cast(dec(20)))
+    )
+    return sorted(over["rep_id"].to_list())

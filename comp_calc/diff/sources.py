@@ -87,6 +87,11 @@ def plan_sets(plans_dir: Path, old: Plan, new: Plan) -> tuple[PlanSet, PlanSet, 
             f"plan {old.plan} version {old.version} is not in {plans_dir} (it has: {have}); "
             "OLD must be one of its versions",
         )  # fmt: skip
+    if new.plan != old.plan:
+        raise UsageError(
+            new.source, "different-plans",
+            f"OLD is plan {old.plan} and NEW is plan {new.plan}: OLD and NEW must be versions of the same plan",
+        )  # fmt: skip
     base = loaded.replace(match, old)
     note = None
     clash = next((p for p in base.plans if p is not old and (p.plan, p.version) == (new.plan, new.version)), None)

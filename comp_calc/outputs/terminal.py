@@ -21,8 +21,9 @@ from rich.text import Text
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.results import PAYOUT_COLUMNS, PAYOUT_EXACT, PAYOUT_MONEY, payouts_frame
 from comp_calc.outputs.csvfmt import format_frame
-from comp_calc.outputs.numbers import column_exact_text
+from comp_calc.outputs.numbers import column_exact_text, money, money_text
 from comp_calc.outputs.writer import exceptions_frame, render_csv
+from comp_calc.pipeline.stages import not_in_run
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # one diagnostic, one line: grep- and click-able
@@ -92,59 +93,103 @@ def progress(message: str) -> Iterator[None]:
         yield
 
 
-def _table_from(frame: pl.DataFrame, title: str, right: set[str]) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for c in frame.columns:
-        widest = max([len(c), *(len(v) for v in frame[c].drop_nulls().to_list())])
-        if c in right or c == "rep_id":  # never cut a number or an id; text columns give way
-            table.add_column(c, justify="right" if c in right else "left", no_wrap=True, min_width=widest)
-        else:
-            table.add_column(c, no_wrap=True, overflow="ellipsis", max_width=16)
-    cells = [frame[c].fill_null("").to_list() for c in frame.columns]  # a computed summary, for display
+def _table(frame: pl.DataFrame, columns: list[str], headings: dict[str, str], right: set[str]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+    for c in columns:  # every cell stays on one line: a number or an id is never cut or folded
+        table.add_column(headings.get(c, c), justify="right" if c in right else "left", no_wrap=True)
+    cells = [frame[c].fill_null("").to_list() for c in columns]  # a computed summary, for display
     for values in zip(*cells, strict=True):
         table.add_row(*(Text(v) for v in values))  # ids and names are data, never rich markup
     return table
 
 
+def fitted_tables(frame: pl.DataFrame, headings: dict[str, str], right: set[str], keys: int, width: int) -> list[Table]:
+    """`frame` (text cells) as tables no wider than `width`: when the columns do not fit side by
+    side, those after the first `keys` are split over several tables, each repeating the key
+    columns, so no number is cut (a single column wider than the terminal is still printed whole)."""
+    measure = Console(width=10_000, highlight=False).measure
+    key_columns, groups = frame.columns[:keys], [[]]
+    for column in frame.columns[keys:]:
+        candidate = [*key_columns, *groups[-1], column]
+        if groups[-1] and measure(_table(frame, candidate, headings, right)).maximum > width:
+            groups.append([])
+        groups[-1].append(column)
+    return [_table(frame, [*key_columns, *group], headings, right) for group in groups]
+
+
+def print_fitted(out: Console, frame: pl.DataFrame, headings: dict[str, str], right: set[str], keys: int, title: str | None) -> None:
+    """`title` on a line of its own, then `frame` as `fitted_tables` at the console's width."""
+    if title:
+        out.print(title, markup=False, highlight=False, soft_wrap=True)
+    for table in fitted_tables(frame, headings, right, keys, out.width):
+        out.print(table)
+        out.print()
+
+
 SUMMARY_MONEY = [c for c in PAYOUT_COLUMNS if c in PAYOUT_MONEY - {"quota"}]  # the amounts, in payouts.csv order
 
 
-def run_summary(prep, result, folder: Path, fmt: str) -> None:
+# what moves a payout, in the order of the calculation: payout = earned + cap + clawbacks + carry in - carried out
+SUMMARY_HEADINGS = {
+    "rep_id": "rep", "name": "name", "credited": "credited", "attain.": "attain.", "quality": "quality",
+    "earned": "earned", "cap_adjustment": "cap", "clawbacks": "clawbacks", "carry_in": "carry in",
+    "carry_out": "carried out", "payout": "payout",
+}  # fmt: skip
+OPTIONAL_AMOUNTS = ("cap_adjustment", "clawbacks", "carry_in", "carry_out")  # hidden when all zero
+
+
+def run_summary(prep, result, folder: Path, fmt: str, statements: bool = False) -> None:
     payouts = payouts_frame(result)
     totals = {c: payouts[c].sum() if payouts.height else Decimal("0.00") for c in SUMMARY_MONEY}
+    left_out = not_in_run(prep)
     if fmt == "json":
         rows = format_frame(payouts, PAYOUT_MONEY, PAYOUT_EXACT).to_dicts()
         totals_json = {"reps": payouts.height, **{c: str(v) for c, v in totals.items()}}
-        _write(json.dumps({"period": result.period.label, "out": str(folder), "reps": rows, "totals": totals_json}, indent=2) + "\n")
+        summary = {"period": result.period.label, "out": str(folder), "reps": rows, "totals": totals_json}
+        if left_out is not None:
+            summary["not_in_run"] = {"reps": left_out.rep_ids, "kind": left_out.kind, "command": left_out.command}
+        _write(json.dumps(summary, indent=2) + "\n")
         return
     if fmt == "csv":
         _write(render_csv(payouts, PAYOUT_MONEY, PAYOUT_EXACT))
         return
+    amounts = [c for c in SUMMARY_MONEY if c not in OPTIONAL_AMOUNTS or totals_nonzero(payouts, c)]
     shown = payouts.select(
         "rep_id",
         "name",
         pl.col("credited").round(2).cast(pl.Decimal(38, 2)).cast(pl.String).alias("credited"),
         (pl.col("attainment") * 100).round(1).cast(pl.Decimal(38, 1)).cast(pl.String).add("%").alias("attain."),
         column_exact_text("quality_multiplier", payouts).alias("quality"),
-        *[pl.col(c).cast(pl.String) for c in ("earned", "clawbacks", "payout")],
+        *[money_text(pl.col(c)).alias(c) for c in SUMMARY_HEADINGS if c in amounts],
     )
-    total_row = pl.DataFrame(
-        {"rep_id": ["TOTAL"], "name": [""], "earned": [str(totals["earned"])],
-         "clawbacks": [str(totals["clawbacks"])], "payout": [str(totals["payout"])]}
-    )  # fmt: skip
-    numbers = {"credited", "attain.", "quality", "earned", "clawbacks", "payout"}
+    total_row = pl.DataFrame({"rep_id": ["TOTAL"], "name": [""], **{c: [money(totals[c])] for c in amounts}})
     p = result.period
     hidden = max(0, shown.height - MAX_TABLE_ROWS)  # a table of thousands of reps helps nobody; the file has them all
     frame = pl.concat([shown.head(MAX_TABLE_ROWS), total_row], how="diagonal")
     if out.width < 100:  # names only where they fit beside every number
         frame = frame.drop("name")
-    table = _table_from(frame, f"Payouts {p.label} ({p.start} to {p.end}), {payouts.height} reps", numbers)
-    out.print(table)
+    right = set(SUMMARY_HEADINGS) - {"rep_id", "name"}
+    say = lambda text: out.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
+    say(f"Payouts {p.label} ({p.start} to {p.end}), {payouts.height} reps")
+    for i, table in enumerate(fitted_tables(frame, SUMMARY_HEADINGS, right, 1, out.width)):
+        if i:
+            out.print()
+        out.print(table)
+    terms = " + ".join(SUMMARY_HEADINGS[c] for c in amounts if c not in ("payout", "carry_out"))
+    say(f"payout = {terms}" + (" - carried out" if "carry_out" in amounts else ""))
     if hidden:
-        out.print(f"{hidden} more reps are not shown here; payouts.csv has every rep.", markup=False)
+        say(f"{hidden} more reps are not shown here; payouts.csv has every rep.")
     if prep.period_was_default:
-        out.print(f"Period {p.label} is the latest complete period in the data (use --period to choose).", markup=False)
+        say(f"Period {p.label} is the latest complete period in the data (use --period to choose).")
+    if left_out is not None:
+        ids = ", ".join(left_out.rep_ids[:5]) + (f" and {len(left_out.rep_ids) - 5} more" if len(left_out.rep_ids) > 5 else "")
+        say(f"Not in this run: {len(left_out.rep_ids)} reps paid by {left_out.kind} ({ids}); pay them with: {left_out.command}")
     skipped = len(prep.inputs.problems)
     if skipped:
-        out.print(f"{skipped} bad input rows were skipped; see exceptions.csv.", markup=False)
-    out.print(f"Wrote {folder}/ (payouts.csv, lines.csv, exceptions.csv, manifest.json)", markup=False)
+        say(f"{skipped} bad input rows were skipped; see exceptions.csv.")
+    written = "payouts.csv, lines.csv, exceptions.csv, manifest.json" + (", statements/" if statements else "")
+    say(f"Wrote {folder}/ ({written})")
+
+
+def totals_nonzero(payouts: pl.DataFrame, column: str) -> bool:
+    return bool(payouts.height) and bool(payouts.select((pl.col(column).fill_null(0) != 0).any()).item())

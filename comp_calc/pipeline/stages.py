@@ -47,6 +47,32 @@ class Prepared:
         return self.data_until is None or self.period.end > self.data_until
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """Reps active in a run's period whose plan is paid by the other kind of period."""
+
+    rep_ids: list[str]
+    kind: str  # their period kind
+    command: str  # the run that pays them
+
+
+def not_in_run(prep: Prepared) -> LeftOut | None:
+    """The reps active in the run's period but paid by the other kind of period (a monthly run has
+    no quarterly reps, and the reverse), with the run that pays them; None when there are none."""
+    other = QUARTER if prep.period.kind == MONTH else MONTH
+    plans = [p for p in prep.plans.ids if prep.plans.kind(p) == other]
+    start, end = prep.period.start, prep.period.end
+    reps = prep.inputs.reps.frame.filter(
+        pl.col("plan").is_in(plans) & (pl.col("start_date") <= end) & (pl.col("end_date").is_null() | (pl.col("end_date") >= start))
+    )
+    if not reps.height:
+        return None
+    containing = period_containing(prep.period.start, other)
+    if prep.data_until is not None and containing.end > prep.data_until:  # not complete yet: its last complete one
+        containing = latest_complete_period(prep.inputs, prep.plans, other)
+    return LeftOut(sorted(reps["rep_id"].to_list()), other, f"comp-calc run --period {containing.label}")
+
+
 def load_plan_set(plans_dir: str | Path) -> PlanSet:
     plans, problems = load_plans(plans_dir)
     if problems:

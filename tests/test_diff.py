@@ -56,13 +56,12 @@ Rule changes:
   rate for card: 0.03 -> 0.04
 
 Payout impact 2026-01 (2026-01-01 to 2026-01-31)
-rep     name      old earned   new earned   old clawbacks   new clawbacks   old payout   new payout   delta   delta %
-─────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
-A1      Ann Lee        18.90        22.50            0.00            0.00        18.90        22.50    3.60     19.05
-B2      Bob Ray         2.50         2.50            0.00            0.00         2.50         2.50    0.00      0.00
-D4      Dee Fox         6.25         6.25            0.00            0.00         6.25         6.25    0.00      0.00
-
-TOTAL   3 reps                                                                   27.65        31.25    3.60     13.02
+rep    name     old earned  new earned  old payout  new payout  delta  delta %
+──────────────────────────────────────────────────────────────────────────────
+A1     Ann Lee       18.90       22.50       18.90       22.50   3.60    19.05
+B2     Bob Ray        2.50        2.50        2.50        2.50   0.00     0.00
+D4     Dee Fox        6.25        6.25        6.25        6.25   0.00     0.00
+TOTAL  3 reps                                27.65       31.25   3.60    13.02
 
 1 gain, 0 lose, 2 unchanged.
 """
@@ -316,3 +315,15 @@ def test_new_clashing_with_another_version_of_the_set_is_refused(tmp_path):
         f"{other}: plan-version-clash NEW is plan p version 2, which {plans} already has with other rules ({plans / 'p2.yaml'}); "
         "give NEW a version number of its own to stand in for OLD\n"
     )
+
+
+def test_fail_over_rep(tmp_path):
+    # A1: 18.90 -> 22.50, delta 3.60 = 19.047...% of 18.90; B2 and D4 do not move
+    plans, data, new = case(tmp_path)
+    args = (str(plans / "p.yaml"), str(new), "--period", "2026-01", "--format", "csv", "--fail-over-rep")
+    over = run_diff(plans, data, *args, "19.04")
+    assert over.exit_code == 1
+    assert over.stderr == "fail-over-rep: 1 reps' payouts change by more than 19.04%: A1\n"
+    assert run_diff(plans, data, *args, "19.05").exit_code == 0  # 19.047...% <= 19.05, compared exactly
+    bad = run_diff(plans, data, *args, "-1")
+    assert bad.exit_code == 2 and "--fail-over-rep takes a percentage" in bad.stderr

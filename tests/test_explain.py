@@ -114,10 +114,10 @@ Quality multiplier x0.90 = CSAT x0.90
   responses dated 2026-01-01 to 2026-01-31 (31 days); a survey needs at least 2 to count
 
 Commission lines
-sale   sold on      product   role     credited   rate   tier pieces                   quality   amount
-───────────────────────────────────────────────────────────────────────────────────────────────────────
-S1     2026-01-05   card      seller     800.00   0.03   800.00 x0.50                     0.90    10.80
-S2     2026-01-10   loan      seller    1000.00   0.01   200.00 x0.50 + 800.00 x1.00      0.90     8.10
+sale  sold on     product  role    credited  rate  tier pieces                  quality  amount
+───────────────────────────────────────────────────────────────────────────────────────────────
+S1    2026-01-05  card     seller    800.00  0.03  800.00 x0.50                    0.90   10.80
+S2    2026-01-10  loan     seller   1000.00  0.01  200.00 x0.50 + 800.00 x1.00     0.90    8.10
 
 Earned     18.90  2 commission line(s)
 Cap         0.00  cap 100.00 not reached
@@ -139,14 +139,18 @@ Quality multiplier x1.00 = CSAT x1.00
   responses dated 2026-01-29 to 2026-02-28 (31 days); a survey needs at least 2 to count
 
 Commission lines
-sale   sold on      product   role     credited   rate   tier pieces                     quality   amount
-─────────────────────────────────────────────────────────────────────────────────────────────────────────
-S3     2026-02-03   card      seller    4000.00   0.03   1000.00 x0.50 + 3000.00 x1.00      1.00   105.00
+sale  sold on     product  role    credited  rate  tier pieces                    quality  amount
+─────────────────────────────────────────────────────────────────────────────────────────────────
+S3    2026-02-03  card     seller   4000.00  0.03  1000.00 x0.50 + 3000.00 x1.00     1.00  105.00
 
 Clawbacks
-sale   product   role     sold on      cancelled    days   window hit       recover   of paid   paid in   amount
-────────────────────────────────────────────────────────────────────────────────────────────────────────────────
-S2     loan      seller   2026-01-10   2026-02-20     41   within 90 days       0.5      8.10   2026-01    -4.05
+sale  product  role    sold on     cancelled   days  window hit      recover  of paid  paid in
+──────────────────────────────────────────────────────────────────────────────────────────────
+S2    loan     seller  2026-01-10  2026-02-20    41  within 90 days      0.5     8.10  2026-01
+
+sale  amount
+────────────
+S2     -4.05
 
 Earned     105.00  1 commission line(s)
 Cap         -5.00  earned 105.00 is above the cap 100.00

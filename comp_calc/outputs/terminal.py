@@ -169,7 +169,7 @@ def run_summary(prep, result, folder: Path, fmt: str, statements: bool = False) 
     if out.width < 100:  # names only where they fit beside every number
         frame = frame.drop("name")
     right = set(SUMMARY_HEADINGS) - {"rep_id", "name"}
-    say = lambda text: out.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
+    say = lambda text: out.print(text, markup=False, highlight=False)  # noqa: E731 - sentences wrap at words
     say(f"Payouts {p.label} ({p.start} to {p.end}), {payouts.height} reps")
     for i, table in enumerate(fitted_tables(frame, SUMMARY_HEADINGS, right, 1, out.width)):
         if i:

@@ -53,11 +53,13 @@ tr.total td { font-weight: bold; border-top: 2px solid #333; }
 .note { color: #555; }
 .next-tier { font-weight: bold; margin-top: .4em; }
 svg { display: block; width: 100%; max-width: 170mm; height: auto; margin: .4em 0; }
-svg text { font-family: inherit; font-size: 11px; fill: #111; }
-svg .band-label { font-size: 12px; font-weight: bold; fill: #1d3557; }
-svg .position-label { font-weight: bold; }
-svg .legend, svg .tick, svg .period-label { font-size: 10px; }
-.chart { break-inside: avoid; page-break-inside: avoid; }
+svg text { font-family: inherit; font-size: 13px; fill: #111; }
+svg .band-label { font-size: 14px; font-weight: bold; fill: #1d3557; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
+svg .position-label { font-size: 14px; font-weight: bold; fill: #c1121f; }
+svg .axis-note { font-size: 12px; fill: #555; }
+svg .legend, svg .tick, svg .period-label { font-size: 12px; }
+td.date { white-space: nowrap; }
+.chart, .summary { break-inside: avoid; page-break-inside: avoid; }
 * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 @media print { body { margin: 0; font-size: 9pt; max-width: none; } table { font-size: 8pt; } tr { page-break-inside: avoid; } }
 @page { size: A4; margin: 15mm 12mm; }
@@ -76,12 +78,21 @@ def _esc_expr(expr: pl.Expr) -> pl.Expr:
     return out
 
 
+DATE_CELLS = {"sold_on", "cancelled_on", "original_period"}
+
+
+def _td(column: str) -> str:
+    if column in NUMERIC_CELLS:
+        return '<td class="num">'
+    return '<td class="date">' if column in DATE_CELLS else "<td>"
+
+
 def _table(frame: pl.DataFrame, headings: dict[str, str]) -> str:
     head = "".join(
         f'<th class="num">{esc(h)}</th>' if c in NUMERIC_CELLS else f"<th>{esc(h)}</th>" for c, h in headings.items()
     )
     cells = [
-        pl.concat_str([pl.lit('<td class="num">' if c in NUMERIC_CELLS else "<td>"), _esc_expr(pl.col(c)), pl.lit("</td>")])
+        pl.concat_str([pl.lit(_td(c)), _esc_expr(pl.col(c)), pl.lit("</td>")])
         for c in headings
     ]
     rows = frame.select(pl.concat_str([pl.lit("<tr>"), *cells, pl.lit("</tr>")]).str.join("\n").alias("rows"))
@@ -120,6 +131,7 @@ def statement_html(s: Statement) -> str:
         parts.append(f'<p class="note credit-note">{esc(s.credit_note)}</p>')
     parts.append("<h2>Clawbacks</h2>")
     parts.append(_table(s.clawback_lines, CLAWBACK_HEADINGS) if s.clawback_lines.height else "<p>none</p>")
+    parts.append('<div class="summary">')
     parts.append("<h2>Payout</h2>")
     parts.append("<table>\n<tbody>")
     for label, amount, note in s.summary_rows():
@@ -127,6 +139,7 @@ def statement_html(s: Statement) -> str:
         parts.append(f'<tr{css}><td>{esc(label)}</td><td class="num">{esc(amount)}</td><td class="note">{esc(note)}</td></tr>')
     parts.append("</tbody>\n</table>")
     parts.append(f'<p class="note">Payout {esc(money(s.payout))} {esc(s.currency)} for {esc(s.period)}.</p>')
+    parts.append("</div>")
     if s.year_to_date is not None and s.year_to_date.height:
         parts.append('<div class="chart">')
         parts.append(f"<h2>Year to date: {esc(s.year_to_date['period'][0])} to {esc(s.period)}</h2>")
@@ -148,7 +161,7 @@ def _f(x: float) -> str:
 
 BAND_FILLS = ("#dbe7f3", "#bcd3ea", "#9dbfe0", "#7eaad6")
 BAR_W, BAR_X0, BAR_TRACK = 640, 12, 616  # the bar runs from BAR_X0 over BAR_TRACK
-BAR_Y, BAR_H = 26, 22
+BAR_Y, BAR_H, BAR_SVG_H = 30, 26, 106
 
 
 def attainment_bar(s: Statement) -> str:
@@ -164,27 +177,34 @@ def attainment_bar(s: Statement) -> str:
     def x(ratio: Decimal | int) -> float:
         return BAR_X0 + float(ratio) / top * BAR_TRACK
 
-    out = [f'<svg class="attainment-bar" viewBox="0 0 {BAR_W} 80" role="img" aria-label="{esc(s.attainment_sentence)}">']
+    out = [f'<svg class="attainment-bar" viewBox="0 0 {BAR_W} {BAR_SVG_H}" role="img" aria-label="{esc(s.attainment_sentence)}">']
     out.append(f'<rect class="track" x="{BAR_X0}" y="{BAR_Y}" width="{BAR_TRACK}" height="{BAR_H}" fill="#e9e9e9"/>')
     lower: Decimal = Decimal(0)
+    band_labels = []  # drawn last, over the marks
     for i, band in enumerate(s.bands):  # a handful of bands
         left, right = x(lower), (x(band.up_to) if band.up_to is not None else BAR_X0 + BAR_TRACK)
         fill = BAND_FILLS[i % len(BAND_FILLS)]
         out.append(f'<rect class="band" x="{_f(left)}" y="{BAR_Y}" width="{_f(right - left)}" height="{BAR_H}" fill="{fill}"/>')
-        out.append(
-            f'<text class="band-label" x="{_f((left + right) / 2)}" y="{BAR_Y + 16}" text-anchor="middle">x{esc(exact_text(band.multiplier))}</text>'
+        band_labels.append(
+            f'<text class="band-label" x="{_f((left + right) / 2)}" y="{BAR_Y + 17}" text-anchor="middle">x{esc(exact_text(band.multiplier))}</text>'
         )
         lower = band.up_to if band.up_to is not None else lower
     pos = x(s.attainment)
-    out.append(f'<rect class="attained" x="{BAR_X0}" y="{BAR_Y + BAR_H - 6}" width="{_f(pos - BAR_X0)}" height="6" fill="#1d3557"/>')
+    out.append(f'<rect class="attained" x="{BAR_X0}" y="{BAR_Y + BAR_H - 5}" width="{_f(pos - BAR_X0)}" height="5" fill="#1d3557"/>')
+    labels = []  # (x, class, text) under the bar
     for up_to in edges:
         ex = _f(x(up_to))
         out.append(f'<line class="edge" x1="{ex}" x2="{ex}" y1="{BAR_Y - 4}" y2="{BAR_Y + BAR_H + 4}" stroke="#333" stroke-width="1.5"/>')
-        out.append(f'<text class="edge-label" x="{ex}" y="{BAR_Y + BAR_H + 17}" text-anchor="middle">{esc(percent(up_to))}</text>')
+        labels.append((x(up_to), "edge-label", percent(up_to)))
     hx = _f(x(1))
     out.append(f'<line class="quota-mark" x1="{hx}" x2="{hx}" y1="{BAR_Y - 4}" y2="{BAR_Y + BAR_H + 4}" stroke="#000" stroke-width="2"/>')
     if Decimal(1) not in edges:
-        out.append(f'<text class="quota-label" x="{hx}" y="{BAR_Y + BAR_H + 17}" text-anchor="middle">100%</text>')
+        labels.append((x(1), "quota-label", "100%"))
+    last = None
+    for lx, css, label in sorted(labels):  # a label too close to the one before goes one row lower
+        row = 1 if last is not None and last[1] == 0 and lx - last[0] < 40 else 0
+        out.append(f'<text class="{css}" x="{_f(lx)}" y="{BAR_Y + BAR_H + 18 + 14 * row}" text-anchor="middle">{esc(label)}</text>')
+        last = (lx, row)
     px = _f(pos)
     anchor = "end" if pos > BAR_X0 + BAR_TRACK * 0.85 else ("start" if pos < BAR_X0 + BAR_TRACK * 0.15 else "middle")
     out.append(f'<line class="position" x1="{px}" x2="{px}" y1="{BAR_Y - 8}" y2="{BAR_Y + BAR_H}" stroke="#c1121f" stroke-width="3"/>')
@@ -192,8 +212,11 @@ def attainment_bar(s: Statement) -> str:
     out.append(
         f'<text class="position-label" x="{px}" y="{BAR_Y - 17}" text-anchor="{anchor}">{esc(two_decimals(s.attainment * 100))}%</text>'
     )
-    out.append(f'<text class="axis-note" x="{BAR_X0}" y="{BAR_Y + BAR_H + 32}">share of the prorated quota {esc(money(s.quota_prorated))}; bands paid at the tier multiplier</text>' if s.bands else
-               f'<text class="axis-note" x="{BAR_X0}" y="{BAR_Y + BAR_H + 32}">share of the prorated quota {esc(money(s.quota_prorated))}</text>')
+    out += band_labels
+    bands_note = "; each band is paid at its tier multiplier" if s.bands else ""
+    out.append(
+        f'<text class="axis-note" x="{BAR_X0}" y="{BAR_SVG_H - 6}">credit as a share of the prorated quota {esc(money(s.quota_prorated))}{bands_note}</text>'
+    )
     out.append("</svg>")
     return "\n".join(out)
 

@@ -141,3 +141,9 @@ def as_written(value: Decimal | int | None) -> str:
         text = format(value, "f")
         return "0" if text.lstrip("-").strip("0.") == "" else text
     return str(value)
+
+
+def percent(ratio: Decimal) -> str:
+    """A plan ratio as a percentage, as written: `0.5` -> `50%`, `1.1` -> `110%`, `0.125` -> `12.5%`."""
+    text = format((Decimal(ratio) * 100).normalize(), "f")
+    return f"{text}%"

@@ -10,6 +10,12 @@ to two decimals), never for an amount.
     statement_for(result, inputs, rep_id, currency)  one rep -> Statement, or UsageError
     period_statements(result, currency)             every rep present in the period
     statement_dict(statement)                       the JSON form (`explain --format json`)
+    next_tier_step(bands, quota, active, days, credited)  the credit still needed to reach the next tier edge
+
+A statement also carries what the HTML page draws: its plan version's tier bands
+(`Band`), and the year to date (`year_to_date`: earned, clawbacks and payout of
+each payouts row of the rep from January of the statement's year, or from the
+first computed period, up to the statement's period), read off the same grid.
 
 The line tables are built for the whole period at once with polars
 expressions (`line_tables`) and already hold display text, so the terminal
@@ -27,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import polars as pl
 
@@ -35,9 +42,10 @@ from comp_calc.engine import RunResult
 from comp_calc.outputs.lines import period_lines
 from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
-from comp_calc.outputs.numbers import column_exact_text, exact, money, money_text, tier_pieces_text, two_decimals
+from comp_calc.outputs.numbers import column_exact_text, exact, money, money_text, percent, tier_pieces_text, two_decimals
 
 __all__ = [
+    "Band",
     "MetricDetail",
     "QualityDetail",
     "Statement",
@@ -45,9 +53,11 @@ __all__ = [
     "exact",
     "line_tables",
     "money",
+    "next_tier_step",
     "period_statements",
     "statement_dict",
     "statement_for",
+    "year_to_date",
 ]
 
 
@@ -81,10 +91,42 @@ CLAWBACK_HEADINGS = {
     "amount": "amount",
 }
 NUMERIC_CELLS = {"credited", "rate", "quality_multiplier", "amount", "days", "recover", "original_amount"}
+YEAR_TO_DATE_COLUMNS = ["period", "earned", "clawbacks", "payout"]
 
 
 # --------------------------------------------------------------------------
 # the statement
+
+
+@dataclass(frozen=True)
+class Band:
+    """A tier band of the plan version: up to `up_to` x the prorated quota (None: open), paid at `multiplier`."""
+
+    up_to: Decimal | None
+    multiplier: Decimal
+
+
+def next_tier_step(
+    bands: tuple[Band, ...], quota: Decimal, active_days: int, period_days: int, credited: Decimal
+) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
+    """(credit still needed, the edge's up_to, multiplier now, multiplier from the edge on), or None
+    when the credit is at or above the last edge.
+
+    Exact: the edge sits at up_to * quota * active_days / period_days (the prorated quota is not
+    rounded first), a band is [lower, upper), so credit exactly at an edge is already in the next
+    band. The credit needed is rounded up to cents, so it does reach the edge.
+    Example: quota 1000, active 15 of 31 days, edge 0.5, credited 123.4567:
+    7500/31 - 123.4567 = 118.47878... -> 118.48.
+    """
+    for band, after in zip(bands, bands[1:]):
+        if band.up_to is None:
+            break
+        edge = Fraction(band.up_to) * Fraction(quota) * active_days / period_days
+        if edge > Fraction(credited):
+            needed = edge - Fraction(credited)
+            cents = -((-needed.numerator * 100) // needed.denominator)  # ceiling
+            return Decimal(cents).scaleb(-2), band.up_to, band.multiplier, after.multiplier
+    return None
 
 
 @dataclass(frozen=True)
@@ -177,6 +219,9 @@ class Statement:
     payout: Decimal
     carry_out: Decimal
     negative_balance: str
+    has_tiers: bool = False
+    bands: tuple[Band, ...] = ()  # the plan version's tier bands, in order (none without tiers)
+    year_to_date: pl.DataFrame | None = None  # YEAR_TO_DATE_COLUMNS, one row per payouts row of the rep
 
     @property
     def quality_multiplier(self) -> Decimal:
@@ -238,6 +283,30 @@ class Statement:
         if self.carry_out == 0:
             return "nothing carried to the next period"
         return "negative balance carried to the next period"
+
+    @property
+    def next_tier_sentence(self) -> str | None:
+        """What reaching the next tier edge takes; None without tiers or without a quota."""
+        if not self.has_tiers or self.attainment is None:
+            return None
+        step = next_tier_step(self.bands, self.quota, self.active_days, self.period_days, self.credited)
+        if step is None:
+            last = [b.up_to for b in self.bands if b.up_to is not None]
+            edge = f" ({percent(last[-1])} of quota)" if last else ""
+            return f"Above the last tier edge{edge}: further credit is paid at the top tier multiplier x{exact(self.bands[-1].multiplier)}."
+        needed, up_to, now, then = step
+        return (
+            f"Next tier: {money(needed)} more credit reaches {percent(up_to)} of quota, "
+            f"where the tier multiplier goes from x{exact(now)} to x{exact(then)}."
+        )
+
+    @property
+    def credit_note(self) -> str | None:
+        """Shown when some credited amount on the statement has more than 2 decimals."""
+        texts = [exact(self.credited), *self.commissions["credited"].to_list()]
+        if any(len(t.partition(".")[2]) > 2 for t in texts):  # display text of a handful of lines
+            return "Credit is exact (a relationship split can give an amount like 123.4567); line amounts are rounded to cents."
+        return None
 
     def summary_rows(self) -> list[tuple[str, str, str]]:
         """(label, amount, note) rows from earned to carry out."""
@@ -364,7 +433,36 @@ def _quality(row: dict) -> QualityDetail | None:
     )
 
 
-def _statement(row: dict, commissions: pl.DataFrame, claws: pl.DataFrame, currency: str) -> Statement:
+def year_to_date(result: RunResult) -> pl.DataFrame:
+    """rep_id + YEAR_TO_DATE_COLUMNS: every payouts row (a present rep-period) from January of the
+    requested period's year (or the first computed period) to the requested period, by rep and period."""
+    period = result.period
+    since = date(period.start.year, 1, 1)
+    return (
+        result.grid.filter(pl.col("present") & pl.col("p_start").is_between(since, period.start))
+        .sort("rep_id", "p_start")
+        .select("rep_id", *YEAR_TO_DATE_COLUMNS)
+    )
+
+
+def _bands(result: RunResult) -> dict[int, tuple[Band, ...]]:
+    """Each plan version's tier bands (`pv` -> bands), from the run's small tier table."""
+    tiers = result.tables.tiers.sort("pv", "band")
+    out: dict[int, list[Band]] = {}
+    for t in tiers.select("pv", "upper", "multiplier").to_dicts():  # a handful of plan bands
+        out.setdefault(t["pv"], []).append(Band(t["upper"], t["multiplier"]))
+    return {pv: tuple(bs) for pv, bs in out.items()}
+
+
+def _statement(
+    row: dict,
+    commissions: pl.DataFrame,
+    claws: pl.DataFrame,
+    currency: str,
+    bands: dict[int, tuple[Band, ...]] | None = None,
+    ytd: pl.DataFrame | None = None,
+) -> Statement:
+    has_tiers = bool(row.get("has_tiers"))
     return Statement(
         rep_id=row["rep_id"],
         name=row["name"],
@@ -395,6 +493,9 @@ def _statement(row: dict, commissions: pl.DataFrame, claws: pl.DataFrame, curren
         payout=row["payout"],
         carry_out=row["carry_out"],
         negative_balance=row["negative_balance"],
+        has_tiers=has_tiers,
+        bands=(bands or {}).get(row.get("pv"), ()) if has_tiers else (),
+        year_to_date=None if ytd is None else ytd.select(YEAR_TO_DATE_COLUMNS),
     )
 
 
@@ -424,7 +525,8 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
         )
     commissions, claws = line_tables(result, period.label)
     mine = pl.col("rep_id") == rep_id
-    return _statement(row, commissions.filter(mine), claws.filter(mine), currency)
+    ytd = year_to_date(result).filter(mine)
+    return _statement(row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd)
 
 
 def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
@@ -434,10 +536,18 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
     commissions, claws = line_tables(result, label)
     by_rep = {k[0]: v for k, v in commissions.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
     claw_by_rep = {k[0]: v for k, v in claws.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
+    ytd = year_to_date(result)
+    ytd_by_rep = {k[0]: v for k, v in ytd.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
+    bands = _bands(result)
     out = []
     for row in rows.to_dicts():  # one statement per rep: a handful of header values each
         rep = row["rep_id"]
-        out.append(_statement(row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency))
+        out.append(
+            _statement(
+                row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency, bands,
+                ytd_by_rep.get(rep, ytd.clear()),
+            )
+        )  # fmt: skip
     return out
 
 

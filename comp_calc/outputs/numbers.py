@@ -141,3 +141,8 @@ def as_written(value: Decimal | int | None) -> str:
         text = format(value, "f")
         return "0" if text.lstrip("-").strip("0.") == "" else text
     return str(value)
+
+
+def coordinate(value: float) -> str:
+    """A chart coordinate (SVG geometry, never an amount) with one decimal: `123.4`."""
+    return f"{value:.1f}"

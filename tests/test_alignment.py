@@ -610,3 +610,13 @@ def test_html_out_writes_the_file(tmp_path):
     assert result.exit_code == 0, result.output
     assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert result.stdout.strip() == f"wrote {target}"
+
+
+def test_html_out_refuses_an_unwritable_place_and_other_formats(tmp_path):
+    base = ("alignment", "--plans", ROOT / "plans", "--data", ROOT / "sample_data")
+    result = invoke(*base, "--format", "html", "--out", tmp_path / "missing" / "a.html")
+    assert result.exit_code == 2
+    assert "unwritable-output" in result.output and not (tmp_path / "missing").exists()
+    result = invoke(*base, "--format", "json", "--out", tmp_path / "a.html")
+    assert result.exit_code == 2 and "out-needs-html" in result.output
+    assert not (tmp_path / "a.html").exists()

@@ -35,6 +35,7 @@ h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-to
 figure { margin: 0; } figcaption { color: #555; font-size: 0.9em; max-width: 640px; }
 svg text { font: 12px system-ui, sans-serif; fill: #333; } svg .axis { stroke: #888; } svg .grid { stroke: #e4e4e4; }
 svg .threshold { stroke: #c00; stroke-width: 2; stroke-dasharray: 6 4; } svg .flag { fill: none; stroke: #c00; stroke-width: 2; }
+svg .thin { fill: none; stroke: #999; stroke-width: 1; stroke-dasharray: 2 2; }
 .legend span { display: inline-block; margin-right: 1.2em; } .swatch { display: inline-block; width: 0.8em; height: 0.8em;
   border-radius: 50%; margin-right: 0.3em; vertical-align: middle; }
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; vertical-align: top; padding: 0.35em 0.6em;
@@ -81,12 +82,13 @@ def _c(value: float) -> str:
     return numbers.coordinate(value)
 
 
-def _scatter(report: AlignmentReport, chart_id: str, title: str, n: str, measure: str, value: str, x_label: str,
+def _scatter(report: AlignmentReport, chart_id: str, title: str, n: str, value: str, x_label: str,
              x_ticks: list[tuple[float, str]], x_range: tuple[float, float], teams: dict[str, str]) -> str:
     rules = report.rules
     reps = report.trailing.reps.filter((pl.col(n) >= rules.min_survey_answers) & pl.col(value).is_not_null())
     flagged = report.flags.group_by("rep_id").agg(
-        _flags=pl.format("{} ({})", "signal", "window").unique(maintain_order=True).str.join(", ")
+        _flags=pl.format("{} ({})", "signal", "window").unique(maintain_order=True).str.join(", "),
+        _behaviour=(pl.col("signal") != "thin_survey").any(),
     )
     unit = f" {report.currency}" if report.currency else ""
     points = (
@@ -96,12 +98,12 @@ def _scatter(report: AlignmentReport, chart_id: str, title: str, n: str, measure
             _y=pl.col("payout").cast(pl.Float64),  # geometry only
             _tip=pl.format(
                 "{} {}, {}: payout {}{}, {} ({} answers){}",
-                "rep_id", "name", "team", money_text(pl.col("payout")), pl.lit(unit), pl.lit(measure.split(":")[0] + " ") + measure_text(value),
+                "rep_id", "name", "team", money_text(pl.col("payout")), pl.lit(unit), measure_text(value),
                 n, pl.when(pl.col("_flags").is_not_null()).then(pl.lit("; flags: ") + pl.col("_flags")).otherwise(pl.lit("")),
             ),
         )
         .sort("rep_id")
-        .select("rep_id", "team", "_x", "_y", "_tip", flagged=pl.col("_flags").is_not_null())
+        .select("rep_id", "team", "_x", "_y", "_tip", flagged=pl.col("_flags").is_not_null(), behaviour=pl.col("_behaviour").fill_null(False))
     )
     ticks = nice_ticks(Decimal(str(reps["payout"].max() or 0)))
     xa = Axis(*x_range, LEFT, WIDTH - RIGHT)
@@ -121,27 +123,31 @@ def _scatter(report: AlignmentReport, chart_id: str, title: str, n: str, measure
     mid = (TOP + HEIGHT - BOTTOM) / 2
     out.append(f'<text x="16" y="{_c(mid)}" text-anchor="middle" transform="rotate(-90 16 {_c(mid)})">'
                f'{_e("payout (" + report.currency + ")" if report.currency else "payout")}</text>')
-    for rep_id, team, x, y, tip, flag in points.rows():  # a small, computed frame: one row per rep
+    for rep_id, team, x, y, tip, flag, behaviour in points.rows():  # a small, computed frame: one row per rep
         cx, cy = _c(xa.at(x)), _c(ya.at(y))
         out.append(
             f'<circle data-rep="{_e(rep_id)}" data-flagged="{"true" if flag else "false"}" cx="{cx}" cy="{cy}" r="5" '
             f'fill="{teams[team]}" fill-opacity="0.8"><title>{_e(tip)}</title></circle>'
         )
-        if flag:
+        if behaviour:  # mis-selling, contact gaming, pay versus satisfaction, survey pattern: ringed and named
             out.append(f'<circle class="flag" cx="{cx}" cy="{cy}" r="9"/>')
             out.append(f'<text x="{_c(xa.at(x) + 11)}" y="{_c(ya.at(y) + 4)}">{_e(rep_id)}</text>')
+        elif flag:  # thin_survey only: a quieter ring
+            out.append(f'<circle class="thin" cx="{cx}" cy="{cy}" r="8"/>')
     out.append("</svg>")
     out.append(
         f"<figcaption>{_e(title)}: one point per rep with at least {rules.min_survey_answers} answers "
-        f"({points.height} reps); ringed and labelled: reps with a flag.</figcaption></figure>"
+        f"({points.height} reps). Red ring and name: a flag for mis-selling, contact gaming, pay versus satisfaction or "
+        "a survey pattern; grey dashed ring: thin_survey only. Hover a point for its numbers.</figcaption></figure>"
     )
     return "".join(out)
 
 
 def measure_text(value: str) -> pl.Expr:
+    """The survey value of a point's tooltip: `CSAT 80.00% satisfied`, `NPS 12.5 points`."""
     if value == "_csat_float":
-        return pct(pl.col("csat_share"))
-    return pl.col("nps").cast(pl.String) + pl.lit(" points")
+        return pl.format("CSAT {} satisfied", pct(pl.col("csat_share")))
+    return pl.format("NPS {} points", pl.col("nps"))
 
 
 def _bars(report: AlignmentReport) -> str:
@@ -157,9 +163,9 @@ def _bars(report: AlignmentReport) -> str:
     plans = trl["plan"].to_list()
     top = max([float(share) * 2, *(v for v in frame["_v"].to_list() if v is not None)])
     top = min(1.0, (int(top * 10) + 1) / 10)  # the next 10%
-    row, bar, left, width = 64, 22, 160, WIDTH
+    row, bar, left, width, room = 64, 22, 160, WIDTH + 200, 240  # room: for the labels right of the bars
     height = TOP + row * len(plans) + BOTTOM
-    xa = Axis(0.0, top, left, width - 60)
+    xa = Axis(0.0, top, left, width - room)
     out = [f"<figure>{_svg_open('outcome-share', 'Outcome share of pay by plan', width, height)}"]
     steps = int(round(top * 10))
     for i in range(steps + 1):
@@ -183,7 +189,7 @@ def _bars(report: AlignmentReport) -> str:
     said = f"volume-only below {numbers.plain((share * 100).normalize())}%"
     out.append(f'<line class="threshold" x1="{_c(x)}" x2="{_c(x)}" y1="{TOP - 6}" y2="{height - BOTTOM}"/>')
     out.append(f'<text x="{_c(x + 4)}" y="{TOP - 8 if TOP > 12 else 12}" fill="#c00">{_e(said)}</text>')
-    out.append(f'<text x="{_c((left + width - 60) / 2)}" y="{height - 12}" text-anchor="middle">'
+    out.append(f'<text x="{_c((left + width - room) / 2)}" y="{height - 12}" text-anchor="middle">'
                "outcome share of pay (%)</text></svg>")
     out.append(
         "<figcaption>Share of pay moved by customer-outcome terms: (|quality multiplier effect| + |relationship credit| "
@@ -212,9 +218,8 @@ def render(report: AlignmentReport) -> str:
     legend = "".join(f'<span><i class="swatch" style="background:{c}"></i>{_e(t)}</span>' for t, c in teams.items())
     pct_ticks = [(v / 4, f"{numbers.plain(Decimal(25 * v))}%") for v in range(5)]
     nps_ticks = [(float(v), numbers.plain(Decimal(v))) for v in range(-100, 101, 50)]
-    csat = _scatter(report, "pay-csat", f"Pay versus CSAT, {trl.window.describe()}", "csat_n", "CSAT: share satisfied",
-                    "_csat_float", "CSAT: share of answers 4 or 5 (%)", pct_ticks, (0.0, 1.0), teams)
-    nps = _scatter(report, "pay-nps", f"Pay versus NPS, {trl.window.describe()}", "nps_n", "NPS", "_nps_float",
+    csat = _scatter(report, "pay-csat", f"Pay versus CSAT, {trl.window.describe()}", "csat_n", "_csat_float", "CSAT: share of answers 4 or 5 (%)", pct_ticks, (0.0, 1.0), teams)
+    nps = _scatter(report, "pay-nps", f"Pay versus NPS, {trl.window.describe()}", "nps_n", "_nps_float",
                    "NPS (points)", nps_ticks, (-100.0, 100.0), teams)
     counts = ", ".join(f"{s} {report.flags.filter(pl.col('signal') == s).height}" for s in ("mis_selling", "contact_gaming",
                        "pay_vs_satisfaction", "thin_survey", "survey_pattern"))

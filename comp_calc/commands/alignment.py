@@ -29,7 +29,7 @@ from rich.text import Text
 from comp_calc import alignment as lib
 from comp_calc.alignment import page
 from comp_calc.commands.options import DataOpt, PeriodOpt, PlansOpt, SkipOpt
-from comp_calc.errors import Diagnostic, InputError
+from comp_calc.errors import Diagnostic, InputError, UsageError
 from comp_calc.outputs import numbers
 from comp_calc.outputs import terminal as render
 from comp_calc.pipeline import stages
@@ -59,6 +59,8 @@ def alignment(
     ] = None,
 ) -> None:
     """Whether pay follows customer outcomes: mis-selling, contact-quota gaming, pay versus satisfaction, survey health."""
+    if out is not None and fmt != Format.html:
+        raise UsageError("--out", "out-needs-html", "--out writes the HTML page: use it with --format html")
     with render.progress("Loading plans and data"):
         prep = stages.prepare(plans, data, period, skip_invalid)
     with render.progress(f"Computing {prep.period} and its trailing periods"):

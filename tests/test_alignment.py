@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 from decimal import Decimal
 
 import polars as pl
@@ -24,8 +25,12 @@ def analyze(ps, inp, period):
     return alignment.analyze(prep, run(prep))
 
 
-def flagged(report, signal):
-    return sorted(report.flags.filter(pl.col("signal") == signal)["rep_id"].to_list())
+def flagged(report, signal, window=None):
+    """The reps flagged for `signal` (in `window`, or in either)."""
+    found = report.flags.filter(pl.col("signal") == signal)
+    if window is not None:
+        found = found.filter(pl.col("window") == window)
+    return sorted(set(found["rep_id"].to_list()))
 
 
 def rep_row(report, rep_id, window="trailing"):
@@ -173,7 +178,7 @@ def test_mis_selling_flags_the_planted_rep_only(planted):
     assert (n1["baseline"], n1["baseline_sales"], n1["baseline_early"]) == ("team", 90, 2)
     flag = planted.flags.filter(pl.col("signal") == "mis_selling").to_dicts()[0]
     assert flag["value"] == "0.4444" and flag["threshold"] == "0.1000"
-    assert flag["reason"].startswith("8 of 18 sales (44.44%) sold 2026-01 to 2026-06 were cancelled within 90 days of the sale; "
+    assert flag["reason"].startswith("8 of 18 sales (44.44%) sold in the trailing 6 periods (2026-01 to 2026-06) were cancelled within 90 days of the sale; "
                                      "team excluding this rep: 2 of 90 (2.22%).")
     n2 = rep_row(planted, "N2")  # 11.1% but only 2 early cancellations
     assert (n2["early_cancellations"], n2["early_rate"]) == (2, Decimal("0.1111"))
@@ -265,7 +270,8 @@ def test_thin_survey_ignores_a_metric_below_min_responses():
 
 
 def test_survey_pattern_flags_top_scores_from_few_customers(planted):
-    assert flagged(planted, "survey_pattern") == ["S3"]
+    # S3's answers are all in June: the pattern shows in the period and in the trailing window
+    assert flagged(planted, "survey_pattern", "period") == flagged(planted, "survey_pattern", "trailing") == ["S3"]
     s3 = rep_row(planted, "S3")
     assert (s3["responses"], s3["top_responses"], s3["responding_customers"]) == (12, 12, 2)
 
@@ -278,14 +284,15 @@ def test_survey_pattern_rule():
     assert flagged(report, "survey_pattern") == ["R1"]  # 10 answers, 9 top (90%), 3 customers
     flag = report.flags.to_dicts()[0]
     assert (flag["value"], flag["threshold"]) == ("0.9000", "0.9000")
-    assert flag["reason"].startswith("9 of 10 survey answers 2026-01 (90.00%) are top scores (CSAT 5, NPS 9-10), from only 3 customers")
+    assert flag["reason"].startswith("9 of 10 survey answers in period 2026-01 (90.00%) are top scores (CSAT 5, NPS 9-10), from only 3 customers")
 
 
 def test_clean_reps_are_not_flagged(planted):
     signals = {"mis_selling", "contact_gaming", "pay_vs_satisfaction", "survey_pattern"}
     hits = planted.flags.filter(pl.col("signal").is_in(signals))
-    assert sorted(zip(hits["rep_id"], hits["signal"], strict=True)) == [
-        ("N1", "mis_selling"), ("N3", "pay_vs_satisfaction"), ("S1", "contact_gaming"), ("S3", "survey_pattern"),
+    assert sorted(zip(hits["rep_id"], hits["signal"], hits["window"], strict=True)) == [
+        ("N1", "mis_selling", "trailing"), ("N3", "pay_vs_satisfaction", "trailing"), ("S1", "contact_gaming", "trailing"),
+        ("S3", "survey_pattern", "period"), ("S3", "survey_pattern", "trailing"),
     ]
 
 
@@ -338,7 +345,7 @@ def test_json_shape(sample_json):
     assert _floats(doc) == []
     assert doc["flags"], "the sample data has findings"
     for f in doc["flags"]:
-        assert list(f) == ["rep_id", "team", "signal", "value", "threshold", "reason"]
+        assert list(f) == ["rep_id", "team", "signal", "value", "threshold", "reason", "window"]
         assert f["signal"] in alignment.SIGNALS
         assert all(isinstance(f[k], str) for k in f)
     money = re.compile(r"^-?\d+\.\d{2}$")
@@ -359,7 +366,7 @@ def test_json_shape(sample_json):
 def test_table_output_exits_0_with_findings():
     result = invoke("alignment", "--plans", ROOT / "plans", "--data", ROOT / "sample_data", "--period", "2026-10", columns=200)
     assert result.exit_code == 0, result.output
-    for title in ("Alignment 2026-10", "Findings", "Outcome share of pay by plan", "Teams", "Pay vs CSAT", "Reps", "Survey health"):
+    for title in ("Alignment 2026-10", "Findings", "Outcome share of pay by plan", "Teams", "Reps", "Survey health"):
         assert title in result.stdout
     assert "R0006" in result.stdout and "mis_selling" in result.stdout
 
@@ -376,3 +383,240 @@ def test_bad_input_exits_2(tmp_path):
 def test_bad_period_exits_2():
     result = invoke("alignment", "--plans", str(ROOT / "plans"), "--data", str(ROOT / "sample_data"), "--period", "2026-13")
     assert result.exit_code == 2
+
+
+# ------------------------------------------------------------------ thin_survey needs a band edge inside the interval
+
+
+def test_thin_survey_flags_only_intervals_that_hold_a_band_edge(sample_json):
+    survey = {s["rep_id"]: s for s in sample_json["survey"]}
+    thin = [f for f in sample_json["flags"] if f["signal"] == "thin_survey"]
+    assert thin and all(survey[f["rep_id"]]["edges_spanned"] for f in thin)
+    # R0025: 2 of 18 satisfied, interval 3.10% to 32.80%, wholly under the first edge (0.75): x0.75 either way
+    assert survey["R0025"]["thin"] is True and survey["R0025"]["edges_spanned"] is None
+    assert "R0025" not in {f["rep_id"] for f in thin}
+    without_edge = sum(1 for s in survey.values() if s["thin"] and not s["edges_spanned"])
+    assert sample_json["summary"]["thin_survey_without_edge"] == without_edge == 1
+    assert len(thin) + without_edge == sum(1 for s in survey.values() if s["thin"])
+
+
+def test_thin_survey_without_an_edge_is_counted_in_the_table():
+    result = invoke("alignment", "--plans", ROOT / "plans", "--data", ROOT / "sample_data", "--period", "2026-10")
+    assert result.exit_code == 0, result.output
+    assert "1 more rep has a wide CSAT interval holding no band edge" in " ".join(result.stdout.split())
+
+
+# ------------------------------------------------------------------ flags of the period and of the trailing window
+
+
+def _windows_inputs():
+    """12 reps, January to June 2026, rate 10%, every survey answer in June.
+
+    Y sells 10000.00 a month: top pay in June (2nd of 12) and over the six months (1st).
+    Z sells 10000.00 a month to May and 1000.00 in June: top over six months only (2nd).
+    X sells 500.00 a month to May and 14000.00 in June: top in June (1st), 3rd over six months
+    (16500.00 against Y 60000.00 and Z 51000.00). The top decile of 12 is the first ceil(1.2) = 2.
+    X and Y answer CSAT 1 and NPS 0 six times each; the others CSAT 5 and NPS 10.
+    """
+    ids = ["X", "Y", "Z"] + [f"O{i}" for i in range(1, 10)]
+    reps, sales, feedback = [rep(r, quota="100000", team="T") for r in ids], [], []
+    for r in ids:
+        for m, month in enumerate(MONTHS):
+            june = m == 5
+            amount = {"X": "14000.00" if june else "500.00", "Y": "10000.00", "Z": "1000.00" if june else "10000.00"}.get(r, "1000.00")
+            sales.append(sale(f"{r}-S{m}", r, amount, f"{month}-05", customer=f"{r}-C{m}"))
+        bad = r in ("X", "Y")
+        for i in range(6):
+            feedback.append(response(f"{r}-C{i}", r, "csat", 1 if bad else 5, f"2026-06-{10 + i}", customer=f"{r}-K{i}"))
+            feedback.append(response(f"{r}-N{i}", r, "nps", 0 if bad else 10, f"2026-06-{10 + i}", customer=f"{r}-M{i}"))
+    return inputs(reps, sales, feedback)
+
+
+def test_flags_come_from_the_period_and_from_the_trailing_window():
+    report = analyze(plans(plan(rates=rates((None, "0.1")))), _windows_inputs(), "2026-06")
+    found = report.flags.filter(pl.col("signal") == "pay_vs_satisfaction")
+    # X: top pay in June only; Y: in both windows (two flags, the period's first); Z: good scores
+    assert list(zip(found["rep_id"], found["window"], strict=True)) == [("X", "period"), ("Y", "period"), ("Y", "trailing")]
+    x = found.to_dicts()[0]
+    assert "payout 1400.00 EUR in period 2026-06 ranks 1 of 12 reps" in x["reason"]
+    y = found.to_dicts()[2]
+    assert "payout 6000.00 EUR in the trailing 6 periods (2026-01 to 2026-06) ranks 1 of 12 reps" in y["reason"]
+
+
+def test_a_one_period_run_flags_each_finding_once():
+    answers = [response(f"F{i}", "R1", "csat", 5, "2026-01-20", customer=f"c{i % 3}") for i in range(10)]
+    inp = inputs([rep("R1")], [sale("S1", "R1", "100.00", "2026-01-10")], feedback=answers)
+    report = analyze(plans(plan(rates=rates((None, "0.1")))), inp, "2026-01")
+    assert report.flags.select("rep_id", "signal", "window").rows() == [("R1", "survey_pattern", "period")]
+
+
+def test_json_flags_name_their_window(sample_json):
+    flags = sample_json["flags"]
+    assert {f["window"] for f in flags} == {"period", "trailing"}
+    assert all(f["window"] == "period" for f in flags if f["signal"] == "thin_survey")
+    for f in flags:
+        said = "in period 2026-10" if f["window"] == "period" else "in the trailing 12 periods (2025-11 to 2026-10)"
+        assert said in f["reason"], f
+    keys = [(alignment.SIGNALS.index(f["signal"]), f["rep_id"], f["window"] == "trailing") for f in flags]
+    assert keys == sorted(keys)
+
+
+# ------------------------------------------------------------------ outcome moved adds up
+
+
+def test_outcome_moved_is_the_sum_of_the_net_columns(sample_json):
+    def money(text):
+        return Decimal(text)
+
+    for kind in ("reps", "teams", "plans"):
+        for row in sample_json[kind]:
+            for window in ("period", "trailing"):
+                m = row.get(window)
+                if m is None:
+                    continue
+                net = abs(money(m["quality_effect"])) + abs(money(m["relationship_pay"])) + abs(money(m["clawbacks"]))
+                assert money(m["outcome_moved"]) == net, (kind, row.get("rep_id") or row.get("team") or row.get("plan"))
+    inbound = next(p for p in sample_json["plans"] if p["plan"] == "inbound-2026")["trailing"]
+    # 24436.81 + 93.47 + 12665.05 = 37195.33; share 37195.33 / (379556.71 + 37195.33) = 0.089251 -> 0.0893
+    assert (inbound["outcome_moved"], inbound["outcome_share"]) == ("37195.33", "0.0893")
+
+
+# ------------------------------------------------------------------ the terminal report
+
+
+@pytest.fixture(scope="module")
+def sample_table():
+    result = invoke("alignment", "--plans", ROOT / "plans", "--data", ROOT / "sample_data", "--period", "2026-10", columns=80)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_terminal_report_fits_80_columns_and_wraps_reasons_at_words(sample_table, sample_json):
+    lines = sample_table.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    flowing = " ".join(sample_table.split())
+    for f in sample_json["flags"]:
+        if f["signal"] != "thin_survey":
+            assert " ".join(f["reason"].split()) in flowing, f["reason"]
+
+
+def test_terminal_report_shows_units(sample_table):
+    flowing = " ".join(sample_table.split())
+    assert "payout 37361.73 EUR" in flowing
+    assert "early-cancellation rate 45.11%, threshold 10.00%" in flowing
+    assert "volume pay (EUR)" in flowing
+    assert "Pay vs CSAT" not in sample_table  # the charts are in --format html
+
+
+# ------------------------------------------------------------------ the HTML page
+
+
+class _Page(HTMLParser):
+    """The parts of the page the tests read: elements, the charts' points, the flag table."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags, self.charts, self.rows = [], {}, []
+        self._chart, self._table, self._row, self._cell = None, False, None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        if tag == "svg":
+            self._chart = a.get("id")
+            self.charts[self._chart] = []
+        elif tag == "circle" and self._chart and "data-rep" in a:
+            self.charts[self._chart].append(a)
+        elif tag == "table" and a.get("id") == "flags":
+            self._table = True
+        elif tag == "tr" and self._table:
+            self._row = []
+        elif tag == "td" and self._row is not None:
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "svg":
+            self._chart = None
+        elif tag == "table":
+            self._table = False
+        elif tag == "tr" and self._row:
+            self.rows.append(self._row)
+            self._row = None
+        elif tag == "td" and self._cell is not None:
+            self._row.append(self._cell)
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+@pytest.fixture(scope="module")
+def sample_page():
+    result = invoke("alignment", "--plans", ROOT / "plans", "--data", ROOT / "sample_data", "--format", "html")
+    assert result.exit_code == 0, result.output
+    page = _Page()
+    page.feed(result.stdout)
+    return result.stdout, page
+
+
+def test_html_is_one_self_contained_page(sample_page):
+    html, page = sample_page
+    tags = {t for t, _ in page.tags}
+    assert "script" not in tags and "link" not in tags and "img" not in tags and "iframe" not in tags
+    assert not any(k in ("src", "href") or k.startswith("on") for _, a in page.tags for k in a)
+    assert "url(" not in html and "@import" not in html
+    assert html.startswith("<!DOCTYPE html>") and "<style>" in html
+
+
+def test_html_scatters_have_one_point_per_ranked_rep_in_order(sample_page, sample_json):
+    _, page = sample_page
+    floor = int(sample_json["rules"]["min_survey_answers"])
+    for chart, n, measure in (("pay-csat", "csat_n", "csat_share"), ("pay-nps", "nps_n", "nps")):
+        ranked = {r["rep_id"]: r["trailing"] for r in sample_json["reps"] if r["trailing"][n] >= floor}
+        points = page.charts[chart]
+        assert sorted(p["data-rep"] for p in points) == sorted(ranked)
+        for p in points:
+            for q in points:
+                a, b = ranked[p["data-rep"]], ranked[q["data-rep"]]
+                if Decimal(a[measure]) < Decimal(b[measure]):
+                    assert float(p["cx"]) < float(q["cx"])
+                if Decimal(a["payout"]) > Decimal(b["payout"]):
+                    assert float(p["cy"]) < float(q["cy"])  # SVG y grows downwards: more pay is higher up
+        flagged = {f["rep_id"] for f in sample_json["flags"]} & set(ranked)
+        assert {p["data-rep"] for p in points if p.get("data-flagged") == "true"} == flagged
+    texts = " ".join(html for html in [sample_page[0]])
+    assert "payout (EUR)" in texts and "CSAT: share of answers 4 or 5 (%)" in texts and "NPS (points)" in texts
+
+
+def test_html_outcome_bars_mark_the_volume_only_threshold(sample_page, sample_json):
+    html, page = sample_page
+    bars = [a for t, a in page.tags if t == "rect" and "data-plan" in a]
+    assert sorted({b["data-plan"] for b in bars}) == [p["plan"] for p in sample_json["plans"]]
+    assert any(t == "line" and a.get("class") == "threshold" for t, a in page.tags)
+    assert "volume-only below 5%" in html
+
+
+def test_html_flag_table_holds_the_json_flags(sample_page, sample_json):
+    _, page = sample_page
+    rows = [(r[0], r[2], r[3], r[-1]) for r in page.rows]
+    assert rows == [(f["rep_id"], f["signal"], f["window"], f["reason"]) for f in sample_json["flags"]]
+
+
+def test_html_out_writes_the_file(tmp_path):
+    target = tmp_path / "alignment.html"
+    args = ("alignment", "--plans", ROOT / "plans", "--data", ROOT / "sample_data", "--format", "html", "--out", target)
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert result.stdout.strip() == f"wrote {target}"
+
+
+def test_html_out_refuses_an_unwritable_place_and_other_formats(tmp_path):
+    base = ("alignment", "--plans", ROOT / "plans", "--data", ROOT / "sample_data")
+    result = invoke(*base, "--format", "html", "--out", tmp_path / "missing" / "a.html")
+    assert result.exit_code == 2
+    assert "unwritable-output" in result.output and not (tmp_path / "missing").exists()
+    result = invoke(*base, "--format", "json", "--out", tmp_path / "a.html")
+    assert result.exit_code == 2 and "out-needs-html" in result.output
+    assert not (tmp_path / "a.html").exists()

@@ -13,17 +13,20 @@ the run has fewer):
 - survey health: multipliers resting on too few answers, and answer patterns
   that look arranged.
 
-Flags are raised from the trailing window (the quality multiplier check,
-`thin_survey`, looks at the requested period's multiplier) and each one states
-its rule and numbers in `reason`. Everything is polars expressions over whole
-frames; the only floats are statistics (rank correlations, the Wilson
-interval), never money. Money stays Decimal; rule comparisons on counts and
+Each rule is judged on the requested period and on the trailing window, and
+each flag names its `window` ("period" or "trailing"; the quality multiplier
+check, `thin_survey`, looks at the multiplier paid in the period, and flags it
+only when a band edge lies inside the Wilson interval) and states its rule and
+numbers in `reason`. Everything is polars expressions over whole frames; the
+only floats are statistics (rank correlations, the Wilson interval) and chart
+geometry, never money. Money stays Decimal; rule comparisons on counts and
 amounts are exact (cross-multiplied), ratios are shown with 4 decimals.
 
 The package: `metrics` (windows; per rep, team and plan; survey health),
 `flags` (the five rules and their thresholds, `Rules`), `report` (`analyze`
-composes the two; the JSON document), `exact` (exact comparisons and ratios)
-and `text` (money, decimals and percentages as text).
+composes the two; the JSON document), `page` (the HTML page with its charts),
+`exact` (exact comparisons and ratios) and `text` (money, decimals and
+percentages as text).
 """
 
 from comp_calc.alignment.flags import SIGNALS, Rules

@@ -1,8 +1,10 @@
 """The alignment flags: five rules over the metrics, with the thresholds they are judged by (`Rules`).
 
-Each flag states its rule and numbers in `reason`. The trailing window's rep
-metrics feed mis_selling, contact_gaming, pay_vs_satisfaction and
-survey_pattern; thin_survey reads the requested period's survey health.
+Each flag states its rule, its window and its numbers in `reason`.
+mis_selling, contact_gaming, pay_vs_satisfaction and survey_pattern are judged
+on each window's rep metrics (the period P and the trailing window), one flag
+per window that trips; thin_survey reads the survey health of the multiplier
+paid in P (window "period").
 """
 
 from __future__ import annotations
@@ -51,21 +53,46 @@ class Rules:
     pattern_per_customer: int = 3
 
 
-_FLAG_COLUMNS = ["rep_id", "name", "team", "signal", "value", "threshold", "reason"]
+WINDOWS = ("period", "trailing")
+# `measure`: the value and threshold with their units, for people (the JSON keeps `value` and `threshold` plain)
+_FLAG_COLUMNS = ["rep_id", "name", "team", "signal", "window", "value", "threshold", "measure", "reason"]
 
 
-def find_flags(reps: pl.DataFrame, window: str, survey: pl.DataFrame, rules: Rules) -> pl.DataFrame:
-    """The five flags: `reps` of the trailing window (described as `window`), `survey` of the requested period."""
-    parts = [
-        _flag_mis_selling(reps, rules, window),
-        _flag_contact_gaming(reps, rules, window),
-        _flag_pay_vs_satisfaction(reps, rules, window),
-        _flag_thin_survey(survey, rules),
-        _flag_survey_pattern(reps, rules, window),
-    ]
+@dataclass(frozen=True)
+class WindowReps:
+    """One window's rep metrics for the flags: `name` "period" or "trailing", `said` how reasons name it."""
+
+    name: str
+    said: str
+    reps: pl.DataFrame
+
+
+def find_flags(windows: list[WindowReps], survey: pl.DataFrame, rules: Rules, currency: str) -> pl.DataFrame:
+    """The five flags, each rule on each window's reps; thin_survey on `survey`, the requested period's
+    multipliers (window "period"). Sorted by signal, rep and window (the period first)."""
+    period = next(w.said for w in windows if w.name == "period")
+    parts = [_flag_thin_survey(survey, rules, period)]
+    for w in windows:
+        parts += [
+            _flag_mis_selling(w.reps, rules, w.said),
+            _flag_contact_gaming(w.reps, rules, w.said, currency),
+            _flag_pay_vs_satisfaction(w.reps, rules, w.said, currency),
+            _flag_survey_pattern(w.reps, rules, w.said),
+        ]
+        parts = [p if "window" in p.columns else p.with_columns(window=pl.lit(w.name)) for p in parts]
     order = pl.DataFrame({"signal": list(SIGNALS), "_order": list(range(len(SIGNALS)))})
+    worder = pl.DataFrame({"window": list(WINDOWS), "_worder": list(range(len(WINDOWS)))})
     flags = pl.concat([p.select(_FLAG_COLUMNS) for p in parts], how="vertical")
-    return flags.join(order, on="signal").sort("_order", "rep_id").drop("_order")
+    return (
+        flags.join(order, on="signal")
+        .join(worder, on="window")
+        .sort("_order", "rep_id", "_worder", maintain_order=True)
+        .drop("_order", "_worder")
+    )
+
+
+def _with_unit(expr: pl.Expr, currency: str) -> pl.Expr:
+    return expr + pl.lit(f" {currency}" if currency else "")
 
 
 def _flag_mis_selling(reps: pl.DataFrame, r: Rules, window: str) -> pl.DataFrame:
@@ -84,6 +111,7 @@ def _flag_mis_selling(reps: pl.DataFrame, r: Rules, window: str) -> pl.DataFrame
         signal=pl.lit("mis_selling"),
         value=pl.col("early_rate").cast(pl.String),
         threshold=threshold.cast(pl.String),
+        measure=pl.format("early-cancellation rate {}, threshold {}", pct(pl.col("early_rate")), pct(threshold.cast(RATIO))),
         reason=pl.format(
             "{} of {} sales ({}) sold {} were cancelled within {} days of the sale; {} excluding this rep: {} of {} ({}). "
             "Rule: at least {} early cancellations, rate >= {} and >= {}x the {} rate.",
@@ -94,7 +122,7 @@ def _flag_mis_selling(reps: pl.DataFrame, r: Rules, window: str) -> pl.DataFrame
     )
 
 
-def _flag_contact_gaming(reps: pl.DataFrame, r: Rules, window: str) -> pl.DataFrame:
+def _flag_contact_gaming(reps: pl.DataFrame, r: Rules, window: str, currency: str) -> pl.DataFrame:
     s = max(reps.schema["median_customer_value"].scale, reps.schema["team_median_customer_value"].scale)
     low_value = lt(pl.col("median_customer_value"), pl.col("team_median_customer_value"), r.gaming_value_factor, s)
     low_follow = lt(
@@ -116,21 +144,23 @@ def _flag_contact_gaming(reps: pl.DataFrame, r: Rules, window: str) -> pl.DataFr
         signal=pl.lit("contact_gaming"),
         value=pl.col("follow_on_rate").cast(pl.String),
         threshold=follow_threshold.cast(pl.String),
+        measure=pl.format("follow-on rate {}, threshold {}", pct(pl.col("follow_on_rate")), pct(follow_threshold)),
         reason=pl.format(
             "{} connected contacts {} ({} in all, {} customers); median purchase value of the customers contacted {} "
             "against {} for the typical teammate; {} of the connected contacts ({}) were followed by a purchase within {} days, "
             "teammates {} of {} ({}). Rule: at least {} connected contacts, median customer value below {} "
             "and follow-on rate below {} of the teammates'.",
             "connected", pl.lit(window), "contacts", "customers_contacted",
-            money_text(pl.col("median_customer_value")), money_text(pl.col("team_median_customer_value")),
+            _with_unit(money_text(pl.col("median_customer_value")), currency),
+            _with_unit(money_text(pl.col("team_median_customer_value")), currency),
             "followed", pct(pl.col("follow_on_rate")), pl.lit(r.follow_on_days),
             "team_other_followed", "team_other_connected", pct(pl.col("team_follow_on_rate")),
-            pl.lit(r.gaming_min_connected), money_text(value_threshold), pct(lit(r.gaming_follow_factor, 4)),
+            pl.lit(r.gaming_min_connected), _with_unit(money_text(value_threshold), currency), pct(lit(r.gaming_follow_factor, 4)),
         ),
     )
 
 
-def _flag_pay_vs_satisfaction(reps: pl.DataFrame, r: Rules, window: str) -> pl.DataFrame:
+def _flag_pay_vs_satisfaction(reps: pl.DataFrame, r: Rules, window: str, currency: str) -> pl.DataFrame:
     # bottom quartile on every survey the rep is ranked on (and ranked on at least one)
     csat_low = pl.col("csat_bottom") | ~pl.col("csat_ranked")
     nps_low = pl.col("nps_bottom") | ~pl.col("nps_ranked")
@@ -146,32 +176,37 @@ def _flag_pay_vs_satisfaction(reps: pl.DataFrame, r: Rules, window: str) -> pl.D
         signal=pl.lit("pay_vs_satisfaction"),
         value=value,
         threshold=threshold,
+        measure=pl.when(pl.col("csat_bottom"))
+        .then(pl.format("CSAT {} satisfied, bottom quartile up to {}", pct(pl.col("csat_share")), pct(pl.col("csat_cutoff"))))
+        .otherwise(pl.format("NPS {} points, bottom quartile up to {}", pl.col("nps"), pl.col("nps_cutoff"))),
         reason=pl.format(
             "payout {} {} ranks {} of {} reps (top {}: the first {}); satisfaction in the company's bottom quartile on {}: "
             "CSAT {} satisfied of {} answers (bottom quartile up to {}), NPS {} of {} answers (bottom quartile up to {}). "
             "Rule: top-decile pay and bottom-quartile satisfaction on every survey the rep is ranked on; a survey ranks reps "
             "with at least {} answers of it, when there are at least {} of them.",
-            money_text(pl.col("payout")), pl.lit(window), "pay_rank", "pay_rank_of", pct(lit(r.top_pay_share, 4)), "pay_top_k",
+            _with_unit(money_text(pl.col("payout")), currency), pl.lit(window), "pay_rank", "pay_rank_of", pct(lit(r.top_pay_share, 4)), "pay_top_k",
             which, na_text(pct(pl.col("csat_share"))), "csat_n", na_text(pct(pl.col("csat_cutoff"))),
             na_text(pl.col("nps")), "nps_n", na_text(pl.col("nps_cutoff")), pl.lit(r.min_survey_answers), pl.lit(r.min_reps_for_ranking),
         ),
     )
 
 
-def _flag_thin_survey(survey: pl.DataFrame, r: Rules) -> pl.DataFrame:
-    return survey.filter(pl.col("thin")).with_columns(
+def _flag_thin_survey(survey: pl.DataFrame, r: Rules, window: str) -> pl.DataFrame:
+    """Only where a band edge of the plan lies inside the interval: the multiplier paid could be the wrong one."""
+    return survey.filter(pl.col("thin") & pl.col("edges_spanned").is_not_null()).with_columns(
         signal=pl.lit("thin_survey"),
+        window=pl.lit("period"),
+        measure=pl.format("95% interval +-{} points, threshold +-{} points", pct(pl.col("half_width")).str.strip_suffix("%"),
+                          pct(lit(r.thin_half_width, 4)).str.strip_suffix("%")),
         value=pl.col("half_width").cast(pl.String),
         threshold=lit(r.thin_half_width, 4).cast(pl.String),
         reason=pl.format(
-            "CSAT multiplier {} rests on {} answers in the {}-day window ({} satisfied, {}); 95% Wilson interval {} to {} "
-            "(+-{}){}. Rule: an interval wider than +-{} is too thin to move pay.",
-            trim(pl.col("csat_multiplier")), "csat_n", "q_window", "csat_value_num", pct(pl.col("csat_share")),
+            "CSAT multiplier {} paid {} rests on {} answers in the {}-day window ({} satisfied, {}); "
+            "95% Wilson interval {} to {} (+-{}), spanning the band edge(s) {}, so the band itself is uncertain. "
+            "Rule: an interval wider than +-{} that holds a band edge of the plan's CSAT bands.",
+            trim(pl.col("csat_multiplier")), pl.lit(window), "csat_n", "q_window", "csat_value_num", pct(pl.col("csat_share")),
             pct(pl.col("wilson_low")), pct(pl.col("wilson_high")), pl.col("half_width").cast(pl.String),
-            pl.when(pl.col("edges_spanned").is_not_null())
-            .then(pl.lit(", spanning the band edge(s) ") + pl.col("edges_spanned") + pl.lit(", so the band itself is uncertain"))
-            .otherwise(pl.lit(", within one band")),
-            lit(r.thin_half_width, 4).cast(pl.String),
+            "edges_spanned", lit(r.thin_half_width, 4).cast(pl.String),
         ),
     )
 
@@ -186,6 +221,7 @@ def _flag_survey_pattern(reps: pl.DataFrame, r: Rules, window: str) -> pl.DataFr
         signal=pl.lit("survey_pattern"),
         value=pl.col("top_share").cast(pl.String),
         threshold=lit(r.pattern_top_share, 4).cast(pl.String),
+        measure=pl.format("top scores {}, threshold {}", pct(pl.col("top_share")), pct(lit(r.pattern_top_share, 4))),
         reason=pl.format(
             "{} of {} survey answers {} ({}) are top scores (CSAT 5, NPS 9-10), from only {} customers ({} answers per customer). "
             "Rule: at least {} answers, >= {} top scores and >= {} answers per distinct customer.",

@@ -42,6 +42,12 @@ class Window:
         first, last = self.periods[0].label, self.periods[-1].label
         return first if first == last else f"{first} to {last}"
 
+    def said(self) -> str:
+        """The window as the flags' reasons name it: `in period 2026-10`, `in the trailing 12 periods (2025-11 to 2026-10)`."""
+        if self.name == "period":
+            return f"in period {self.describe()}"
+        return f"in the trailing {len(self.periods)} periods ({self.describe()})"
+
 
 @dataclass
 class WindowMetrics:
@@ -131,7 +137,7 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
       quality_moved the same in absolute value (line by line);
     - relationship_pay: commission of relationship credit lines;
     - clawbacks: clawback lines (negative);
-    - outcome_moved = quality_moved + |relationship_pay| + |clawbacks|.
+    - outcome_moved = |quality_effect| + |relationship_pay| + |clawbacks| (the net columns, see `net_moved`).
     """
     rounding = ctx.grid.select("rep_id", "p_start", "rounding")
     lines = ctx.lines.filter(pl.col("period").is_in(window.labels)).join(rounding.lazy(), on=["rep_id", "p_start"], how="left")
@@ -151,11 +157,15 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
             clawbacks=pl.when(pl.col("kind") == "clawback").then(pl.col("amount")).sum().cast(MONEY),
         )
         .with_columns(pl.col(c).fill_null(zero) for c in ("volume_pay", "relationship_pay", "clawbacks"))
-        .with_columns(
-            outcome_moved=(pl.col("quality_moved") + pl.col("relationship_pay").abs() + pl.col("clawbacks").abs()).cast(MONEY)
-        )
+        .with_columns(outcome_moved=net_moved())
         .collect()
     )
+
+
+def net_moved() -> pl.Expr:
+    """Pay moved by customer-outcome terms, from the net columns shown beside it (so they add up):
+    |quality_effect| + |relationship_pay| + |clawbacks|, at whatever level the columns are summed."""
+    return (pl.col("quality_effect").abs() + pl.col("relationship_pay").abs() + pl.col("clawbacks").abs()).cast(MONEY)
 
 
 def _share(moved: str, volume: str) -> pl.Expr:
@@ -362,6 +372,7 @@ def _teams(ctx: Context, window: Window, reps: pl.DataFrame) -> pl.DataFrame:
         reps.group_by("team")
         .agg(pl.len().cast(INT).alias("reps"), *[pl.col(c).sum() for c in sums])
         .with_columns(pl.col(c).cast(MONEY) for c in _PAY_COLUMNS + ("payout",))
+        .with_columns(outcome_moved=net_moved())
         .join(pooled, on="team", how="left")
         .join(corr("csat", "csat_n"), on="team", how="left")
         .join(corr("nps", "nps_n"), on="team", how="left")
@@ -387,6 +398,7 @@ def _plans(ctx: Context, window: Window, reps: pl.DataFrame) -> pl.DataFrame:
     plans = (
         reps.group_by("plan")
         .agg(pl.len().cast(INT).alias("reps"), *[pl.col(c).sum().cast(MONEY) for c in ("payout", *_PAY_COLUMNS)])
+        .with_columns(outcome_moved=net_moved())
         .join(versions, on="plan", how="left")
         .with_columns(outcome_share=_share("outcome_moved", "volume_pay"))
     )
@@ -447,6 +459,7 @@ def survey_health(ctx: Context) -> pl.DataFrame:
             wilson_high=pl.col("_hi").cast(RATIO),
             half_width=pl.col("_half").cast(RATIO),
             thin=pl.col("counted") & (pl.col("_half") > float(ctx.rules.thin_half_width)),
+            edge_inside=pl.col("edges_spanned").is_not_null(),
         )
         .drop("_lo", "_hi", "_half")
         .sort("rep_id")

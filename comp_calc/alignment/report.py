@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from comp_calc.alignment.flags import Rules, find_flags
+from comp_calc.alignment.flags import Rules, WindowReps, find_flags
 from comp_calc.alignment.metrics import Context, Window, WindowMetrics, survey_health, window_metrics
 from comp_calc.alignment.text import decimal_text, money_text
 from comp_calc.pipeline.stages import Prepared
@@ -21,8 +21,14 @@ class AlignmentReport:
     current: WindowMetrics  # the requested period
     trailing: WindowMetrics  # the trailing periods up to it
     survey: pl.DataFrame  # per rep: the requested period's CSAT evidence and Wilson interval
-    flags: pl.DataFrame  # rep_id, name, team, signal, value, threshold, reason
+    flags: pl.DataFrame  # rep_id, name, team, signal, window, value, threshold, measure, reason
     rules: Rules = field(default_factory=Rules)
+    currency: str = ""  # the plans' currency, the unit of every amount
+
+    @property
+    def thin_without_edge(self) -> int:
+        """Reps whose CSAT interval is wide but holds no band edge: the multiplier is the same at either end."""
+        return self.survey.filter(pl.col("thin") & ~pl.col("edge_inside")).height
 
 
 def analyze(prep: Prepared, result: RunResult, rules: Rules = Rules()) -> AlignmentReport:
@@ -34,8 +40,12 @@ def analyze(prep: Prepared, result: RunResult, rules: Rules = Rules()) -> Alignm
     cur = window_metrics(ctx, current)
     trl = window_metrics(ctx, trailing)
     survey = survey_health(ctx)
-    flags = find_flags(trl.reps, trl.window.describe(), survey, rules)
-    return AlignmentReport(result.period, cur, trl, survey, flags, rules)
+    windows = [WindowReps("period", current.said(), cur.reps)]
+    if trailing.periods != current.periods:  # a one-period run: the same window, flagged once
+        windows.append(WindowReps("trailing", trailing.said(), trl.reps))
+    currency = prep.plans.plans[0].currency if prep.plans.plans else ""
+    flags = find_flags(windows, survey, rules, currency)
+    return AlignmentReport(result.period, cur, trl, survey, flags, rules, currency)
 
 
 # --- JSON --------------------------------------------------------------------------------------------
@@ -62,7 +72,7 @@ PLAN_FIELDS = [
 ]
 SURVEY_FIELDS = [
     "version", "q_window", "q_min", "csat_n", "csat_value_num", "csat_share", "csat_multiplier", "quality_multiplier",
-    "counted", "wilson_low", "wilson_high", "half_width", "edges_spanned", "thin",
+    "counted", "wilson_low", "wilson_high", "half_width", "edges_spanned", "edge_inside", "thin",
 ]
 MONEY_FIELDS = {
     "payout", "earned", "cap_adjustment", "volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks",
@@ -104,7 +114,12 @@ def to_json(report: AlignmentReport) -> dict:
     return {
         "period": report.period.label,
         "trailing": {"from": trl.window.periods[0].label, "to": trl.window.periods[-1].label, "periods": len(trl.window.periods)},
-        "flags": report.flags.select("rep_id", "team", "signal", "value", "threshold", "reason").to_dicts(),
+        "currency": report.currency,
+        "summary": {
+            "flags": report.flags.height,
+            "thin_survey_without_edge": report.thin_without_edge,
+        },
+        "flags": report.flags.select("rep_id", "team", "signal", "value", "threshold", "reason", "window").to_dicts(),
         "reps": _nested({n: w.reps for n, w in windows.items()}, "rep_id", ["rep_id", "name", "team", "plan"], REP_FIELDS),
         "teams": _nested({n: w.teams for n, w in windows.items()}, "team", ["team"], TEAM_FIELDS),
         "plans": _nested({n: w.plans for n, w in windows.items()}, "plan", ["plan"], PLAN_FIELDS),

@@ -1,15 +1,19 @@
 """`comp-calc alignment`: does the plan pay for what the customer values?
 
 A thin command over `comp_calc.alignment`: run the period, analyse it, show
-the findings as rich tables (with a pay-versus-CSAT scatter) or as JSON.
+the findings as rich tables that fit the terminal, as JSON, or as one HTML page
+with the charts (`comp_calc.alignment.page`).
 Findings are not errors: the exit code is 0 with or without them; bad input
 exits 2 like `run`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
+import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -18,26 +22,28 @@ import polars as pl
 import typer
 from rich import box
 from rich.console import Console
-from rich.measure import Measurement
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from comp_calc import alignment as lib
+from comp_calc.alignment import page
 from comp_calc.commands.options import DataOpt, IncompleteOpt, PeriodOpt, PlansOpt, SkipOpt
+from comp_calc.errors import Diagnostic, InputError, UsageError
+from comp_calc.outputs import numbers
 from comp_calc.outputs import terminal as render
 from comp_calc.pipeline import stages
+from comp_calc.alignment.exact import RATIO
 from comp_calc.steps.exact import dec
 
 
 class Format(str, Enum):
     table = "table"
     json = "json"
+    html = "html"
 
 
 MAX_ROWS = 50  # longer rep tables show the flagged reps only (all are in --format json)
-CHART_WIDTH = 50
-CHART_HEIGHT = 12
 
 
 def alignment(
@@ -46,9 +52,16 @@ def alignment(
     period: PeriodOpt = None,
     skip_invalid: SkipOpt = False,
     allow_incomplete: IncompleteOpt = False,
-    fmt: Annotated[Format, typer.Option("--format", help="table (for people) or json (for scripts).")] = Format.table,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="table (for people), json (for scripts) or html (one page with charts).")
+    ] = Format.table,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="With --format html: write the page to this file (default: standard output).")
+    ] = None,
 ) -> None:
     """Whether pay follows customer outcomes: mis-selling, contact-quota gaming, pay versus satisfaction, survey health."""
+    if out is not None and fmt != Format.html:
+        raise UsageError("--out", "out-needs-html", "--out writes the HTML page: use it with --format html")
     with render.progress("Loading plans and data"):
         prep = stages.prepare(plans, data, period, skip_invalid, allow_incomplete=allow_incomplete)
     with render.progress(f"Computing {prep.period} and its trailing periods"):
@@ -58,10 +71,37 @@ def alignment(
         sys.stdout.write(json.dumps(lib.to_json(report), indent=2) + "\n")
         sys.stdout.flush()
         return
+    if fmt == Format.html:
+        text = page.render(report)
+        if out is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            _write_page(out, text)
+            render.console().print(f"wrote {out}", markup=False, highlight=False, soft_wrap=True)
+        return
     show(report, prep.period_was_default, len(prep.inputs.problems))
 
 
+def _write_page(path: Path, text: str) -> None:
+    """The page written whole or not at all: a file beside `path`, renamed over it."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise InputError(Diagnostic(str(path), None, None, "unwritable-output", f"cannot write {path}: {exc.strerror or exc}")) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise InputError(Diagnostic(str(path), None, None, "unwritable-output", f"cannot write {path}: {exc.strerror or exc}")) from None
+
+
 # --- rendering ----------------------------------------------------------------------------------------------
+# Tables fit the terminal width: numbers never wrap, names and flag lists wrap at word boundaries.
 
 
 def _cells(frame: pl.DataFrame) -> list[list[str]]:
@@ -74,84 +114,85 @@ def _table(title: str, frame: pl.DataFrame, headers: dict[str, str], right: set[
     table = Table(
         title=title, title_justify="left", caption=caption, caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
     )
+    rows = _cells(frame.select(list(headers)))
     for column, header in headers.items():
-        table.add_column(header, justify="right" if column in right else "left", no_wrap=True)
-    for row in _cells(frame.select(list(headers))):
+        if column in right:  # a number (short headers) is never wrapped or cut
+            table.add_column(header, justify="right", no_wrap=True)
+        else:
+            table.add_column(header, justify="left", overflow="fold")
+    for row in rows:
         table.add_row(*row)
     return table
 
 
-def _print(table: Table) -> None:
-    """A table at its natural width: rows are never folded or cut, even on a narrow terminal or in a pipe."""
-    console = render.out
-    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
-    if natural <= console.width:
-        console.print(table)
-        return
-    wide = Console(
-        file=console.file,
-        width=natural,
-        highlight=False,
-        soft_wrap=False,
-        color_system=console.color_system,
-        force_terminal=console.is_terminal,
-    )
-    wide.print(table)
-
-
 def _percent(column: str) -> pl.Expr:
-    return pl.when(pl.col(column).is_not_null()).then(
-        (pl.col(column) * 100).cast(dec(1)).cast(pl.String) + pl.lit("%")
-    ).alias(column)
+    return numbers.percent_text(pl.col(column), 1, RATIO).alias(column)
 
 
 def show(report: lib.AlignmentReport, period_was_default: bool, skipped: int) -> None:
-    out = render.out
+    out = render.console()
     trl = report.trailing
+    unit = f"; amounts in {report.currency}" if report.currency else ""
     out.print(
         Text.assemble(
             ("Alignment ", "bold"),
             (report.period.label, "bold"),
-            f"  trailing {len(trl.window.periods)} periods ({trl.window.describe()}), {trl.reps.height} reps",
+            f"  trailing {len(trl.window.periods)} periods ({trl.window.describe()}), {trl.reps.height} reps{unit}",
         )
     )
-    _findings(report)
-    _plans(report)
-    _teams(report)
-    _scatter(report)
-    _reps(report)
-    _survey(report)
+    _findings(out, report)
+    _plans(out, report)
+    _teams(out, report)
+    _reps(out, report)
+    _survey(out, report)
     if period_was_default:
         out.print(f"Period {report.period.label} is the latest complete period in the data (use --period to choose).", markup=False)
     if skipped:
         out.print(f"{skipped} bad input rows were left out (--skip-invalid).", markup=False)
-    out.print("Every metric, with counts and team baselines: --format json.", markup=False)
+    out.print("Every metric, with counts and team baselines: --format json; the charts: --format html.", markup=False)
 
 
-def _findings(report: lib.AlignmentReport) -> None:
-    """Each finding as a heading line and its reason below: readable at any terminal width."""
+def _in_currency(report: lib.AlignmentReport) -> str:
+    return f", payout in {report.currency}" if report.currency else ""
+
+
+def _money(label: str, report: lib.AlignmentReport) -> str:
+    return f"{label} ({report.currency})" if report.currency else label
+
+
+def _findings(out: Console, report: lib.AlignmentReport) -> None:
+    """Each finding as a heading, its value against the threshold, and its reason, wrapped at words."""
     flags = report.flags
     main = flags.filter(pl.col("signal") != "thin_survey")
     thin = flags.height - main.height
     counts = ", ".join(f"{s} {flags.filter(pl.col('signal') == s).height}" for s in lib.SIGNALS)
-    render.out.print(Text(f"Findings: {counts}", style="bold"))
+    out.print(Text(f"Findings: {counts}", style="bold"))
     if not main.height:
         rest = " besides survey health (below)" if thin else ""
-        render.out.print(f"  none{rest}", markup=False)
-    for signal, rep_id, name, team, value, threshold, reason in _cells(
-        main.select("signal", "rep_id", "name", "team", "value", "threshold", "reason")
-    ):
-        render.out.print(
-            Text.assemble(
-                "  ", (signal, "bold red"), "  ", (rep_id, "bold"), f" {name}, {team}  value {value}, threshold {threshold}"
-            )
+        out.print(f"  none{rest}", markup=False)
+    rows = main.select("signal", "window", "rep_id", "name", "team", "measure", "reason").rows()
+    for signal, window, rep_id, name, team, measure, reason in rows:  # the flags: a few rows
+        out.print(
+            Padding(Text.assemble((signal, "bold red"), f" ({window}) ", (rep_id, "bold"), f" {name}, {team}"), (0, 0, 0, 2))
         )
-        render.out.print(Padding(Text(reason), (0, 0, 0, 4)))
+        out.print(Padding(Text(measure, style="bold"), (0, 0, 0, 4)))
+        out.print(Padding(Text(reason), (0, 0, 0, 4)))
+    without = report.thin_without_edge
+    notes = []
     if thin:
-        render.out.print(f"  thin_survey: {thin} reps, listed under Survey health below.", markup=False)
+        notes.append(f"thin_survey: {thin} rep{'s' if thin != 1 else ''}, listed under Survey health below.")
+    if without:
+        has = "reps have" if without != 1 else "rep has"
+        notes.append(
+            f"{without} more {has} a wide CSAT interval holding no band edge: the multiplier is the same at either end, "
+            "so not flagged."
+        )
+    if notes:
+        out.print(Padding(Text(" ".join(notes)), (0, 0, 0, 2)))
+    out.print()
 
 
-def _plans(report: lib.AlignmentReport) -> None:
+def _plans(out: Console, report: lib.AlignmentReport) -> None:
     """One column per plan (plans are few), one row per measure."""
     trl = report.trailing.plans
     cur = report.current.plans.select("plan", pl.col("outcome_share").alias("period_share"))
@@ -160,54 +201,75 @@ def _plans(report: lib.AlignmentReport) -> None:
         finding=pl.when(pl.col("volume_only")).then(pl.lit("VOLUME-ONLY")).otherwise(pl.lit("ok"))
     )
     measures = {
-        "versions": "versions", "reps": "reps", "volume_pay": "volume pay", "quality_effect": "quality multiplier +/-",
-        "relationship_pay": "relationship credit", "clawbacks": "clawbacks", "outcome_moved": "outcome moved",
+        "versions": "versions", "reps": "reps", "volume_pay": _money("volume pay", report),
+        "quality_effect": _money("quality multiplier, net", report),
+        "relationship_pay": _money("relationship credit", report), "clawbacks": _money("clawbacks", report),
+        "outcome_moved": _money("outcome moved", report),
         "outcome_share": f"outcome share {report.trailing.window.describe()}",
         "period_share": f"outcome share {report.period.label}", "finding": "finding",
     }
+    threshold = numbers.plain((report.rules.volume_only_share * 100).normalize())
     table = Table(
         title="Outcome share of pay by plan",
         title_justify="left",
-        caption=f"outcome moved = |quality effect| + relationship credit + |clawbacks|; share = outcome moved / "
-        f"(volume pay + outcome moved); volume-only below {report.rules.volume_only_share * 100}%",
+        caption=f"outcome moved = |quality multiplier, net| + |relationship credit| + |clawbacks| (the rows above); "
+        f"share = outcome moved / (volume pay + outcome moved); volume-only below {threshold}%",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
-    table.add_column("")
+    table.add_column("", overflow="fold")
     cells = _cells(frame.select("plan", *measures))
     for row in cells:
         table.add_column(row[0], justify="right", overflow="fold")
     for k, label in enumerate(measures.values(), start=1):
         table.add_row(label, *(row[k] for row in cells))
-    _print(table)
+    out.print(table)
+    out.print()
 
 
-def _teams(report: lib.AlignmentReport) -> None:
+def _teams(out: Console, report: lib.AlignmentReport) -> None:
     frame = report.trailing.teams.with_columns(
         _percent("outcome_share"), _percent("early_rate"), _percent("follow_on_rate"), _percent("csat_share"),
         pl.col("pay_csat_correlation", "pay_nps_correlation").cast(dec(2)),
     )
-    headers = {
+    window = report.trailing.window.describe()
+    pay = {
         "team": "team", "reps": "reps", "payout": "payout", "outcome_share": "outcome", "early_rate": "early",
-        "follow_on_rate": "follow", "csat_share": "CSAT", "nps": "NPS",
-        "pay_csat_correlation": "ρ CSAT", "pay_nps_correlation": "ρ NPS",
+        "follow_on_rate": "follow",
     }
-    _print(
+    out.print(
         _table(
-            f"Teams ({report.trailing.window.describe()})",
+            f"Teams ({window}): pay and outcomes" + _in_currency(report),
             frame,
-            headers,
-            set(headers) - {"team"},
-            caption="outcome: share of pay moved by outcome terms; early: early-cancellation rate; follow: connected contacts "
-            "followed by a purchase; ρ: Spearman rank correlation of reps' payout with CSAT / NPS "
-            f"(reps with at least {report.rules.min_survey_answers} answers; blank under {report.rules.min_reps_for_correlation} reps)",
+            pay,
+            set(pay) - {"team"},
+            caption="reps: count; outcome: share of pay moved by outcome terms; early: share of sales cancelled early; "
+            "follow: share of connected contacts followed by a purchase",
         )
     )
+    out.print()
+    satisfaction = {
+        "team": "team", "csat_n": "CSAT n", "csat_share": "CSAT", "nps_n": "NPS n", "nps": "NPS",
+        "pay_csat_correlation": "ρ CSAT", "pay_nps_correlation": "ρ NPS",
+    }
+    out.print(
+        _table(
+            f"Teams ({window}): satisfaction",
+            frame,
+            satisfaction,
+            set(satisfaction) - {"team"},
+            caption="n: answers (count); CSAT: share of answers 4 or 5; NPS in points (-100 to 100); ρ: Spearman rank correlation of reps' payout with "
+            f"CSAT / NPS (reps with at least {report.rules.min_survey_answers} answers; blank under "
+            f"{report.rules.min_reps_for_correlation} reps)",
+        )
+    )
+    out.print()
 
 
-def _reps(report: lib.AlignmentReport) -> None:
+def _reps(out: Console, report: lib.AlignmentReport) -> None:
     reps = report.trailing.reps
-    flagged = report.flags.group_by("rep_id").agg(flags=pl.col("signal").unique().sort().str.join(", "))
+    flagged = report.flags.group_by("rep_id").agg(flags=pl.col("signal").unique().sort().str.join("\n"))
     frame = reps.join(flagged, on="rep_id", how="left").with_columns(
         _percent("outcome_share"), _percent("early_rate"), _percent("follow_on_rate"), _percent("csat_share")
     )
@@ -220,11 +282,17 @@ def _reps(report: lib.AlignmentReport) -> None:
         "follow_on_rate": "follow", "csat_share": "CSAT", "nps": "NPS", "flags": "flags",
     }
     right = set(headers) - {"rep_id", "flags"}
-    _print(_table(f"Reps ({report.trailing.window.describe()})", frame, headers, right, caption=caption))
+    caption = (caption + " " if caption else "") + (
+        "outcome, early, follow, CSAT as for teams; NPS in points; flags: raised in the period, the trailing window "
+        "or both (see Findings)"
+    )
+    title = f"Reps ({report.trailing.window.describe()})" + _in_currency(report)
+    out.print(_table(title, frame, headers, right, caption=caption))
+    out.print()
 
 
-def _survey(report: lib.AlignmentReport) -> None:
-    survey = report.survey.filter(pl.col("thin"))
+def _survey(out: Console, report: lib.AlignmentReport) -> None:
+    survey = report.survey.filter(pl.col("thin") & pl.col("edge_inside"))
     if not survey.height:
         return
     more = ""
@@ -237,57 +305,19 @@ def _survey(report: lib.AlignmentReport) -> None:
         interval=pl.format("{} to {}", _percent("wilson_low"), _percent("wilson_high")),
     )
     headers = {
-        "rep_id": "rep", "team": "team", "csat_n": "CSAT answers", "csat_share": "satisfied", "interval": "95% interval",
-        "half_width": "+-", "csat_multiplier": "CSAT multiplier", "edges_spanned": "band edges inside",
+        "rep_id": "rep", "csat_n": "answers", "csat_share": "satisfied", "interval": "95% interval",
+        "csat_multiplier": "multiplier", "edges_spanned": "band edges inside",
     }
-    _print(
+    threshold = numbers.plain((report.rules.thin_half_width * 100).normalize())
+    out.print(
         _table(
-            f"Survey health {report.period.label}: multipliers resting on thin evidence (thin_survey)",
+            f"Survey health {report.period.label}: CSAT multipliers that could be the wrong band (thin_survey)",
             frame,
             headers,
-            {"csat_n", "csat_share", "half_width", "csat_multiplier"},
-            caption=f"Wilson 95% interval on the share of CSAT answers >= 4 in the plan's quality window; "
-            f"flagged when wider than +-{report.rules.thin_half_width} and the metric counts (answers >= min_responses).{more}",
+            {"csat_n", "csat_share", "csat_multiplier"},
+            caption=f"Wilson 95% interval on the share of CSAT answers 4 or 5 in the plan's quality window; flagged when "
+            f"wider than +-{threshold} points, a band edge of the plan lies inside it, and the metric counts "
+            f"(answers >= min_responses).{more}",
         )
     )
-
-
-def _scatter(report: lib.AlignmentReport) -> None:
-    """Payout (up) against CSAT share (across), one letter per team; `!` a pay_vs_satisfaction flag."""
-    reps = report.trailing.reps.filter((pl.col("csat_n") >= report.rules.min_survey_answers) & pl.col("_csat_float").is_not_null())
-    if reps.height < 2:
-        return
-    teams = reps.select("team").unique().sort("team").with_row_index("i")
-    flagged = report.flags.filter(pl.col("signal") == "pay_vs_satisfaction").select("rep_id", flag=pl.lit(True))
-    top = float(reps["payout"].max() or 0) or 1.0
-    points = (
-        reps.join(teams, on="team")
-        .join(flagged, on="rep_id", how="left")
-        .with_columns(
-            x=(pl.col("_csat_float") * (CHART_WIDTH - 1)).round().cast(pl.Int64),
-            y=(pl.col("payout").cast(pl.Float64).clip(0.0) / top * (CHART_HEIGHT - 1)).round().cast(pl.Int64),
-        )
-        .group_by("x", "y")
-        .agg(flag=pl.col("flag").fill_null(False).any(), team=pl.col("i").min(), teams=pl.col("i").n_unique())
-    )
-    grid = [[" "] * CHART_WIDTH for _ in range(CHART_HEIGHT)]
-    styles = [[""] * CHART_WIDTH for _ in range(CHART_HEIGHT)]
-    for x, y, flag, team, n in zip(*(points[c].to_list() for c in ("x", "y", "flag", "team", "teams")), strict=True):
-        row = CHART_HEIGHT - 1 - y
-        grid[row][x] = "!" if flag else ("*" if n > 1 else chr(ord("A") + team))
-        styles[row][x] = "bold red" if flag else "cyan"
-    top_label = lib.json_frame(reps.select(pl.col("payout").max())).item()
-    width = max(len(top_label), 4)
-    text = Text()
-    text.append(f"Pay vs CSAT ({report.trailing.window.describe()}): payout up, share of CSAT answers >= 4 across\n", style="bold")
-    for r in range(CHART_HEIGHT):
-        label = top_label if r == 0 else ("0" if r == CHART_HEIGHT - 1 else "")
-        text.append(f"{label:>{width}} |")
-        for c in range(CHART_WIDTH):
-            text.append(grid[r][c], style=styles[r][c] or None)
-        text.append("\n")
-    text.append(" " * width + " +" + "-" * CHART_WIDTH + "\n")
-    text.append(" " * width + "  0%" + " " * (CHART_WIDTH - 8) + "100%\n")
-    legend = "  ".join(f"{chr(ord('A') + i)} {t}" for i, t in zip(teams["i"].to_list(), teams["team"].to_list(), strict=True))
-    text.append(f"{legend}  * several teams  ! pay_vs_satisfaction flag")
-    render.out.print(text)
+    out.print()

@@ -147,3 +147,8 @@ def percent(ratio: Decimal) -> str:
     """A plan ratio as a percentage, as written: `0.5` -> `50%`, `1.1` -> `110%`, `0.125` -> `12.5%`."""
     text = format((Decimal(ratio) * 100).normalize(), "f")
     return f"{text}%"
+
+
+def coordinate(value: float) -> str:
+    """A chart coordinate (SVG geometry, never an amount) with one decimal: `123.4`."""
+    return f"{value:.1f}"

@@ -154,7 +154,7 @@ LAST_NAMES = [
 # rep-periods land between 50% and 150% of quota whatever the data size.
 QUOTA_SIGMA = 0.12  # lognormal spread of quotas around expected volume
 MONTH_SIGMA = 0.25  # lognormal spread of a rep's monthly volume around their share
-BIG_SALE = 0.5  # a sale above this share of its seller's monthly target stays with that seller
+BIG_SALE = 1.0  # a sale above this share of its seller's monthly target stays with that seller
 RELATIONSHIP_SHARE = 0.25  # inbound-2026 outbound_credit share, for follow-on sales
 
 FOLLOW_ON_SHARE = 0.10  # of sales: a purchase after an outbound call or visit
@@ -478,11 +478,11 @@ def level_volumes(
     rel_share: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """New seller and day of each movable sale: within each group and month, the sales are
-    laid end to end in random order and cut into consecutive runs, one per active rep, as
-    long as the rep's remaining monthly target. Targets (float, statistics only) are the
+    handed out largest first to the active rep with the most of their monthly target left.
+    Targets (float, statistics only) are the
     group's credited volume in the month shared by productivity x active days x a lognormal
     factor; volume that cannot move (follow-on sales, relationship credit, sales too big for
-    their seller's target) counts first. Loops over groups and months only."""
+    their seller's target) counts first. Loops over groups, months and rounds, not sales."""
     months = month_starts.shape[0] - 1
     active = active_days_by_month(reps, month_starts)
     noise = np.exp(MONTH_SIGMA * rng.standard_normal(active.shape))
@@ -515,10 +515,22 @@ def level_volumes(
             small = sel[~big]
             if not small.shape[0] or room.sum() <= 0:
                 continue
-            order = small[rng.permutation(small.shape[0])]
-            middle = np.cumsum(amt[order]) - amt[order] / 2
-            cuts = np.cumsum(room) / room.sum() * amt[order].sum()
-            who = act[np.minimum(np.searchsorted(cuts, middle, side="right"), act.shape[0] - 1)]
+            # largest sale first, each to the rep with the most room left (rounds of one sale
+            # per open rep), so every rep ends within about one sale of their target
+            order = small[np.lexsort((rng.random(small.shape[0]), -amt[small]))]
+            left_over = room / room.sum() * amt[small].sum()
+            who = np.empty(order.shape[0], dtype=np.int64)
+            done = 0
+            while done < order.shape[0]:  # about as many rounds as sales per rep
+                open_ = np.flatnonzero(left_over > 0)
+                if not open_.shape[0]:
+                    open_ = np.arange(act.shape[0])
+                take = min(open_.shape[0], order.shape[0] - done)
+                ranked = open_[np.argsort(-left_over[open_], kind="stable")[:take]]
+                who[done : done + take] = ranked
+                left_over[ranked] -= amt[order[done : done + take]]
+                done += take
+            who = act[who]
             new_rep[order] = who
             lo = np.maximum(reps.start[who], month_starts[m])
             hi = np.minimum(reps.end[who], month_starts[m + 1] - 1)

@@ -71,7 +71,7 @@ class Group:
     name: str
     plan: str
     share: float  # of all reps
-    quota: int  # typical quota per period, EUR
+    period_months: int  # length of the plan's pay period
     activity: float  # sales per active day, relative
     contact_weight: float  # contacts per active day, relative
     products: dict[str, float]
@@ -84,15 +84,15 @@ GROUPS = (
         name="inbound",
         plan="inbound-2026",
         share=0.60,
-        quota=110_000,
+        period_months=1,
         activity=1.0,
         contact_weight=0.12,
         products={
-            "mortgage": 0.05,
+            "mortgage": 0.005,  # the phone desk rarely arranges a mortgage
             "personal_loan": 0.19,
-            "credit_card": 0.28,
-            "overdraft": 0.12,
-            "savings_account": 0.20,
+            "credit_card": 0.30,
+            "overdraft": 0.13,
+            "savings_account": 0.215,
             "home_insurance": 0.16,
         },
         channels={"voice": 0.20, "email": 0.50, "sms": 0.30, "visit": 0.0},
@@ -102,7 +102,7 @@ GROUPS = (
         name="outbound",
         plan="outbound-2026",
         share=0.25,
-        quota=45_000,
+        period_months=1,
         activity=0.7,
         contact_weight=1.0,
         products={
@@ -118,7 +118,7 @@ GROUPS = (
         name="branch",
         plan="branch-2026",
         share=0.15,
-        quota=330_000,  # per quarter: about three monthly quotas
+        period_months=3,  # quarterly quota
         activity=0.9,
         contact_weight=0.10,
         products={
@@ -146,6 +146,16 @@ LAST_NAMES = [
     "Jansen", "Keller", "Lopes", "Moreau", "Nowak", "Oliveira", "Peters", "Quinn", "Rossi",
     "Silva", "Torres", "Umar", "Vogel", "Weber", "Xavier", "Young", "Zimmer",
 ]
+
+# Quotas: each rep's expected credited volume per period (their share of what their group
+# sells, by productivity and active days) times a factor around 1, to two significant
+# figures. Each month a group's movable sales are shared out so that every rep's credited
+# volume is near a monthly target (their expected share times a factor around 1): most
+# rep-periods land between 50% and 150% of quota whatever the data size.
+QUOTA_SIGMA = 0.12  # lognormal spread of quotas around expected volume
+MONTH_SIGMA = 0.25  # lognormal spread of a rep's monthly volume around their share
+BIG_SALE = 1.0  # a sale above this share of its seller's monthly target stays with that seller
+RELATIONSHIP_SHARE = 0.25  # inbound-2026 outbound_credit share, for follow-on sales
 
 FOLLOW_ON_SHARE = 0.10  # of sales: a purchase after an outbound call or visit
 FOLLOW_ON_WINDOW = 90  # days
@@ -225,6 +235,7 @@ class Reps:
     end: np.ndarray  # day numbers; last data day for open-ended reps
     left: np.ndarray  # bool: has an end_date
     weight: np.ndarray  # sales productivity
+    quota_factor: np.ndarray  # quota / expected credited volume per period
     frame: pl.DataFrame
     mis_seller: int | None
     box_ticker: int | None
@@ -286,16 +297,13 @@ def make_reps(rng: np.random.Generator, n: int, month_starts: np.ndarray) -> Rep
     if outbound_stay.shape[0] >= 3:
         box_ticker = int(rng.choice(outbound_stay))
 
-    # quota per period: the group's typical quota, loosely tied to the rep's productivity
-    base = np.array([g.quota for g in GROUPS], dtype=np.float64)[group]
-    rel = weight / np.array([g.activity for g in GROUPS])[group]
-    quota_eur = base * np.sqrt(rel) * np.exp(0.10 * rng.standard_normal(n))
+    # quota factor per rep (the quota itself is set from the sales, in `set_quotas`): drawn
+    # around 1, so most reps land near quota; the planted reps get the quota of a typical rep
+    quota_factor = np.exp(QUOTA_SIGMA * rng.standard_normal(n))
     if low_csat is not None:
-        quota_eur[low_csat] = base[low_csat] * 1.2  # a star seller's quota, still beaten
+        quota_factor[low_csat] = 0.5  # a star seller's quota: 1.5 typical quotas for 3 times the sales
     if mis_seller is not None:
-        quota_eur[mis_seller] = base[mis_seller]
-    step = np.where(group == 2, 15_000, 5_000)
-    quota_cents = (np.maximum(np.rint(quota_eur / step), 1) * step).astype(np.int64) * 100
+        quota_factor[mis_seller] = 1 / 1.4  # a typical quota, beaten by pushing products
 
     # rep ids follow hiring order: full-year reps first (in random order), then by start day
     by_hire = np.lexsort((rng.permutation(n), start))
@@ -311,13 +319,12 @@ def make_reps(rng: np.random.Generator, n: int, month_starts: np.ndarray) -> Rep
             "name": pl.Series(first, dtype=pl.String) + " " + pl.Series(last, dtype=pl.String),
             "team": pl.Series(team, dtype=pl.String),
             "plan": code_to_text(group, [g.plan for g in GROUPS]),
-            "quota": money(quota_cents),
             "start_date": days_to_dates(start),
             "end_date": days_to_dates(np.where(left, end, -1)),
             "_no": rep_no,
         }
     )
-    return Reps(n, group, start, end, left, weight, frame, mis_seller, box_ticker, low_csat)
+    return Reps(n, group, start, end, left, weight, quota_factor, frame, mis_seller, box_ticker, low_csat)
 
 
 # ---------------------------------------------------------------- contacts
@@ -372,8 +379,9 @@ def make_sales(
     contacts: dict[str, np.ndarray],
     n: int,
     n_active_customers: int,
-    last_day: int,
+    month_starts: np.ndarray,
 ) -> dict[str, np.ndarray]:
+    last_day = int(month_starts[-1]) - 1
     # 1. follow-on purchases: a customer called or visited (and reached) by an outbound rep
     #    buys within 90 days, mostly from an inbound rep, some in a branch
     qualifying = (
@@ -396,6 +404,7 @@ def make_sales(
             f_rep[mask] = active_pick(rng, reps, f_day[mask], allowed, reps.weight)
     keep = f_rep >= 0
     f_rep, f_day, f_cust = f_rep[keep], f_day[keep], contacts["customer"][src][keep]
+    f_contact_rep = contacts["rep"][src][keep]
 
     # 2. everyday sales: a rep (weighted by productivity and active days), a day when active
     n_base = n - f_rep.shape[0]
@@ -412,7 +421,17 @@ def make_sales(
     product = pick_by_group(rng, reps.group[rep], probs)
     amount = draw_amounts(rng, product)
 
-    # 3. cancellations: mostly late (after the cooling-off month); the mis-seller's come fast
+    # 3. everyday sales move between reps of the same group and month so that each rep's
+    #    credited volume is near a monthly target; follow-on sales stay where they are and
+    #    give the outbound rep who made the contact a share (inbound sellers only)
+    movable = np.arange(rep.shape[0]) < n_base
+    rel_rep = np.concatenate([np.full(n_base, -1, dtype=np.int64),
+                              np.where(reps.group[f_rep] == 0, f_contact_rep, -1)])
+    rel_share = np.where(rel_rep >= 0, RELATIONSHIP_SHARE, 0.0)
+    rep, day = level_volumes(rng, reps, month_starts, rep, day, amount, movable, rel_rep, rel_share)
+    reps.frame = set_quotas(reps, month_starts, rep, amount, rel_rep, rel_share)
+
+    # 4. cancellations: mostly late (after the cooling-off month); the mis-seller's come fast
     m = rep.shape[0]
     mis = rep == reps.mis_seller if reps.mis_seller is not None else np.zeros(m, dtype=bool)
     cancelled = rng.random(m) < np.where(mis, MIS_SELLER_CANCEL_RATE, CANCEL_RATE)
@@ -438,6 +457,116 @@ def make_sales(
         "amount": amount[order],
         "cancel_day": cancel_day[order],
     }
+
+
+def active_days_by_month(reps: Reps, month_starts: np.ndarray) -> np.ndarray:
+    """Days each rep is active in each month, as a (reps, months) array."""
+    lo = np.maximum(reps.start[:, None], month_starts[None, :-1])
+    hi = np.minimum(reps.end[:, None], month_starts[None, 1:] - 1)
+    return np.maximum(hi - lo + 1, 0)
+
+
+def level_volumes(
+    rng: np.random.Generator,
+    reps: Reps,
+    month_starts: np.ndarray,
+    rep: np.ndarray,
+    day: np.ndarray,
+    amount: np.ndarray,
+    movable: np.ndarray,
+    rel_rep: np.ndarray,
+    rel_share: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """New seller and day of each movable sale: within each group and month, the sales are
+    handed out largest first to the active rep with the most of their monthly target left.
+    Targets (float, statistics only) are the
+    group's credited volume in the month shared by productivity x active days x a lognormal
+    factor; volume that cannot move (follow-on sales, relationship credit, sales too big for
+    their seller's target) counts first. Loops over groups, months and rounds, not sales."""
+    months = month_starts.shape[0] - 1
+    active = active_days_by_month(reps, month_starts)
+    noise = np.exp(MONTH_SIGMA * rng.standard_normal(active.shape))
+    month = np.searchsorted(month_starts, day, side="right") - 1
+    amt = amount.astype(np.float64)
+    fixed = np.zeros(active.shape)
+    stay = ~movable
+    np.add.at(fixed, (rep[stay], month[stay]), amt[stay] * (1 - rel_share[stay]))
+    has_rel = rel_rep >= 0
+    np.add.at(fixed, (rel_rep[has_rel], month[has_rel]), amt[has_rel] * rel_share[has_rel])
+
+    new_rep, new_day = rep.copy(), day.copy()
+    cell = np.where(movable, reps.group[rep] * months + month, -1)
+    by_cell = np.argsort(cell, kind="stable")
+    edges = np.searchsorted(cell[by_cell], np.arange(len(GROUPS) * months + 1))
+    for g in range(len(GROUPS)):
+        members = np.flatnonzero(reps.group == g)
+        for m in range(months):
+            sel = by_cell[edges[g * months + m] : edges[g * months + m + 1]]
+            act = members[active[members, m] > 0]
+            if not sel.shape[0] or not act.shape[0]:
+                continue
+            weight = reps.weight[act] * active[act, m] * noise[act, m]
+            target = np.zeros(reps.n)
+            target[act] = (amt[sel].sum() + fixed[members, m].sum()) * weight / weight.sum()
+            big = amt[sel] > BIG_SALE * target[rep[sel]]
+            kept = fixed[:, m].copy()
+            np.add.at(kept, rep[sel[big]], amt[sel[big]])
+            room = np.maximum(target[act] - kept[act], 0.0)
+            small = sel[~big]
+            if not small.shape[0] or room.sum() <= 0:
+                continue
+            # largest sale first, each to the rep with the most room left (rounds of one sale
+            # per open rep), so every rep ends within about one sale of their target
+            order = small[np.lexsort((rng.random(small.shape[0]), -amt[small]))]
+            left_over = room / room.sum() * amt[small].sum()
+            who = np.empty(order.shape[0], dtype=np.int64)
+            done = 0
+            while done < order.shape[0]:  # about as many rounds as sales per rep
+                open_ = np.flatnonzero(left_over > 0)
+                if not open_.shape[0]:
+                    open_ = np.arange(act.shape[0])
+                take = min(open_.shape[0], order.shape[0] - done)
+                ranked = open_[np.argsort(-left_over[open_], kind="stable")[:take]]
+                who[done : done + take] = ranked
+                left_over[ranked] -= amt[order[done : done + take]]
+                done += take
+            who = act[who]
+            new_rep[order] = who
+            lo = np.maximum(reps.start[who], month_starts[m])
+            hi = np.minimum(reps.end[who], month_starts[m + 1] - 1)
+            new_day[order] = uniform_days(rng, lo, hi)
+    return new_rep, new_day
+
+
+def round_quota(eur: np.ndarray) -> np.ndarray:
+    """Quotas in whole euros to two significant figures (at least EUR 1,000), as integer cents."""
+    digits = np.floor(np.log10(np.maximum(eur, 1.0)))
+    step = np.maximum(10.0 ** (digits - 1), 1000.0)
+    return (np.maximum(np.rint(eur / step), 1) * step).astype(np.int64) * 100
+
+
+def set_quotas(
+    reps: Reps, month_starts: np.ndarray, rep: np.ndarray, amount: np.ndarray,
+    rel_rep: np.ndarray, rel_share: np.ndarray,
+) -> pl.DataFrame:
+    """The reps frame with quotas: each rep's expected credited volume per pay period (the
+    group's credited volume per productivity-weighted active day x the rep's productivity x
+    the period's average length) times the rep's quota factor."""
+    amt = amount.astype(np.float64)
+    credited = np.zeros(reps.n)
+    np.add.at(credited, rep, amt * (1 - rel_share))
+    has_rel = rel_rep >= 0
+    np.add.at(credited, rel_rep[has_rel], amt[has_rel] * rel_share[has_rel])
+    rep_days = reps.weight * active_days_by_month(reps, month_starts).sum(axis=1)
+    per_day = np.zeros(len(GROUPS))
+    for g in range(len(GROUPS)):  # three groups
+        mask = reps.group == g
+        per_day[g] = credited[mask].sum() / max(rep_days[mask].sum(), 1e-9)
+    days = (month_starts[-1] - month_starts[0]) / (month_starts.shape[0] - 1)
+    period_days = days * np.array([g.period_months for g in GROUPS])[reps.group]
+    quota_eur = per_day[reps.group] * reps.weight * period_days * reps.quota_factor / 100
+    frame = reps.frame.with_columns(quota=money(round_quota(quota_eur)))
+    return frame.select("rep_id", "name", "team", "plan", "quota", "start_date", "end_date", "_no")
 
 
 # ---------------------------------------------------------------- feedback
@@ -506,7 +635,7 @@ def generate(out: Path, seed: int, n_reps: int, n_sales: int, n_feedback: int, n
 
     reps = make_reps(rng, n_reps, month_starts)
     contacts = make_contacts(rng, reps, n_contacts, n_active_customers, n_dormant)
-    sales = make_sales(rng, reps, contacts, n_sales, n_active_customers, last_day)
+    sales = make_sales(rng, reps, contacts, n_sales, n_active_customers, month_starts)
     feedback = make_feedback(rng, reps, sales, contacts, n_feedback, last_day)
     c_order = np.lexsort((rng.random(n_contacts), contacts["day"]))
     contacts = {k: v[c_order] for k, v in contacts.items()}

@@ -306,6 +306,12 @@ def _effective_from(ck: Checker, values: dict, raw: YMap, path: str) -> None:
                f"{start.isoformat()} is not the first day of a {kind}")
 
 
+def rate_rule(ck: Checker, v, line: int, path: str):
+    """A rates entry, remembering its line (warnings about its products point there)."""
+    rule = record(RateRule, RATE, rename={"product": "products"})(ck, v, line, path)
+    return rule if rule is INVALID else replace(rule, line=line)
+
+
 # ---- the plan ---------------------------------------------------------------------------------
 
 RATE = {"product": opt(products), "rate": req(number(0, 1))}
@@ -335,8 +341,7 @@ PLAN = {
     "currency": req(text),
     "period": req(keyword(MONTH, QUARTER)),
     "rounding": req(keyword("half_up", "half_even")),
-    "rates": req(listing(record(RateRule, RATE, rename={"product": "products"}),
-                         open_last("product", "rule", "catch-all", attr="products"))),
+    "rates": req(listing(rate_rule, open_last("product", "rule", "catch-all", attr="products"))),
     "attainment_tiers": opt(listing(record(Tier, TIER), open_last("up_to", "tier", "open-ended"),
                                     increasing("up_to"))),
     "quality": opt(record(Quality, QUALITY)),

@@ -374,3 +374,24 @@ def test_bare_validate_checks_the_default_data_folder(tmp_path, monkeypatch):
     result = invoke("validate", columns=300)
     assert result.exit_code == 2
     assert result.stdout.startswith("sales.csv:2: bad-date sold_on:")
+
+
+def test_warnings_are_the_same_for_data_read_in_blocks(tmp_path):
+    from comp_calc.data.stream import load_inputs_streaming
+
+    _, data, inputs, plan_set = case(
+        tmp_path,
+        {"bank.yaml": yaml_plan("bank", 1, "2026-01-01", "personal_loan", "pension")},
+        "S1,E1,C,personal_loan,100,2026-02-02,\nS2,E1,C,personal_laon,100,2026-01-31,\nS3,E1,C,personal_laon,1,2026-01-01,\n",
+    )
+    (tmp_path / "scratch").mkdir()
+    streamed, _ = cross_checks(load_inputs_streaming(data, tmp_path / "scratch"), plan_set)
+    assert streamed.sales.parts  # the sales are on disk, by month
+    expected = {
+        None: [(10, "product-never-sold"), (3, "similar-product")],
+        date(2026, 1, 31): [(8, "product-never-sold"), (10, "product-never-sold"), (3, "similar-product")],
+    }
+    for until, lines in expected.items():
+        found = product_warnings(streamed, plan_set, until)
+        assert found == product_warnings(inputs, plan_set, until)
+        assert [(d.line, d.code) for d in found] == lines

@@ -306,15 +306,18 @@ def _effective_from(ck: Checker, values: dict, raw: YMap, path: str) -> None:
                f"{start.isoformat()} is not the first day of a {kind}")
 
 
-def rate_rule(ck: Checker, v, line: int, path: str):
-    """A rates entry, remembering its line (warnings about its products point there)."""
-    rule = record(RateRule, RATE, rename={"product": "products"})(ck, v, line, path)
-    return rule if rule is INVALID else replace(rule, line=line)
-
-
 # ---- the plan ---------------------------------------------------------------------------------
 
 RATE = {"product": opt(products), "rate": req(number(0, 1))}
+_rate_record = record(RateRule, RATE, rename={"product": "products"})
+
+
+def rate_rule(ck: Checker, v, line: int, path: str):
+    """A rates entry, remembering its line (warnings about its products point there)."""
+    rule = _rate_record(ck, v, line, path)
+    return rule if rule is INVALID else replace(rule, line=line)
+
+
 TIER = {"up_to": opt(number(0, lo_open=True)), "multiplier": req(number(0))}
 BAND = {"below": opt(number()), "multiplier": req(number(0))}
 METRIC = {

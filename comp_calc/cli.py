@@ -88,6 +88,9 @@ def terminate_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
+STRICT_HELP = "Treat warnings (a product that looks like a typo, a plan rule for a product never sold) as errors."
+
+
 @command()
 def run(
     plans: PlansOpt = Path("plans"),
@@ -112,6 +115,7 @@ def run(
             f"{lib.STREAMING_BYTES >> 30} GiB.",
         ),
     ] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
     """Compute a period's payouts and write payouts.csv, lines.csv, exceptions.csv and manifest.json."""
     if streaming and statements:
@@ -122,7 +126,8 @@ def run(
         refuse_closed(out, asked.label, force)
     with terminate_as_exit(), lib.scratch_folder(out, streaming) as scratch:
         with render.progress("Loading plans and data"):
-            prep = lib.prepare(plans, data, period, skip_invalid, scratch, allow_incomplete)
+            prep = lib.prepare(plans, data, period, skip_invalid, scratch, allow_incomplete, strict)
+        render.diagnostics(prep.warnings)
         with render.progress(f"Computing {prep.period}"):
             result = lib.run(prep)
             folder = lib.write(prep, result, out, force, statements=statements)
@@ -132,17 +137,18 @@ def run(
 @command()
 def validate(
     plans: PlansOpt = Path("plans"),
-    data: Annotated[Path | None, typer.Option("--data", help="Also check this folder of input CSVs.")] = None,
+    data: DataOpt = Path("sample_data"),
     fmt: FormatOpt = Format.table,
     streaming: Annotated[
         bool,
         typer.Option("--streaming", help="Read the data in blocks, as run --streaming does (chosen by itself for large inputs)."),
     ] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
-    """Check plans (and data) and report every problem with file and line."""
-    problems = lib.validate(plans, data, streaming or (data is not None and lib.large_inputs(data)))
+    """Check plans and data and report every problem with file and line (warnings too)."""
+    problems = lib.validate(plans, data, streaming or lib.large_inputs(data), strict=strict)
     render.validation(problems, fmt.value)
-    if problems:
+    if any(not d.is_warning for d in problems):
         raise typer.Exit(2)
 
 

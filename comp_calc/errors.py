@@ -1,7 +1,10 @@
 """One error model for everything a user can get wrong.
 
 A `Diagnostic` says what is wrong (a stable `code` and a `message`) and where
-(`file`, 1-based `line`, `column` name or plan key). Stages collect diagnostics
+(`file`, 1-based `line`, `column` name or plan key), and how bad it is: an
+`error` stops a run (unless `--skip-invalid` for data rows), a `warning` is
+shown and listed but never stops anything unless `--strict` makes it an error
+(`as_error`). Stages collect diagnostics
 and return them; only the CLI decides how to print them and which exit code
 they mean. `InputError` carries a list of diagnostics across a stage boundary
 when a stage cannot go on at all.
@@ -9,7 +12,10 @@ when a stage cannot go on at all.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+
+ERROR = "error"
+WARNING = "warning"
 
 
 @dataclass(frozen=True, order=True)
@@ -19,11 +25,21 @@ class Diagnostic:
     column: str | None
     code: str
     message: str
+    severity: str = ERROR  # ERROR | WARNING
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         column = f"{self.column}: " if self.column else ""
-        return f"{where}: {self.code} {column}{self.message}"
+        marker = "warning: " if self.severity == WARNING else ""
+        return f"{where}: {marker}{self.code} {column}{self.message}"
+
+    @property
+    def is_warning(self) -> bool:
+        return self.severity == WARNING
+
+    def as_error(self) -> Diagnostic:
+        """This problem as an error (`--strict`)."""
+        return replace(self, severity=ERROR)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -1,7 +1,9 @@
-"""Input checks against the plans (unknown plan, active dates, plan version in force)."""
+"""Input checks against the plans (unknown plan, active dates, plan version in force), and the
+warnings about products the plans and the sales do not agree on."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -10,12 +12,15 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from comp_calc.data.checks import cross_checks
+from comp_calc.data.checks import cross_checks, product_warnings
 from comp_calc.outputs.writer import exceptions_frame
 from comp_calc.data.load import load_inputs
 from comp_calc.errors import Diagnostic
 from comp_calc.periods import MONTH, QUARTER, period_containing
+from comp_calc.plan.load import load_plans
 from comp_calc.plan.model import Plan, PlanSet, RateRule
+from conftest import PLANS as SHIPPED_PLANS
+from conftest import SAMPLE, invoke, write_case
 
 REPS_HEAD = "rep_id,name,team,plan,quota,start_date,end_date\n"
 SALES_HEAD = "sale_id,rep_id,customer_id,product,amount,sold_on,cancelled_on\n"
@@ -165,8 +170,9 @@ def test_exceptions_frame_is_sorted_and_typed():
         Diagnostic("sales.csv", 2, "sold_on", "bad-date", "m4"),
     ]
     frame = exceptions_frame(diags)
-    assert frame.columns == ["file", "line", "column", "code", "message"]
+    assert frame.columns == ["file", "line", "column", "code", "message", "severity"]
     assert frame["line"].dtype == pl.Int64
+    assert frame["severity"].to_list() == ["error"] * 4
     assert frame["message"].to_list() == ["m2", "m4", "m3", "m1"]
     empty = exceptions_frame([])
     assert empty.height == 0 and empty.schema == frame.schema
@@ -208,3 +214,184 @@ def test_many_valid_rows_pass_unchanged(tmp_path):
     out, new = cross_checks(inputs, PLANS)
     assert new == [] and out.sales.frame.height == n and out.sales.rows_rejected == 0
     assert out.sales.frame["line"].to_list() == list(range(2, n + 2))
+
+
+# --------------------------------------------------------------------------
+# products the plans and the data do not agree on (warnings)
+
+def yaml_plan(plan_id: str, version: int, effective_from: str, *named: str) -> str:
+    rules = "".join(f"  - product: {p}\n    rate: 0.02\n" for p in named)
+    return (
+        f"plan: {plan_id}\nversion: {version}\neffective_from: {effective_from}\ncurrency: EUR\n"
+        f"period: month\nrounding: half_up\nrates:\n{rules}  - rate: 0.005\n"
+    )
+
+
+def case(tmp_path: Path, plans: dict[str, str], sales: str, reps: str = REPS_HEAD + "E1,A,T,bank,1000,2026-01-01,\n"):
+    plans_dir, data = write_case(tmp_path, plans, reps=reps, sales=SALES_HEAD + sales)
+    plan_set, problems = load_plans(plans_dir)
+    assert problems == []
+    inputs, new = cross_checks(load_inputs(data), plan_set)
+    assert new == [] and inputs.problems == []
+    return plans_dir, data, inputs, plan_set
+
+
+def test_a_sale_only_the_catch_all_prices_next_to_a_similar_rule_is_a_warning(tmp_path):
+    _, _, inputs, plan_set = case(
+        tmp_path,
+        {"bank.yaml": yaml_plan("bank", 1, "2026-01-01", "personal_loan", "mortgage")},
+        "S1,E1,C,personal_loan,100,2026-01-02,\n"
+        "S2,E1,C,home_insurence,100,2026-01-03,\n"  # nothing like it in the plan: the catch-all is meant
+        "S3,E1,C,personal_laon,100,2026-01-04,\n"  # line 4: first sale of the typo
+        "S4,E1,C,personal_laon,100,2026-01-05,\n"  # the same product again: not reported twice
+        "S5,E1,C,mortgage,100,2026-01-06,\n",
+    )
+    found = product_warnings(inputs, plan_set)
+    assert [(d.file, d.line, d.column, d.code, d.severity) for d in found] == [
+        ("sales.csv", 4, "product", "similar-product", "warning"),
+    ]
+    assert found[0].message == (
+        "product 'personal_laon' has no rate of its own in plan 'bank' and is paid at the catch-all rate; "
+        "the plan has a rule for 'personal_loan'"
+    )
+    assert str(found[0]) == f"sales.csv:4: warning: similar-product product: {found[0].message}"
+
+
+def test_similar_products_are_reported_once_per_plan(tmp_path):
+    reps = REPS_HEAD + "E1,A,T,bank,1000,2026-01-01,\nE2,B,T,shop,1000,2026-01-01,\nE3,C,T,shop,1000,2026-01-01,\n"
+    _, _, inputs, plan_set = case(
+        tmp_path,
+        {"bank.yaml": yaml_plan("bank", 1, "2026-01-01", "personal_loan"),
+         "shop.yaml": yaml_plan("shop", 1, "2026-01-01", "personal_loan")},
+        "S1,E3,C,personal_laon,100,2026-01-02,\n"  # line 2: shop
+        "S2,E1,C,personal_laon,100,2026-01-03,\n"  # line 3: bank
+        "S3,E2,C,personal_laon,100,2026-01-04,\n"  # shop again
+        "S4,E1,C,personal_loan,100,2026-01-04,\n",
+        reps=reps,
+    )
+    found = product_warnings(inputs, plan_set)
+    assert [(d.line, d.code) for d in found] == [(2, "similar-product"), (3, "similar-product")]
+    assert "plan 'shop'" in found[0].message and "plan 'bank'" in found[1].message
+
+
+def test_a_rule_for_a_product_never_sold_is_a_warning_at_its_line(tmp_path):
+    _, _, inputs, plan_set = case(
+        tmp_path,
+        # rules start on line 8: mortgage (8), personal_laon (10)
+        {"bank.yaml": yaml_plan("bank", 1, "2026-01-01", "mortgage", "personal_laon")},
+        "S1,E1,C,mortgage,100,2026-01-02,\nS2,E1,C,personal_loan,100,2026-01-03,\n",
+    )
+    found = product_warnings(inputs, plan_set)
+    assert [(Path(d.file).name, d.line, d.column, d.code, d.severity) for d in found] == [
+        ("bank.yaml", 10, "rates[1].product", "product-never-sold", "warning"),
+        ("sales.csv", 3, "product", "similar-product", "warning"),
+    ]
+    assert found[0].message == "the rule names product 'personal_laon', which no sale in the data has; the data has 'personal_loan'"
+
+
+def test_only_sales_and_plan_versions_up_to_the_period_end_count(tmp_path):
+    _, _, inputs, plan_set = case(
+        tmp_path,
+        {"v1.yaml": yaml_plan("bank", 1, "2026-01-01", "mortgage"),
+         "v2.yaml": yaml_plan("bank", 2, "2026-03-01", "mortgage", "pension")},
+        "S1,E1,C,mortgage,100,2026-03-02,\n"  # after January: not in a January run
+        "S2,E1,C,mortgages,100,2026-01-05,\n"
+        "S3,E1,C,mortgage_,100,2026-02-05,\n",  # after January
+    )
+    january = product_warnings(inputs, plan_set, until=date(2026, 1, 31))
+    # v2 is not in force in January: its pension rule is not looked at
+    assert [(Path(d.file).name, d.line, d.code) for d in january] == [
+        ("v1.yaml", 8, "product-never-sold"),
+        ("sales.csv", 3, "similar-product"),
+    ]
+    whole = product_warnings(inputs, plan_set)
+    assert [(Path(d.file).name, d.line, d.code) for d in whole] == [
+        ("v2.yaml", 10, "product-never-sold"),
+        ("sales.csv", 3, "similar-product"),
+        ("sales.csv", 4, "similar-product"),
+    ]
+
+
+def test_validate_reports_warnings_and_passes_unless_strict(tmp_path):
+    plans_dir, data, _, _ = case(
+        tmp_path,
+        {"bank.yaml": yaml_plan("bank", 1, "2026-01-01", "personal_loan")},
+        "S1,E1,C,personal_laon,100,2026-01-02,\n",
+    )
+    result = invoke("validate", "--plans", plans_dir, "--data", data, columns=300)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"{plans_dir / 'bank.yaml'}:8: warning: product-never-sold rates[0].product: the rule names product "
+        "'personal_loan', which no sale in the data has; the data has 'personal_laon'",
+        "sales.csv:2: warning: similar-product product: product 'personal_laon' has no rate of its own in plan "
+        "'bank' and is paid at the catch-all rate; the plan has a rule for 'personal_loan'",
+        "No problems; 2 warnings found (--strict makes them errors).",
+    ]
+    as_json = invoke("validate", "--plans", plans_dir, "--data", data, "--format", "json")
+    assert as_json.exit_code == 0
+    assert [(d["code"], d["severity"]) for d in json.loads(as_json.stdout)["diagnostics"]] == [
+        ("product-never-sold", "warning"), ("similar-product", "warning"),
+    ]
+    strict = invoke("validate", "--plans", plans_dir, "--data", data, "--format", "json", "--strict")
+    assert strict.exit_code == 2
+    assert [(d["code"], d["severity"]) for d in json.loads(strict.stdout)["diagnostics"]] == [
+        ("product-never-sold", "error"), ("similar-product", "error"),
+    ]
+
+
+def test_run_writes_warnings_to_exceptions_and_strict_stops_it(tmp_path):
+    plans_dir, data, _, _ = case(
+        tmp_path,
+        {"bank.yaml": yaml_plan("bank", 1, "2026-01-01", "personal_loan")},
+        "S1,E1,C,personal_loan,100,2026-01-02,\nS2,E1,C,personal_laon,100,2026-01-31,\n",
+    )
+    out = tmp_path / "out"
+    strict = invoke("run", "--plans", plans_dir, "--data", data, "--out", out, "--strict")
+    assert strict.exit_code == 2 and not out.exists()
+    assert "sales.csv:3: similar-product product:" in strict.stderr
+    result = invoke("run", "--plans", plans_dir, "--data", data, "--out", out, columns=300)
+    assert result.exit_code == 0, result.output
+    assert "sales.csv:3: warning: similar-product product:" in result.stderr
+    assert (out / "2026-01" / "exceptions.csv").read_text().splitlines() == [
+        "file,line,column,code,message,severity",
+        "sales.csv,3,product,similar-product,product 'personal_laon' has no rate of its own in plan 'bank' and is "
+        "paid at the catch-all rate; the plan has a rule for 'personal_loan',warning",
+    ]
+
+
+def test_the_shipped_plans_and_sample_validate_silently_even_strict():
+    result = invoke("validate", "--plans", SHIPPED_PLANS, "--data", SAMPLE, "--strict")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "All clear: no problems found.\n"
+
+
+def test_bare_validate_checks_the_default_data_folder(tmp_path, monkeypatch):
+    reps = REPS_HEAD + "E1,A,T,bank,1000,2026-01-01,\n"
+    sales = SALES_HEAD + "S1,E1,C,mortgage,100,2026-02-30,\n"
+    write_case(tmp_path, {"bank.yaml": yaml_plan("bank", 1, "2026-01-01", "mortgage")}, reps=reps, sales=sales)
+    (tmp_path / "data").rename(tmp_path / "sample_data")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("validate", columns=300)
+    assert result.exit_code == 2
+    assert result.stdout.startswith("sales.csv:2: bad-date sold_on:")
+
+
+def test_warnings_are_the_same_for_data_read_in_blocks(tmp_path):
+    from comp_calc.data.stream import load_inputs_streaming
+
+    _, data, inputs, plan_set = case(
+        tmp_path,
+        {"bank.yaml": yaml_plan("bank", 1, "2026-01-01", "personal_loan", "pension")},
+        "S1,E1,C,personal_loan,100,2026-02-02,\nS2,E1,C,personal_laon,100,2026-01-31,\nS3,E1,C,personal_laon,1,2026-01-01,\n",
+    )
+    (tmp_path / "scratch").mkdir()
+    streamed, _ = cross_checks(load_inputs_streaming(data, tmp_path / "scratch"), plan_set)
+    assert streamed.sales.parts  # the sales are on disk, by month
+    expected = {
+        None: [(10, "product-never-sold"), (3, "similar-product")],
+        date(2026, 1, 31): [(8, "product-never-sold"), (10, "product-never-sold"), (3, "similar-product")],
+    }
+    for until, lines in expected.items():
+        found = product_warnings(streamed, plan_set, until)
+        assert found == product_warnings(inputs, plan_set, until)
+        assert [(d.line, d.code) for d in found] == lines

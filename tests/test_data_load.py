@@ -358,6 +358,32 @@ def test_missing_columns_are_all_named(tmp_path):
     ]
 
 
+def test_semicolon_separated_file_is_one_wrong_delimiter_problem(tmp_path):
+    # a European spreadsheet export: semicolons between fields, decimal commas in the amounts
+    sales = SALES.replace(",", ";").replace("100.125", "100,125")
+    assert fatal(write(tmp_path, sales=sales)) == [("sales.csv", 1, None, "wrong-delimiter")]
+    with pytest.raises(InputError) as info:
+        load_inputs(tmp_path)
+    assert info.value.diagnostics[0].message == (
+        "the header is separated by ';' (semicolons), not commas: export the file as comma-separated CSV"
+    )
+
+
+def test_tab_separated_file_with_quoted_header_is_one_wrong_delimiter_problem(tmp_path):
+    reps = "\ufeff" + "\t".join(f'"{c}"' for c in REPS.splitlines()[0].split(",")) + "\r\n007\tAnn\r\n"
+    assert fatal(write(tmp_path, reps=reps)) == [("reps.csv", 1, None, "wrong-delimiter")]
+    with pytest.raises(InputError) as info:
+        load_inputs(tmp_path)
+    assert "separated by tabs" in info.value.diagnostics[0].message
+
+
+def test_a_header_with_semicolons_but_no_known_column_is_missing_columns(tmp_path):
+    # nothing says the parts are our columns: the usual list of what is missing
+    sales = "a;b;c\n1;2;3\n"
+    found = fatal(write(tmp_path, sales=sales))
+    assert {code for *_, code in found} == {"missing-column"} and len(found) == 7
+
+
 def test_duplicate_column(tmp_path):
     sales = SALES_HEAD.replace("product", "amount")
     assert fatal(write(tmp_path, sales=sales + "S1,007,C,1,1,2026-03-01,\n")) == [

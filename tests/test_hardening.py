@@ -481,7 +481,10 @@ def test_formula_looking_text_is_neutralised_in_every_csv_and_numbers_are_not(tm
     assert (claw["sale_id"], claw["product"], claw["amount"]) == ("'-3", "'@card", "-8.00")  # negative money stays a number
     assert [(r["clawbacks"], r["carry_out"]) for r in payouts] == [("-8.00", "-8.00"), ("0.00", "0.00")]
     exceptions = read_csv(folder / "exceptions.csv")
-    assert [(e["line"], e["code"]) for e in exceptions] == [("4", "bad-decimal")]
+    # '@card' is paid at the catch-all rate next to the plan's 'card' rule, which nothing sold: two warnings
+    assert [(e["line"], e["code"]) for e in exceptions] == [
+        ("8", "product-never-sold"), ("2", "similar-product"), ("4", "bad-decimal"),
+    ]
     # the terminal CSV summary is neutralised too
     summary = invoke("run", "--plans", tmp_path / "plans", "--data", tmp_path / "data", "--period", "2026-02",
                      "--out", tmp_path / "out2", "--skip-invalid", "--format", "csv", "--allow-incomplete")  # fmt: skip

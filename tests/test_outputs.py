@@ -248,22 +248,24 @@ def test_exceptions_frame_sorted_and_rendered():
         Diagnostic("reps.csv", 3, "quota", "bad-decimal", "=1+1 is not a decimal"),
         Diagnostic("reps.csv", None, None, "missing-column", "no column quota"),
         Diagnostic("reps.csv", 3, "end_date", "bad-date", "not a date"),
+        Diagnostic("plans/p.yaml", 9, "rates[0].product", "product-never-sold", "no sale has 'x'", "warning"),
     ]
     data = render_csv(exceptions_frame(diags), set(), set())
     assert data == (
-        b"file,line,column,code,message\n"
-        b"reps.csv,,,missing-column,no column quota\n"
-        b"reps.csv,3,end_date,bad-date,not a date\n"
-        b"reps.csv,3,quota,bad-decimal,'=1+1 is not a decimal\n"
-        b"sales.csv,7,amount,not-positive,amount must be > 0\n"
+        b"file,line,column,code,message,severity\n"
+        b"plans/p.yaml,9,rates[0].product,product-never-sold,no sale has 'x',warning\n"
+        b"reps.csv,,,missing-column,no column quota,error\n"
+        b"reps.csv,3,end_date,bad-date,not a date,error\n"
+        b"reps.csv,3,quota,bad-decimal,'=1+1 is not a decimal,error\n"
+        b"sales.csv,7,amount,not-positive,amount must be > 0,error\n"
     )
 
 
 def test_exceptions_frame_empty_is_header_only():
     frame = exceptions_frame([])
-    assert frame.columns == ["file", "line", "column", "code", "message"]
+    assert frame.columns == ["file", "line", "column", "code", "message", "severity"]
     assert frame.height == 0
-    assert render_csv(frame, set(), set()) == b"file,line,column,code,message\n"
+    assert render_csv(frame, set(), set()) == b"file,line,column,code,message,severity\n"
 
 
 # --------------------------------------------------------------------------

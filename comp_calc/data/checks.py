@@ -17,10 +17,29 @@ The two date rules only look at sales with `sold_on <= until` (rows dated
 after the requested period are ignored for computation; `until=None` checks
 all). Offending rows leave the frames like any other rejected row.
 
+`product_warnings(inputs, plans, until)` runs after `cross_checks` and finds
+products the plans and the sales do not agree on, most often a typo. They are
+warnings: nothing is rejected, and only `--strict` makes them stop a run.
+
+  similar-product     a product sold by reps of a plan that no rule of that plan
+                      names (in any of its versions: the catch-all prices it) while
+                      a rule of the plan names a similar product; once per
+                      (product, plan), at the first such sale's line
+  product-never-sold  a plan rule names a product that no sale has; at the plan
+                      file and the line of the rule, once per version (only the
+                      versions in force by `until`)
+
+Both look at the valid sales with `sold_on <= until` (all with None, as
+`validate` does). Similar means `difflib.get_close_matches` with cutoff
+SIMILAR_CUTOFF: 0.8 takes one or two letters wrong, swapped, missing or
+extra in a name of ordinary length (`personal_laon`, `home_insurence`,
+`mortgages`), but not neighbouring products (`debit_card` against
+`credit_card` is 0.76).
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import replace
 from datetime import date
 
@@ -29,10 +48,11 @@ import polars as pl
 from comp_calc.data.files import file_name
 from comp_calc.data.model import Inputs, Table
 from comp_calc.data.rules import Rule, apply_rules, reference_rules, rejected_rep_lines
-from comp_calc.errors import Diagnostic
+from comp_calc.errors import WARNING, Diagnostic
 from comp_calc.periods import MONTH
 from comp_calc.plan.model import PlanSet
 
+SIMILAR_CUTOFF = 0.8
 
 
 def cross_checks(inputs: Inputs, plans: PlanSet, until: date | None = None) -> tuple[Inputs, list[Diagnostic]]:
@@ -127,3 +147,49 @@ def _sale_date_rules(sales: pl.DataFrame, reps: pl.DataFrame, plans: PlanSet, un
                        pl.col("_plan"), pl.col("rep_id"), period, pl.col("_first_from"))),
     ]
     return frame, rules
+
+
+def product_warnings(inputs: Inputs, plans: PlanSet, until: date | None = None) -> list[Diagnostic]:
+    """`product-never-sold` and `similar-product` warnings (see the module docstring): those of
+    the plans first (as `validate` lists plan problems before data problems), each in file and
+    line order."""
+    sales_file = file_name("sales", inputs.sales.path)
+    # one row per (plan, product) sold, with the line of its first sale: a handful of rows
+    sold = (
+        inputs.sales.scan(until=until)
+        .group_by("rep_id", "product")
+        .agg(pl.col("line").min())
+        .join(inputs.reps.frame.lazy().select("rep_id", "plan"), on="rep_id")
+        .group_by("plan", "product")
+        .agg(pl.col("line").min())
+        .sort("line", "plan")
+        .collect()
+    )
+    named: dict[str, set[str]] = {}
+    for plan in plans.plans:
+        named.setdefault(plan.plan, set()).update(p for rule in plan.rates for p in rule.products or ())
+    similar = []
+    for plan_id, product, line in sold.rows():
+        names = named.get(plan_id, set())
+        if product in names:
+            continue
+        if close := difflib.get_close_matches(product, sorted(names), n=1, cutoff=SIMILAR_CUTOFF):
+            message = (f"product '{product}' has no rate of its own in plan '{plan_id}' and is paid at the "
+                       f"catch-all rate; the plan has a rule for '{close[0]}'")
+            similar.append(Diagnostic(sales_file, line, "product", "similar-product", message, WARNING))
+    never_sold = []
+    products = sorted(set(sold["product"]))
+    for plan in plans.plans:
+        if until is not None and plan.effective_from > until:
+            continue
+        for i, rule in enumerate(plan.rates):
+            for product in rule.products or ():
+                if product in products:
+                    continue
+                message = f"the rule names product '{product}', which no sale in the data has"
+                if close := difflib.get_close_matches(product, products, n=1, cutoff=SIMILAR_CUTOFF):
+                    message += f"; the data has '{close[0]}'"
+                never_sold.append(
+                    Diagnostic(plan.source, rule.line, f"rates[{i}].product", "product-never-sold", message, WARNING)
+                )
+    return [*sorted(never_sold, key=lambda d: (d.file, d.line or 0)), *similar]

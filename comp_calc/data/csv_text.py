@@ -75,6 +75,11 @@ def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) ->
         survey.wait()
         return fail("empty-file", "file is empty: expected a header row")
 
+    if (delimiter := wrong_delimiter(body, name)) is not None:
+        survey.wait()
+        return fail("wrong-delimiter", f"the header is separated by {delimiter}, not commas: "
+                    "export the file as comma-separated CSV", line=1)
+
     cells, none_longer = _cells(body)
     layout = _layout_fast(body, cells, survey, none_longer)
     if layout is not None:
@@ -133,6 +138,24 @@ def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) ->
     if frame.height == 0 and required:
         return fail("no-rows", "has a header but no data rows")
     return Raw(name, str(path), sha256, frame, width, controls), []
+
+
+_DELIMITERS = {b";": "';' (semicolons)", b"\t": "tabs"}
+
+
+def wrong_delimiter(body: bytes, name: str) -> str | None:
+    """How the header of `body` is separated, when it is not by commas: a first line with no
+    comma, holding `;` or a tab, at least two of whose parts (trimmed, quotes removed) are
+    columns of `name`. Such a file would otherwise be one column and miss every other."""
+    header = body.split(b"\n", 1)[0]
+    if b"," in header:
+        return None
+    found = [d for d in _DELIMITERS if d in header]
+    if not found:
+        return None
+    delimiter = max(found, key=header.count)
+    parts = {p.strip(b" \t\r").strip(b'"').strip().decode("utf-8", "replace") for p in header.split(delimiter)}
+    return _DELIMITERS[delimiter] if len(parts & set(COLUMNS[name])) >= 2 else None
 
 
 class _Survey:

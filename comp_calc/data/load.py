@@ -38,6 +38,10 @@ File-level codes (raised in `InputError`):
                      (list, struct, array, binary, object)
   missing-column     a required column is absent (one diagnostic per column)
   duplicate-column   a column name appears twice in the header
+  wrong-delimiter    the header has no comma but `;` or tabs between names of
+                     expected columns (a European spreadsheet export): one
+                     problem at line 1 naming the delimiter, instead of every
+                     column reported missing
 
 Row codes (in `Inputs.problems`):
   wrong-field-count  the record has more or fewer fields than the header

@@ -58,7 +58,8 @@ def error(message: str) -> None:
 
 def diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
     """Bad input: the first problems as `file:line: code column: message`, then the count (when
-    there are several)."""
+    there are several). Warnings of a run that goes on (`is_warning`) are marked `warning:`
+    and counted as such."""
     if as_json:
         _write(json.dumps({"diagnostics": [d.as_dict() for d in diags]}, indent=2) + "\n")
         return
@@ -66,8 +67,14 @@ def diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
         err.print(str(d), markup=False, highlight=False)
     if len(diags) > MAX_SHOWN:
         err.print(f"... and {len(diags) - MAX_SHOWN} more", markup=False)
-    if len(diags) > 1:  # one problem is one line
+    if diags and all(d.is_warning for d in diags):
+        err.print(f"{_count(len(diags), 'warning')} (--strict makes them errors).", markup=False)
+    elif len(diags) > 1:  # one problem is one line
         err.print(f"{len(diags)} problems found; nothing was written.", markup=False)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
 
 
 def validation(diags: list[Diagnostic], fmt: str) -> None:
@@ -78,7 +85,14 @@ def validation(diags: list[Diagnostic], fmt: str) -> None:
     elif diags:
         for d in diags:
             out.print(str(d), markup=False, soft_wrap=True)
-        out.print(f"{len(diags)} problem{'s' if len(diags) != 1 else ''} found.", markup=False)
+        warnings = sum(d.is_warning for d in diags)
+        errors = len(diags) - warnings
+        if not warnings:
+            out.print(f"{_count(errors, 'problem')} found.", markup=False)
+        elif not errors:
+            out.print(f"No problems; {_count(warnings, 'warning')} found (--strict makes them errors).", markup=False)
+        else:
+            out.print(f"{_count(errors, 'problem')} and {_count(warnings, 'warning')} found.", markup=False)
     else:
         out.print("All clear: no problems found.", markup=False)
 

@@ -55,7 +55,7 @@ __all__ = [
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
-EXCEPTION_COLUMNS = ("file", "line", "column", "code", "message")
+EXCEPTION_COLUMNS = ("file", "line", "column", "code", "message", "severity")
 
 # --------------------------------------------------------------------------
 # rendering
@@ -97,9 +97,10 @@ def render_json(obj: Any) -> bytes:
 
 
 def exceptions_frame(diags: list[Diagnostic]) -> pl.DataFrame:
-    """Rows of `exceptions.csv`: `file, line, column, code, message`.
+    """Rows of `exceptions.csv`: `file, line, column, code, message, severity` (`error` or
+    `warning`).
 
-    Sorted by file, line, column, code (then message); a problem with no line
+    Sorted by file, line, column, code (then message, severity); a problem with no line
     or column sorts before the numbered ones of the same file.
     """
     schema = {
@@ -108,6 +109,7 @@ def exceptions_frame(diags: list[Diagnostic]) -> pl.DataFrame:
         "column": pl.String,
         "code": pl.String,
         "message": pl.String,
+        "severity": pl.String,
     }
     frame = pl.DataFrame(
         {name: [getattr(d, name) for d in diags] for name in EXCEPTION_COLUMNS},

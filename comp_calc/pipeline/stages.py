@@ -11,13 +11,13 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from comp_calc.data.checks import cross_checks
+from comp_calc.data.checks import cross_checks, product_warnings
 from comp_calc.data.contract import FORMATS
 from comp_calc.data.load import load_inputs
 from comp_calc.data.model import OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs
@@ -40,11 +40,9 @@ class Prepared:
     period: Period
     period_was_default: bool
     data_until: date | None = None  # the latest date in the data (sales, feedback, contacts)
-
-    @property
-    def incomplete(self) -> bool:
-        """The period ends after the latest date in the data (run only with --allow-incomplete)."""
-        return self.data_until is None or self.period.end > self.data_until
+    # products the plans and the sales do not agree on (`product_warnings`): shown, listed in
+    # exceptions.csv, never a reason to stop unless --strict
+    warnings: list[Diagnostic] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -140,14 +138,19 @@ def load_data(data_dir: str | Path, scratch: str | Path | None = None) -> Inputs
     return load_inputs(data_dir) if scratch is None else load_inputs_streaming(data_dir, scratch)
 
 
-def check(plans: PlanSet, inputs: Inputs, period: Period, was_default: bool, skip_invalid: bool) -> Prepared:
+def check(
+    plans: PlanSet, inputs: Inputs, period: Period, was_default: bool, skip_invalid: bool, strict: bool = False
+) -> Prepared:
     """Cross-check the inputs against the plans up to `period`; bad rows stop the run unless
-    `skip_invalid`. Every command comes through here, once per plan set it computes."""
+    `skip_invalid`, warnings only when `strict` (then as errors). Every command comes through
+    here, once per plan set it computes."""
     data_until = latest_date(inputs)
     inputs, _ = cross_checks(inputs, plans, until=period.end)
-    if inputs.problems and not skip_invalid:
-        raise InputError(inputs.problems)
-    return Prepared(plans, inputs, period, was_default, data_until)
+    warnings = product_warnings(inputs, plans, until=period.end)
+    stop = [*([] if skip_invalid else inputs.problems), *([w.as_error() for w in warnings] if strict else [])]
+    if stop:
+        raise InputError(stop)
+    return Prepared(plans, inputs, period, was_default, data_until, warnings)
 
 
 def prepare(
@@ -157,11 +160,12 @@ def prepare(
     skip_invalid: bool,
     scratch: str | Path | None = None,
     allow_incomplete: bool = False,
+    strict: bool = False,
 ) -> Prepared:
     """Load and check plans and inputs for a run of `period` (default: latest complete one)."""
     plans = load_plan_set(plans_dir)
     inputs = load_data(data_dir, scratch)
-    return check(plans, inputs, *choose_period(inputs, plans, period, allow_incomplete=allow_incomplete), skip_invalid)
+    return check(plans, inputs, *choose_period(inputs, plans, period, allow_incomplete=allow_incomplete), skip_invalid, strict)
 
 
 # inputs larger than this (all files together) are read for a streaming run by default: in
@@ -210,21 +214,20 @@ def run(prep: Prepared) -> RunResult:
 
 def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool, statements: bool = False) -> Path:
     account_rows(prep.inputs, result)
-    files = period_files(result, prep.plans, prep.inputs, prep.inputs.problems, prep.data_until)
+    files = period_files(result, prep.plans, prep.inputs, [*prep.inputs.problems, *prep.warnings], prep.data_until)
     if statements:
         files.update(statement_files(result, prep))
     return write_period(Path(out_dir), result.period.label, files, force)
 
 
 
-def validate(plans_dir: str | Path, data_dir: str | Path | None, streaming: bool = False) -> list[Diagnostic]:
-    """Every problem of the plans and, if given, the data and its references to the plans.
+def validate(plans_dir: str | Path, data_dir: str | Path, streaming: bool = False, strict: bool = False) -> list[Diagnostic]:
+    """Every problem of the plans, the data and its references to the plans, then the warnings
+    about products (as errors when `strict`) over the whole data.
 
     `streaming`: the data is read block by block (see `prepare`) into a scratch folder
     in the system's temporary folder, removed afterwards."""
     plans, problems = load_plans(plans_dir)
-    if data_dir is None:
-        return problems
     with contextlib.ExitStack() as stack:
         try:
             if streaming:
@@ -235,4 +238,5 @@ def validate(plans_dir: str | Path, data_dir: str | Path | None, streaming: bool
         except InputError as e:
             return problems + e.diagnostics
         inputs, _ = cross_checks(inputs, plans)
-    return problems + inputs.problems
+        warnings = product_warnings(inputs, plans)
+    return problems + inputs.problems + [w.as_error() if strict else w for w in warnings]

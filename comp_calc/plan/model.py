@@ -17,6 +17,7 @@ from decimal import Decimal
 class RateRule:
     products: tuple[str, ...] | None  # None: the catch-all rule (always last)
     rate: Decimal
+    line: int | None = field(default=None, compare=False)  # of the rule in its plan file, for warnings
 
 
 def rate_by_product(rules: tuple[RateRule, ...]) -> dict[str | None, Decimal]:

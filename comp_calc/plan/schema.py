@@ -309,6 +309,15 @@ def _effective_from(ck: Checker, values: dict, raw: YMap, path: str) -> None:
 # ---- the plan ---------------------------------------------------------------------------------
 
 RATE = {"product": opt(products), "rate": req(number(0, 1))}
+_rate_record = record(RateRule, RATE, rename={"product": "products"})
+
+
+def rate_rule(ck: Checker, v, line: int, path: str):
+    """A rates entry, remembering its line (warnings about its products point there)."""
+    rule = _rate_record(ck, v, line, path)
+    return rule if rule is INVALID else replace(rule, line=line)
+
+
 TIER = {"up_to": opt(number(0, lo_open=True)), "multiplier": req(number(0))}
 BAND = {"below": opt(number()), "multiplier": req(number(0))}
 METRIC = {
@@ -335,8 +344,7 @@ PLAN = {
     "currency": req(text),
     "period": req(keyword(MONTH, QUARTER)),
     "rounding": req(keyword("half_up", "half_even")),
-    "rates": req(listing(record(RateRule, RATE, rename={"product": "products"}),
-                         open_last("product", "rule", "catch-all", attr="products"))),
+    "rates": req(listing(rate_rule, open_last("product", "rule", "catch-all", attr="products"))),
     "attainment_tiers": opt(listing(record(Tier, TIER), open_last("up_to", "tier", "open-ended"),
                                     increasing("up_to"))),
     "quality": opt(record(Quality, QUALITY)),

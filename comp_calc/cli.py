@@ -131,7 +131,8 @@ def run(
         with render.progress(f"Computing {prep.period}"):
             result = lib.run(prep)
             folder = lib.write(prep, result, out, force, statements=statements)
-    render.run_summary(prep, result, folder, fmt.value, statements)
+            left_out = lib.not_in_run(prep)  # reads the inputs: before a streaming run's scratch folder goes
+    render.run_summary(prep, result, folder, fmt.value, left_out, statements)
 
 
 @command()

@@ -477,8 +477,9 @@ def test_outcome_moved_is_the_sum_of_the_net_columns(sample_json):
                 net = abs(money(m["quality_effect"])) + abs(money(m["relationship_pay"])) + abs(money(m["clawbacks"]))
                 assert money(m["outcome_moved"]) == net, (kind, row.get("rep_id") or row.get("team") or row.get("plan"))
     inbound = next(p for p in sample_json["plans"] if p["plan"] == "inbound-2026")["trailing"]
-    # 24436.81 + 93.47 + 12665.05 = 37195.33; share 37195.33 / (379556.71 + 37195.33) = 0.089251 -> 0.0893
-    assert (inbound["outcome_moved"], inbound["outcome_share"]) == ("37195.33", "0.0893")
+    # |-11800.86| + 165.79 + |-5799.12| = 17765.77; share 17765.77 / (212581.61 + 17765.77) = 0.077126 -> 0.0771
+    assert (inbound["quality_effect"], inbound["relationship_pay"], inbound["clawbacks"]) == ("-11800.86", "165.79", "-5799.12")
+    assert (inbound["outcome_moved"], inbound["outcome_share"]) == ("17765.77", "0.0771")
 
 
 # ------------------------------------------------------------------ the terminal report
@@ -502,8 +503,8 @@ def test_terminal_report_fits_80_columns_and_wraps_reasons_at_words(sample_table
 
 def test_terminal_report_shows_units(sample_table):
     flowing = " ".join(sample_table.split())
-    assert "payout 37361.73 EUR" in flowing
-    assert "early-cancellation rate 45.11%, threshold 10.00%" in flowing
+    assert "payout 13553.96 EUR" in flowing
+    assert "early-cancellation rate 39.34%, threshold 10.00%" in flowing
     assert "volume pay (EUR)" in flowing
     assert "Pay vs CSAT" not in sample_table  # the charts are in --format html
 
@@ -580,9 +581,9 @@ def test_html_scatters_have_one_point_per_ranked_rep_in_order(sample_page, sampl
             for q in points:
                 a, b = ranked[p["data-rep"]], ranked[q["data-rep"]]
                 if Decimal(a[measure]) < Decimal(b[measure]):
-                    assert float(p["cx"]) < float(q["cx"])
+                    assert float(p["cx"]) <= float(q["cx"])  # coordinates have one decimal: close values may meet
                 if Decimal(a["payout"]) > Decimal(b["payout"]):
-                    assert float(p["cy"]) < float(q["cy"])  # SVG y grows downwards: more pay is higher up
+                    assert float(p["cy"]) <= float(q["cy"])  # SVG y grows downwards: more pay is higher up
         flagged = {f["rep_id"] for f in sample_json["flags"]} & set(ranked)
         assert {p["data-rep"] for p in points if p.get("data-flagged") == "true"} == flagged
     texts = " ".join(html for html in [sample_page[0]])

@@ -8,7 +8,9 @@ import json
 
 import pytest
 
-from conftest import PLANS, SAMPLE, invoke
+from decimal import Decimal as D
+
+from conftest import PLANS, SAMPLE, invoke, write_case
 
 LATEST = "2026-10-31"
 
@@ -61,25 +63,60 @@ def _summary(tmp_path, *args):
     return result.stdout
 
 
+def _total_row(out: str) -> dict[str, str]:
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("rep "))
+    total = next(line for line in lines if line.startswith("TOTAL")).split()
+    names = header.replace("attain.", "attain").replace("carry in", "carry_in").replace("carried out", "carried_out").split()
+    return dict(zip(names[-(len(total) - 1):], total[1:], strict=True))
+
+
 def test_the_summary_adds_up_and_fits_80_columns(tmp_path):
     out = _summary(tmp_path, "--period", "2026-10")
     assert all(len(line) <= 80 for line in out.splitlines()), out
-    total = next(line for line in out.splitlines() if line.startswith("TOTAL")).split()
-    payouts = json.loads((tmp_path / "out" / "2026-10" / "manifest.json").read_text())["totals"]
-    # in 2026-10 nobody carries a balance: earned, cap, clawbacks and payout are shown, carry hidden
-    assert "payout = earned + cap + clawbacks" in out and "carry" not in out.split("payout =")[0]
-    earned, cap, clawbacks, payout = total[1:]
-    assert (earned, cap, clawbacks, payout) == (payouts["earned"], payouts["cap_adjustment"], payouts["clawbacks"], payouts["payout"])
-    from decimal import Decimal as D
+    totals = _total_row(out)
+    manifest = json.loads((tmp_path / "out" / "2026-10" / "manifest.json").read_text())["totals"]
+    names = {"earned": "earned", "cap": "cap_adjustment", "clawbacks": "clawbacks", "carry_in": "carry_in", "carried_out": "carry_out", "payout": "payout"}
+    for shown, column in names.items():  # a column is shown exactly when some rep has a nonzero amount in it
+        assert (shown in totals) == (shown in ("earned", "payout") or D(manifest[column]) != 0), shown
+        if shown in totals:
+            assert totals[shown] == manifest[column]
+    moved = sum(D(totals.get(c, "0")) for c in ("earned", "cap", "clawbacks", "carry_in")) - D(totals.get("carried_out", "0"))
+    assert moved == D(totals["payout"])
+    terms = " + ".join(c.replace("_", " ") for c in ("earned", "cap", "clawbacks", "carry_in") if c in totals)
+    assert f"payout = {terms}" in " ".join(out.split())
 
-    assert D(earned) + D(cap) + D(clawbacks) == D(payout)
+
+CARRY_PLAN = """\
+plan: p
+version: 1
+effective_from: 2026-01-01
+currency: EUR
+period: month
+rounding: half_up
+rates:
+  - rate: 0.1
+clawback:
+  - within_days: 90
+    recover: 1
+"""
+CARRY_REPS = "rep_id,name,team,plan,quota,start_date,end_date\nA1,Ann,T,p,1000,2026-01-01,\n"
+# January: 5000 sold -> earned 500.00. February: 300 sold (30.00) and January's sale cancelled:
+# clawback -500.00, net -470.00 -> payout 0, carried out -470.00. March: 100 sold (10.00) + carry in -470.00
+# -> payout 0, carried out -460.00.
+CARRY_SALES = (
+    "sale_id,rep_id,customer_id,product,amount,sold_on,cancelled_on\n"
+    "S1,A1,C1,x,5000,2026-01-10,2026-02-05\nS2,A1,C2,x,300,2026-02-10,\nS3,A1,C3,x,100,2026-03-31,\n"
+)
 
 
 def test_carry_columns_appear_when_a_balance_is_carried(tmp_path):
-    # 2026-Q3 of the quarterly branch plan: a rep carries -24.00 in and out
-    out = _summary(tmp_path, "--period", "2026-Q3")
-    assert "payout = earned + clawbacks + carry in - carried out" in " ".join(out.split())
-    assert all(len(line) <= 80 for line in out.splitlines()), out
+    plans, data = write_case(tmp_path, {"p.yaml": CARRY_PLAN}, reps=CARRY_REPS, sales=CARRY_SALES)
+    result = invoke("run", "--plans", plans, "--data", data, "--out", tmp_path / "out", "--period", "2026-03")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert "payout = earned + carry in - carried out" in said
+    assert "TOTAL 10.00 -470.00 -460.00 0.00" in said
 
 
 def test_reps_paid_by_the_other_kind_of_period_are_named_with_the_run_that_pays_them(tmp_path):

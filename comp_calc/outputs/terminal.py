@@ -23,7 +23,6 @@ from comp_calc.outputs.results import PAYOUT_COLUMNS, PAYOUT_EXACT, PAYOUT_MONEY
 from comp_calc.outputs.csvfmt import format_frame
 from comp_calc.outputs.numbers import column_exact_text, money, money_text
 from comp_calc.outputs.writer import exceptions_frame, render_csv
-from comp_calc.pipeline.stages import not_in_run
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # one diagnostic, one line: grep- and click-able
@@ -152,10 +151,10 @@ SUMMARY_HEADINGS = {
 OPTIONAL_AMOUNTS = ("cap_adjustment", "clawbacks", "carry_in", "carry_out")  # hidden when all zero
 
 
-def run_summary(prep, result, folder: Path, fmt: str, statements: bool = False) -> None:
+def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements: bool = False) -> None:
+    """The run's summary: JSON, CSV or a table; `left_out` names the reps of the other period kind."""
     payouts = payouts_frame(result)
     totals = {c: payouts[c].sum() if payouts.height else Decimal("0.00") for c in SUMMARY_MONEY}
-    left_out = not_in_run(prep)
     if fmt == "json":
         rows = format_frame(payouts, PAYOUT_MONEY, PAYOUT_EXACT).to_dicts()
         totals_json = {"reps": payouts.height, **{c: str(v) for c, v in totals.items()}}

@@ -50,3 +50,18 @@ class UsageError(InputError):
 
 class ReconciliationError(Exception):
     """The run's own invariants failed: exit code 1. A bug, not a user mistake."""
+
+
+class MachineError(Exception):
+    """The machine refused: a write failed (disk full, a file-size limit, permissions, `--out`
+    not a folder). Exit code 3, shown as one line with the path and the reason."""
+
+    def __init__(self, path: str, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+    @classmethod
+    def from_os(cls, error: OSError, path: str | None = None) -> "MachineError":
+        """From an OSError: its own file name unless `path` says better, its reason in words."""
+        return cls(path or error.filename or "?", error.strerror or str(error))

@@ -120,8 +120,9 @@ def command(name: str | None = None):
         def guarded(*args, **kwargs):
             fmt = kwargs.get("fmt")
             try:
-                function(*args, **kwargs)
+                result = function(*args, **kwargs)
                 sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+                return result
             except (InputError, ReconciliationError, MachineError) as e:
                 raise typer.Exit(exit_code(e, getattr(fmt, "value", fmt) == "json")) from None
             except BrokenPipeError:

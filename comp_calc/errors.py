@@ -62,6 +62,8 @@ class MachineError(Exception):
         super().__init__(f"{self.path}: {reason}")
 
     @classmethod
-    def from_os(cls, error: OSError, path: str | None = None) -> "MachineError":
-        """From an OSError: its own file name unless `path` says better, its reason in words."""
-        return cls(path or error.filename or "?", error.strerror or str(error))
+    def from_os(cls, error: OSError, fallback: str) -> "MachineError":
+        """From an OSError: the file it names (else `fallback`) and its reason in words."""
+        name = error.filename
+        path = fallback if name is None else (name.decode(errors="replace") if isinstance(name, bytes) else str(name))
+        return cls(path, error.strerror or str(error))

@@ -20,11 +20,11 @@ Folders of runs still in progress (their process is alive) are left alone.
 Files and folders are created owner-only (0o600 / 0o700): payouts are
 personal data.
 
-A write the machine refuses (disk full, a file-size limit, permissions, an
-`--out` that is a file) raises `MachineError` naming the final path (never a
-staging name) and the reason; the staging folder and any output folder the
-write created are removed first, and a closed period being replaced is left
-as it was.
+A write the machine refuses (disk full, a file-size limit, permissions)
+raises its `OSError` with the file named by its final path (never a staging
+name); the staging folder and any output folder the write created are removed
+first, and a closed period being replaced is left as it was. An `out_root`
+that is a file is refused up front with `MachineError` (`refuse_unwritable`).
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def _write_file(path: Path, data: bytes | Iterable[bytes]) -> None:
                 view = view[written:]
         os.fsync(fd)
     except OSError as e:
-        if e.filename is None:  # os.write and os.fsync do not say which file
+        if e.filename is None and e.errno is not None:  # os.write and os.fsync do not say which file
             e.filename = str(path)
         raise
     finally:
@@ -406,16 +406,14 @@ def write_period(
                 os.rmdir(folder)
             except OSError:
                 break
-        if isinstance(e, OSError):
-            raise MachineError.from_os(e, _final_name(e.filename, target) or str(target)) from None
+        if isinstance(e, OSError) and e.filename is not None:
+            e.filename = _final_name(e.filename, target)
         raise
 
 
-def _final_name(name, target: Path) -> str | None:
+def _final_name(name, target: Path) -> str:
     """`name` as the user knows it: a file in a staging folder `.<period>.*` by its place in the
     period folder, the staging folder itself by the output folder it is made in."""
-    if name is None:
-        return None
     path = Path(os.fsdecode(name))
     if not path.is_relative_to(target.parent):
         return str(path)

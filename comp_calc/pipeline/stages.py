@@ -179,7 +179,10 @@ def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool, s
     files = period_files(result, prep.plans, prep.inputs, prep.inputs.problems)
     if statements:
         files.update(statement_files(result, prep))
-    return write_period(Path(out_dir), result.period.label, files, force)
+    try:
+        return write_period(Path(out_dir), result.period.label, files, force)
+    except OSError as e:  # the machine refused (exit 3); nothing partial is left
+        raise MachineError.from_os(e, str(Path(out_dir) / result.period.label)) from None
 
 
 

@@ -2,14 +2,17 @@
 
 Every command is registered through `command`, the one place where an error
 becomes an exit code: 0 success, 1 the run's own reconciliation failed (or
-`diff --fail-over` tripped), 2 bad input or usage. Commands and
-`comp_calc.outputs.terminal` are the only code that talks to the terminal.
+`diff --fail-over` tripped), 2 bad input or usage, 3 the machine refused a
+write. A reader that stops early (`| head -1`) ends the command quietly with 0.
+Commands and `comp_calc.outputs.terminal` are the only code that talks to the
+terminal.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import signal
 import sys
 import threading
@@ -18,17 +21,52 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
+import comp_calc
 from comp_calc.commands import alignment as _alignment
 from comp_calc.commands import diff as _diff
 from comp_calc.commands import explain as _explain
 from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, PeriodOpt, PlansOpt
-from comp_calc.errors import Diagnostic, InputError, ReconciliationError
+from comp_calc.errors import Diagnostic, InputError, MachineError, ReconciliationError
 from comp_calc.outputs import terminal as render
-from comp_calc.outputs.writer import refuse_closed
+from comp_calc.outputs.writer import refuse_closed, refuse_unwritable
 from comp_calc.pipeline import stages as lib
+from comp_calc.plan.json_schema import schema_text
+
+
+class _BareFlags:
+    """A flag shows no value placeholder in help: `--force`, not `--force <bool>`."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if param.param_type_name == "option" and getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class HelpCommand(_BareFlags, TyperCommand):
+    """Help in the README's notation: bare flags, and arguments in capitals in the usage line
+    (`comp-calc diff [OPTIONS] OLD NEW`)."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name != "argument":
+                pieces += param.get_usage_pieces(ctx)
+                continue
+            name = (param.metavar or param.name).upper() + ("..." if param.nargs != 1 else "")
+            pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+
+class HelpGroup(_BareFlags, TyperGroup):
+    pass
+
 
 app = typer.Typer(
+    cls=HelpGroup,
     help="Exact, explainable sales compensation runs from CSV exports and YAML plans.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -37,29 +75,61 @@ app = typer.Typer(
 )
 
 
+def _show_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"comp-calc {comp_calc.__version__}")
+        raise typer.Exit()
 
-def exit_code(error: InputError | ReconciliationError, as_json: bool) -> int:
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", help="Show the version and exit.", is_eager=True, callback=_show_version)
+    ] = False,
+) -> None:
+    pass
+
+
+def exit_code(error: InputError | ReconciliationError | MachineError, as_json: bool) -> int:
     """Show `error` to the user and return its exit code: the one mapping every command uses."""
     if isinstance(error, ReconciliationError):
         render.error(f"reconciliation failed, nothing written: {error}")
         return 1
+    if isinstance(error, MachineError):
+        render.error(f"cannot write {error.path}: {error.reason}")
+        return 3
     render.diagnostics(error.diagnostics, as_json=as_json)
     return 2
 
 
+def _quiet_stdout() -> None:
+    """The reader of our output is gone: send what is still buffered nowhere, so that
+    Python's own flush at exit does not fail a second time."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def command(name: str | None = None):
-    """Register a command whose bad input and failed reconciliation end as `exit_code` says."""
+    """Register a command whose bad input, failed reconciliation and refused writes end as
+    `exit_code` says; a closed output pipe ends it quietly with 0."""
 
     def register(function):
         @functools.wraps(function)
         def guarded(*args, **kwargs):
             fmt = kwargs.get("fmt")
             try:
-                return function(*args, **kwargs)
-            except (InputError, ReconciliationError) as e:
+                result = function(*args, **kwargs)
+                sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+                return result
+            except (InputError, ReconciliationError, MachineError) as e:
                 raise typer.Exit(exit_code(e, getattr(fmt, "value", fmt) == "json")) from None
+            except BrokenPipeError:
+                _quiet_stdout()
+                raise typer.Exit(0) from None
 
-        return app.command(name=name)(guarded)
+        return app.command(name=name, cls=HelpCommand)(guarded)
 
     return register
 
@@ -122,7 +192,8 @@ def run(
         message = "--statements needs the whole run in memory: run without --streaming to write statements"
         raise InputError(Diagnostic("--statements", None, None, "statements-streaming", message))
     streaming = streaming or (not statements and lib.large_inputs(data))
-    if period is not None and (asked := lib.valid_period(period)):  # a closed period is refused before any work
+    refuse_unwritable(out)  # --out naming a file is refused before any work, as is a closed period
+    if period is not None and (asked := lib.valid_period(period)):
         refuse_closed(out, asked.label, force)
     with terminate_as_exit(), lib.scratch_folder(out, streaming) as scratch:
         with render.progress("Loading plans and data"):
@@ -153,10 +224,16 @@ def validate(
         raise typer.Exit(2)
 
 
+def schema() -> None:
+    """Print the JSON Schema of the plan YAML, for editors (the same as the shipped plans.schema.json)."""
+    sys.stdout.write(schema_text())
+
+
 # Further commands live in comp_calc/commands/, one module each, registered here.
 command("explain")(_explain.explain)
 command("diff")(_diff.diff)
 command("alignment")(_alignment.alignment)
+command("schema")(schema)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -66,3 +66,20 @@ class UsageError(InputError):
 
 class ReconciliationError(Exception):
     """The run's own invariants failed: exit code 1. A bug, not a user mistake."""
+
+
+class MachineError(Exception):
+    """The machine refused: a write failed (disk full, a file-size limit, permissions, `--out`
+    not a folder). Exit code 3, shown as one line with the path and the reason."""
+
+    def __init__(self, path: str, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+    @classmethod
+    def from_os(cls, error: OSError, fallback: str) -> "MachineError":
+        """From an OSError: the file it names (else `fallback`) and its reason in words."""
+        name = error.filename
+        path = fallback if name is None else (name.decode(errors="replace") if isinstance(name, bytes) else str(name))
+        return cls(path, error.strerror or str(error))

@@ -31,6 +31,7 @@ import pytest
 from comp_calc.pipeline import stages as lib
 from comp_calc.reconcile.rows import account_rows
 from comp_calc.cli import terminate_as_exit
+from comp_calc.errors import MachineError
 from comp_calc.outputs.csvfmt import FORMULA_START
 from comp_calc.outputs.writer import clean_stale, safe_file_stem, write_period
 import conftest
@@ -615,3 +616,90 @@ def test_a_dataset_with_no_sales_in_any_period_pays_zeros(tmp_path: Path):
     payouts = read_csv(out / "2026-02" / "payouts.csv")
     assert [(r["rep_id"], r["payout"], r["quota"]) for r in payouts] == [("A1", "0.00", "2000.00"), ("B2", "0.00", "1000.00")]
     assert read_csv(out / "2026-02" / "lines.csv") == []
+
+
+# --------------------------------------------------------------------------
+# the machine says no: exit 3, one line with the path and the reason, nothing partial
+
+_FILE_SIZE_LIMIT = """
+import resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+"""
+
+
+def _run_limited(*args: str | Path, limit: int = 64) -> subprocess.CompletedProcess:
+    """`comp-calc ARGS` in a process that may not write a file larger than `limit` bytes."""
+    preamble = _FILE_SIZE_LIMIT.format(limit=limit)
+    return subprocess.run(_cli(*args, preamble=preamble), cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def _one_line(stderr: str) -> str:
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_a_file_size_limit_exits_3_with_the_path_and_leaves_nothing(tmp_path: Path):
+    plans, data = write_case(tmp_path)
+    out = tmp_path / "new" / "out"  # neither folder exists yet: both are made, and removed again
+    done = _run_limited("run", "--plans", plans, "--data", data, "--period", "2026-01", "--out", out)
+    assert done.returncode == 3, done.stderr
+    line = _one_line(done.stderr)
+    assert re.fullmatch(rf"error: cannot write {re.escape(str(out / '2026-01'))}/\w+\.(csv|json): File too large", line)
+    assert entries(tmp_path) == ["data", "plans"]
+
+
+def test_a_failed_forced_replacement_leaves_the_closed_period_as_it_was(tmp_path: Path):
+    plans, data = write_case(tmp_path)
+    out = tmp_path / "out"
+    args = ("run", "--plans", plans, "--data", data, "--period", "2026-01", "--out", out)
+    assert invoke(*args).exit_code == 0
+    before = {name: (out / "2026-01" / name).read_bytes() for name in entries(out / "2026-01")}
+
+    done = _run_limited(*args, "--force")
+    assert done.returncode == 3, done.stderr
+    assert "File too large" in _one_line(done.stderr)
+    assert entries(out) == ["2026-01"]  # no staging folder left either
+    assert {name: (out / "2026-01" / name).read_bytes() for name in entries(out / "2026-01")} == before
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_out_naming_a_file_exits_3_before_any_work(tmp_path: Path, streaming: bool):
+    plans, data = write_case(tmp_path)
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    for out in (afile, afile / "sub"):
+        result = invoke("run", "--plans", plans, "--data", data, "--out", out, *(["--streaming"] if streaming else []))
+        assert result.exit_code == 3, result.output
+        assert _one_line(result.stderr) == f"error: cannot write {afile}: is a file, not a folder"
+    assert afile.read_text() == "not a folder"
+
+
+def test_write_period_into_a_file_raises_machine_error(tmp_path: Path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(MachineError) as caught:
+        write_period(afile / "out", "2026-01", {"a.csv": b"a\n"}, force=False)
+    assert (caught.value.path, caught.value.reason) == (str(afile), "is a file, not a folder")
+
+
+def test_a_streaming_scratch_folder_that_cannot_be_made_is_a_machine_error(tmp_path: Path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(MachineError) as caught:
+        with lib.scratch_folder(afile / "out", True):
+            pass  # pragma: no cover - never reached
+    assert caught.value.path == str(afile / "out")
+    assert "cannot create a scratch folder for the streaming run" in caught.value.reason
+    assert afile.read_text() == "x"
+
+
+def test_a_streaming_run_under_a_file_size_limit_exits_3_and_removes_its_scratch(tmp_path: Path):
+    plans, data = write_case(tmp_path)
+    out = tmp_path / "out"
+    done = _run_limited("run", "--plans", plans, "--data", data, "--period", "2026-01", "--out", out, "--streaming")
+    assert done.returncode == 3, done.stderr
+    assert "File too large" in _one_line(done.stderr)
+    assert not out.exists()

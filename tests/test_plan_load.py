@@ -574,3 +574,25 @@ def test_mangled_plans_never_raise(data):
 def test_arbitrary_input_never_raises(blob):
     plan, diagnostics = parse_plan(blob, "p.yaml")
     assert plan is None and diagnostics
+
+
+@pytest.mark.parametrize("text, line, near", [
+    # a missing ':' on line 5: pyyaml notices on line 6, where the next key starts
+    (with_("period: month", "period month"), 5, "period month"),
+    # a missing ":" inside a rate rule (line 9) and on the very last line (line 9)
+    (with_("  - rate: 0.02", "  - product: card\n    rate 0.03\n  - rate: 0.02"), 9, "rate 0.03"),
+    (plus("cap 100\n"), 9, "cap 100"),
+    # bad indentation: the line indented too far or too little is the one reported
+    (with_("  - rate: 0.02", "  - product: card\n     rate: 0.03\n  - rate: 0.02"), 9, "rate: 0.03"),
+    (with_("  - rate: 0.02", "  - product: card\n   rate: 0.03\n  - rate: 0.02"), 9, "rate: 0.03"),
+    # an unclosed quote is reported where it opens, not at the end of the file
+    (with_("currency: EUR", 'currency: "EUR'), 4, 'currency: "EUR'),
+    (with_("currency: EUR", "currency: 'EUR"), 4, "currency: 'EUR"),
+    # an unclosed bracket: where it opens
+    (with_("  - rate: 0.02", "  - product: [card, loan\n    rate: 0.03\n  - rate: 0.02"), 8, "- product: [card, loan"),
+    (plus("cap: [1, 2\n"), 9, "cap: [1, 2"),
+])
+def test_a_syntax_error_names_the_line_where_the_mistake_is(text, line, near):
+    plan, (d,) = parse_plan(text, "p.yaml")
+    assert plan is None and (d.line, d.code) == (line, "yaml-syntax")
+    assert d.message.endswith(f"near: {near}")

@@ -158,7 +158,7 @@ def diff(
     fmt: FormatOpt = Format.table,
     fail_over_pct: Annotated[
         str | None,
-        typer.Option("--fail-over", help="Exit 1 when |total delta| / old total payout * 100 is above this percentage."),
+        typer.Option("--fail-over", metavar="PCT", help="Exit 1 when |total delta| / old total payout * 100 is above this percentage."),
     ] = None,
     fail_over_rep_pct: Annotated[
         str | None,

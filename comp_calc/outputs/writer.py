@@ -19,6 +19,12 @@ Folders of runs still in progress (their process is alive) are left alone.
 
 Files and folders are created owner-only (0o600 / 0o700): payouts are
 personal data.
+
+A write the machine refuses (disk full, a file-size limit, permissions)
+raises its `OSError` with the file named by its final path (never a staging
+name); the staging folder and any output folder the write created are removed
+first, and a closed period being replaced is left as it was. An `out_root`
+that is a file is refused up front with `MachineError` (`refuse_unwritable`).
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from typing import Any
 
 import polars as pl
 
-from comp_calc.errors import Diagnostic, InputError
+from comp_calc.errors import Diagnostic, InputError, MachineError
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 from comp_calc.outputs.numbers import plain
 
@@ -46,6 +52,7 @@ __all__ = [
     "EXCEPTION_COLUMNS",
     "clean_stale",
     "exceptions_frame",
+    "refuse_unwritable",
     "render_csv",
     "render_json",
     "safe_file_stem",
@@ -174,6 +181,10 @@ def _write_file(path: Path, data: bytes | Iterable[bytes]) -> None:
                 written = os.write(fd, view)
                 view = view[written:]
         os.fsync(fd)
+    except OSError as e:
+        if e.filename is None and e.errno is not None:  # os.write and os.fsync do not say which file
+            e.filename = str(path)
+        raise
     finally:
         os.close(fd)
 
@@ -206,6 +217,27 @@ def refuse_closed(out_root: Path, period_label: str, force: bool) -> None:
     target = Path(out_root) / period_label
     if _exists(target) and not force:
         raise _period_exists(target)
+
+
+def refuse_unwritable(out_root: Path) -> None:
+    """Raise `MachineError` now if `out_root`, or the nearest existing folder above it, is not a
+    folder (`--out` naming a file): a long run learns before computing."""
+    path = Path(out_root)
+    for folder in (path, *path.parents):
+        if _exists(folder):
+            if not folder.is_dir():
+                raise MachineError(str(folder), "is a file, not a folder")
+            return
+
+
+def _missing_folders(path: Path) -> list[Path]:
+    """`path` and the folders above it that do not exist yet, deepest first."""
+    missing = []
+    for folder in (path, *path.parents):
+        if _exists(folder):
+            break
+        missing.append(folder)
+    return missing
 
 
 def _period_exists(target: Path) -> InputError:
@@ -359,14 +391,43 @@ def write_period(
         _check_name(name, "output file name")
 
     target = out_root / period_label
+    refuse_unwritable(out_root)
     if out_root.is_dir():
         clean_stale(out_root, period_label)
     if _exists(target) and not force:
         raise _period_exists(target)
 
-    if not out_root.exists():
-        out_root.mkdir(parents=True, mode=DIR_MODE)
+    made = _missing_folders(out_root)
+    try:
+        if made:
+            out_root.mkdir(parents=True, mode=DIR_MODE)
+        return _replace(out_root, period_label, files, force)
+    except BaseException as e:
+        for folder in made:  # deepest first; only if nothing else was put there meanwhile
+            try:
+                os.rmdir(folder)
+            except OSError:
+                break
+        if isinstance(e, OSError) and e.filename is not None:
+            e.filename = _final_name(e.filename, target)
+        raise
 
+
+def _final_name(name, target: Path) -> str:
+    """`name` as the user knows it: a file in a staging folder `.<period>.*` by its place in the
+    period folder, the staging folder itself by the output folder it is made in."""
+    path = Path(os.fsdecode(name))
+    if not path.is_relative_to(target.parent):
+        return str(path)
+    parts = path.relative_to(target.parent).parts
+    if not parts or not parts[0].startswith(f".{target.name}."):
+        return str(path)
+    return str(target.joinpath(*parts[1:])) if len(parts) > 1 else str(target.parent)
+
+
+def _replace(out_root: Path, period_label: str, files: Mapping[str, bytes | Iterable[bytes]], force: bool) -> Path:
+    """Fill a staging folder and rename it to `out_root/period_label` (replacing a closed one)."""
+    target = out_root / period_label
     tmp = _make_staging_dir(out_root, period_label)
     try:
         os.chmod(tmp, DIR_MODE)

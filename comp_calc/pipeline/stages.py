@@ -8,7 +8,9 @@ and collects user mistakes as diagnostics; a stage that cannot go on raises
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from comp_calc.data.load import load_inputs
 from comp_calc.data.model import OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs
 from comp_calc.data.stream import load_inputs_streaming
 from comp_calc.engine import RunResult, compute
-from comp_calc.errors import Diagnostic, InputError, UsageError
+from comp_calc.errors import Diagnostic, InputError, MachineError, UsageError
 from comp_calc.outputs.results import period_files
 from comp_calc.reconcile.rows import account_rows
 from comp_calc.outputs.writer import clean_stale_scratch, write_period
@@ -182,11 +184,27 @@ def large_inputs(data_dir: str | Path) -> bool:
 SCRATCH_PREFIX = ".streaming-"  # folders `.streaming-<pid>-<random>`: a later run can tell those of dead runs
 
 
+# errors that mean the disk would not take more: full, a size limit, a quota, read-only
+_REFUSED_WRITES = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS}
+_OS_ERROR_RE = re.compile(r"\(os error (\d+)\)")
+
+
+def _refused_write(exc: Exception, folder: str) -> MachineError | None:
+    """A `MachineError` for `folder` if `exc` says a write was refused (polars reports it in its
+    message as `(os error 27)`), else None."""
+    number = exc.errno if isinstance(exc, OSError) else None
+    if number is None and (m := _OS_ERROR_RE.search(str(exc))):
+        number = int(m.group(1))
+    if number not in _REFUSED_WRITES:
+        return None
+    return MachineError(folder, f"{os.strerror(number)} (writing the streaming run's scratch folder)")
+
+
 @contextlib.contextmanager
 def scratch_folder(out_dir: str | Path, wanted: bool) -> Iterator[Path | None]:
     """A fresh folder under `out_dir` for a streaming run's typed input parts, removed afterwards
     (also when the run fails or is interrupted; what a killed run left is removed by the next
-    one); None when `wanted` is false."""
+    one); None when `wanted` is false. `MachineError` when it cannot be created."""
     if not wanted:
         yield None
         return
@@ -196,12 +214,18 @@ def scratch_folder(out_dir: str | Path, wanted: bool) -> Iterator[Path | None]:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         folder = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=out_dir)
-    except OSError as exc:
-        message = f"cannot create a scratch folder for the streaming run in {out_dir}: {exc.strerror or exc}"
-        raise InputError(Diagnostic(str(out_dir), None, None, "unwritable-output", message)) from None
+    except OSError as exc:  # the machine refused (exit 3): --out is a file, no space, no permission
+        reason = f"cannot create a scratch folder for the streaming run: {exc.strerror or exc}"
+        raise MachineError(str(out_dir), reason) from None
     try:
         with folder as path:
-            yield Path(path)
+            try:
+                yield Path(path)
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                refused = _refused_write(exc, path)
+                if refused is None:
+                    raise
+                raise refused from None
     finally:
         if created:  # a failed run leaves no output folder behind, as in memory
             with contextlib.suppress(OSError):
@@ -217,7 +241,10 @@ def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool, s
     files = period_files(result, prep.plans, prep.inputs, [*prep.inputs.problems, *prep.warnings], prep.data_until)
     if statements:
         files.update(statement_files(result, prep))
-    return write_period(Path(out_dir), result.period.label, files, force)
+    try:
+        return write_period(Path(out_dir), result.period.label, files, force)
+    except OSError as e:  # the machine refused (exit 3); nothing partial is left
+        raise MachineError.from_os(e, str(Path(out_dir) / result.period.label)) from None
 
 
 

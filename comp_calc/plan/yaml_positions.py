@@ -183,6 +183,19 @@ class _Builder:
         return out
 
 
+# Where pyyaml's context mark, not its problem mark, is where the mistake is: a key without
+# its ':' is noticed only where the next line starts, an unclosed quote or bracket only at
+# the end of the file or at the next ':'.
+_AT_CONTEXT = ("while scanning a simple key", "while scanning a quoted scalar", "while parsing a flow")
+
+
+def _mistake_mark(e: yaml.MarkedYAMLError):
+    """The mark of the line to report for a syntax error: where it was written, not where it was noticed."""
+    if e.context_mark is not None and (e.context or "").startswith(_AT_CONTEXT):
+        return e.context_mark
+    return e.problem_mark or e.context_mark
+
+
 def read_yaml(text: str, file: str) -> tuple[object, list[Diagnostic]]:
     """(value, diagnostics). `None` with one diagnostic when the text is not readable YAML;
     `None` without diagnostics for an empty document."""
@@ -195,7 +208,7 @@ def read_yaml(text: str, file: str) -> tuple[object, list[Diagnostic]]:
     except _Refused as e:
         return None, [Diagnostic(file, e.line, None, e.code, e.message)]
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
+        mark = _mistake_mark(e)
         line = mark.line + 1 if mark else None
         reason = "; ".join(p for p in (e.context, e.problem) if p) or "not valid YAML"
         lines = text.splitlines()

@@ -200,8 +200,9 @@ def mapping(ck: Checker, v, line: int, path: str, fields: dict[str, Field]) -> d
     return out
 
 
-def record(cls, fields: dict[str, Field], *, rename: dict[str, str] | None = None, check=None) -> Kind:
-    """A mapping checked against `fields` and built into `cls` (keys renamed by `rename`)."""
+def record(cls, fields: dict[str, Field], *, rename: dict[str, str] | None = None, check=None, keep_line: bool = False) -> Kind:
+    """A mapping checked against `fields` and built into `cls` (keys renamed by `rename`; with
+    `keep_line`, its line in the file as `line`, for messages that point at the entry later)."""
 
     def kind(ck: Checker, v, line: int, path: str):
         values = mapping(ck, v, line, path, fields)
@@ -209,7 +210,8 @@ def record(cls, fields: dict[str, Field], *, rename: dict[str, str] | None = Non
             return INVALID
         if check:
             check(ck, values, v, path)
-        return cls(**{(rename or {}).get(k, k): x for k, x in values.items()})
+        built = {(rename or {}).get(k, k): x for k, x in values.items()}
+        return cls(**built, line=line) if keep_line else cls(**built)
 
     return kind
 
@@ -309,15 +311,6 @@ def _effective_from(ck: Checker, values: dict, raw: YMap, path: str) -> None:
 # ---- the plan ---------------------------------------------------------------------------------
 
 RATE = {"product": opt(products), "rate": req(number(0, 1))}
-_rate_record = record(RateRule, RATE, rename={"product": "products"})
-
-
-def rate_rule(ck: Checker, v, line: int, path: str):
-    """A rates entry, remembering its line (warnings about its products point there)."""
-    rule = _rate_record(ck, v, line, path)
-    return rule if rule is INVALID else replace(rule, line=line)
-
-
 TIER = {"up_to": opt(number(0, lo_open=True)), "multiplier": req(number(0))}
 BAND = {"below": opt(number()), "multiplier": req(number(0))}
 METRIC = {
@@ -344,7 +337,8 @@ PLAN = {
     "currency": req(text),
     "period": req(keyword(MONTH, QUARTER)),
     "rounding": req(keyword("half_up", "half_even")),
-    "rates": req(listing(rate_rule, open_last("product", "rule", "catch-all", attr="products"))),
+    "rates": req(listing(record(RateRule, RATE, rename={"product": "products"}, keep_line=True),
+                         open_last("product", "rule", "catch-all", attr="products"))),
     "attainment_tiers": opt(listing(record(Tier, TIER), open_last("up_to", "tier", "open-ended"),
                                     increasing("up_to"))),
     "quality": opt(record(Quality, QUALITY)),

@@ -1,7 +1,7 @@
 """How a run's lines are read for writing: one period's lines in SPEC order
 (`period_lines`), split into groups of whole reps (`rep_groups`), each commission line
-with its tier pieces as data (`tier_pieces`: a list of (multiplier, piece) per band the
-line touches, the piece shown to cents); `comp_calc.outputs.numbers` turns them into text.
+with its tier pieces as data (`tier_pieces`: a multiplier and a piece, shown to cents, per
+band the line reaches into); `comp_calc.outputs.numbers` turns them into text.
 """
 
 from __future__ import annotations
@@ -53,24 +53,25 @@ def rep_groups(result: RunResult, size: int) -> list[tuple[int, int]]:
 
 
 def tier_pieces(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
-    """`lines` (a slice of result.lines) with `tier_pieces` on commission lines: per band the line
-    reaches into, in band order, {multiplier, piece}, the piece (exact) shown rounded to cents."""
+    """`lines` (a slice of result.lines) with the tier pieces of commission lines as data: for
+    each band b of the run's widest tier table, `tier_multiplier_b` and `tier_piece_b` (the
+    line's exact piece in that band, shown rounded to cents), both null when the line does not
+    reach into the band (and on other kinds of line)."""
     scales = result.tables.scales
     table, _, n_bands = attainment.rep_period_table(result.grid.lazy(), result.tables, scales)
     multiplier = dec(max(scales.tier_multiplier, 2))
-    pieces = [
-        pl.when(attainment.band_piece(b).is_not_null()).then(
-            pl.struct(
-                multiplier=pl.col(f"multiplier_{b}").cast(multiplier),
-                piece=(attainment.band_piece(b).cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2)),
-            )
-        )
-        for b in range(n_bands)
-    ]
+    commission = pl.col("kind") == "commission"
+    pieces = []
+    for b in range(n_bands):
+        touched = commission & attainment.band_piece(b).is_not_null()
+        shown = (attainment.band_piece(b).cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
+        pieces += [
+            pl.when(touched).then(pl.col(f"multiplier_{b}").cast(multiplier)).alias(f"tier_multiplier_{b}"),
+            pl.when(touched).then(shown).alias(f"tier_piece_{b}"),
+        ]
     return (
         lines.lazy()
         .join(table.drop("rep_id", "pv", "rounding"), on=["rep_no", "p_start"], how="left", maintain_order="left")
-        .with_columns(tier_pieces=pl.when(pl.col("kind") == "commission").then(pl.concat_list(pieces).list.drop_nulls()))
-        .select(*lines.columns, "tier_pieces")
+        .select(*lines.columns, *pieces)
         .collect()
     )

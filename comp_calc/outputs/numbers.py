@@ -82,15 +82,19 @@ def percent_text(ratio: pl.Expr, decimals: int, work: pl.DataType | None = None)
     return (ratio * hundred).cast(dec(decimals)).cast(pl.String) + pl.lit("%")
 
 
-def tier_pieces_text(frame: pl.DataFrame, for_statement: bool = False, column: str = "tier_pieces") -> pl.Expr:
-    """A line's tier pieces (a list of {multiplier, piece}, see `outputs.lines.tier_pieces`) as text:
-    `0.5@2500.00|1.00@300.00` in lines.csv, `2500.00 x0.5 + 300.00 x1.00` on statements (the
-    multiplier as exact text, the piece in cents)."""
-    scale = frame.schema[column].inner.fields[0].dtype.scale  # List(Struct{multiplier, piece})
-    m = exact_text(pl.element().struct.field("multiplier"), scale)
-    p = pl.element().struct.field("piece").cast(pl.String)
-    label, separator = (pl.format("{} x{}", p, m), " + ") if for_statement else (pl.format("{}@{}", m, p), "|")
-    return pl.col(column).list.eval(label).list.join(separator)
+def tier_pieces_text(frame: pl.DataFrame, for_statement: bool = False) -> pl.Expr:
+    """A line's tier pieces (`tier_multiplier_b`, `tier_piece_b` per band, see
+    `outputs.lines.tier_pieces`) as text: `0.5@2500.00|1.00@300.00` in lines.csv,
+    `2500.00 x0.5 + 300.00 x1.00` on statements (the multiplier as exact text, the piece in cents);
+    null on lines without pieces."""
+    bands = sorted(int(c.rsplit("_", 1)[1]) for c in frame.columns if c.startswith("tier_piece_"))
+    labels = []
+    for b in bands:
+        m = column_exact_text(f"tier_multiplier_{b}", frame)
+        p = pl.col(f"tier_piece_{b}").cast(pl.String)
+        labels.append(pl.format("{} x{}", p, m) if for_statement else pl.format("{}@{}", m, p))
+    text = pl.concat_str(labels, separator=" + " if for_statement else "|", ignore_nulls=True)
+    return pl.when(pl.col("kind") == "commission").then(text)
 
 
 # --------------------------------------------------------------------------

@@ -48,20 +48,21 @@ def test_pay_pays_the_net_as_is_and_carries_nothing():
 
 
 def test_each_rep_carries_its_own_balance():
-    # R1: -100, +30, +200 as above -> carry out -100, -70, 0; payouts 0, 0, 130.
-    # R2, interleaved: +50, -80, +20 -> running sums 50, -30, -10 with the running max(0, S) at 50:
-    # carry out 0, -80, -60; payouts 50, 0, 0. A running sum shared by the two reps would mix them.
+    # R1: -100, +30, +20 -> running sums -100, -70, -50, never above 0: carry out -100, -70, -50;
+    # payouts 0, 0, 0. R2: -20, +10, +30 -> running sums -20, -10, 20, running max(0, S) 0, 0, 20:
+    # carry out -20, -10, 0; payouts 0, 0, 20. A running sum shared by the two reps would start
+    # R2 at R1's -50 and pay it nothing in March.
     days = [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
     grid = pl.LazyFrame(
         {
             "rep_id": ["R2", "R1", "R2", "R1", "R2", "R1"],
             "p_start": [days[0], days[0], days[1], days[1], days[2], days[2]],
-            "x": dec(["50.00", "-100.00", "-80.00", "30.00", "20.00", "200.00"]),
+            "x": dec(["-20.00", "-100.00", "10.00", "30.00", "30.00", "20.00"]),
             "negative_balance": ["carry_forward"] * 6,
         }
     )
     out = balance.settle(grid).collect().sort("rep_id", "p_start")
     assert out.select("rep_id", "payout", "carry_out").rows() == [
-        ("R1", D("0.00"), D("-100.00")), ("R1", D("0.00"), D("-70.00")), ("R1", D("130.00"), D("0.00")),
-        ("R2", D("50.00"), D("0.00")), ("R2", D("0.00"), D("-80.00")), ("R2", D("0.00"), D("-60.00")),
+        ("R1", D("0.00"), D("-100.00")), ("R1", D("0.00"), D("-70.00")), ("R1", D("0.00"), D("-50.00")),
+        ("R2", D("0.00"), D("-20.00")), ("R2", D("0.00"), D("-10.00")), ("R2", D("20.00"), D("0.00")),
     ]  # fmt: skip

@@ -615,3 +615,29 @@ def test_a_dataset_with_no_sales_in_any_period_pays_zeros(tmp_path: Path):
     payouts = read_csv(out / "2026-02" / "payouts.csv")
     assert [(r["rep_id"], r["payout"], r["quota"]) for r in payouts] == [("A1", "0.00", "2000.00"), ("B2", "0.00", "1000.00")]
     assert read_csv(out / "2026-02" / "lines.csv") == []
+
+
+def test_data_diagnostics_name_the_file_inside_the_data_folder_as_given(tmp_path: Path, monkeypatch):
+    # `--data exports/2026-01`, relative: every location is that folder joined with the file name,
+    # in the terminal and in exceptions.csv, so the user can open it as written
+    write_case(tmp_path, sales=SALES + "S4,A1,c4,card,5,2026-01-32,\n")  # line 5: no 32 January
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "data").rename(tmp_path / "exports" / "2026-01")
+    monkeypatch.chdir(tmp_path)
+    args = ("run", "--plans", "plans", "--data", "exports/2026-01", "--period", "2026-01", "--allow-incomplete")
+    result = invoke(*args, "--out", "out")
+    assert result.exit_code == 2, result.output
+    assert "exports/2026-01/sales.csv:5: bad-date sold_on: " in result.stderr
+
+    result = invoke(*args, "--out", "out", "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    exceptions = read_csv(tmp_path / "out" / "2026-01" / "exceptions.csv")
+    assert [(e["file"], e["line"], e["code"]) for e in exceptions] == [("exports/2026-01/sales.csv", "5", "bad-date")]
+    manifest = json.loads((tmp_path / "out" / "2026-01" / "manifest.json").read_text())
+    assert manifest["inputs"]["sales"]["file"] == "sales.csv"
+    assert manifest["inputs"]["sales"]["rows_rejected"] == 1
+
+    result = invoke("validate", "--plans", "plans", "--data", "exports/2026-01", "--format", "json")
+    assert result.exit_code == 2, result.output
+    (problem,) = json.loads(result.stdout)["diagnostics"]
+    assert (problem["file"], problem["line"], problem["code"]) == ("exports/2026-01/sales.csv", 5, "bad-date")

@@ -148,9 +148,10 @@ def validate_rows(
 
 
 def rep_refs(raw: Raw, kept: pl.DataFrame, rejected: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, str]:
-    """What `validate_rows` needs of the checked reps file for the other files' rep references."""
+    """What `validate_rows` needs of the checked reps file for the other files' rep references
+    (messages name the reps file by its bare name: `rep 'E2' was rejected (reps.csv line 3)`)."""
     kept_reps = kept["rep_id"]
-    return kept_reps, rejected_rep_lines(rejected, kept_reps), raw.file
+    return kept_reps, rejected_rep_lines(rejected, kept_reps), Path(raw.path).name
 
 
 def whole_table(raw: Raw, kept: pl.DataFrame, rejected: pl.DataFrame) -> Table:

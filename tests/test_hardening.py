@@ -188,7 +188,7 @@ def test_a_row_both_rejected_and_used_exits_1(tmp_path: Path, monkeypatch):
 
     def double(inputs, plans, until=None):
         checked, new = real(inputs, plans, until=until)
-        checked.problems.append(Diagnostic("sales.csv", 2, "amount", "bad-decimal", "made up"))
+        checked.problems.append(Diagnostic(checked.sales.path, 2, "amount", "bad-decimal", "made up"))
         checked.sales.rows_rejected += 1
         return checked, new
 
@@ -227,11 +227,11 @@ def test_row_accounting_with_rejected_and_ignored_rows(tmp_path: Path):
         )  # fmt: skip
     exceptions = read_csv(tmp_path / "out" / "2026-02" / "exceptions.csv")
     assert [(e["file"], e["line"], e["code"]) for e in exceptions] == [
-        ("feedback.csv", "2", "out-of-range"),
-        ("sales.csv", "5", "bad-decimal"),
-        ("sales.csv", "6", "unknown-rep"),
-        ("sales.csv", "7", "duplicate-id"),
-        ("sales.csv", "9", "wrong-field-count"),
+        (str(data / "feedback.csv"), "2", "out-of-range"),
+        (str(data / "sales.csv"), "5", "bad-decimal"),
+        (str(data / "sales.csv"), "6", "unknown-rep"),
+        (str(data / "sales.csv"), "7", "duplicate-id"),
+        (str(data / "sales.csv"), "9", "wrong-field-count"),
     ]
 
 
@@ -482,8 +482,9 @@ def test_formula_looking_text_is_neutralised_in_every_csv_and_numbers_are_not(tm
     assert [(r["clawbacks"], r["carry_out"]) for r in payouts] == [("-8.00", "-8.00"), ("0.00", "0.00")]
     exceptions = read_csv(folder / "exceptions.csv")
     # '@card' is paid at the catch-all rate next to the plan's 'card' rule, which nothing sold: two warnings
+    # sorted by file: data/sales.csv before plans/p.yaml
     assert [(e["line"], e["code"]) for e in exceptions] == [
-        ("8", "product-never-sold"), ("2", "similar-product"), ("4", "bad-decimal"),
+        ("2", "similar-product"), ("4", "bad-decimal"), ("8", "product-never-sold"),
     ]
     # the terminal CSV summary is neutralised too
     summary = invoke("run", "--plans", tmp_path / "plans", "--data", tmp_path / "data", "--period", "2026-02",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import os
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from comp_calc.data.load import load_inputs
 from comp_calc.errors import InputError
+from comp_calc.plan.load import load_plans
 
 REPS = "rep_id,name,team,plan,quota,start_date,end_date\n007,Ann,North,p1,1000.50,2026-01-01,\nE2,Bob,South,p1,0,2026-01-01,2026-12-31\n"
 SALES = "sale_id,rep_id,customer_id,product,amount,sold_on,cancelled_on\nS1,007,C1,mortgage,100.125,2026-03-01,\nS2,E2,C2,card,20,2026-03-02,2026-04-01\n"
@@ -311,6 +313,40 @@ def test_missing_data_dir(tmp_path):
 def test_data_dir_is_a_file(tmp_path):
     (tmp_path / "f").write_text("x")
     assert fatal(tmp_path / "f") == [(str(tmp_path / "f"), None, None, "not-a-directory")]
+
+
+@pytest.mark.parametrize("setup, code", [
+    (lambda d: d / "nope", "missing-dir"),
+    (lambda d: (d / "f").write_text("x") and d / "f", "not-a-directory"),
+])
+def test_plans_and_data_folders_share_the_folder_codes(tmp_path, setup, code):
+    target = setup(tmp_path)
+    _, plan_problems = load_plans(target)
+    assert [(d.file, d.line, d.column, d.code) for d in plan_problems] == [(str(target), None, None, code)]
+    assert fatal(target) == [(str(target), None, None, code)]
+
+
+def test_an_unreadable_plans_or_data_folder_is_unreadable(tmp_path, monkeypatch):
+    def denied(self):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)
+    _, (problem,) = load_plans(tmp_path)
+    assert (problem.file, problem.code, problem.message) == (
+        str(tmp_path), "unreadable", "cannot read the plans directory: Permission denied",
+    )
+    with pytest.raises(InputError) as info:
+        load_inputs(tmp_path)
+    (problem,) = info.value.diagnostics
+    assert (problem.file, problem.code, problem.message) == (
+        str(tmp_path), "unreadable", "cannot read the data directory: Permission denied",
+    )
+
+
+def test_a_plans_folder_without_plan_files_is_no_plan_files(tmp_path):
+    (tmp_path / "readme.md").write_text("hi")
+    _, (problem,) = load_plans(tmp_path)
+    assert (problem.file, problem.code) == (str(tmp_path), "no-plan-files")
 
 
 def test_missing_required_files_are_all_reported(tmp_path):

@@ -3,12 +3,14 @@ what a file gives once read (CSV: `comp_calc.data.csv_text`; Parquet:
 `comp_calc.data.parquet`), before the row rules.
 
 The file-level problems found here (`missing-dir`, `not-a-directory`,
-`missing-file`, `ambiguous-file`, `is-a-directory`, `unreadable`) are listed
+`unreadable`, `missing-file`, `ambiguous-file`, `is-a-directory`) are listed
 with every other code in `comp_calc.data.load`.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +49,8 @@ class Raw:
 
 
 def check_dir(data_dir: str | Path) -> Path:
-    """The data directory, or `InputError` if it is missing or not a directory."""
+    """The data directory, or `InputError` if it is missing, not a directory or cannot be read
+    (the same codes as for the plans directory, `comp_calc.plan.load`)."""
     data_dir = Path(data_dir)
     if not data_dir.exists():
         raise InputError(Diagnostic(str(data_dir), None, None, "missing-dir", "data directory does not exist"))
@@ -55,6 +58,13 @@ def check_dir(data_dir: str | Path) -> Path:
         raise InputError(
             Diagnostic(str(data_dir), None, None, "not-a-directory", "data path is a file, not a directory")
         )
+    try:
+        next(data_dir.iterdir(), None)
+        if not os.access(data_dir, os.X_OK):  # listed but its files cannot be opened
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    except OSError as exc:
+        message = f"cannot read the data directory: {exc.strerror or exc}"
+        raise InputError(Diagnostic(str(data_dir), None, None, "unreadable", message)) from None
     return data_dir
 
 

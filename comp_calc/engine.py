@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from comp_calc.data.files import file_name
 from comp_calc.data.model import Inputs, Table
 from comp_calc.errors import Diagnostic, InputError
 from comp_calc.periods import Period, period_containing, periods_between
@@ -97,7 +98,7 @@ def compute(plans: PlanSet, inputs: Inputs, period: Period) -> RunResult:
         if "overflow" not in str(e) and "conversion from `decimal" not in str(e):
             raise
         message = "a number is too large for exact 38-digit decimal arithmetic; check amounts and quotas for typos"
-        raise InputError(Diagnostic("sales.csv", None, "amount", "number-too-large", message)) from None
+        raise InputError(Diagnostic(file_name("sales", inputs.sales.path), None, "amount", "number-too-large", message)) from None
 
 
 def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scales: Scales) -> RunResult:

@@ -65,11 +65,11 @@ def test_unknown_plan_rejects_the_rep_and_everything_referring_to_it(tmp_path):
     )
     out, new = cross_checks(inputs, PLANS, until=date(2026, 1, 31))
     assert where(new) == [
-        ("reps.csv", 3, "plan", "unknown-plan"),
-        ("sales.csv", 3, "rep_id", "rep-rejected"),
-        ("sales.csv", 4, "rep_id", "rep-rejected"),
-        ("feedback.csv", 2, "rep_id", "rep-rejected"),
-        ("contacts.csv", 2, "rep_id", "rep-rejected"),
+        (str(tmp_path / "reps.csv"), 3, "plan", "unknown-plan"),
+        (str(tmp_path / "sales.csv"), 3, "rep_id", "rep-rejected"),
+        (str(tmp_path / "sales.csv"), 4, "rep_id", "rep-rejected"),
+        (str(tmp_path / "feedback.csv"), 2, "rep_id", "rep-rejected"),
+        (str(tmp_path / "contacts.csv"), 2, "rep_id", "rep-rejected"),
     ]
     assert new[0].message == "plan 'mnthly' is not defined in the plans directory"
     assert new[1].message == "rep 'E2' was rejected (reps.csv line 3)"
@@ -95,8 +95,8 @@ def test_sale_outside_active_dates(tmp_path):
     )
     out, new = cross_checks(inputs, PLANS)
     assert where(new) == [
-        ("sales.csv", 2, "sold_on", "sale-outside-active-dates"),
-        ("sales.csv", 5, "sold_on", "sale-outside-active-dates"),
+        (str(tmp_path / "sales.csv"), 2, "sold_on", "sale-outside-active-dates"),
+        (str(tmp_path / "sales.csv"), 5, "sold_on", "sale-outside-active-dates"),
     ]
     assert new[1].message == "sold on 2026-03-21, outside the active dates of rep 'E1' (2026-02-10 to 2026-03-20)"
     assert out.sales.frame["sale_id"].to_list() == ["S2", "S3", "S5"]
@@ -115,7 +115,10 @@ def test_no_plan_version_in_force_for_the_sale_period(tmp_path):
         + "S5,E2,C,p,1,2026-06-30,\n",
     )
     out, new = cross_checks(inputs, PLANS)
-    assert where(new) == [("sales.csv", 2, "sold_on", "no-plan-version"), ("sales.csv", 4, "sold_on", "no-plan-version")]
+    assert where(new) == [
+        (str(tmp_path / "sales.csv"), 2, "sold_on", "no-plan-version"),
+        (str(tmp_path / "sales.csv"), 4, "sold_on", "no-plan-version"),
+    ]
     assert new[0].message == "plan 'monthly' of rep 'E1' has no version in force for period 2025-12 (first version from 2026-01-01)"
     assert new[1].message == "plan 'quarterly' of rep 'E2' has no version in force for period 2026-Q1 (first version from 2026-04-01)"
     assert out.sales.frame["sale_id"].to_list() == ["S2", "S4", "S5"]
@@ -125,8 +128,8 @@ def test_a_sale_can_break_both_date_rules(tmp_path):
     inputs = load(tmp_path, REPS_HEAD + "E1,A,T,monthly,1,2025-06-01,\n", SALES_HEAD + "S1,E1,C,p,1,2025-05-31,\n")
     _, new = cross_checks(inputs, PLANS)
     assert where(new) == [
-        ("sales.csv", 2, "sold_on", "sale-outside-active-dates"),
-        ("sales.csv", 2, "sold_on", "no-plan-version"),
+        (str(tmp_path / "sales.csv"), 2, "sold_on", "sale-outside-active-dates"),
+        (str(tmp_path / "sales.csv"), 2, "sold_on", "no-plan-version"),
     ]
 
 
@@ -137,7 +140,7 @@ def test_sales_after_until_are_not_date_checked(tmp_path):
         SALES_HEAD + "S1,E1,C,p,1,2026-07-01,\nS2,E1,C,p,1,2026-08-01,\n",
     )
     out, new = cross_checks(inputs, PLANS, until=date(2026, 7, 1))
-    assert where(new) == [("sales.csv", 2, "sold_on", "sale-outside-active-dates")]
+    assert where(new) == [(str(tmp_path / "sales.csv"), 2, "sold_on", "sale-outside-active-dates")]
     assert out.sales.frame["sale_id"].to_list() == ["S2"]
 
 
@@ -147,9 +150,9 @@ def test_problems_accumulate_with_the_loader_ones(tmp_path):
     inputs = load_inputs(tmp_path)
     out, new = cross_checks(inputs, PLANS)
     assert where(out.problems) == [
-        ("reps.csv", 3, "quota", "bad-decimal"),
-        ("reps.csv", 2, "plan", "unknown-plan"),
-        ("sales.csv", 2, "rep_id", "rep-rejected"),
+        (str(tmp_path / "reps.csv"), 3, "quota", "bad-decimal"),
+        (str(tmp_path / "reps.csv"), 2, "plan", "unknown-plan"),
+        (str(tmp_path / "sales.csv"), 2, "rep_id", "rep-rejected"),
     ]
     assert (out.reps.rows_read, out.reps.rows_rejected) == (2, 2)
 
@@ -196,10 +199,10 @@ def test_parquet_inputs_are_checked_and_named_by_their_file(tmp_path):
     assert inputs.problems == []
     out, new = cross_checks(inputs, PLANS)
     assert where(new) == [
-        ("reps.parquet", 2, "plan", "unknown-plan"),
-        ("sales.parquet", 2, "rep_id", "rep-rejected"),
-        ("sales.parquet", 3, "sold_on", "sale-outside-active-dates"),
-        ("sales.parquet", 3, "sold_on", "no-plan-version"),
+        (str(tmp_path / "reps.parquet"), 2, "plan", "unknown-plan"),
+        (str(tmp_path / "sales.parquet"), 2, "rep_id", "rep-rejected"),
+        (str(tmp_path / "sales.parquet"), 3, "sold_on", "sale-outside-active-dates"),
+        (str(tmp_path / "sales.parquet"), 3, "sold_on", "no-plan-version"),
     ]
     assert new[1].message == "rep 'E2' was rejected (reps.parquet line 2)"
     assert out.sales.frame["sale_id"].to_list() == ["S1"]
@@ -248,13 +251,13 @@ def test_a_sale_only_the_catch_all_prices_next_to_a_similar_rule_is_a_warning(tm
     )
     found = product_warnings(inputs, plan_set)
     assert [(d.file, d.line, d.column, d.code, d.severity) for d in found] == [
-        ("sales.csv", 4, "product", "similar-product", "warning"),
+        (str(tmp_path / "data" / "sales.csv"), 4, "product", "similar-product", "warning"),
     ]
     assert found[0].message == (
         "product 'personal_laon' has no rate of its own in plan 'bank' and is paid at the catch-all rate; "
         "the plan has a rule for 'personal_loan'"
     )
-    assert str(found[0]) == f"sales.csv:4: warning: similar-product product: {found[0].message}"
+    assert str(found[0]) == f"{tmp_path / 'data' / 'sales.csv'}:4: warning: similar-product product: {found[0].message}"
 
 
 def test_similar_products_are_reported_once_per_plan(tmp_path):
@@ -323,7 +326,7 @@ def test_validate_reports_warnings_and_passes_unless_strict(tmp_path):
     assert result.stdout.splitlines() == [
         f"{plans_dir / 'bank.yaml'}:8: warning: product-never-sold rates[0].product: the rule names product "
         "'personal_loan', which no sale in the data has; the data has 'personal_laon'",
-        "sales.csv:2: warning: similar-product product: product 'personal_laon' has no rate of its own in plan "
+        f"{data / 'sales.csv'}:2: warning: similar-product product: product 'personal_laon' has no rate of its own in plan "
         "'bank' and is paid at the catch-all rate; the plan has a rule for 'personal_loan'",
         "No problems; 2 warnings found (--strict makes them errors).",
     ]
@@ -348,13 +351,13 @@ def test_run_writes_warnings_to_exceptions_and_strict_stops_it(tmp_path):
     out = tmp_path / "out"
     strict = invoke("run", "--plans", plans_dir, "--data", data, "--out", out, "--strict")
     assert strict.exit_code == 2 and not out.exists()
-    assert "sales.csv:3: similar-product product:" in strict.stderr
+    assert f"{data / 'sales.csv'}:3: similar-product product:" in strict.stderr
     result = invoke("run", "--plans", plans_dir, "--data", data, "--out", out, columns=300)
     assert result.exit_code == 0, result.output
-    assert "sales.csv:3: warning: similar-product product:" in result.stderr
+    assert f"{data / 'sales.csv'}:3: warning: similar-product product:" in result.stderr
     assert (out / "2026-01" / "exceptions.csv").read_text().splitlines() == [
         "file,line,column,code,message,severity",
-        "sales.csv,3,product,similar-product,product 'personal_laon' has no rate of its own in plan 'bank' and is "
+        f"{data / 'sales.csv'},3,product,similar-product,product 'personal_laon' has no rate of its own in plan 'bank' and is "
         "paid at the catch-all rate; the plan has a rule for 'personal_loan',warning",
     ]
 
@@ -373,7 +376,7 @@ def test_bare_validate_checks_the_default_data_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke("validate", columns=300)
     assert result.exit_code == 2
-    assert result.stdout.startswith("sales.csv:2: bad-date sold_on:")
+    assert result.stdout.startswith("sample_data/sales.csv:2: bad-date sold_on:")
 
 
 def test_warnings_are_the_same_for_data_read_in_blocks(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import os
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from comp_calc.data.load import load_inputs
 from comp_calc.errors import InputError
+from comp_calc.plan.load import load_plans
 
 REPS = "rep_id,name,team,plan,quota,start_date,end_date\n007,Ann,North,p1,1000.50,2026-01-01,\nE2,Bob,South,p1,0,2026-01-01,2026-12-31\n"
 SALES = "sale_id,rep_id,customer_id,product,amount,sold_on,cancelled_on\nS1,007,C1,mortgage,100.125,2026-03-01,\nS2,E2,C2,card,20,2026-03-02,2026-04-01\n"
@@ -176,7 +178,7 @@ CONTACTS_HEAD = "contact_id,rep_id,customer_id,contacted_on,channel,connected\n"
 )
 def test_sales_row_rules(tmp_path, row, column, code):
     sales = SALES_HEAD + "S1,007,C,p,1,2026-03-01,\n" + row + "\n"
-    assert problems(tmp_path, sales=sales) == [("sales.csv", 3, column, code)]
+    assert problems(tmp_path, sales=sales) == [(str(tmp_path / "sales.csv"), 3, column, code)]
 
 
 def test_sales_valid_edge_values(tmp_path):
@@ -201,7 +203,7 @@ def test_sales_valid_edge_values(tmp_path):
 )
 def test_reps_row_rules(tmp_path, row, column, code):
     reps = REPS + row + "\n"
-    assert problems(tmp_path, reps=reps) == [("reps.csv", 4, column, code)]
+    assert problems(tmp_path, reps=reps) == [(str(tmp_path / "reps.csv"), 4, column, code)]
 
 
 def test_reps_empty_name_team_and_quota_zero_are_allowed(tmp_path):
@@ -228,7 +230,7 @@ def test_reps_empty_name_team_and_quota_zero_are_allowed(tmp_path):
 )
 def test_feedback_row_rules(tmp_path, row, column, code):
     feedback = FEEDBACK + row + "\n"
-    assert problems(tmp_path, feedback=feedback) == [("feedback.csv", 4, column, code)]
+    assert problems(tmp_path, feedback=feedback) == [(str(tmp_path / "feedback.csv"), 4, column, code)]
 
 
 def test_feedback_score_bounds_are_inclusive(tmp_path):
@@ -252,15 +254,15 @@ def test_feedback_score_bounds_are_inclusive(tmp_path):
 )
 def test_contacts_row_rules(tmp_path, row, column, code):
     contacts = CONTACTS + row + "\n"
-    assert problems(tmp_path, contacts=contacts) == [("contacts.csv", 4, column, code)]
+    assert problems(tmp_path, contacts=contacts) == [(str(tmp_path / "contacts.csv"), 4, column, code)]
 
 
 def test_every_problem_of_a_row_is_reported_in_column_order(tmp_path):
     sales = SALES_HEAD + "S1,E404,C,p,abc,2026-02-30,\n"
     assert problems(tmp_path, sales=sales) == [
-        ("sales.csv", 2, "rep_id", "unknown-rep"),
-        ("sales.csv", 2, "amount", "bad-decimal"),
-        ("sales.csv", 2, "sold_on", "bad-date"),
+        (str(tmp_path / "sales.csv"), 2, "rep_id", "unknown-rep"),
+        (str(tmp_path / "sales.csv"), 2, "amount", "bad-decimal"),
+        (str(tmp_path / "sales.csv"), 2, "sold_on", "bad-date"),
     ]
 
 
@@ -276,11 +278,11 @@ def test_rejected_rep_rejects_rows_referring_to_it(tmp_path):
     reps = REPS_HEAD + "007,A,T,p1,1,2026-01-01,\nE2,B,T,p1,oops,2026-01-01,\nE2,B,T,p1,1,2026-01-01,\n"
     inputs = load_inputs(write(tmp_path, reps=reps))
     assert [(d.file, d.line, d.column, d.code) for d in inputs.problems] == [
-        ("reps.csv", 3, "quota", "bad-decimal"),
-        ("reps.csv", 4, "rep_id", "duplicate-id"),
-        ("sales.csv", 3, "rep_id", "rep-rejected"),
-        ("feedback.csv", 3, "rep_id", "rep-rejected"),
-        ("contacts.csv", 3, "rep_id", "rep-rejected"),
+        (str(tmp_path / "reps.csv"), 3, "quota", "bad-decimal"),
+        (str(tmp_path / "reps.csv"), 4, "rep_id", "duplicate-id"),
+        (str(tmp_path / "sales.csv"), 3, "rep_id", "rep-rejected"),
+        (str(tmp_path / "feedback.csv"), 3, "rep_id", "rep-rejected"),
+        (str(tmp_path / "contacts.csv"), 3, "rep_id", "rep-rejected"),
     ]
     assert inputs.problems[2].message == "rep 'E2' was rejected (reps.csv line 3)"
     assert [t.rows_rejected for t in inputs.tables()] == [2, 1, 1, 1]
@@ -289,7 +291,7 @@ def test_rejected_rep_rejects_rows_referring_to_it(tmp_path):
 
 def test_duplicate_rep_row_does_not_reject_references(tmp_path):
     reps = REPS + "E2,again,T,p1,1,2026-01-01,\n"
-    assert problems(tmp_path, reps=reps) == [("reps.csv", 4, "rep_id", "duplicate-id")]
+    assert problems(tmp_path, reps=reps) == [(str(tmp_path / "reps.csv"), 4, "rep_id", "duplicate-id")]
 
 
 def test_diagnostic_messages_are_clear(tmp_path):
@@ -313,55 +315,89 @@ def test_data_dir_is_a_file(tmp_path):
     assert fatal(tmp_path / "f") == [(str(tmp_path / "f"), None, None, "not-a-directory")]
 
 
+@pytest.mark.parametrize("setup, code", [
+    (lambda d: d / "nope", "missing-dir"),
+    (lambda d: (d / "f").write_text("x") and d / "f", "not-a-directory"),
+])
+def test_plans_and_data_folders_share_the_folder_codes(tmp_path, setup, code):
+    target = setup(tmp_path)
+    _, plan_problems = load_plans(target)
+    assert [(d.file, d.line, d.column, d.code) for d in plan_problems] == [(str(target), None, None, code)]
+    assert fatal(target) == [(str(target), None, None, code)]
+
+
+def test_an_unreadable_plans_or_data_folder_is_unreadable(tmp_path, monkeypatch):
+    def denied(self):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)
+    _, (problem,) = load_plans(tmp_path)
+    assert (problem.file, problem.code, problem.message) == (
+        str(tmp_path), "unreadable", "cannot read the plans directory: Permission denied",
+    )
+    with pytest.raises(InputError) as info:
+        load_inputs(tmp_path)
+    (problem,) = info.value.diagnostics
+    assert (problem.file, problem.code, problem.message) == (
+        str(tmp_path), "unreadable", "cannot read the data directory: Permission denied",
+    )
+
+
+def test_a_plans_folder_without_plan_files_is_no_plan_files(tmp_path):
+    (tmp_path / "readme.md").write_text("hi")
+    _, (problem,) = load_plans(tmp_path)
+    assert (problem.file, problem.code) == (str(tmp_path), "no-plan-files")
+
+
 def test_missing_required_files_are_all_reported(tmp_path):
-    assert fatal(tmp_path) == [("reps.csv", None, None, "missing-file"), ("sales.csv", None, None, "missing-file")]
+    assert fatal(tmp_path) == [(str(tmp_path / "reps.csv"), None, None, "missing-file"), (str(tmp_path / "sales.csv"), None, None, "missing-file")]
 
 
 def test_directory_instead_of_file(tmp_path):
     write(tmp_path, contacts=None)
     (tmp_path / "contacts.csv").mkdir()
-    assert fatal(tmp_path) == [("contacts.csv", None, None, "is-a-directory")]
+    assert fatal(tmp_path) == [(str(tmp_path / "contacts.csv"), None, None, "is-a-directory")]
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="permissions do not apply")
 def test_unreadable_file(tmp_path):
     write(tmp_path)
     (tmp_path / "sales.csv").chmod(0)
-    assert fatal(tmp_path) == [("sales.csv", None, None, "unreadable")]
+    assert fatal(tmp_path) == [(str(tmp_path / "sales.csv"), None, None, "unreadable")]
 
 
 def test_binary_and_non_utf8_files(tmp_path):
     write(tmp_path, sales=b"\x89PNG\r\n\x1a\n\x00\x00binary", feedback=FEEDBACK.replace("C1", "Z\xfcrich").encode("latin-1"))
     with pytest.raises(InputError) as info:
         load_inputs(tmp_path)
-    assert [(d.file, d.code) for d in info.value.diagnostics] == [("sales.csv", "not-utf8"), ("feedback.csv", "not-utf8")]
+    assert [(d.file, d.code) for d in info.value.diagnostics] == [(str(tmp_path / "sales.csv"), "not-utf8"), (str(tmp_path / "feedback.csv"), "not-utf8")]
     assert "line 2" in info.value.diagnostics[1].message
 
 
 def test_empty_files(tmp_path):
     assert fatal(write(tmp_path, reps="", contacts="\ufeff\n")) == [
-        ("reps.csv", None, None, "empty-file"),
-        ("contacts.csv", None, None, "empty-file"),
+        (str(tmp_path / "reps.csv"), None, None, "empty-file"),
+        (str(tmp_path / "contacts.csv"), None, None, "empty-file"),
     ]
 
 
 def test_required_file_with_only_a_header(tmp_path):
-    assert fatal(write(tmp_path, sales=SALES_HEAD + "\n")) == [("sales.csv", None, None, "no-rows")]
+    assert fatal(write(tmp_path, sales=SALES_HEAD + "\n")) == [(str(tmp_path / "sales.csv"), None, None, "no-rows")]
 
 
 def test_missing_columns_are_all_named(tmp_path):
     sales = "sale_id,rep,customer_id,product,sold_on\nS1,007,C,p,2026-03-01\n"
     assert fatal(write(tmp_path, sales=sales)) == [
-        ("sales.csv", 1, "rep_id", "missing-column"),
-        ("sales.csv", 1, "amount", "missing-column"),
-        ("sales.csv", 1, "cancelled_on", "missing-column"),
+        (str(tmp_path / "sales.csv"), 1, "rep_id", "missing-column"),
+        (str(tmp_path / "sales.csv"), 1, "amount", "missing-column"),
+        (str(tmp_path / "sales.csv"), 1, "cancelled_on", "missing-column"),
     ]
 
 
 def test_semicolon_separated_file_is_one_wrong_delimiter_problem(tmp_path):
     # a European spreadsheet export: semicolons between fields, decimal commas in the amounts
     sales = SALES.replace(",", ";").replace("100.125", "100,125")
-    assert fatal(write(tmp_path, sales=sales)) == [("sales.csv", 1, None, "wrong-delimiter")]
+    assert fatal(write(tmp_path, sales=sales)) == [(str(tmp_path / "sales.csv"), 1, None, "wrong-delimiter")]
     with pytest.raises(InputError) as info:
         load_inputs(tmp_path)
     assert info.value.diagnostics[0].message == (
@@ -371,7 +407,7 @@ def test_semicolon_separated_file_is_one_wrong_delimiter_problem(tmp_path):
 
 def test_tab_separated_file_with_quoted_header_is_one_wrong_delimiter_problem(tmp_path):
     reps = "\ufeff" + "\t".join(f'"{c}"' for c in REPS.splitlines()[0].split(",")) + "\r\n007\tAnn\r\n"
-    assert fatal(write(tmp_path, reps=reps)) == [("reps.csv", 1, None, "wrong-delimiter")]
+    assert fatal(write(tmp_path, reps=reps)) == [(str(tmp_path / "reps.csv"), 1, None, "wrong-delimiter")]
     with pytest.raises(InputError) as info:
         load_inputs(tmp_path)
     assert "separated by tabs" in info.value.diagnostics[0].message
@@ -387,19 +423,19 @@ def test_a_header_with_semicolons_but_no_known_column_is_missing_columns(tmp_pat
 def test_duplicate_column(tmp_path):
     sales = SALES_HEAD.replace("product", "amount")
     assert fatal(write(tmp_path, sales=sales + "S1,007,C,1,1,2026-03-01,\n")) == [
-        ("sales.csv", 1, "amount", "duplicate-column"),
-        ("sales.csv", 1, "product", "missing-column"),
+        (str(tmp_path / "sales.csv"), 1, "amount", "duplicate-column"),
+        (str(tmp_path / "sales.csv"), 1, "product", "missing-column"),
     ]
 
 
 def test_broken_quoting(tmp_path):
     sales = SALES_HEAD + 'S1,007,C,5" screen,1,2026-03-01,\nS2,007,C,p,1,2026-03-01,\n'
-    assert fatal(write(tmp_path, sales=sales)) == [("sales.csv", 2, None, "bad-csv")]
+    assert fatal(write(tmp_path, sales=sales)) == [(str(tmp_path / "sales.csv"), 2, None, "bad-csv")]
 
 
 def test_unterminated_quote(tmp_path):
     sales = SALES_HEAD + 'S1,007,C,p,1,2026-03-01,\nS2,007,"C,p,1,2026-03-01,\nS3,007,C,p,1,2026-03-01,\n'
-    assert fatal(write(tmp_path, sales=sales)) == [("sales.csv", 3, None, "bad-csv")]
+    assert fatal(write(tmp_path, sales=sales)) == [(str(tmp_path / "sales.csv"), 3, None, "bad-csv")]
 
 
 def test_read_error_is_reported_not_raised(tmp_path, monkeypatch):
@@ -412,7 +448,7 @@ def test_read_error_is_reported_not_raised(tmp_path, monkeypatch):
         return real(self)
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
-    assert fatal(tmp_path) == [("sales.csv", None, None, "unreadable")]
+    assert fatal(tmp_path) == [(str(tmp_path / "sales.csv"), None, None, "unreadable")]
 
 
 def test_all_file_problems_are_reported_together(tmp_path):
@@ -456,12 +492,12 @@ def test_control_character_in_an_unquoted_id_is_found(tmp_path):
     for row in ("S\x019,007,C,p,1,2026-03-01,", "S\t9,007,C,p,1,2026-03-01,", "S9,007,C\x7f,p,1,2026-03-01,"):
         sales = SALES_HEAD + "S1,007,C,p,1,2026-03-01,\n" + row + "\n"
         column = "customer_id" if "\x7f" in row else "sale_id"
-        assert problems(tmp_path, sales=sales) == [("sales.csv", 3, column, "bad-id")]
+        assert problems(tmp_path, sales=sales) == [(str(tmp_path / "sales.csv"), 3, column, "bad-id")]
 
 
 def test_stray_carriage_return_in_an_unquoted_id_is_found(tmp_path):
     sales = SALES_HEAD.replace("\n", "\r\n") + "S1,007,C,p,1,2026-03-01,\r\nS\r9,007,C,p,1,2026-03-01,\r\n"
-    assert problems(tmp_path, sales=sales) == [("sales.csv", 3, "sale_id", "bad-id")]
+    assert problems(tmp_path, sales=sales) == [(str(tmp_path / "sales.csv"), 3, "sale_id", "bad-id")]
 
 
 def test_duplicate_of_a_ragged_row_id_is_not_reported(tmp_path):
@@ -478,9 +514,9 @@ def test_duplicate_of_a_ragged_row_id_is_not_reported(tmp_path):
 
 def test_ids_in_order_and_out_of_order(tmp_path):
     in_order = SALES_HEAD + ",007,C,p,1,2026-03-01,\nS1,007,C,p,1,2026-03-01,\nS2,007,C,p,1,2026-03-01,\n"
-    assert problems(tmp_path, sales=in_order) == [("sales.csv", 2, "sale_id", "missing-value")]
+    assert problems(tmp_path, sales=in_order) == [(str(tmp_path / "sales.csv"), 2, "sale_id", "missing-value")]
     repeated = SALES_HEAD + "S1,007,C,p,1,2026-03-01,\nS2,007,C,p,1,2026-03-01,\nS1,007,C,p,1,2026-03-01,\n"
-    assert problems(tmp_path, sales=repeated) == [("sales.csv", 4, "sale_id", "duplicate-id")]
+    assert problems(tmp_path, sales=repeated) == [(str(tmp_path / "sales.csv"), 4, "sale_id", "duplicate-id")]
 
 
 def test_short_and_long_rows_on_the_fast_path(tmp_path):
@@ -508,18 +544,18 @@ def test_every_rule_message_on_one_row_each(tmp_path):
     reps = REPS + "E3,A,T,p1,1,2026-01-02,2026-01-01\n"
     inputs = load_inputs(write(tmp_path, reps=reps, sales=sales, feedback=feedback, contacts=contacts))
     assert [(d.file, d.line, d.message) for d in inputs.problems] == [
-        ("reps.csv", 4, "end_date 2026-01-01 is before start_date 2026-01-02"),
-        ("sales.csv", 2, "amount '1.1234567' has more than 6 decimals"),
-        ("sales.csv", 3, "amount '1234567890123456' has more than 15 digits before the point"),
-        ("sales.csv", 4, "amount '0.00' must be greater than 0"),
-        ("sales.csv", 5, "sold_on '2026-02-30' is not a real date written YYYY-MM-DD"),
-        ("sales.csv", 6, "rep 'E404' is not in reps.csv"),
-        ("sales.csv", 7, "customer_id is empty"),
-        ("feedback.csv", 2, "survey 'NPS' must be one of: nps, csat"),
-        ("feedback.csv", 3, "score 'x' is not a whole number"),
-        ("feedback.csv", 4, "csat score '6' is outside 1..5"),
-        ("contacts.csv", 2, "channel 'phone' must be one of: voice, email, sms, visit"),
-        ("contacts.csv", 3, "connected 'yes' must be true or false"),
+        (str(tmp_path / "reps.csv"), 4, "end_date 2026-01-01 is before start_date 2026-01-02"),
+        (str(tmp_path / "sales.csv"), 2, "amount '1.1234567' has more than 6 decimals"),
+        (str(tmp_path / "sales.csv"), 3, "amount '1234567890123456' has more than 15 digits before the point"),
+        (str(tmp_path / "sales.csv"), 4, "amount '0.00' must be greater than 0"),
+        (str(tmp_path / "sales.csv"), 5, "sold_on '2026-02-30' is not a real date written YYYY-MM-DD"),
+        (str(tmp_path / "sales.csv"), 6, "rep 'E404' is not in reps.csv"),
+        (str(tmp_path / "sales.csv"), 7, "customer_id is empty"),
+        (str(tmp_path / "feedback.csv"), 2, "survey 'NPS' must be one of: nps, csat"),
+        (str(tmp_path / "feedback.csv"), 3, "score 'x' is not a whole number"),
+        (str(tmp_path / "feedback.csv"), 4, "csat score '6' is outside 1..5"),
+        (str(tmp_path / "contacts.csv"), 2, "channel 'phone' must be one of: voice, email, sms, visit"),
+        (str(tmp_path / "contacts.csv"), 3, "connected 'yes' must be true or false"),
     ]
 
 
@@ -618,11 +654,11 @@ def test_parquet_rows_get_the_csv_rules_with_row_numbers(tmp_path):
     )
     inputs = load_inputs(write_parquet(tmp_path, sales=sales, feedback=None, contacts=None))
     assert [(d.file, d.line, d.column, d.code) for d in inputs.problems] == [
-        ("sales.parquet", 2, "rep_id", "unknown-rep"),
-        ("sales.parquet", 3, "customer_id", "missing-value"),
-        ("sales.parquet", 3, "amount", "bad-decimal"),
-        ("sales.parquet", 4, "sale_id", "duplicate-id"),
-        ("sales.parquet", 4, "sold_on", "bad-date"),
+        (str(tmp_path / "sales.parquet"), 2, "rep_id", "unknown-rep"),
+        (str(tmp_path / "sales.parquet"), 3, "customer_id", "missing-value"),
+        (str(tmp_path / "sales.parquet"), 3, "amount", "bad-decimal"),
+        (str(tmp_path / "sales.parquet"), 4, "sale_id", "duplicate-id"),
+        (str(tmp_path / "sales.parquet"), 4, "sold_on", "bad-date"),
     ]
     assert inputs.problems[0].message == "rep 'E404' is not in reps.parquet"
     assert inputs.problems[2].message == "amount '1e+20' is not a plain decimal number like 1234.56"
@@ -635,8 +671,8 @@ def test_parquet_rejected_rep_is_named_with_its_file(tmp_path):
     reps = frames()["reps"].with_columns(quota=pl.Series(["1", "oops"]))
     inputs = load_inputs(write_parquet(tmp_path, reps=reps))
     assert [(d.file, d.line, d.code) for d in inputs.problems][:2] == [
-        ("reps.parquet", 2, "bad-decimal"),
-        ("sales.parquet", 2, "rep-rejected"),
+        (str(tmp_path / "reps.parquet"), 2, "bad-decimal"),
+        (str(tmp_path / "sales.parquet"), 2, "rep-rejected"),
     ]
     assert inputs.problems[1].message == "rep 'E2' was rejected (reps.parquet line 2)"
 
@@ -656,10 +692,10 @@ def test_parquet_file_problems(tmp_path):
     frames()["feedback"].drop("score").write_parquet(tmp_path / "feedback.parquet")
     frames()["reps"].with_columns(quota=pl.Series([[1], [2]])).write_parquet(tmp_path / "reps.parquet")
     assert fatal(tmp_path) == [
-        ("reps.parquet", None, "quota", "bad-column-type"),
-        ("sales.parquet", None, None, "bad-parquet"),
-        ("feedback.parquet", None, "score", "missing-column"),
-        ("contacts.csv", None, None, "ambiguous-file"),
+        (str(tmp_path / "reps.parquet"), None, "quota", "bad-column-type"),
+        (str(tmp_path / "sales.parquet"), None, None, "bad-parquet"),
+        (str(tmp_path / "feedback.parquet"), None, "score", "missing-column"),
+        (str(tmp_path / "contacts.csv"), None, None, "ambiguous-file"),
     ]
 
 
@@ -667,8 +703,8 @@ def test_parquet_empty_and_without_rows(tmp_path):
     write_parquet(tmp_path, sales=frames()["sales"].clear(), feedback=frames()["feedback"].clear())
     (tmp_path / "contacts.parquet").write_bytes(b"")
     assert fatal(tmp_path) == [
-        ("sales.parquet", None, None, "no-rows"),
-        ("contacts.parquet", None, None, "empty-file"),
+        (str(tmp_path / "sales.parquet"), None, None, "no-rows"),
+        (str(tmp_path / "contacts.parquet"), None, None, "empty-file"),
     ]
 
 

@@ -189,7 +189,7 @@ def test_a_row_both_rejected_and_used_exits_1(tmp_path: Path, monkeypatch):
 
     def double(inputs, plans, until=None):
         checked, new = real(inputs, plans, until=until)
-        checked.problems.append(Diagnostic("sales.csv", 2, "amount", "bad-decimal", "made up"))
+        checked.problems.append(Diagnostic(checked.sales.path, 2, "amount", "bad-decimal", "made up"))
         checked.sales.rows_rejected += 1
         return checked, new
 
@@ -228,11 +228,11 @@ def test_row_accounting_with_rejected_and_ignored_rows(tmp_path: Path):
         )  # fmt: skip
     exceptions = read_csv(tmp_path / "out" / "2026-02" / "exceptions.csv")
     assert [(e["file"], e["line"], e["code"]) for e in exceptions] == [
-        ("feedback.csv", "2", "out-of-range"),
-        ("sales.csv", "5", "bad-decimal"),
-        ("sales.csv", "6", "unknown-rep"),
-        ("sales.csv", "7", "duplicate-id"),
-        ("sales.csv", "9", "wrong-field-count"),
+        (str(data / "feedback.csv"), "2", "out-of-range"),
+        (str(data / "sales.csv"), "5", "bad-decimal"),
+        (str(data / "sales.csv"), "6", "unknown-rep"),
+        (str(data / "sales.csv"), "7", "duplicate-id"),
+        (str(data / "sales.csv"), "9", "wrong-field-count"),
     ]
 
 
@@ -483,8 +483,9 @@ def test_formula_looking_text_is_neutralised_in_every_csv_and_numbers_are_not(tm
     assert [(r["clawbacks"], r["carry_out"]) for r in payouts] == [("-8.00", "-8.00"), ("0.00", "0.00")]
     exceptions = read_csv(folder / "exceptions.csv")
     # '@card' is paid at the catch-all rate next to the plan's 'card' rule, which nothing sold: two warnings
+    # sorted by file: data/sales.csv before plans/p.yaml
     assert [(e["line"], e["code"]) for e in exceptions] == [
-        ("8", "product-never-sold"), ("2", "similar-product"), ("4", "bad-decimal"),
+        ("2", "similar-product"), ("4", "bad-decimal"), ("8", "product-never-sold"),
     ]
     # the terminal CSV summary is neutralised too
     summary = invoke("run", "--plans", tmp_path / "plans", "--data", tmp_path / "data", "--period", "2026-02",
@@ -703,3 +704,29 @@ def test_a_streaming_run_under_a_file_size_limit_exits_3_and_removes_its_scratch
     assert done.returncode == 3, done.stderr
     assert "File too large" in _one_line(done.stderr)
     assert not out.exists()
+
+
+def test_data_diagnostics_name_the_file_inside_the_data_folder_as_given(tmp_path: Path, monkeypatch):
+    # `--data exports/2026-01`, relative: every location is that folder joined with the file name,
+    # in the terminal and in exceptions.csv, so the user can open it as written
+    write_case(tmp_path, sales=SALES + "S4,A1,c4,card,5,2026-01-32,\n")  # line 5: no 32 January
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "data").rename(tmp_path / "exports" / "2026-01")
+    monkeypatch.chdir(tmp_path)
+    args = ("run", "--plans", "plans", "--data", "exports/2026-01", "--period", "2026-01", "--allow-incomplete")
+    result = invoke(*args, "--out", "out")
+    assert result.exit_code == 2, result.output
+    assert "exports/2026-01/sales.csv:5: bad-date sold_on: " in result.stderr
+
+    result = invoke(*args, "--out", "out", "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    exceptions = read_csv(tmp_path / "out" / "2026-01" / "exceptions.csv")
+    assert [(e["file"], e["line"], e["code"]) for e in exceptions] == [("exports/2026-01/sales.csv", "5", "bad-date")]
+    manifest = json.loads((tmp_path / "out" / "2026-01" / "manifest.json").read_text())
+    assert manifest["inputs"]["sales"]["file"] == "sales.csv"
+    assert manifest["inputs"]["sales"]["rows_rejected"] == 1
+
+    result = invoke("validate", "--plans", "plans", "--data", "exports/2026-01", "--format", "json")
+    assert result.exit_code == 2, result.output
+    (problem,) = json.loads(result.stdout)["diagnostics"]
+    assert (problem["file"], problem["line"], problem["code"]) == ("exports/2026-01/sales.csv", 5, "bad-date")

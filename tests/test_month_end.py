@@ -161,3 +161,11 @@ def test_diff_of_two_different_plans_says_they_must_be_versions_of_one_plan():
     result = invoke("diff", V1, PLANS / "outbound-2026-v1.yaml", "--plans", PLANS, "--data", SAMPLE)
     assert result.exit_code == 2
     assert "different-plans" in result.stderr and "OLD and NEW must be versions of the same plan" in result.stderr
+
+
+def test_a_location_like_line_100_is_printed_as_written_not_as_an_emoji(capsys):
+    from comp_calc.errors import Diagnostic
+    from comp_calc.outputs import terminal
+
+    terminal.diagnostics([Diagnostic("data/sales.csv", 100, "sold_on", "bad-date", "not a date: '2026-13-01'")])
+    assert capsys.readouterr().err == "data/sales.csv:100: bad-date sold_on: not a date: '2026-13-01'\n"

@@ -492,16 +492,16 @@ def test_load_plans_keeps_good_plans_and_reports_bad_files_in_name_order(tmp_pat
     ]
 
 
-@pytest.mark.parametrize("setup, message", [
-    (lambda d: d / "missing", "not found"),
-    (lambda d: write(d / "plan.yaml"), "is a file"),
-    (lambda d: write(d / "readme.md", "hi") and d, "no plan files"),
+@pytest.mark.parametrize("setup, code, message", [
+    (lambda d: d / "missing", "missing-dir", "does not exist"),
+    (lambda d: write(d / "plan.yaml"), "not-a-directory", "is a file"),
+    (lambda d: write(d / "readme.md", "hi") and d, "no-plan-files", "no plan files"),
 ])
-def test_plans_dir_problems(tmp_path, setup, message):
+def test_plans_dir_problems(tmp_path, setup, code, message):
     target = setup(tmp_path)
     plans, (d,) = load_plans(target)
     assert plans.plans == ()
-    assert (d.file, d.line, d.column, d.code) == (str(target), None, None, "plans-dir")
+    assert (d.file, d.line, d.column, d.code) == (str(target), None, None, code)
     assert message in d.message
 
 

@@ -212,7 +212,7 @@ def test_streaming_repeat_exactly_at_a_block_boundary(tmp_path, monkeypatch, ski
     args = ("--period", "2026-01", "--skip-invalid") if skip_invalid else ("--period", "2026-01")
     assert_same_run(data, tmp_path, *args, block_bytes=3 * 36, monkeypatch=monkeypatch, succeeds=skip_invalid, plans=plans)
     streamed = invoke("validate", "--plans", plans, "--data", data, "--streaming")
-    assert "sales.csv:5: duplicate-id sale_id: duplicate sale_id 'S0003' (first on line 4)" in " ".join(streamed.output.split())
+    assert f"{data / 'sales.csv'}:5: duplicate-id sale_id: duplicate sale_id 'S0003' (first on line 4)" in " ".join(streamed.output.split())
     if skip_invalid:
         payouts = read_csv(tmp_path / "streamed" / "2026-01" / "payouts.csv")
         assert [(r["rep_id"], r["credited"], r["earned"]) for r in payouts] == [("A1", "500.00", "50.00")]

@@ -42,6 +42,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
@@ -86,7 +87,7 @@ def cross_checks(inputs: Inputs, plans: PlanSet, until: date | None = None) -> t
     reps, rejected = run(inputs.reps, lambda frame: (frame, [unknown_plan]))
     cascade = rejected_rep_lines(rejected, reps.frame["rep_id"])
     kept_reps = reps.frame["rep_id"]
-    reps_file = file_name("reps", inputs.reps.path)
+    reps_file = Path(file_name("reps", inputs.reps.path)).name  # bare, in messages about another file
     reference = [r for r in reference_rules(kept_reps, cascade, reps_file) if r.code == "rep-rejected"]
 
     def sale_rules(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Rule]]:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from comp_calc.data.files import Raw
+from comp_calc.data.files import Raw, file_name
 from comp_calc.data.model import COLUMNS, REQUIRED_FILES
 from comp_calc.errors import Diagnostic
 
@@ -46,7 +46,7 @@ def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) ->
     With `block` (see `Block`) the rows and problems get the file's line numbers, a
     block without rows is not an error, and the sha256 is left to the caller (empty).
     """
-    fname = path.name
+    fname = file_name(name, path)
     required = name in REQUIRED_FILES and block is None
     header_lines, shift = block or (0, 0)
 

@@ -3,12 +3,14 @@ what a file gives once read (CSV: `comp_calc.data.csv_text`; Parquet:
 `comp_calc.data.parquet`), before the row rules.
 
 The file-level problems found here (`missing-dir`, `not-a-directory`,
-`missing-file`, `ambiguous-file`, `is-a-directory`, `unreadable`) are listed
+`unreadable`, `missing-file`, `ambiguous-file`, `is-a-directory`) are listed
 with every other code in `comp_calc.data.load`.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +22,10 @@ from comp_calc.errors import Diagnostic, InputError
 
 
 def file_name(name: str, path: str | Path | None = None) -> str:
-    """The bare file name used in diagnostics: `sales.csv`, or the name of `path`."""
-    return Path(path).name if path else f"{name}.csv"
+    """How diagnostics name an input file: `path` as the user can open it, the data directory as
+    given on the command line joined with the file name (`exports/2026-10/sales.csv`, absolute
+    when the directory was given absolutely); `sales.csv` without a path."""
+    return str(path) if path else f"{name}.csv"
 
 
 @dataclass
@@ -45,7 +49,8 @@ class Raw:
 
 
 def check_dir(data_dir: str | Path) -> Path:
-    """The data directory, or `InputError` if it is missing or not a directory."""
+    """The data directory, or `InputError` if it is missing, not a directory or cannot be read
+    (the same codes as for the plans directory, `comp_calc.plan.load`)."""
     data_dir = Path(data_dir)
     if not data_dir.exists():
         raise InputError(Diagnostic(str(data_dir), None, None, "missing-dir", "data directory does not exist"))
@@ -53,6 +58,13 @@ def check_dir(data_dir: str | Path) -> Path:
         raise InputError(
             Diagnostic(str(data_dir), None, None, "not-a-directory", "data path is a file, not a directory")
         )
+    try:
+        next(data_dir.iterdir(), None)
+        if not os.access(data_dir, os.X_OK):  # listed but its files cannot be opened
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    except OSError as exc:
+        message = f"cannot read the data directory: {exc.strerror or exc}"
+        raise InputError(Diagnostic(str(data_dir), None, None, "unreadable", message)) from None
     return data_dir
 
 
@@ -61,11 +73,11 @@ def find_file(data_dir: Path, name: str) -> tuple[Path | None, list[Diagnostic]]
     present = [data_dir / f"{name}{suffix}" for suffix in FORMATS if (data_dir / f"{name}{suffix}").exists()]
     if len(present) > 1:
         names = " and ".join(p.name for p in present)
-        return None, [Diagnostic(file_name(name), None, None, "ambiguous-file",
+        return None, [Diagnostic(file_name(name, present[0]), None, None, "ambiguous-file",
                                  f"both {names} exist; keep only one of them")]
     if not present:
         if name in REQUIRED_FILES:
-            return None, [Diagnostic(file_name(name), None, None, "missing-file",
+            return None, [Diagnostic(file_name(name, data_dir / f"{name}.csv"), None, None, "missing-file",
                                      f"required file is missing from {data_dir}")]
         return None, []
     return present[0], []
@@ -76,11 +88,11 @@ def not_a_file(path: Path) -> Diagnostic | None:
     if not path.is_dir():
         return None
     kind = "a Parquet" if path.suffix == ".parquet" else "a CSV"
-    return Diagnostic(path.name, None, None, "is-a-directory", f"{path} is a directory, not {kind} file")
+    return Diagnostic(file_name(path.stem, path), None, None, "is-a-directory", f"is a directory, not {kind} file")
 
 
 def unreadable(path: Path, exc: OSError) -> Diagnostic:
-    return Diagnostic(path.name, None, None, "unreadable", f"cannot read {path}: {exc.strerror or exc}")
+    return Diagnostic(file_name(path.stem, path), None, None, "unreadable", f"cannot read the file: {exc.strerror or exc}")
 
 
 def read_bytes(path: Path, fname: str) -> tuple[bytes | None, list[Diagnostic]]:

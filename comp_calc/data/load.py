@@ -28,7 +28,7 @@ File-level codes (raised in `InputError`):
   missing-file       reps or sales is absent (neither .csv nor .parquet)
   ambiguous-file     both sales.csv and sales.parquet (say) exist
   is-a-directory     a data file path is a directory
-  unreadable         the file cannot be read (permissions, I/O)
+  unreadable         the data directory or a file cannot be read (permissions, I/O)
   not-utf8           the bytes are not UTF-8 text (binary file, UTF-16, Latin-1...)
   empty-file         no header row at all (any file); a Parquet file of 0 bytes
   no-rows            reps or sales has a header but no data rows
@@ -76,8 +76,14 @@ Readings where SPEC section 1 is silent:
   whose quoted field spans lines is reported on the line where it starts.
   A stray quote inside an unquoted field (`5" screen`) makes that impossible
   and is reported as `bad-csv` for the whole file.
-- Diagnostics name files by their bare name (`sales.csv`) so that reports are
-  the same wherever the directory lives; directory errors give the path.
+- Diagnostics name a file as the user can open it: the data directory as given
+  on the command line joined with the file name (`exports/2026-10/sales.csv`,
+  absolute when the directory was given absolutely; `files.file_name`), in the
+  terminal, `validate --format json` and exceptions.csv. Messages that mention
+  another file keep its bare name (`rep 'E2' was rejected (reps.csv line 3)`),
+  and so does the manifest's `inputs.*.file`, beside its sha256. The directory
+  codes (`missing-dir`, `not-a-directory`, `unreadable`) are those of the plans
+  directory.
 
 Parquet inputs (`reps.parquet`, `sales.parquet`, `feedback.parquet`,
 `contacts.parquet`):
@@ -148,9 +154,10 @@ def validate_rows(
 
 
 def rep_refs(raw: Raw, kept: pl.DataFrame, rejected: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, str]:
-    """What `validate_rows` needs of the checked reps file for the other files' rep references."""
+    """What `validate_rows` needs of the checked reps file for the other files' rep references
+    (messages name the reps file by its bare name: `rep 'E2' was rejected (reps.csv line 3)`)."""
     kept_reps = kept["rep_id"]
-    return kept_reps, rejected_rep_lines(rejected, kept_reps), raw.file
+    return kept_reps, rejected_rep_lines(rejected, kept_reps), Path(raw.path).name
 
 
 def whole_table(raw: Raw, kept: pl.DataFrame, rejected: pl.DataFrame) -> Table:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from comp_calc.data.files import Raw, not_a_file, read_bytes
+from comp_calc.data.files import Raw, file_name, not_a_file, read_bytes
 from comp_calc.data.model import COLUMNS, REQUIRED_FILES
 from comp_calc.errors import Diagnostic
 
@@ -20,7 +20,7 @@ def read_parquet(path: Path, name: str, rows: tuple[int, int] | None = None) -> 
     `rows=(offset, count)`: only those rows, as a block of a file read in parts (no sha256,
     no `no-rows`: see `parse_csv`).
     """
-    fname = path.name
+    fname = file_name(name, path)
 
     def fail(code: str, message: str, column: str | None = None):
         return None, [Diagnostic(fname, None, column, code, message)]

@@ -33,7 +33,7 @@ import polars as pl
 
 from comp_calc.data.contract import ID_KEYS
 from comp_calc.data.csv_text import BOM, Block, parse_csv
-from comp_calc.data.files import Raw, check_dir, find_file, not_a_file, unreadable
+from comp_calc.data.files import Raw, check_dir, file_name, find_file, not_a_file, unreadable
 from comp_calc.data.load import read_input, rep_refs, validate_rows, whole_table
 from comp_calc.data.model import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs, Table, empty_frame
 from comp_calc.data.parquet import read_parquet
@@ -105,7 +105,7 @@ def _load_parts(name: str, path: Path, scratch: Path, block_bytes: int, refs) ->
             target = scratch / f"{name}-{number:05d}-{month:%Y-%m}.parquet"
             rows.write_parquet(target, compression="lz4", statistics=False)
             parts.append((month, str(target)))
-    fname = path.name
+    fname = file_name(name, path)
     if read == 0 and name in REQUIRED_FILES:
         detail = "has no data rows" if path.suffix == ".parquet" else "has a header but no data rows"
         raise InputError(Diagnostic(fname, None, None, "no-rows", detail))

@@ -24,8 +24,8 @@ from comp_calc.outputs.csvfmt import format_frame
 from comp_calc.outputs.numbers import column_exact_text, money, money_text
 from comp_calc.outputs.writer import exceptions_frame, render_csv
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # one diagnostic, one line: grep- and click-able
+out = Console(highlight=False, soft_wrap=False, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # one diagnostic, one line: grep- and click-able
 
 MAX_SHOWN = 20
 MAX_TABLE_ROWS = 200
@@ -33,15 +33,15 @@ MAX_TABLE_ROWS = 200
 
 def console() -> Console:
     """A console made per command, so the terminal width (COLUMNS) is read when the command runs."""
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, emoji=False)
 
 
 def print_wide(out: Console, table: Table, blank_after: bool = True) -> None:
     """Print a table at least as wide as its cells need, so no number is ever cut, even on a narrow
     terminal (the terminal then wraps the long lines itself)."""
-    wide = Console(width=10_000, file=out.file, highlight=False, soft_wrap=False)
+    wide = Console(width=10_000, file=out.file, highlight=False, soft_wrap=False, emoji=False)
     needed = wide.measure(table).maximum
-    Console(width=max(out.width, needed), file=out.file, highlight=False, soft_wrap=False).print(table)
+    Console(width=max(out.width, needed), file=out.file, highlight=False, soft_wrap=False, emoji=False).print(table)
     if blank_after:
         out.print()
 

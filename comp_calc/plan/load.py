@@ -13,7 +13,10 @@ with `file` the path as given, `line` 1-based and `column` the dotted key path
 plans that passed on their own; a caller must not run with any diagnostic.
 
 Diagnostic codes
-    plans-dir                 the plans directory is missing, not a directory or has no plan files
+    missing-dir               the plans directory does not exist
+    not-a-directory           the plans directory is a file
+    unreadable                the plans directory cannot be listed (permissions)
+    no-plan-files             the plans directory holds no *.yaml / *.yml file
     file-read                 a plan file cannot be read
     file-too-large            a plan file is over 1 MiB
     encoding                  not UTF-8 text (binary, UTF-16, invalid bytes, control characters)
@@ -71,17 +74,17 @@ def load_plans(plans_dir: str | Path) -> tuple[PlanSet, list[Diagnostic]]:
     directory = Path(plans_dir)
     try:
         if not directory.exists():
-            return PlanSet(), [Diagnostic(where, None, None, "plans-dir", "plans directory not found")]
+            return PlanSet(), [Diagnostic(where, None, None, "missing-dir", "plans directory does not exist")]
         if not directory.is_dir():
-            return PlanSet(), [Diagnostic(where, None, None, "plans-dir", "is a file, not a plans directory")]
+            return PlanSet(), [Diagnostic(where, None, None, "not-a-directory", "plans path is a file, not a directory")]
         names = sorted(
             p.name for p in directory.iterdir()
             if p.suffix.lower() in SUFFIXES and not p.name.startswith(".") and not p.is_dir()
         )
     except OSError as e:
-        return PlanSet(), [Diagnostic(where, None, None, "plans-dir", f"cannot read the plans directory: {e.strerror}")]
+        return PlanSet(), [Diagnostic(where, None, None, "unreadable", f"cannot read the plans directory: {e.strerror or e}")]
     if not names:
-        return PlanSet(), [Diagnostic(where, None, None, "plans-dir", "no plan files (*.yaml, *.yml) in the directory")]
+        return PlanSet(), [Diagnostic(where, None, None, "no-plan-files", "no plan files (*.yaml, *.yml) in the directory")]
     plans, diagnostics = [], []
     for name in names:
         plan, problems = load_plan_file(directory / name)

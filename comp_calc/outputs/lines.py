@@ -54,9 +54,18 @@ def rep_groups(result: RunResult, size: int) -> list[tuple[int, int]]:
 
 def tier_pieces(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
     """`lines` (a slice of result.lines) with `tier_pieces` on commission lines: per band the line
-    reaches into, in band order, {multiplier, piece}, the piece (exact) shown rounded to cents."""
+    reaches into, in band order, {multiplier, piece}, the piece (exact) shown rounded to cents.
+    A line of a retroactive rep-period has one piece: the final band's multiplier @ its credited."""
     scales = result.tables.scales
     table, _, n_bands = attainment.rep_period_table(result.grid.lazy(), result.tables, scales)
+    keys = ["rep_no", "p_start"]
+    retroactive = []
+    if attainment.RETRO in table.collect_schema().names():
+        # the rep-period's final credit times D: the grid's credited (every line, even after a streaming run)
+        totals = result.grid.lazy().select(*keys, pl.col("credited").alias("_period_credited"))
+        table = table.join(totals, on=keys, how="left", maintain_order="left")
+        total = pl.col("_period_credited").cast(dec(scales.scaled_credit)) * pl.col("p_days")
+        retroactive = attainment.retroactive_bands(n_bands, total, scales)
     multiplier = dec(max(scales.tier_multiplier, 2))
     pieces = [
         pl.when(attainment.band_piece(b).is_not_null()).then(
@@ -69,7 +78,8 @@ def tier_pieces(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
     ]
     return (
         lines.lazy()
-        .join(table.drop("rep_id", "pv", "rounding"), on=["rep_no", "p_start"], how="left", maintain_order="left")
+        .join(table.drop("rep_id", "pv", "rounding"), on=keys, how="left", maintain_order="left")
+        .with_columns(retroactive)
         .with_columns(tier_pieces=pl.when(pl.col("kind") == "commission").then(pl.concat_list(pieces).list.drop_nulls()))
         .select(*lines.columns, "tier_pieces")
         .collect()

@@ -131,9 +131,9 @@ def next_tier_step(
 
 @dataclass(frozen=True)
 class MetricDetail:
-    metric: str  # "csat" | "nps"
+    metric: str  # "csat" | "nps" | "ces"
     responses: int
-    value_num: int  # csat: responses scoring 4 or 5; nps: 100 * (promoters - detractors)
+    value_num: int  # csat: responses scoring 4 or 5; nps: 100 * (promoters - detractors); ces: sum of scores
     multiplier: Decimal
     counted: bool  # at least min_responses responses; otherwise the metric counts as 1
 
@@ -143,7 +143,8 @@ class MetricDetail:
 
     @property
     def value_text(self) -> str:
-        """`80.00% (8 of 10 scored 4-5)` or `54.55 (11 responses)`: display only."""
+        """`80.00% (8 of 10 scored 4-5)`, `54.55 (11 responses)` (nps) or `5.25 (4 responses)`
+        (the mean ces score): display only."""
         if self.responses == 0:
             return "no responses"
         if self.metric == "csat":
@@ -416,7 +417,7 @@ def _quality(row: dict) -> QualityDetail | None:
     if not row["has_quality"] or row["quality_multiplier"] is None:
         return None
     metrics = []
-    for m in ("csat", "nps"):
+    for m in ("csat", "nps", "ces"):
         if row[f"{m}_multiplier"] is None:  # not a metric of this plan version
             continue
         n = row[f"{m}_n"] or 0

@@ -1,4 +1,5 @@
-"""An independent, literal reading of SPEC section 3 in plain Python (Fractions, row by row).
+"""An independent, literal reading of SPEC section 3 in plain Python (Fractions, row by row),
+with the retroactive tiers and the CES metric of section 6.
 
 Slow and simple on purpose: it shares no code with the engine except the
 period calendar and the Plan dataclasses, so the property tests that compare
@@ -103,6 +104,8 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                         continue
                     if m.metric == "csat":
                         value = Fraction(sum(1 for x in scores if x >= 4), n)
+                    elif m.metric == "ces":
+                        value = Fraction(sum(scores), n)  # the mean ces score
                     else:
                         value = Fraction(100 * (sum(1 for x in scores if x >= 9) - sum(1 for x in scores if x <= 6)), n)
                     mult = next((b.multiplier for b in m.bands if b.below is not None and value < Fraction(b.below)), m.bands[-1].multiplier)
@@ -118,6 +121,11 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
             credited_total = Fraction(0)
             if mine:
                 prorated = Fraction(rep["quota"]) * active_days / p.days
+                retro_multiplier = None  # tier_mode retroactive: the band holding the final attainment
+                if v.attainment_tiers and v.tier_mode == "retroactive":
+                    total = sum((ln[3] for ln in mine), Fraction(0))
+                    held = [t for t in v.attainment_tiers if t.up_to is None or total < Fraction(t.up_to) * prorated]
+                    retro_multiplier = Fraction(held[0].multiplier)
                 running = Fraction(0)
                 for rid_, role, s, credited in mine:
                     rate = next(r.rate for r in v.rates if r.products is None or s["product"] in r.products)
@@ -125,7 +133,9 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                     running = hi_run
                     credited_total += credited
                     base = Fraction(0)
-                    if v.attainment_tiers:
+                    if retro_multiplier is not None:
+                        base = credited * Fraction(rate) * retro_multiplier
+                    elif v.attainment_tiers:
                         lower = Fraction(0)
                         for t in v.attainment_tiers:
                             upper = None if t.up_to is None else Fraction(t.up_to) * prorated

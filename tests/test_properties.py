@@ -18,6 +18,7 @@ from factories import clawback, contact, inputs, outbound, plan, plans, quality,
 FIRST = date(2026, 1, 1)
 LAST = date(2026, 3, 31)
 PRODUCTS = ["a", "b", "c"]
+SCORES = {"csat": st.integers(1, 5), "nps": st.integers(0, 10), "ces": st.integers(1, 7)}
 
 
 def _day(draw, lo: date, hi: date) -> date:
@@ -30,14 +31,18 @@ def plan_versions(draw):
         kw = dict(version=version, effective_from=effective_from, rounding=draw(st.sampled_from(["half_up", "half_even"])))
         kw["rates"] = rates(("a", draw(st.sampled_from(["0.01", "0.025", "0.1"]))), (("b", "c"), "0.03"), (None, "0.007"))
         if draw(st.booleans()):
-            kw["attainment_tiers"] = tiers(("0.5", "0.5"), (draw(st.sampled_from(["1", "1.2"])), "1"), (None, "1.5"))
+            first = draw(st.sampled_from(["0.5", "0"]))  # 0: a gate below half of quota
+            kw["attainment_tiers"] = tiers(("0.5", first), (draw(st.sampled_from(["1", "1.2"])), "1"), (None, "1.5"))
+            kw["tier_mode"] = draw(st.sampled_from(["marginal", "retroactive"]))
         if draw(st.booleans()):
+            metrics = dict(csat=[("0.7", "0.8"), ("0.85", "1"), (None, "1.1")], nps=[("0", "0.9"), (None, "1.05")])
+            if draw(st.integers(0, 3)):  # mostly: the mean ces score lands on and around its edges
+                metrics["ces"] = [("2", "0.95"), ("5.5", "1"), (None, "1.2")]
             kw["quality"] = quality(
                 window_days=draw(st.sampled_from([1, 30, 90])),
                 min_responses=draw(st.integers(1, 3)),
                 combine=draw(st.sampled_from(["multiply", "min"])),
-                csat=[("0.7", "0.8"), ("0.85", "1"), (None, "1.1")],
-                nps=[("0", "0.9"), (None, "1.05")],
+                **metrics,
             )
         if draw(st.booleans()):
             kw["outbound_credit"] = outbound(
@@ -86,9 +91,8 @@ def datasets(draw):
         for i in range(draw(st.integers(0, 10)))
     ]  # fmt: skip
     feedback = [
-        response(f"F{i}", draw(st.sampled_from(reps))["rep_id"], survey, draw(st.integers(1, 5) if survey == "csat" else st.integers(0, 10)),
-                 _day(draw, FIRST, LAST).isoformat())
-        for i, survey in enumerate(draw(st.lists(st.sampled_from(["csat", "nps"]), max_size=10)))
+        response(f"F{i}", draw(st.sampled_from(reps))["rep_id"], survey, draw(SCORES[survey]), _day(draw, FIRST, LAST).isoformat())
+        for i, survey in enumerate(draw(st.lists(st.sampled_from(list(SCORES)), max_size=10)))
     ]  # fmt: skip
     return reps, sales, feedback, contacts
 
@@ -139,3 +143,36 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
     # a rerun is byte-identical
     again = compute(ps, inp, period)
     assert joined(period_files(result, ps, inp, [], None)) == joined(period_files(again, ps, inp, [], None))
+
+
+@st.composite
+def edge_cases(draw):
+    """One March, one rep: retroactive (or marginal) tiers and a ces metric whose edges the
+    data reach exactly (amounts that sum to 0.5 or 1.0 of quota 1000, means like 2 or 4)."""
+    first = draw(st.sampled_from(["0.5", "0"]))
+    kw = dict(effective_from=date(2026, 3, 1), rates=rates((None, draw(st.sampled_from(["0.1", "0.025"])))))
+    kw["attainment_tiers"] = tiers(("0.5", first), (draw(st.sampled_from(["1", "1.2"])), "1"), (None, "1.5"))
+    kw["tier_mode"] = draw(st.sampled_from(["marginal", "retroactive", "retroactive"]))
+    edges = sorted(draw(st.lists(st.sampled_from(["2", "3.5", "4", "5", "7"]), min_size=1, max_size=2, unique=True)), key=Decimal)
+    metrics = {"ces": [*zip(edges, ["0.9", "0.95"]), (None, "1.1")]}
+    if draw(st.booleans()):
+        metrics["csat"] = [("0.5", "0.8"), (None, "1")]
+    kw["quality"] = quality(window_days=31, min_responses=draw(st.integers(1, 3)), combine=draw(st.sampled_from(["multiply", "min"])), **metrics)
+    start = draw(st.sampled_from(["2026-01-01", "2026-03-17"]))  # the second: a prorated quota (15 of 31 days)
+    reps = [rep("R1", quota="1000", start=start)]
+    amounts = draw(st.lists(st.sampled_from(["100.00", "250.00", "400.00", "500.00", "0.01", "483.87", "483.88"]), max_size=4))
+    sales = [sale(f"S{i}", "R1", a, f"2026-03-{17 + i}") for i, a in enumerate(amounts)]
+    surveys = draw(st.lists(st.sampled_from(["ces", "ces", "csat"]), max_size=6))
+    feedback = [response(f"F{i}", "R1", s, draw(SCORES[s]), "2026-03-20") for i, s in enumerate(surveys)]
+    return plans(plan(**kw)), (reps, sales, feedback, [])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edge_cases())
+def test_retroactive_tiers_and_ces_on_their_edges_agree_with_literal_reading(case):
+    ps, data = case
+    inp = inputs(*data)
+    period = parse_period("2026-03")
+    expected = oracle.compute(ps, *_typed(inp), period)
+    got = compute(ps, inp, period).grid.filter(pl.col("present"))
+    assert {(r["rep_id"], r["period"]): r["earned"] for r in got.to_dicts()} == {k: v["earned"] for k, v in expected.items()}

@@ -161,6 +161,32 @@ def test_a_bad_byte_late_in_the_file_is_reported_on_its_line(tmp_path: Path, mon
     assert "on line 3001" in result.output
 
 
+@pytest.mark.parametrize("block_bytes", [3_000, stream.BLOCK_BYTES])
+def test_retroactive_tiers_and_ces_stream_to_the_same_files(tmp_path: Path, monkeypatch, block_bytes: int):
+    # the shipped plans with every tier list retroactive and a ces metric in each quality section,
+    # over the sample with every other nps response turned into a ces one (score 0..10 -> 1..7)
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    ces = "  metrics:\n    - metric: ces\n      bands:\n        - below: 4\n          multiplier: 0.95\n        - multiplier: 1.05\n"
+    for source in sorted(PLANS.glob("*.yaml")):
+        text = source.read_text()
+        assert "attainment_tiers:" in text
+        (plans / source.name).write_text(text.replace("  metrics:\n", ces, 1) + "tier_mode: retroactive\n")
+    header, *rows = _sample_rows("feedback")
+    survey, score = header.index("survey"), header.index("score")
+    for i, row in enumerate(rows):
+        if row[survey] == "nps" and i % 2 == 0:
+            row[survey], row[score] = "ces", str(1 + int(row[score]) * 6 // 10)
+    data = _write(tmp_path / "data", {"feedback": [header, *rows]})
+    assert_same_run(data, tmp_path, "--period", "2026-09", block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True, plans=plans)
+    # both features took part: no line is split across tiers, and some rep's ces counted
+    # (0.85 * 0.75 * 0.95 = 0.605625: csat and nps bands of the sample plans times the ces band below 4)
+    lines = conftest.read_csv(tmp_path / "memory" / "2026-09" / "lines.csv")
+    assert not any("|" in row["tiers"] for row in lines if row["kind"] == "commission")
+    payouts = conftest.read_csv(tmp_path / "memory" / "2026-09" / "payouts.csv")
+    assert "0.605625" in {row["quality_multiplier"] for row in payouts}
+
+
 def test_statements_are_refused_in_a_streaming_run(tmp_path: Path):
     result = invoke("run", "--out", tmp_path, "--streaming", "--statements")
     assert result.exit_code == 2

@@ -9,8 +9,8 @@ MAX_DECIMALS = 6
 MAX_INTEGER_DIGITS = 15
 # the contact channels, in this order wherever they are numbered (a plan's channels as a bit mask)
 CHANNELS = ("voice", "email", "sms", "visit")
-ENUMS = {"survey": ("nps", "csat"), "channel": CHANNELS}
-SCORE_RANGE = {"nps": (0, 10), "csat": (1, 5)}
+ENUMS = {"survey": ("nps", "csat", "ces"), "channel": CHANNELS}
+SCORE_RANGE = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 ID_KEYS = {"reps": "rep_id", "sales": "sale_id", "feedback": "response_id", "contacts": "contact_id"}
 FORMATS = (".csv", ".parquet")
 # the kinds of column whose cell may be empty (every other column is required)

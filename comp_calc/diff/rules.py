@@ -184,6 +184,7 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
             "attainment_tiers", "tier", old.attainment_tiers, new.attainment_tiers,
             [("up_to", "upper edge (fraction of quota)"), ("multiplier", "multiplier")], _tier,
         )  # fmt: skip
+    c.compare("tier_mode", "tier mode", old.tier_mode, new.tier_mode, str)
 
     if c.section("quality", "quality multiplier", old.quality, new.quality, _quality):
         oq, nq = old.quality, new.quality

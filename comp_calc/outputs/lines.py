@@ -56,9 +56,18 @@ def tier_pieces(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
     """`lines` (a slice of result.lines) with the tier pieces of commission lines as data: for
     each band b of the run's widest tier table, `tier_multiplier_b` and `tier_piece_b` (the
     line's exact piece in that band, shown rounded to cents), both null when the line does not
-    reach into the band (and on other kinds of line)."""
+    reach into the band (and on other kinds of line). A line of a retroactive rep-period has
+    one piece: the final band's multiplier and its whole credit."""
     scales = result.tables.scales
     table, _, n_bands = attainment.rep_period_table(result.grid.lazy(), result.tables, scales)
+    keys = ["rep_no", "p_start"]
+    retroactive = []
+    if attainment.RETRO in table.collect_schema().names():
+        # the rep-period's final credit times D: the grid's credited (every line, even after a streaming run)
+        totals = result.grid.lazy().select(*keys, pl.col("credited").alias("_period_credited"))
+        table = table.join(totals, on=keys, how="left", maintain_order="left")
+        total = pl.col("_period_credited").cast(dec(scales.scaled_credit)) * pl.col("p_days")
+        retroactive = attainment.retroactive_bands(n_bands, total, scales)
     multiplier = dec(max(scales.tier_multiplier, 2))
     commission = pl.col("kind") == "commission"
     pieces = []
@@ -71,7 +80,8 @@ def tier_pieces(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
         ]
     return (
         lines.lazy()
-        .join(table.drop("rep_id", "pv", "rounding"), on=["rep_no", "p_start"], how="left", maintain_order="left")
+        .join(table.drop("rep_id", "pv", "rounding"), on=keys, how="left", maintain_order="left")
+        .with_columns(retroactive)
         .select(*lines.columns, *pieces)
         .collect()
     )

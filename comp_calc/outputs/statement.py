@@ -131,9 +131,9 @@ def next_tier_step(
 
 @dataclass(frozen=True)
 class MetricDetail:
-    metric: str  # "csat" | "nps"
+    metric: str  # "csat" | "nps" | "ces"
     responses: int
-    value_num: int  # csat: responses scoring 4 or 5; nps: 100 * (promoters - detractors)
+    value_num: int  # csat: responses scoring 4 or 5; nps: 100 * (promoters - detractors); ces: sum of scores
     multiplier: Decimal
     counted: bool  # at least min_responses responses; otherwise the metric counts as 1
 
@@ -143,7 +143,8 @@ class MetricDetail:
 
     @property
     def value_text(self) -> str:
-        """`80.00% (8 of 10 scored 4-5)` or `54.55 (11 responses)`: display only."""
+        """`80.00% (8 of 10 scored 4-5)`, `54.55 (11 responses)` (nps) or `5.25 (4 responses)`
+        (the mean ces score): display only."""
         if self.responses == 0:
             return "no responses"
         if self.metric == "csat":
@@ -220,6 +221,7 @@ class Statement:
     carry_out: Decimal
     negative_balance: str
     has_tiers: bool = False
+    retroactive: bool = False  # tier_mode: retroactive: the final band applies to every line of the period
     bands: tuple[Band, ...] = ()  # the plan version's tier bands, in order (none without tiers)
     year_to_date: pl.DataFrame | None = None  # YEAR_TO_DATE_COLUMNS, one row per payouts row of the rep
 
@@ -293,12 +295,11 @@ class Statement:
         if step is None:
             last = [b.up_to for b in self.bands if b.up_to is not None]
             edge = f" ({percent(last[-1])} of quota)" if last else ""
-            return f"Above the last tier edge{edge}: further credit is paid at the top tier multiplier x{exact(self.bands[-1].multiplier)}."
+            paid = "every line of the period is" if self.retroactive else "further credit is"
+            return f"Above the last tier edge{edge}: {paid} paid at the top tier multiplier x{exact(self.bands[-1].multiplier)}."
         needed, up_to, now, then = step
-        return (
-            f"Next tier: {money(needed)} more credit reaches {percent(up_to)} of quota, "
-            f"where the tier multiplier goes from x{exact(now)} to x{exact(then)}."
-        )
+        moves = "every line of the period moves" if self.retroactive else "the tier multiplier goes"
+        return f"Next tier: {money(needed)} more credit reaches {percent(up_to)} of quota, where {moves} from x{exact(now)} to x{exact(then)}."
 
     @property
     def credit_note(self) -> str | None:
@@ -416,7 +417,7 @@ def _quality(row: dict) -> QualityDetail | None:
     if not row["has_quality"] or row["quality_multiplier"] is None:
         return None
     metrics = []
-    for m in ("csat", "nps"):
+    for m in ("csat", "nps", "ces"):
         if row[f"{m}_multiplier"] is None:  # not a metric of this plan version
             continue
         n = row[f"{m}_n"] or 0
@@ -494,6 +495,7 @@ def _statement(
         carry_out=row["carry_out"],
         negative_balance=row["negative_balance"],
         has_tiers=has_tiers,
+        retroactive=bool(row.get("retro")),
         bands=(bands or {}).get(row.get("pv"), ()) if has_tiers else (),
         year_to_date=None if ytd is None else ytd.select(YEAR_TO_DATE_COLUMNS),
     )

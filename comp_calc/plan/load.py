@@ -39,6 +39,7 @@ Diagnostic codes
     too-precise               more decimal places than allowed (6; `cap` 2)
     not-increasing            tier `up_to`, band `below` or clawback `within_days` not strictly increasing
     catch-all                 rates need exactly one rule without `product`, and it must be last
+    needs-tiers               `tier_mode` without `attainment_tiers` (even `tier_mode: marginal`)
     open-ended                tiers and bands need exactly one entry without `up_to` / `below`, last
     duplicate-entry           a metric or channel listed twice
     not-period-start          `effective_from` is not the first day of a period of the plan's kind

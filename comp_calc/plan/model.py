@@ -50,7 +50,7 @@ class Band:
 
 @dataclass(frozen=True)
 class Metric:
-    metric: str  # "csat" | "nps"
+    metric: str  # "csat" | "nps" | "ces"
     bands: tuple[Band, ...]
 
 
@@ -93,6 +93,7 @@ class Plan:
     clawback: tuple[ClawbackRule, ...] | None = None
     cap: Decimal | None = None
     negative_balance: str = "carry_forward"  # "carry_forward" | "pay"
+    tier_mode: str = "marginal"  # "marginal" | "retroactive": how attainment_tiers apply (SPEC 6.2)
     source: str = ""  # the file it came from, as given
     sha256: str = ""  # of the file's bytes
 

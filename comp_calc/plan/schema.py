@@ -32,7 +32,7 @@ MAX_INT_DIGITS = 12
 MAX_DAYS = 36600
 MAX_INT = 10**9
 ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-METRIC_RANGES = {"csat": (Decimal(0), Decimal(1)), "nps": (Decimal(-100), Decimal(100))}
+METRIC_RANGES = {"csat": (Decimal(0), Decimal(1)), "nps": (Decimal(-100), Decimal(100)), "ces": (Decimal(1), Decimal(7))}
 
 
 class Checker:
@@ -308,13 +308,25 @@ def _effective_from(ck: Checker, values: dict, raw: YMap, path: str) -> None:
                f"{start.isoformat()} is not the first day of a {kind}")
 
 
+def _tier_mode(ck: Checker, values: dict, raw: YMap, path: str) -> None:
+    """`tier_mode`, even `marginal`, says how tiers apply: without `attainment_tiers` it is a mistake."""
+    if "tier_mode" in raw and "attainment_tiers" not in raw:
+        ck.err(raw.key_lines["tier_mode"], "tier_mode", "needs-tiers",
+               "tier_mode says how attainment_tiers apply, but this plan has no attainment_tiers")
+
+
+def _plan_checks(ck: Checker, values: dict, raw: YMap, path: str) -> None:
+    _effective_from(ck, values, raw, path)
+    _tier_mode(ck, values, raw, path)
+
+
 # ---- the plan ---------------------------------------------------------------------------------
 
 RATE = {"product": opt(products), "rate": req(number(0, 1))}
 TIER = {"up_to": opt(number(0, lo_open=True)), "multiplier": req(number(0))}
 BAND = {"below": opt(number()), "multiplier": req(number(0))}
 METRIC = {
-    "metric": req(keyword("csat", "nps")),
+    "metric": req(keyword(*METRIC_RANGES)),
     "bands": req(listing(record(Band, BAND), open_last("below", "band", "open-ended"), increasing("below"))),
 }
 QUALITY = {
@@ -341,6 +353,7 @@ PLAN = {
                          open_last("product", "rule", "catch-all", attr="products"))),
     "attainment_tiers": opt(listing(record(Tier, TIER), open_last("up_to", "tier", "open-ended"),
                                     increasing("up_to"))),
+    "tier_mode": opt(keyword("marginal", "retroactive"), "marginal"),
     "quality": opt(record(Quality, QUALITY)),
     "outbound_credit": opt(record(Outbound, OUTBOUND)),
     "clawback": opt(listing(record(ClawbackRule, CLAWBACK), increasing("within_days"))),
@@ -355,7 +368,7 @@ def build_plan(document, source: str, sha256: str) -> tuple[Plan | None, list[Di
     if not isinstance(document, YMap):
         what = f"a plan file must be a mapping of keys (plan, version, ...); got {describe(document)}"
         return None, [Diagnostic(source, 1, None, "not-a-mapping", what)]
-    plan = record(Plan, PLAN, check=_effective_from)(ck, document, document.line, "")
+    plan = record(Plan, PLAN, check=_plan_checks)(ck, document, document.line, "")
     if ck.diagnostics:
         return None, ck.diagnostics
     return replace(plan, source=source, sha256=sha256), []

@@ -11,6 +11,14 @@ Plans have a handful of bands, so each band is a column (`params.wide_by_version
 edges by `band_edges`) and a line's pieces are computed side by side on the line's own
 row: no line is exploded into one row per band.
 
+With `tier_mode: retroactive` a line is not split: every line of the rep-period goes
+whole into the band that holds the period's *final* credit (its total, times D,
+against the same edges). `running_credit` does this by collapsing the edges of a
+retroactive rep-period's lines (`retroactive_bands`): the band holding the total
+becomes [0, open), the others absent, so `band_piece` and the rate step price both
+modes alike. Example: quota 1000, tiers up_to 1.0 x1 / open x1.5, lines 600 and 400:
+total 1000 sits on the 1.0 edge, so both lines are priced at x1.5.
+
 A line finds its rep and period's row (plan version, edges, days) by position in the
 rep x period grid (`gather_rep_periods`), not by a join. For the payouts, the prorated
 quota and the attainment reached are shown rounded (`prorated_quota`).
@@ -30,17 +38,42 @@ from comp_calc.steps.exact import Scales, dec, div_round, round_to
 from comp_calc.steps.params import PlanTables, month_number, wide_by_version
 
 
+RETRO = "retro"  # a rep-period table column, present only when some plan version is retroactive
+
+
 def running_credit(lines: pl.LazyFrame, scales: Scales, rep_period: str) -> pl.LazyFrame:
     """Add `run_from`, `run_to`: the running credit before and after each line, times D.
 
     `lines` must be in line_no (attainment) order; a window over `rep_period` (one
-    integer per rep and period) keeps that order within each rep and period.
+    integer per rep and period) keeps that order within each rep and period, and holds
+    every line of the rep-period. When the lines carry `retro` (see `rep_period_table`),
+    the band edges `lo_b`, `hi_b` of retroactive rep-periods are collapsed onto the band
+    of the period's total credit (`retroactive_bands`).
     """
     s = scales.scaled_credit
     scaled = pl.col("credited").cast(dec(s)) * pl.col("p_days")
-    return lines.with_columns(run_to=scaled.cum_sum().over(rep_period)).with_columns(
-        run_from=pl.col("run_to") - scaled
-    )
+    out = lines.with_columns(run_to=scaled.cum_sum().over(rep_period)).with_columns(run_from=pl.col("run_to") - scaled)
+    names = lines.collect_schema().names()
+    if RETRO in names:
+        bands = sum(1 for c in names if c.startswith("lo_"))
+        out = out.with_columns(retroactive_bands(bands, scaled.sum().over(rep_period), scales))
+    return out
+
+
+def retroactive_bands(bands: int, total: pl.Expr, scales: Scales) -> list[pl.Expr]:
+    """`lo_b`, `hi_b` (see `band_edges`) as `band_piece` needs them on lines with `retro`:
+    unchanged on a marginal rep-period; on a retroactive one, the band [lower, upper) that
+    holds `total` (the rep-period's final credit, times D; compared exactly) becomes
+    [0, open) and every other band is absent, so the whole line lands in that band."""
+    zero = pl.lit(0, dtype=dec(scales.scaled_credit))
+    marginal = ~pl.col(RETRO).fill_null(False)
+    edges = []
+    for b in range(bands):
+        lo, hi = pl.col(f"lo_{b}"), pl.col(f"hi_{b}")
+        holds = lo.is_not_null() & (total >= lo) & (hi.is_null() | (total < hi))
+        edges.append(pl.when(marginal).then(lo).when(holds).then(zero).alias(f"lo_{b}"))
+        edges.append(pl.when(marginal).then(hi).alias(f"hi_{b}"))
+    return edges
 
 
 def band_edges(bands: int, scales: Scales) -> list[pl.Expr]:
@@ -72,11 +105,13 @@ def band_piece(b: int) -> pl.Expr:
 def rep_period_table(grid: pl.LazyFrame, tables: PlanTables, scales: Scales) -> tuple[pl.LazyFrame, pl.DataFrame, int]:
     """Per rep and period (grid rows, in grid order) what pricing a line needs: `pv`, `p_days`,
     `rounding`, the tier band edges times D (`lo_b`, `hi_b`, see `band_edges`) and the tier
-    multipliers `multiplier_b`; plus the versions' band table (`params.wide_by_version`) and
+    multipliers `multiplier_b`, and `retro` (tier_mode: retroactive) only when some plan
+    version is retroactive; plus the versions' band table (`params.wide_by_version`) and
     its number of bands."""
     bands, n_bands = wide_by_version(tables.tiers, "band", ["lower", "upper", "multiplier"])
+    retro = [RETRO] if tables.versions[RETRO].any() else []
     table = (
-        grid.select("rep_id", "rep_no", "p_start", "p_days", "pv", "quota", "active_days", "rounding")
+        grid.select("rep_id", "rep_no", "p_start", "p_days", "pv", "quota", "active_days", "rounding", *retro)
         .join(bands.lazy(), on="pv", how="left", maintain_order="left")
         .with_columns(band_edges(n_bands, scales))
         .drop("quota", "active_days", *[c for c in bands.columns if c.startswith(("lower_", "upper_"))])

@@ -16,7 +16,8 @@ from comp_calc.steps.exact import Scales, dec, scale_of
 
 @dataclass(frozen=True)
 class PlanTables:
-    versions: pl.DataFrame  # plan, version, kind, effective_from, rounding, cap, negative_balance, quality and outbound settings
+    versions: pl.DataFrame  # plan, version, kind, effective_from, rounding, cap, negative_balance, has_tiers, retro
+    # (tier_mode: retroactive), quality and outbound settings
     rates: pl.DataFrame  # plan, version, product (null: catch-all), rate
     tiers: pl.DataFrame  # plan, version, band, lower, upper (null: open), multiplier
     quality_bands: pl.DataFrame  # plan, version, metric, band, below (null: open), multiplier
@@ -59,6 +60,7 @@ def _version_row(p: Plan) -> dict:
         "cap": p.cap,
         "negative_balance": p.negative_balance,
         "has_tiers": p.attainment_tiers is not None,
+        "retro": p.attainment_tiers is not None and p.tier_mode == "retroactive",
         "has_quality": q is not None,
         "q_window": q.window_days if q else None,
         "q_min": q.min_responses if q else None,
@@ -83,6 +85,7 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
             "cap": dec(2),
             "negative_balance": pl.String,
             "has_tiers": pl.Boolean,
+            "retro": pl.Boolean,
             "has_quality": pl.Boolean,
             "q_window": pl.Int64,
             "q_min": pl.Int64,

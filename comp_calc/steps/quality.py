@@ -1,7 +1,8 @@
 """Step 4, quality: a customer-outcome multiplier per rep and period.
 
 Responses with responded_on in [period end - window_days + 1, period end]
-count. CSAT = #(score >= 4) / n; NPS = 100 * (#(9..10) - #(0..6)) / n. The
+count. CSAT = #(score >= 4) / n; NPS = 100 * (#(9..10) - #(0..6)) / n; CES =
+sum of scores / n (the mean ces score, 1..7). The
 metric's multiplier is that of the first band whose `below` exceeds the
 value, compared exactly: `value < below` is tested as `count < below * n`
 in integers and exact decimals, so no fraction is ever rounded. Fewer than
@@ -26,6 +27,7 @@ SURVEY_VALUE = {
     # metric -> (numerator over responses, factor): value < below  <=>  factor * numerator < below * n
     "csat": ((pl.col("score") >= 4).cast(pl.Int64).sum(), 1),
     "nps": ((pl.col("score") >= 9).cast(pl.Int64).sum() - (pl.col("score") <= 6).cast(pl.Int64).sum(), 100),
+    "ces": (pl.col("score").cast(pl.Int64).sum(), 1),  # mean < below  <=>  sum < below * n
 }
 
 
@@ -50,8 +52,9 @@ def metric_counts(grid: pl.LazyFrame, feedback: pl.LazyFrame) -> pl.LazyFrame:
 def quality_multipliers(grid: pl.LazyFrame, feedback: pl.LazyFrame, bands: pl.DataFrame, scales: Scales) -> pl.LazyFrame:
     """Per grid row with a quality section: `quality_multiplier` plus per-metric detail columns.
 
-    Detail columns: `{metric}_n`, `{metric}_value_num` (numerator: csat positives or
-    100*(promoters-detractors)), `{metric}_multiplier` (null: metric not in the plan).
+    Detail columns: `{metric}_n`, `{metric}_value_num` (numerator: csat positives,
+    100*(promoters-detractors) or the sum of ces scores), `{metric}_multiplier` (null: metric
+    not in the plan).
     """
     qs = scales.quality_multiplier
     keyed = grid.filter(pl.col("has_quality")).select("rep_id", "rep_no", "p_start", "plan", "version", "q_min", "q_combine")
@@ -83,9 +86,11 @@ def quality_multipliers(grid: pl.LazyFrame, feedback: pl.LazyFrame, bands: pl.Da
         )
         wide = wide.join(m, on=["rep_id", "p_start"], how="left")
     one = pl.lit(1, dtype=dec(qs))
-    csat, nps = pl.col("csat_multiplier"), pl.col("nps_multiplier")
-    product = csat.fill_null(one) * nps.fill_null(one)
-    minimum = pl.min_horizontal(csat, nps)  # min ignores a metric the plan does not list
+    multipliers = [pl.col(f"{metric}_multiplier") for metric in SURVEY_VALUE]
+    product = multipliers[0].fill_null(one)
+    for m in multipliers[1:]:
+        product = product * m.fill_null(one)
+    minimum = pl.min_horizontal(multipliers)  # min ignores a metric the plan does not list
     return wide.with_columns(
         quality_multiplier=pl.when(pl.col("q_combine") == "min").then(minimum).otherwise(product).cast(dec(qs))
     ).drop("q_min", "q_combine", "plan", "version")

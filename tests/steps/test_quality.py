@@ -56,3 +56,28 @@ def test_csat_at_a_band_edge_falls_in_the_next_band():
     out = quality.quality_multipliers(grid, feedback, bands, SCALES).collect()
     # 7 < 0.70 * 10 is false: not band 0 (edge values belong to the next band) -> 1.1
     assert out.select("csat_n", "csat_value_num", "quality_multiplier").row(0) == (10, 7, D("1.1"))
+
+
+def test_ces_is_the_mean_score_and_its_edge_belongs_to_the_next_band():
+    grid = pl.LazyFrame(
+        {
+            "rep_id": ["R1", "R2"], "rep_no": [0, 1], "p_start": [date(2026, 3, 1)] * 2, "p_end": [date(2026, 3, 31)] * 2,
+            "plan": ["p", "p"], "version": [1, 1], "has_quality": [True, True], "q_window": [90, 90], "q_min": [2, 2],
+            "q_combine": ["multiply", "multiply"],
+        }  # fmt: skip
+    )
+    # R1: 5 + 5 + 5 + 6 = 21 over 4 = 5.25; R2: 4 + 5 + 6 + 5 = 20 over 4 = 5, not < 5 (the edge: next band)
+    scores = {"R1": [5, 5, 5, 6], "R2": [4, 5, 6, 5]}
+    feedback = pl.LazyFrame(
+        {"rep_id": [r for r, s in scores.items() for _ in s], "survey": ["ces"] * 8, "score": [x for s in scores.values() for x in s],
+         "responded_on": [date(2026, 3, 15)] * 8}  # fmt: skip
+    )
+    bands = pl.DataFrame(
+        {"plan": ["p", "p"], "version": [1, 1], "metric": ["ces", "ces"], "band": [0, 1], "below": dec(["5", None], 6), "multiplier": dec(["0.9", "1.0"], 1)}
+    )
+    out = quality.quality_multipliers(grid, feedback, bands, SCALES).collect().sort("rep_no")
+    assert out.select("ces_n", "ces_value_num", "quality_multiplier").rows() == [(4, 21, D("1.0")), (4, 20, D("1.0"))]
+    # R2 with a 4 instead of the last 5: 19 over 4 = 4.75 < 5 -> 0.9
+    feedback = feedback.with_columns(score=pl.Series([5, 5, 5, 6, 4, 5, 6, 4]))
+    out = quality.quality_multipliers(grid, feedback, bands, SCALES).collect().sort("rep_no")
+    assert out["quality_multiplier"].to_list() == [D("1.0"), D("0.9")]

@@ -23,7 +23,8 @@ from comp_calc.errors import Diagnostic, InputError
 from comp_calc.periods import Period, period_containing, periods_between
 from comp_calc.plan.model import PlanSet
 from comp_calc.reconcile.lines import reconcile
-from comp_calc.steps import attainment, balance, cap, clawback, credit, quality, rate, rep_periods
+from comp_calc.steps import attainment, balance, cap, clawback, credit, outcome_bonus, quality, rate, rep_periods
+from comp_calc.steps.kinds import COLUMN, ORDER, SECTION6_COLUMNS
 from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, dec
 from comp_calc.steps.params import PlanTables, build_tables, plan_scales
 
@@ -53,7 +54,9 @@ class RunResult:
         starts = [p.start for p in self.periods]
         days = pl.col("p_start").replace_strict(starts, [p.days for p in self.periods], return_dtype=pl.Int64)
         base = rate.base_commission(self.tables.scales, days)
-        commission = self.commission_lines.lazy().with_columns(order=pl.lit(0), kind=pl.lit("commission"), base=base).drop("base_d")
+        commission = self.commission_lines.lazy().with_columns(
+            order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), base=base
+        ).drop("base_d")
         period = pl.col("p_start").replace_strict(starts, [p.label for p in self.periods], return_dtype=pl.String)
         return pl.concat([commission, self.other_lines.lazy()], how="diagonal_relaxed").with_columns(period=period)
 
@@ -115,6 +118,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
 
     grid = rep_periods.grid(reps.lazy(), tables, periods, kind).sort("rep_no", "p_start").collect()
     qm = quality.quality_multipliers(grid.lazy(), inputs.feedback.scan(until=end), tables.quality_bands, scales).collect()
+    components = _component_lines(grid.lazy(), inputs, tables, end)
     streaming = bool(inputs.sales.parts)
     turns = [(p.start if i else None, p.end) for i, p in enumerate(periods)] if streaming else [(None, end)]
     window = timedelta(days=int(tables.versions["ob_window"].max() or 0))  # the longest outbound window
@@ -136,7 +140,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         last = until == end
         kept.append(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()))
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
-    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, qm.lazy(), tables, scales, kind)  # steps 5-7
+    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind)  # steps 5-7
     _check(grid_df, inputs)
     result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming)
     reconcile(unbalanced, grid_df, result.scan_lines(), None if result.complete else period.start)
@@ -146,6 +150,27 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
 def _rows_after(table: Table, end: date) -> int:
     """How many of the table's rows are dated after `end`."""
     return int(table.scan(since=end + timedelta(days=1)).select(pl.len()).collect().item())
+
+
+def _component_lines(grid: pl.LazyFrame, inputs: Inputs, tables: PlanTables, end: date) -> pl.DataFrame:
+    """The lines of the section 6 components that the balance nets (SPEC 6.3 steps 3b-4d): each
+    component's step gives lines with rep_id, rep_no, p_start, kind, amount and its own detail
+    columns. A component adds its call here, its kind to `steps.kinds`, nothing else."""
+    feedback = inputs.feedback.scan(until=end)
+    parts = [outcome_bonus.outcome_bonus_lines(grid, feedback, tables.bonus_bands)]
+    schema = {"rep_id": pl.String, "rep_no": pl.Int64, "p_start": pl.Date, "kind": pl.String, "amount": MONEY}
+    return pl.concat([pl.LazyFrame(schema=schema), *parts], how="diagonal_relaxed").collect()
+
+
+def _component_sums(components: pl.DataFrame) -> pl.LazyFrame:
+    """Per (rep_no, p_start) with component lines: each section 6 column (the sum of its kind's
+    lines) and `component_lines`, their count."""
+    sums = [
+        pl.col("amount").filter(pl.col("kind") == kind).sum().cast(MONEY).alias(column)
+        for kind, column in COLUMN.items()
+        if column in SECTION6_COLUMNS
+    ]
+    return components.lazy().group_by("rep_no", "p_start").agg(*sums, component_lines=pl.len())
 
 
 # descriptive columns a commission line carries from its credit line into the statement
@@ -202,6 +227,7 @@ def _finish(
     grid: pl.LazyFrame,
     earned: pl.DataFrame,
     commissions: pl.DataFrame,
+    components: pl.DataFrame,
     qm: pl.LazyFrame,
     tables: PlanTables,
     scales: Scales,
@@ -217,6 +243,13 @@ def _finish(
         grid.join(earned.lazy(), on=keys, how="left")
         .join(clawback.per_rep_period(claw_lines.lazy()), on=keys, how="left")
         .join(qm.drop("rep_id"), on=keys, how="left")
+        .join(_component_sums(components), on=keys, how="left")
+        .with_columns(
+            *[pl.col(c).fill_null(zero) for c in SECTION6_COLUMNS],
+            pl.col("component_lines").fill_null(0),
+            draw_balance=zero,  # SPEC 6.3 step 8; no draw yet
+            restatement_open=zero,  # SPEC 6.3 step 9; no restatement yet
+        )
         .with_columns(
             earned=pl.col("earned").fill_null(zero),
             clawbacks=pl.col("clawbacks").fill_null(zero),
@@ -225,8 +258,8 @@ def _finish(
             clawback_lines=pl.col("clawback_lines").fill_null(0),
         )
         .with_columns(cap_adjustment=cap.cap_adjustment())
-        .with_columns(balance.period_net())
     )
+    g = g.with_columns(balance.period_net(g.collect_schema().names()))
     g = (
         balance.settle(g)
         .with_columns(present=_present())
@@ -234,16 +267,19 @@ def _finish(
         .sort("rep_no", "p_start")
         .collect()
     )
-    return g, _lines(g.lazy(), commissions, claw_lines.lazy())
+    return g, _lines(g.lazy(), commissions, claw_lines.lazy(), components)
 
 
 def _present() -> pl.Expr:
     """A rep-period is a payouts row when the rep is active, or has lines or a carry in it."""
-    return pl.col("active") | (pl.col("commission_lines") > 0) | (pl.col("clawback_lines") > 0) | (pl.col("carry_in") != 0)
+    lines = (pl.col("commission_lines") > 0) | (pl.col("clawback_lines") > 0) | (pl.col("component_lines") > 0)
+    return pl.col("active") | lines | (pl.col("carry_in") != 0)
 
 
-def _lines(grid: pl.LazyFrame, commissions: pl.DataFrame, claw_lines: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(commission lines, clawback + cap + carry lines) of every computed period, unordered
+def _lines(
+    grid: pl.LazyFrame, commissions: pl.DataFrame, claw_lines: pl.LazyFrame, components: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(commission lines, every other kind's lines) of every computed period, unordered
     (`outputs.lines.period_lines` orders one period's). The commission lines share the commissions' columns."""
     commission = commissions.select(
         "line_no", "rep_id", "rep_no", "p_start", "sold_on", "product", "credited", "rate",
@@ -251,18 +287,19 @@ def _lines(grid: pl.LazyFrame, commissions: pl.DataFrame, claw_lines: pl.LazyFra
     )  # fmt: skip
     periods = grid.select("p_start", "period").unique()
     claw = claw_lines.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start").select(
-        "line_no", "rep_id", "rep_no", "p_start", pl.lit(2).alias("order"), pl.lit("clawback").alias("kind"), "sold_on", "product",
+        "line_no", "rep_id", "rep_no", "p_start", pl.lit(ORDER["clawback"]).alias("order"), pl.lit("clawback").alias("kind"), "sold_on", "product",
         "credited", pl.col("clawback").alias("amount"), "cancelled_on", "within_days", "days",
         pl.col("recover").cast(pl.String), "original_period", "original_amount", *_DESCRIPTION,
     )  # fmt: skip
     cap_lines = grid.filter(pl.col("cap_adjustment").is_not_null()).select(
-        "rep_id", "rep_no", "p_start", pl.lit(1).alias("order"), pl.lit("cap").alias("kind"), pl.col("cap_adjustment").alias("amount"),
+        "rep_id", "rep_no", "p_start", pl.lit(ORDER["cap"]).alias("order"), pl.lit("cap").alias("kind"), pl.col("cap_adjustment").alias("amount"),
         "earned", "cap",
     )  # fmt: skip
     carry = grid.filter(pl.col("carry_in") != 0).select(
-        "rep_id", "rep_no", "p_start", pl.lit(3).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
+        "rep_id", "rep_no", "p_start", pl.lit(ORDER["carry"]).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
     )
-    return commission, pl.concat([claw, cap_lines, carry], how="diagonal_relaxed").collect()
+    ordered = components.lazy().with_columns(order=pl.col("kind").replace_strict(ORDER, return_dtype=pl.Int32))
+    return commission, pl.concat([claw, cap_lines, carry, ordered], how="diagonal_relaxed").collect()
 
 
 def _check(grid: pl.DataFrame, inputs: Inputs) -> None:

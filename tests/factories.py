@@ -8,7 +8,7 @@ from decimal import Decimal
 import polars as pl
 
 from comp_calc.data.model import Inputs, Table
-from comp_calc.plan.model import Band, ClawbackRule, Metric, Outbound, Plan, PlanSet, Quality, RateRule, Tier
+from comp_calc.plan.model import Band, BonusBand, ClawbackRule, Metric, OutcomeBonus, Outbound, Plan, PlanSet, Quality, RateRule, Tier
 
 D = Decimal
 
@@ -108,3 +108,8 @@ def inputs(reps, sales, feedback=(), contacts=()) -> Inputs:
         feedback=_table("feedback", list(feedback), FEEDBACK),
         contacts=_table("contacts", list(contacts), CONTACTS),
     )
+
+
+def outcome_bonus(metric="nps", window_days=90, min_responses=1, *bands) -> OutcomeBonus:
+    """outcome_bonus("nps", 90, 1, ("30", "0"), ("60", "250.00"), (None, "500.00"))"""
+    return OutcomeBonus(metric, window_days, min_responses, tuple(BonusBand(None if b is None else D(b), D(a)) for b, a in bands))

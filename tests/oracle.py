@@ -33,8 +33,17 @@ def _active(rep, day: date) -> bool:
     return rep["start_date"] <= day and (rep["end_date"] is None or day <= rep["end_date"])
 
 
+def _metric_value(metric: str, scores: list[int]) -> Fraction:
+    n = len(scores)
+    if metric == "csat":
+        return Fraction(sum(1 for x in scores if x >= 4), n)
+    if metric == "ces":
+        return Fraction(sum(scores), n)  # the mean ces score
+    return Fraction(100 * (sum(1 for x in scores if x >= 9) - sum(1 for x in scores if x <= 6)), n)
+
+
 def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[dict], contacts: list[dict], period: Period):
-    """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited)}."""
+    """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited, outcome_bonus)}."""
     kind = period.kind
     first = period_containing(min(p.effective_from for p in plans.plans if p.period == kind), kind)
     periods = periods_between(first, period)
@@ -102,12 +111,7 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                     if n < q.min_responses:
                         mults.append(Fraction(1))
                         continue
-                    if m.metric == "csat":
-                        value = Fraction(sum(1 for x in scores if x >= 4), n)
-                    elif m.metric == "ces":
-                        value = Fraction(sum(scores), n)  # the mean ces score
-                    else:
-                        value = Fraction(100 * (sum(1 for x in scores if x >= 9) - sum(1 for x in scores if x <= 6)), n)
+                    value = _metric_value(m.metric, scores)
                     mult = next((b.multiplier for b in m.bands if b.below is not None and value < Fraction(b.below)), m.bands[-1].multiplier)
                     mults.append(Fraction(mult))
                 if q.combine == "min":
@@ -163,9 +167,18 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                 if rule is not None:
                     claw_lines += 1
                     claws -= _round(Fraction(rule.recover) * Fraction(amount), earned_under.rounding)
+            # 4b. outcome bonus: active, enough responses of the metric's survey in the window
+            bonus = Decimal("0.00")
+            if v is not None and v.outcome_bonus and active_days > 0:
+                ob = v.outcome_bonus
+                lo = p.end - timedelta(days=ob.window_days - 1)
+                scores = [f["score"] for f in feedback if f["rep_id"] == rid and lo <= f["responded_on"] <= p.end and f["survey"] == ob.metric]
+                if len(scores) >= ob.min_responses:
+                    value = _metric_value(ob.metric, scores)
+                    bonus = next((b.amount for b in ob.bands if b.below is not None and value < Fraction(b.below)), ob.bands[-1].amount)
             # 7. balance
             carry_in = carry[rid]
-            net = earned + cap_line + claws + carry_in
+            net = earned + cap_line + bonus + claws + carry_in
             if v is not None and v.negative_balance == "pay":
                 payout, carry_out = net, Decimal("0.00")
             else:
@@ -175,6 +188,6 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
             if active_days > 0 or has_lines:
                 results[(rid, p.label)] = dict(
                     earned=earned, cap=cap_line, clawbacks=claws, carry_in=carry_in, payout=payout, carry_out=carry_out,
-                    credited=credited_total,
+                    credited=credited_total, outcome_bonus=bonus,
                 )  # fmt: skip
     return results

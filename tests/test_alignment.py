@@ -15,7 +15,7 @@ from comp_calc import alignment
 from comp_calc.pipeline.stages import Prepared, run
 from comp_calc.periods import parse_period
 from conftest import ROOT, invoke
-from factories import clawback, contact, inputs, outbound, plan, plans, quality, rates, rep, response, sale
+from factories import clawback, contact, inputs, outbound, outcome_bonus, plan, plans, quality, rates, rep, response, sale
 
 MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
 
@@ -102,6 +102,21 @@ def test_outcome_share_just_above_the_threshold_is_not_volume_only():
 
     assert share("0.06")["volume_only"] is True
     assert share("0.12")["volume_only"] is False
+
+
+def test_an_outcome_bonus_counts_in_the_outcome_share():
+    # sale 1000.00 x 0.1: volume pay 100.00 and nothing else moved by outcomes: volume-only (0%);
+    # with a csat bonus of 20.00 (1 response scoring 5: csat 1, the open band): moved 20.00,
+    # share 20 / (100 + 20) = 0.1667 -> not volume-only
+    inp = inputs([rep("R1")], [sale("S1", "R1", "1000.00", "2026-01-10")], [response("F1", "R1", "csat", 5, "2026-01-20")])
+    bonus = outcome_bonus("csat", 31, 1, ("0.5", "0"), (None, "20.00"))
+    report = analyze(plans(plan(rates=rates((None, "0.1")), outcome_bonus=bonus)), inp, "2026-01")
+    r1 = rep_row(report, "R1")
+    assert (r1["volume_pay"], r1["outcome_bonus"], r1["outcome_moved"], r1["outcome_share"]) == (
+        Decimal("100.00"), Decimal("20.00"), Decimal("20.00"), Decimal("0.1667"),
+    )  # fmt: skip
+    p = report.trailing.plans.to_dicts()[0]
+    assert (p["outcome_moved"], p["volume_only"]) == (Decimal("20.00"), False)
 
 
 # ------------------------------------------------------------------ planted patterns

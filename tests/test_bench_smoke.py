@@ -53,7 +53,10 @@ def test_comp_calc_and_pandas_agree_to_the_cent(tiny_data: Path, tmp_path: Path)
     ours_json, theirs_json = json.loads(ours.stdout), json.loads(theirs.stdout)
 
     assert ours_json["totals"]["reps"] > 20
-    assert ours_json["totals"] == theirs_json["totals"]
+    # the bench plan uses no key of SPEC section 6: those totals are 0.00 and the pandas one has none
+    section6 = {k: v for k, v in ours_json["totals"].items() if k not in theirs_json["totals"]}
+    assert section6 and set(section6.values()) == {"0.00"}
+    assert {k: v for k, v in ours_json["totals"].items() if k not in section6} == theirs_json["totals"]
     assert {r["rep_id"]: r["payout"] for r in ours_json["reps"]} == theirs_json["payouts"]
 
 

@@ -327,3 +327,33 @@ def test_fail_over_rep(tmp_path):
     assert run_diff(plans, data, *args, "19.05").exit_code == 0  # 19.047...% <= 19.05, compared exactly
     bad = run_diff(plans, data, *args, "-1")
     assert bad.exit_code == 2 and "--fail-over-rep takes a percentage" in bad.stderr
+
+
+BONUS = """\
+outcome_bonus:
+  metric: nps
+  window_days: 90
+  min_responses: 10
+  bands:
+    - below: 30
+      amount: 0
+    - below: 60
+      amount: 250.00
+    - amount: 500.00
+"""
+
+
+def test_outcome_bonus_changes_are_named_in_words():
+    old, _ = parse_plan(PLAN, "a.yaml")
+    new, problems = parse_plan(PLAN + BONUS, "b.yaml")
+    assert not problems
+    (added,) = diff_plans(old, new).changes
+    assert added.sentence == "added outcome bonus: nps over 90 days, at least 10 responses: 250.00 from 30, 500.00 from 60"
+    assert [c.sentence for c in diff_plans(new, old).changes] == [
+        "removed outcome bonus: nps over 90 days, at least 10 responses: 250.00 from 30, 500.00 from 60"
+    ]
+    changed, _ = parse_plan(PLAN + BONUS.replace("250.00", "300").replace("window_days: 90", "window_days: 60"), "c.yaml")
+    assert [c.sentence for c in diff_plans(new, changed).changes] == [
+        "outcome bonus window (days): 90 -> 60",
+        "outcome bonus band 2 amount: 250.00 -> 300",
+    ]

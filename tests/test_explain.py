@@ -215,7 +215,7 @@ def test_explain_csv_is_the_reps_lines_csv_rows(tmp_path):
     result = explain(tmp_path, "--rep", "A1", "--period", "2026-02", "--format", "csv")
     assert result.exit_code == 0, result.output
     rows = result.output.splitlines()
-    assert rows[0] == "rep_id,period,kind,sale_id,role,product,credited,rate,tiers,quality_multiplier,amount,explanation"
+    assert rows[0] == "rep_id,period,kind,sale_id,role,product,credited,rate,tiers,quality_multiplier,amount,explanation,currency,reference"
     assert [r.split(",")[2] for r in rows[1:]] == ["commission", "cap", "clawback"]
 
 

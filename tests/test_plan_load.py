@@ -596,3 +596,58 @@ def test_a_syntax_error_names_the_line_where_the_mistake_is(text, line, near):
     plan, (d,) = parse_plan(text, "p.yaml")
     assert plan is None and (d.line, d.code) == (line, "yaml-syntax")
     assert d.message.endswith(f"near: {near}")
+
+
+# ---- outcome_bonus (SPEC 6.2) ------------------------------------------------------------------
+
+# lines 9-16 when appended to BASE
+BONUS = """\
+outcome_bonus:
+  metric: nps
+  window_days: 90
+  bands:
+    - below: 30
+      amount: 0
+    - below: 60
+      amount: 250.00
+"""
+OPEN_BAND = "    - amount: 500.00\n"
+
+
+def test_outcome_bonus_loads_exactly_with_its_default():
+    from comp_calc.plan.model import BonusBand, OutcomeBonus
+
+    plan, diagnostics = parse_plan(plus(BONUS + OPEN_BAND), "p.yaml")
+    assert diagnostics == []
+    assert plan.outcome_bonus == OutcomeBonus(
+        "nps", 90, 1, (BonusBand(Decimal("30"), Decimal("0")), BonusBand(Decimal("60"), Decimal("250.00")), BonusBand(None, Decimal("500.00")))
+    )
+
+
+BONUS_CASES = {
+    "no open last band": (plus(BONUS), [(13, "outcome_bonus.bands", "open-ended")]),
+    "amount with 3 decimals": (plus(BONUS.replace("250.00", "250.005") + OPEN_BAND),
+                               [(16, "outcome_bonus.bands[1].amount", "too-precise")]),
+    "negative amount": (plus(BONUS.replace("amount: 0", "amount: -1") + OPEN_BAND),
+                        [(14, "outcome_bonus.bands[0].amount", "out-of-range")]),
+    "unknown key": (plus(BONUS + OPEN_BAND + "  cap: 5\n"), [(18, "outcome_bonus.cap", "unknown-key")]),
+    "unknown band key": (plus(BONUS + OPEN_BAND + "      multiplier: 1\n"),
+                         [(18, "outcome_bonus.bands[2].multiplier", "unknown-key")]),
+    "bad metric": (plus(BONUS.replace("metric: nps", "metric: sales") + OPEN_BAND),
+                   [(10, "outcome_bonus.metric", "bad-keyword")]),
+    "window 0": (plus(BONUS.replace("window_days: 90", "window_days: 0") + OPEN_BAND),
+                 [(11, "outcome_bonus.window_days", "out-of-range")]),
+    "min_responses 0": (plus(BONUS + OPEN_BAND + "  min_responses: 0\n"),
+                        [(18, "outcome_bonus.min_responses", "out-of-range")]),
+    "bands not increasing": (plus(BONUS.replace("below: 60", "below: 30") + OPEN_BAND),
+                             [(15, "outcome_bonus.bands[1].below", "not-increasing")]),
+    "below outside the metric's range": (plus(BONUS.replace("below: 60", "below: 160") + OPEN_BAND),
+                                         [(15, "outcome_bonus.bands[1].below", "out-of-range")]),
+    "missing amount": (plus(BONUS + "    - below: 90\n"),
+                       [(17, "outcome_bonus.bands[2].amount", "missing-key"), (13, "outcome_bonus.bands", "open-ended")]),
+}
+
+
+@pytest.mark.parametrize("text, expected", BONUS_CASES.values(), ids=BONUS_CASES.keys())
+def test_outcome_bonus_rule(text, expected):
+    assert sorted(problems(text), key=str) == sorted(expected, key=str)

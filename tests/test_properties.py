@@ -13,7 +13,7 @@ import oracle
 from comp_calc.engine import compute
 from comp_calc.outputs.results import joined, period_files
 from comp_calc.periods import parse_period
-from factories import clawback, contact, inputs, outbound, plan, plans, quality, rates, rep, response, sale, tiers
+from factories import clawback, contact, inputs, outbound, outcome_bonus, plan, plans, quality, rates, rep, response, sale, tiers
 
 FIRST = date(2026, 1, 1)
 LAST = date(2026, 3, 31)
@@ -54,6 +54,13 @@ def plan_versions(draw):
             kw["clawback"] = clawback((draw(st.sampled_from([0, 15, 30])), "1"), (90, draw(st.sampled_from(["0.5", "0.333"]))))
         if draw(st.booleans()):
             kw["cap"] = Decimal(draw(st.sampled_from(["50", "200.5", "1000"])))
+        if draw(st.booleans()):
+            metric = draw(st.sampled_from(list(SCORES)))
+            edges = {"csat": ("0.5", "0.8"), "nps": ("0", "50"), "ces": ("3", "5")}[metric]  # values land on them
+            kw["outcome_bonus"] = outcome_bonus(
+                metric, draw(st.sampled_from([1, 30, 90])), draw(st.integers(1, 3)),
+                (edges[0], draw(st.sampled_from(["0", "25.50"]))), (edges[1], "100.00"), (None, draw(st.sampled_from(["0", "250.00"]))),
+            )  # fmt: skip
         kw["negative_balance"] = draw(st.sampled_from(["carry_forward", "pay"]))
         return plan(**kw)
 
@@ -118,7 +125,7 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
     got = {
         (r["rep_id"], r["period"]): dict(
             earned=r["earned"], cap=r["cap_adjustment"] or Decimal("0.00"), clawbacks=r["clawbacks"], carry_in=r["carry_in"],
-            payout=r["payout"], carry_out=r["carry_out"], credited=r["credited"],
+            payout=r["payout"], carry_out=r["carry_out"], credited=r["credited"], outcome_bonus=r["outcome_bonus"],
         )  # fmt: skip
         for r in grid.to_dicts()
     }
@@ -136,7 +143,9 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
     for row in grid.to_dicts():
         mine = result.lines.filter((pl.col("rep_id") == row["rep_id"]) & (pl.col("period") == row["period"]))
         total = sum(mine["amount"].to_list(), Decimal("0"))
-        assert total == row["earned"] + (row["cap_adjustment"] or 0) + row["clawbacks"] + row["carry_in"]
+        assert total == row["earned"] + (row["cap_adjustment"] or 0) + row["outcome_bonus"] + row["clawbacks"] + row["carry_in"]
+        bonus_lines = mine.filter(pl.col("kind") == "outcome_bonus")
+        assert bonus_lines.height <= 1 and sum(bonus_lines["amount"].to_list(), Decimal("0")) == row["outcome_bonus"]
         if row["negative_balance"] == "carry_forward":
             assert row["payout"] >= 0
 

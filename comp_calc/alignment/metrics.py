@@ -126,7 +126,7 @@ def window_metrics(ctx: Context, window: Window) -> WindowMetrics:
     return WindowMetrics(window, reps, _teams(ctx, window, reps), _plans(ctx, window, reps))
 
 
-_PAY_COLUMNS = ("volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks", "outcome_moved")
+_PAY_COLUMNS = ("volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks", "outcome_bonus", "outcome_moved")
 
 
 def _pay(ctx: Context, window: Window) -> pl.DataFrame:
@@ -137,7 +137,9 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
       quality_moved the same in absolute value (line by line);
     - relationship_pay: commission of relationship credit lines;
     - clawbacks: clawback lines (negative);
-    - outcome_moved = |quality_effect| + |relationship_pay| + |clawbacks| (the net columns, see `net_moved`).
+    - outcome_bonus: outcome_bonus lines (SPEC 6.3 step 4b);
+    - outcome_moved = |quality_effect| + |relationship_pay| + |clawbacks| + |outcome_bonus| (the net
+      columns, see `net_moved`).
     """
     rounding = ctx.grid.select("rep_id", "p_start", "rounding")
     lines = ctx.lines.filter(pl.col("period").is_in(window.labels)).join(rounding.lazy(), on=["rep_id", "p_start"], how="left")
@@ -155,8 +157,9 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
             quality_moved=pl.col("_effect").abs().sum().cast(MONEY),
             relationship_pay=pl.when(commission & (pl.col("role") == "relationship")).then(pl.col("amount")).sum().cast(MONEY),
             clawbacks=pl.when(pl.col("kind") == "clawback").then(pl.col("amount")).sum().cast(MONEY),
+            outcome_bonus=pl.when(pl.col("kind") == "outcome_bonus").then(pl.col("amount")).sum().cast(MONEY),
         )
-        .with_columns(pl.col(c).fill_null(zero) for c in ("volume_pay", "relationship_pay", "clawbacks"))
+        .with_columns(pl.col(c).fill_null(zero) for c in ("volume_pay", "relationship_pay", "clawbacks", "outcome_bonus"))
         .with_columns(outcome_moved=net_moved())
         .collect()
     )
@@ -164,8 +167,9 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
 
 def net_moved() -> pl.Expr:
     """Pay moved by customer-outcome terms, from the net columns shown beside it (so they add up):
-    |quality_effect| + |relationship_pay| + |clawbacks|, at whatever level the columns are summed."""
-    return (pl.col("quality_effect").abs() + pl.col("relationship_pay").abs() + pl.col("clawbacks").abs()).cast(MONEY)
+    |quality_effect| + |relationship_pay| + |clawbacks| + |outcome_bonus|, at whatever level the columns are summed."""
+    moved = pl.col("quality_effect").abs() + pl.col("relationship_pay").abs() + pl.col("clawbacks").abs()
+    return (moved + pl.col("outcome_bonus").abs()).cast(MONEY)
 
 
 def _share(moved: str, volume: str) -> pl.Expr:
@@ -364,8 +368,8 @@ def _teams(ctx: Context, window: Window, reps: pl.DataFrame) -> pl.DataFrame:
         ).drop(f"_rho_{metric}")
 
     sums = [
-        "payout", "volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks", "outcome_moved",
-        "sales", "early_cancellations", "contacts", "connected", "followed",
+        "payout", "volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks", "outcome_bonus",
+        "outcome_moved", "sales", "early_cancellations", "contacts", "connected", "followed",
         "csat_n", "csat_positive", "nps_n", "nps_promoters", "nps_detractors",
     ]
     teams = (

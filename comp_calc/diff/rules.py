@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from comp_calc.outputs.numbers import as_written
-from comp_calc.plan.model import Band, ClawbackRule, Outbound, Plan, Quality, RateRule, Tier, rate_of
+from comp_calc.plan.model import Band, BonusBand, ClawbackRule, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier, rate_of
 
 __all__ = ["DIRECT", "METADATA", "PlanDiff", "RuleChange", "diff_plans"]
 
@@ -116,6 +116,21 @@ def _quality(q: Quality) -> str:
     return f"{q.window_days}-day window, at least {q.min_responses} responses, combine {q.combine}: {metrics}"
 
 
+def _bonus_band(b: BonusBand) -> str:
+    return f"{as_written(b.amount)} below {as_written(b.below)}" if b.below is not None else f"{as_written(b.amount)} otherwise"
+
+
+def _outcome_bonus(o: OutcomeBonus) -> str:
+    """`nps over 90 days, at least 10 responses: 250.00 from 30, 500.00 from 60` (bands paying 0 left out)."""
+    paying, lower = [], None
+    for b in o.bands:
+        if b.amount != 0:
+            edge = f"from {as_written(lower)}" if lower is not None else f"below {as_written(b.below)}" if b.below is not None else "for any value"
+            paying.append(f"{as_written(b.amount)} {edge}")
+        lower = b.below
+    return f"{o.metric} over {o.window_days} days, at least {o.min_responses} responses: {', '.join(paying) or 'nothing'}"
+
+
 def _outbound(o: Outbound) -> str:
     connected = "connected only" if o.connected_only else "connected or not"
     return f"share {as_written(o.share)} for {', '.join(sorted(o.channels))} ({connected}) within {o.window_days} days"
@@ -201,6 +216,16 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
                     f"{path}.bands", f"{name} band", om.bands, nm.bands,
                     [("below", "edge (below)"), ("multiplier", "multiplier")], _band,
                 )  # fmt: skip
+
+    if c.section("outcome_bonus", "outcome bonus", old.outcome_bonus, new.outcome_bonus, _outcome_bonus):
+        ob, nb = old.outcome_bonus, new.outcome_bonus
+        c.compare("outcome_bonus.metric", "outcome bonus metric", ob.metric, nb.metric, str)
+        c.compare("outcome_bonus.window_days", "outcome bonus window (days)", ob.window_days, nb.window_days)
+        c.compare("outcome_bonus.min_responses", "outcome bonus minimum responses", ob.min_responses, nb.min_responses)
+        c.positional(
+            "outcome_bonus.bands", "outcome bonus band", ob.bands, nb.bands,
+            [("below", "edge (below)"), ("amount", "amount")], _bonus_band,
+        )  # fmt: skip
 
     if c.section("outbound_credit", "relationship credit", old.outbound_credit, new.outbound_credit, _outbound):
         oo, no = old.outbound_credit, new.outbound_credit

@@ -16,13 +16,16 @@ def period_lines(result: RunResult, period: str | None = None, reps: tuple[int, 
     """The lines of one period in SPEC order, with their `tier_pieces`; with `reps=(first, last)`,
     only those of the reps whose rep_no lies in that range.
 
-    Order: by rep_id (rep_no); within a rep, commission lines in attainment order,
-    the cap line, clawbacks by the original (sold_on, sale_id, role), which
-    line_no encodes, then the carry line.
+    Order: by rep_id (rep_no); within a rep, by kind in `steps.kinds.LINE_KINDS` order
+    (commission lines in attainment order, the outcome_bonus line, the cap line, clawbacks
+    by the original (sold_on, sale_id, role), which line_no encodes, the carry line, ...).
+    Each line carries its rep's plan `currency`.
     """
     lines = result.scan_lines().filter(_in_period(result, period))
     if reps is not None:
         lines = lines.filter(pl.col("rep_no").is_between(*reps))
+    currency = result.grid.lazy().select("rep_no", "p_start", "currency")
+    lines = lines.join(currency, on=["rep_no", "p_start"], how="left", maintain_order="left")
     lines = tier_pieces(result, lines.collect())
     # the pricing columns have served the tier pieces; fewer columns make the sort cheaper
     return lines.drop("rep_no", "pv", "run_from", "run_to").sort(lines["rep_no"], "order", "line_no", nulls_last=True)

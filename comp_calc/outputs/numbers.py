@@ -156,3 +156,21 @@ def percent(ratio: Decimal) -> str:
 def coordinate(value: float) -> str:
     """A chart coordinate (SVG geometry, never an amount) with one decimal: `123.4`."""
     return f"{value:.1f}"
+
+
+def outcome_bonus_text() -> pl.Expr:
+    """The explanation of an `outcome_bonus` line: the metric's value (its exact fraction shown
+    rounded half-even to 2 decimals), the responses and the band that holds it, and the amount.
+    `nps 45.00 from 12 responses, band 30 to below 60: 250.00`."""
+    value = round_to(pl.col("value_num").cast(dec(20)) / pl.col("responses").cast(dec(20)), 2, "half_even")
+    lower, below = exact_text(pl.col("band_lower"), 6), exact_text(pl.col("band_below"), 6)
+    band = (
+        pl.when(pl.col("band_lower").is_null() & pl.col("band_below").is_null())
+        .then(pl.lit("any value"))
+        .when(pl.col("band_lower").is_null())
+        .then(pl.format("below {}", below))
+        .when(pl.col("band_below").is_null())
+        .then(pl.format("{} and above", lower))
+        .otherwise(pl.format("{} to below {}", lower, below))
+    )
+    return pl.format("{} {} from {} responses, band {}: {}", "metric", value.cast(pl.String), "responses", band, money_text(pl.col("amount")))

@@ -20,19 +20,24 @@ from comp_calc.engine import RunResult
 from comp_calc.outputs.lines import period_lines, rep_groups
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
-from comp_calc.outputs.numbers import column_exact_text, money_text, tier_pieces_text
+from comp_calc.outputs.numbers import column_exact_text, money_text, outcome_bonus_text, tier_pieces_text
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
 from comp_calc.plan.model import PlanSet
 
 PAYOUT_COLUMNS = [
     "rep_id", "name", "team", "plan", "plan_version", "period", "credited", "quota", "attainment",
     "quality_multiplier", "earned", "cap_adjustment", "clawbacks", "carry_in", "payout", "carry_out",
+    # SPEC 6.4, appended; a component not built yet has no lines: its column is 0.00
+    "currency", "spifs", "outcome_bonus", "activity_bonus", "overrides", "holdback", "released", "draw", "draw_balance",
+    "restatement", "restatement_open",
 ]  # fmt: skip
-PAYOUT_MONEY = {"quota", "earned", "cap_adjustment", "clawbacks", "carry_in", "payout", "carry_out"}
+PAYOUT_MONEY = {"quota", "earned", "cap_adjustment", "clawbacks", "carry_in", "payout", "carry_out"} | {
+    *PAYOUT_COLUMNS[PAYOUT_COLUMNS.index("spifs") :]
+}
 PAYOUT_EXACT = {"credited", "quality_multiplier"}
 LINE_COLUMNS = [
     "rep_id", "period", "kind", "sale_id", "role", "product", "credited", "rate", "tiers",
-    "quality_multiplier", "amount", "explanation",
+    "quality_multiplier", "amount", "explanation", "currency", "reference",
 ]  # fmt: skip
 LINE_MONEY = {"amount"}
 LINE_EXACT = {"credited", "rate", "quality_multiplier"}
@@ -61,6 +66,7 @@ def payouts_frame(result: RunResult, period: str | None = None) -> pl.DataFrame:
             "carry_in",
             "payout",
             "carry_out",
+            *PAYOUT_COLUMNS[PAYOUT_COLUMNS.index("currency") :],
         )
         .sort("rep_id")
     )
@@ -102,16 +108,18 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
         "original_period", money("amount"),
     )  # fmt: skip
     carry = pl.format("negative balance carried in from the previous period: {}", money("amount"))
-    explanation = (
-        pl.when(pl.col("kind") == "commission")
-        .then(commission)
-        .when(pl.col("kind") == "cap")
-        .then(cap)
-        .when(pl.col("kind") == "clawback")
-        .then(claw)
-        .otherwise(carry)
+    explanations = {"commission": commission, "cap": cap, "clawback": claw, "carry": carry}
+    if "value_num" in lines.columns:
+        explanations["outcome_bonus"] = outcome_bonus_text()
+    explanation = pl.lit(None, dtype=pl.String)
+    for kind, text in explanations.items():
+        explanation = pl.when(pl.col("kind") == kind).then(text).otherwise(explanation)
+    reference = pl.col("reference") if "reference" in lines.columns else pl.lit(None, dtype=pl.String)
+    return (
+        lines.with_columns(tiers=tier_pieces_text(lines))
+        .with_columns(explanation=explanation, reference=reference)
+        .select(LINE_COLUMNS)
     )
-    return lines.with_columns(tiers=tier_pieces_text(lines)).with_columns(explanation=explanation).select(LINE_COLUMNS)
 
 
 def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.DataFrame, data_until: date | None) -> dict:

@@ -42,7 +42,9 @@ from comp_calc.engine import RunResult
 from comp_calc.outputs.lines import period_lines
 from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
-from comp_calc.outputs.numbers import column_exact_text, exact, money, money_text, percent, tier_pieces_text, two_decimals
+from comp_calc.outputs.numbers import (
+    column_exact_text, exact, money, money_text, outcome_bonus_text, percent, tier_pieces_text, two_decimals,
+)  # fmt: skip
 
 __all__ = [
     "Band",
@@ -220,6 +222,8 @@ class Statement:
     payout: Decimal
     carry_out: Decimal
     negative_balance: str
+    outcome_bonus: Decimal = Decimal("0.00")  # SPEC 6.3 step 4b; 0.00 without an outcome_bonus line
+    outcome_bonus_note: str = ""  # the outcome_bonus line's explanation (metric value, responses, band)
     has_tiers: bool = False
     retroactive: bool = False  # tier_mode: retroactive: the final band applies to every line of the period
     bands: tuple[Band, ...] = ()  # the plan version's tier bands, in order (none without tiers)
@@ -315,6 +319,7 @@ class Statement:
         carry_note = "from the previous period" if self.carry_in != 0 else "nothing carried in"
         return [
             ("Earned", money(self.earned), f"{self.commissions.height} commission line(s)"),
+            *([("Outcome bonus", money(self.outcome_bonus), self.outcome_bonus_note)] if self.outcome_bonus_note else []),
             ("Cap", money(self.cap_adjustment or Decimal("0.00")), self.cap_sentence),
             ("Clawbacks", money(self.clawbacks), claw_note),
             ("Carry in", money(self.carry_in), carry_note),
@@ -325,6 +330,15 @@ class Statement:
 
 # --------------------------------------------------------------------------
 # building
+
+
+def bonus_notes(result: RunResult, period: str) -> dict[str, str]:
+    """rep_id -> the explanation of the rep's outcome_bonus line in `period` (a handful of lines)."""
+    bonus = period_lines(result, period).filter(pl.col("kind") == "outcome_bonus")
+    if not bonus.height:
+        return {}
+    notes = bonus.select("rep_id", outcome_bonus_text().alias("note"))
+    return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
 
 
 def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -462,6 +476,7 @@ def _statement(
     currency: str,
     bands: dict[int, tuple[Band, ...]] | None = None,
     ytd: pl.DataFrame | None = None,
+    bonus_note: str = "",
 ) -> Statement:
     has_tiers = bool(row.get("has_tiers"))
     return Statement(
@@ -494,6 +509,8 @@ def _statement(
         payout=row["payout"],
         carry_out=row["carry_out"],
         negative_balance=row["negative_balance"],
+        outcome_bonus=row["outcome_bonus"],
+        outcome_bonus_note=bonus_note,
         has_tiers=has_tiers,
         retroactive=bool(row.get("retro")),
         bands=(bands or {}).get(row.get("pv"), ()) if has_tiers else (),
@@ -528,7 +545,8 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
     commissions, claws = line_tables(result, period.label)
     mine = pl.col("rep_id") == rep_id
     ytd = year_to_date(result).filter(mine)
-    return _statement(row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd)
+    note = bonus_notes(result, period.label).get(rep_id, "")
+    return _statement(row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note)
 
 
 def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
@@ -541,13 +559,14 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
     ytd = year_to_date(result)
     ytd_by_rep = {k[0]: v for k, v in ytd.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
     bands = _bands(result)
+    notes = bonus_notes(result, label)
     out = []
     for row in rows.to_dicts():  # one statement per rep: a handful of header values each
         rep = row["rep_id"]
         out.append(
             _statement(
                 row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency, bands,
-                ytd_by_rep.get(rep, ytd.clear()),
+                ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""),
             )
         )  # fmt: skip
     return out
@@ -612,4 +631,6 @@ def statement_dict(s: Statement) -> dict:
         "payout": money(s.payout),
         "carry_out": money(s.carry_out),
         "negative_balance": s.negative_balance,
+        "outcome_bonus": money(s.outcome_bonus),
+        "outcome_bonus_explanation": s.outcome_bonus_note or None,
     }

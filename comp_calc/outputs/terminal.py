@@ -139,16 +139,20 @@ def print_fitted(out: Console, frame: pl.DataFrame, headings: dict[str, str], ri
         out.print()
 
 
-SUMMARY_MONEY = [c for c in PAYOUT_COLUMNS if c in PAYOUT_MONEY - {"quota"}]  # the amounts, in payouts.csv order
+# the amounts that make up the payout, in payouts.csv order (balances left open are not among them)
+SUMMARY_MONEY = [c for c in PAYOUT_COLUMNS if c in PAYOUT_MONEY - {"quota", "draw_balance", "restatement_open"}]
 
 
 # what moves a payout, in the order of the calculation: payout = earned + cap + clawbacks + carry in - carried out
 SUMMARY_HEADINGS = {
     "rep_id": "rep", "name": "name", "credited": "credited", "attain.": "attain.", "quality": "quality",
-    "earned": "earned", "cap_adjustment": "cap", "clawbacks": "clawbacks", "carry_in": "carry in",
+    "earned": "earned", "spifs": "spifs", "outcome_bonus": "outcome bonus", "activity_bonus": "activity bonus",
+    "overrides": "overrides", "cap_adjustment": "cap", "clawbacks": "clawbacks", "holdback": "held back",
+    "released": "released", "carry_in": "carry in", "draw": "draw", "restatement": "restatement",
     "carry_out": "carried out", "payout": "payout",
 }  # fmt: skip
-OPTIONAL_AMOUNTS = ("cap_adjustment", "clawbacks", "carry_in", "carry_out")  # hidden when all zero
+# hidden when all zero: every amount but earned and payout
+OPTIONAL_AMOUNTS = tuple(c for c in SUMMARY_MONEY if c not in ("earned", "payout"))
 
 
 def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements: bool = False) -> None:
@@ -188,7 +192,7 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
         if i:
             out.print()
         out.print(table)
-    terms = " + ".join(SUMMARY_HEADINGS[c] for c in amounts if c not in ("payout", "carry_out"))
+    terms = " + ".join(h for c, h in SUMMARY_HEADINGS.items() if c in amounts and c not in ("payout", "carry_out"))
     say(f"payout = {terms}" + (" - carried out" if "carry_out" in amounts else ""))
     if hidden:
         say(f"{hidden} more reps are not shown here; payouts.csv has every rep.")

@@ -63,6 +63,22 @@ class Quality:
 
 
 @dataclass(frozen=True)
+class BonusBand:
+    below: Decimal | None  # None: the open-ended last band
+    amount: Decimal  # plan currency, at most 2 decimals
+
+
+@dataclass(frozen=True)
+class OutcomeBonus:
+    """A fixed amount per period for a customer outcome (SPEC 6.2 `outcome_bonus`)."""
+
+    metric: str  # "csat" | "nps" | "ces"
+    window_days: int
+    min_responses: int
+    bands: tuple[BonusBand, ...]
+
+
+@dataclass(frozen=True)
 class Outbound:
     channels: tuple[str, ...]
     connected_only: bool
@@ -94,6 +110,7 @@ class Plan:
     cap: Decimal | None = None
     negative_balance: str = "carry_forward"  # "carry_forward" | "pay"
     tier_mode: str = "marginal"  # "marginal" | "retroactive": how attainment_tiers apply (SPEC 6.2)
+    outcome_bonus: OutcomeBonus | None = None
     source: str = ""  # the file it came from, as given
     sha256: str = ""  # of the file's bytes
 

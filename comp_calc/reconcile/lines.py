@@ -9,6 +9,7 @@ import polars as pl
 
 from comp_calc.errors import ReconciliationError
 from comp_calc.steps.exact import MONEY
+from comp_calc.steps.kinds import COLUMN, LINE_KINDS
 
 
 def reconcile(bad_sales: int, grid: pl.DataFrame, lines: pl.LazyFrame, lines_from: date | None = None) -> None:
@@ -16,18 +17,19 @@ def reconcile(bad_sales: int, grid: pl.DataFrame, lines: pl.LazyFrame, lines_fro
 
     - no sale's credit lines fail to add up to its amount (`bad_sales`, from
       `credit.unbalanced_sales`);
-    - per rep and period, the lines add up to the payouts row (with `lines_from`,
-      only in the periods from that day on: before it, a streaming run keeps only the
-      commission lines of later-cancelled sales), and
-      payout = earned + cap + clawbacks + carry_in - carry_out;
+    - per rep and period, the lines of each kind add up to its payouts column
+      (`kinds.COLUMN`; with `lines_from`, only in the periods from that day on: before
+      it, a streaming run keeps only the commission lines of later-cancelled sales), and
+      payout = the sum of those columns (earned, spifs, outcome_bonus, ..., cap,
+      clawbacks, ..., carry_in, draw, restatement) - carry_out;
     - under carry_forward no payout is negative;
     - the cap holds: above it, earned + cap line = cap; at or below it, no cap line;
     - balances carry over: each period's carry_in is the previous computed period's
       carry_out (0 in the first), a carry_out is never positive, and under `pay` it is 0,
       so no carried balance vanishes when a plan version switches between the two.
 
-    `grid` is the payouts grid (rep_no, p_start, present, earned, cap, cap_adjustment,
-    clawbacks, carry_in, carry_out, payout, negative_balance); `lines` has rep_no,
+    `grid` is the payouts grid (rep_no, p_start, present, cap, the columns of `kinds.COLUMN`
+    (a section 6 column it lacks counts 0), carry_out, payout, negative_balance); `lines` has rep_no,
     p_start, kind and amount.
     """
     failures = []
@@ -35,7 +37,7 @@ def reconcile(bad_sales: int, grid: pl.DataFrame, lines: pl.LazyFrame, lines_fro
         failures.append(f"{bad_sales} sales whose credit lines do not add up to the amount")
     zero = pl.lit(0, dtype=MONEY)
     keys = ["rep_no", "p_start"]
-    kinds = ("commission", "cap", "clawback", "carry")
+    kinds = LINE_KINDS
     # kind as a group key, then a column per kind on the small result (a filter inside
     # the aggregation is many times slower over millions of lines); lazy, so that only
     # the columns it reads are touched
@@ -45,17 +47,15 @@ def reconcile(bad_sales: int, grid: pl.DataFrame, lines: pl.LazyFrame, lines_fro
         {k: f"_{k}" for k in kinds}
     )
     present = grid.filter(pl.col("present"))
+    present = present.with_columns(pl.lit(0, dtype=MONEY).alias(c) for c in COLUMN.values() if c not in present.columns)
+    column = {k: pl.col(COLUMN[k]).fill_null(zero) for k in kinds}  # the cap column is null without a cap line
+    any_kind_off = pl.any_horizontal(pl.col(f"_{k}") != column[k] for k in kinds)
+    payout = pl.sum_horizontal(column.values()) - pl.col("carry_out")
     rows = present.join(by_kind, on=keys, how="left").with_columns(pl.col("^_.*$").fill_null(zero))
     lines_kept = pl.lit(True) if lines_from is None else pl.col("p_start") >= lines_from
     mismatched = rows.filter(
-        lines_kept
-        & (
-            (pl.col("_commission") != pl.col("earned"))
-            | (pl.col("_cap") != pl.col("cap_adjustment").fill_null(zero))
-            | (pl.col("_clawback") != pl.col("clawbacks"))
-            | (pl.col("_carry") != pl.col("carry_in"))
-        )
-        | (pl.col("payout") != pl.col("earned") + pl.col("cap_adjustment").fill_null(zero) + pl.col("clawbacks") + pl.col("carry_in") - pl.col("carry_out"))
+        lines_kept & any_kind_off
+        | (pl.col("payout") != payout)
         | ((pl.col("negative_balance") == "carry_forward") & (pl.col("payout") < 0))
         # the cap rule itself: above the cap, earned plus the cap line is exactly the cap; no cap line otherwise
         | ((pl.col("earned") > pl.col("cap")).fill_null(False) & (pl.col("earned") + pl.col("cap_adjustment").fill_null(zero) != pl.col("cap")))

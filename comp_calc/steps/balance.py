@@ -1,6 +1,8 @@
 """Step 7, balance: carry negative nets forward, or pay them.
 
-net = earned + cap line + clawbacks + carry_in. Under carry_forward a negative
+net = earned + cap line + spifs + outcome_bonus + activity_bonus + overrides +
+clawbacks + holdbacks + releases + carry_in (SPEC 6.3 step 7: the columns of
+`kinds.BALANCE_KINDS`; a column a run does not have counts 0). Under carry_forward a negative
 net pays 0 and becomes the next period's carry_in; under `pay` the net is paid
 as is and nothing carries. carry_in of the first period is 0.
 
@@ -17,12 +19,18 @@ from __future__ import annotations
 
 import polars as pl
 
+from collections.abc import Collection
+
 from comp_calc.steps.exact import MONEY
+from comp_calc.steps.kinds import BALANCE_KINDS, COLUMN
 
 
-def period_net() -> pl.Expr:
-    """`x`, the period's own net before any carry: earned + cap line (null: 0) + clawbacks."""
-    return (pl.col("earned") + pl.col("cap_adjustment").fill_null(pl.lit(0, dtype=MONEY)) + pl.col("clawbacks")).alias("x")
+def period_net(columns: Collection[str] = ("earned", "cap_adjustment", "clawbacks")) -> pl.Expr:
+    """`x`, the period's own net before any carry: the sum of the balance columns (earned, cap
+    line, spifs, outcome_bonus, ..., releases) among `columns`, a null (no cap line) as 0."""
+    zero = pl.lit(0, dtype=MONEY)
+    terms = [pl.col(COLUMN[k]).fill_null(zero) for k in BALANCE_KINDS if COLUMN[k] in columns]
+    return pl.sum_horizontal(terms).cast(MONEY).alias("x")
 
 
 def settle(grid: pl.LazyFrame) -> pl.LazyFrame:

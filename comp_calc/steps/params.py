@@ -23,6 +23,8 @@ class PlanTables:
     quality_bands: pl.DataFrame  # plan, version, metric, band, below (null: open), multiplier
     clawback: pl.DataFrame  # plan, version, rule, within_days, recover
     scales: Scales
+    # plan, version, band, lower (null: first band), below (null: open), amount: `outcome_bonus` bands
+    bonus_bands: pl.DataFrame
 
 
 def _max_scale(values) -> int:
@@ -50,7 +52,7 @@ def plan_scales(plans: PlanSet, amount_scale: int, quota_scale: int) -> Scales:
 
 
 def _version_row(p: Plan) -> dict:
-    q, o = p.quality, p.outbound_credit
+    q, o, b = p.quality, p.outbound_credit, p.outcome_bonus
     return {
         "plan": p.plan,
         "version": p.version,
@@ -65,6 +67,11 @@ def _version_row(p: Plan) -> dict:
         "q_window": q.window_days if q else None,
         "q_min": q.min_responses if q else None,
         "q_combine": q.combine if q else None,
+        "currency": p.currency,
+        "has_bonus": b is not None,
+        "bonus_metric": b.metric if b else None,
+        "bonus_window": b.window_days if b else None,
+        "bonus_min": b.min_responses if b else None,
         "ob_channels": list(o.channels) if o else None,
         "ob_connected_only": o.connected_only if o else None,
         "ob_window": o.window_days if o else None,
@@ -90,6 +97,11 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
             "q_window": pl.Int64,
             "q_min": pl.Int64,
             "q_combine": pl.String,
+            "currency": pl.String,
+            "has_bonus": pl.Boolean,
+            "bonus_metric": pl.String,
+            "bonus_window": pl.Int64,
+            "bonus_min": pl.Int64,
             "ob_channels": pl.List(pl.String),
             "ob_connected_only": pl.Boolean,
             "ob_window": pl.Int64,
@@ -98,7 +110,7 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
         orient="row",
     ).with_row_index("pv").with_columns(pl.col("pv").cast(pl.Int64)).sort("plan", "effective_from")
 
-    rates, tiers, bands, clawback = [], [], [], []
+    rates, tiers, bands, clawback, bonus_bands = [], [], [], [], []
     for pv, p in enumerate(plans.plans):
         key = {"pv": pv, "plan": p.plan, "version": p.version}
         rates.extend({**key, "product": product, "rate": rate} for product, rate in rate_by_product(p.rates).items())
@@ -112,6 +124,10 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
         for m in p.quality.metrics if p.quality else ():
             for band, b in enumerate(m.bands):
                 bands.append({**key, "metric": m.metric, "band": band, "below": b.below, "multiplier": b.multiplier})
+        lower = None
+        for band, b in enumerate(p.outcome_bonus.bands if p.outcome_bonus else ()):
+            bonus_bands.append({**key, "band": band, "lower": lower, "below": b.below, "amount": b.amount})
+            lower = b.below
         for rule, c in enumerate(p.clawback or ()):
             clawback.append({**key, "rule": rule, "within_days": c.within_days, "recover": c.recover})
 
@@ -133,6 +149,11 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
             clawback, schema={**keyschema, "rule": pl.Int64, "within_days": pl.Int64, "recover": dec(s.recover)}, orient="row"
         ),
         scales=scales,
+        bonus_bands=pl.DataFrame(
+            bonus_bands,
+            schema={**keyschema, "band": pl.Int64, "lower": dec(6), "below": dec(6), "amount": dec(2)},
+            orient="row",
+        ),
     )
 
 

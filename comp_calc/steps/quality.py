@@ -31,10 +31,11 @@ SURVEY_VALUE = {
 }
 
 
-def metric_counts(grid: pl.LazyFrame, feedback: pl.LazyFrame) -> pl.LazyFrame:
-    """Per (rep_id, p_start, metric): `n` responses in the window and the metric's `numerator`."""
-    windows = grid.filter(pl.col("has_quality")).select(
-        "rep_id", "p_start", "p_end", (pl.col("p_end") - pl.duration(days=pl.col("q_window") - 1)).alias("w_start")
+def metric_counts(grid: pl.LazyFrame, feedback: pl.LazyFrame, flag: str = "has_quality", window: str = "q_window") -> pl.LazyFrame:
+    """Per (rep_id, p_start, metric): `n` responses in the window and the metric's `numerator`,
+    for the grid rows where `flag` holds, with the window of `window` days ending on p_end."""
+    windows = grid.filter(pl.col(flag).fill_null(False)).select(
+        "rep_id", "p_start", "p_end", (pl.col("p_end") - pl.duration(days=pl.col(window) - 1)).alias("w_start")
     )
     in_window = feedback.join(windows, on="rep_id").filter(
         (pl.col("responded_on") >= pl.col("w_start")) & (pl.col("responded_on") <= pl.col("p_end"))

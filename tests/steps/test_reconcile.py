@@ -99,3 +99,23 @@ def test_a_carried_balance_that_vanishes_raises():
     # February's own lines and row agree (800.00 paid), but January's -500.00 never arrived
     with pytest.raises(ReconciliationError, match="carried balance does not follow"):
         reconcile(0, _two_periods("0.00"), _two_period_lines("0.00"))
+
+
+def _grid_with_bonus(payout="340.00") -> pl.DataFrame:
+    # the grid of _grid (payout 90.00) with an outcome bonus of 250.00: payout 90 + 250 = 340.00
+    return _grid(payout=payout).with_columns(outcome_bonus=dec(["250.00"]))
+
+
+def test_an_outcome_bonus_line_adds_up_to_its_column():
+    reconcile(0, _grid_with_bonus(), _lines(*GOOD, ("outcome_bonus", "250.00")))
+
+
+def test_a_dropped_outcome_bonus_line_raises():
+    with pytest.raises(ReconciliationError, match="1 rep-periods whose lines do not add up"):
+        reconcile(0, _grid_with_bonus(), _lines(*GOOD))  # the bonus line is gone: 250.00 missing
+
+
+def test_a_payout_that_leaves_out_the_bonus_raises():
+    # lines match every column, but the payout 90.00 forgets the bonus column
+    with pytest.raises(ReconciliationError):
+        reconcile(0, _grid_with_bonus(payout="90.00"), _lines(*GOOD, ("outcome_bonus", "250.00")))

@@ -26,7 +26,7 @@ from comp_calc.diff.sources import plan_sets, read_plan
 from comp_calc.errors import UsageError
 from comp_calc.outputs.csvfmt import format_frame
 from comp_calc.outputs.numbers import money as _money
-from comp_calc.outputs.terminal import console, print_fitted
+from comp_calc.outputs.terminal import any_nonzero, console, print_fitted
 from comp_calc.outputs.writer import render_csv, render_json
 from comp_calc.periods import Period, period_containing
 from comp_calc.pipeline import stages
@@ -108,10 +108,6 @@ TABLE_COLUMNS = {
 }
 
 
-def _any_nonzero(frame: pl.DataFrame, column: str) -> bool:
-    return bool(frame.height) and bool(frame.select((pl.col(column) != 0).any()).item())
-
-
 def show(rules: PlanDiff, impact: Impact, period: Period, was_default: bool, note: str | None = None) -> None:
     out = console()
     say = lambda text="": out.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
@@ -130,7 +126,7 @@ def show(rules: PlanDiff, impact: Impact, period: Period, was_default: bool, not
         say(f"Note: {note}.")
     say()
     # the clawback columns only when a clawback moves some payout; totals on the last row
-    columns = [c for c in TABLE_COLUMNS if not c.endswith("_clawbacks") or _any_nonzero(impact.reps, c)]
+    columns = [c for c in TABLE_COLUMNS if not c.endswith("_clawbacks") or any_nonzero(impact.reps, c)]
     shown = format_frame(impact.reps.select(columns), IMPACT_MONEY & set(columns), set())
     total_pct = _money(impact.delta_pct) if impact.delta_pct is not None else ""
     totals = {

@@ -36,16 +36,6 @@ def console() -> Console:
     return Console(highlight=False, soft_wrap=False, emoji=False)
 
 
-def print_wide(out: Console, table: Table, blank_after: bool = True) -> None:
-    """Print a table at least as wide as its cells need, so no number is ever cut, even on a narrow
-    terminal (the terminal then wraps the long lines itself)."""
-    wide = Console(width=10_000, file=out.file, highlight=False, soft_wrap=False, emoji=False)
-    needed = wide.measure(table).maximum
-    Console(width=max(out.width, needed), file=out.file, highlight=False, soft_wrap=False, emoji=False).print(table)
-    if blank_after:
-        out.print()
-
-
 def _write(text: str | bytes) -> None:
     sys.stdout.write(text.decode() if isinstance(text, bytes) else text)
     sys.stdout.flush()
@@ -170,7 +160,7 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
     if fmt == "csv":
         _write(render_csv(payouts, PAYOUT_MONEY, PAYOUT_EXACT))
         return
-    amounts = [c for c in SUMMARY_MONEY if c not in OPTIONAL_AMOUNTS or totals_nonzero(payouts, c)]
+    amounts = [c for c in SUMMARY_MONEY if c not in OPTIONAL_AMOUNTS or any_nonzero(payouts, c)]
     shown = payouts.select(
         "rep_id",
         "name",
@@ -208,5 +198,7 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
     say(f"Wrote {folder}/ ({written})")
 
 
-def totals_nonzero(payouts: pl.DataFrame, column: str) -> bool:
-    return bool(payouts.height) and bool(payouts.select((pl.col(column).fill_null(0) != 0).any()).item())
+def any_nonzero(frame: pl.DataFrame, column: str) -> bool:
+    """Whether some row of `frame` has a nonzero amount in `column` (null counts as 0): a column
+    that is zero throughout is left out of a table."""
+    return bool(frame.height) and bool(frame.select((pl.col(column).fill_null(0) != 0).any()).item())

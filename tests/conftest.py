@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from comp_calc.cli import app
@@ -15,6 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 PLANS = ROOT / "plans"
 PERIOD_FILES = {"payouts.csv", "lines.csv", "exceptions.csv", "manifest.json"}
+
+# Property and fuzz tests: the default run keeps the whole suite to a few minutes on two
+# cores; COMP_CALC_FUZZ=large searches 20x longer. No deadline: an example that is slow
+# because the machine is busy is not a failure.
+FUZZ_SCALE = {"default": 1, "large": 20}.get(os.environ.get("COMP_CALC_FUZZ", "default"), 1)
+settings.register_profile("comp-calc", deadline=None)
+settings.load_profile("comp-calc")
 
 
 def invoke(*args: str | Path, columns: int = 80):

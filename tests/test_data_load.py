@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from comp_calc.data.load import load_inputs
 from comp_calc.errors import InputError
 from comp_calc.plan.load import load_plans
+from conftest import FUZZ_SCALE
 
 REPS = "rep_id,name,team,plan,quota,start_date,end_date\n007,Ann,North,p1,1000.50,2026-01-01,\nE2,Bob,South,p1,0,2026-01-01,2026-12-31\n"
 SALES = "sale_id,rep_id,customer_id,product,amount,sold_on,cancelled_on\nS1,007,C1,mortgage,100.125,2026-03-01,\nS2,E2,C2,card,20,2026-03-02,2026-04-01\n"
@@ -467,7 +468,7 @@ _name = st.text(alphabet='ab, "0', max_size=6)
 _note = st.text(alphabet='ab,"\n\r 0', max_size=6)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25 * FUZZ_SCALE)
 @given(st.lists(st.tuples(_name, _note), min_size=1, max_size=8), st.sampled_from(["\n", "\r\n"]))
 def test_line_numbers_match_where_records_start(tmp_path_factory, cells, eol):
     """Whatever the quoting, each row's `line` is the physical line where its record starts."""
@@ -568,7 +569,7 @@ _line = st.one_of(
 )
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=30 * FUZZ_SCALE)
 @given(st.lists(_line, min_size=1, max_size=8), st.sampled_from(["\n", "\r\n"]), st.booleans())
 def test_files_without_quotes_match_the_quote_counting_path(tmp_path_factory, lines, eol, final_eol):
     """The fast layout (no quote in the file) and the record-splitting one agree on everything."""

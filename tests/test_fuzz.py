@@ -32,7 +32,6 @@ import contextlib
 import csv
 import io
 import json
-import os
 import re
 import shutil
 import signal
@@ -49,14 +48,12 @@ from hypothesis import strategies as st
 import conftest
 from conftest import PERIOD_FILES, ROOT
 
-PROFILE = os.environ.get("COMP_CALC_FUZZ", "default")
-SCALE = {"default": 1, "large": 20}.get(PROFILE, 1)
 TIME_LIMIT = 30  # seconds per command: a hang fails the example instead of stalling the suite
 
 
 def fuzz_settings(examples: int):
     return settings(
-        max_examples=examples * SCALE,
+        max_examples=examples * conftest.FUZZ_SCALE,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         database=None,
@@ -304,7 +301,7 @@ def _csv_text(name: str) -> bytes:
     return buffer.getvalue().encode()
 
 
-@fuzz_settings(80)
+@fuzz_settings(40)
 @given(files=data_folder(), options=run_options)
 def test_mangled_csv_never_crashes(files: dict[str, bytes | None], options: tuple[str, ...]):
     with scratch() as root:
@@ -487,7 +484,7 @@ def mangled_plan(draw) -> tuple[str, bytes]:
     return name, draw(st.binary(max_size=300))
 
 
-@fuzz_settings(70)
+@fuzz_settings(35)
 @given(plan=mangled_plan(), options=run_options)
 def test_mangled_plans_never_crash(plan: tuple[str, bytes], options: tuple[str, ...]):
     name, content = plan

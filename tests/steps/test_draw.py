@@ -174,3 +174,36 @@ def test_the_recurring_example_of_the_module_docstring():
 def test_without_a_draw_the_columns_are_zero():
     result = _run(plans(plan()), inputs([rep("A")], _sales((1, "4000"))), "2026-01")
     assert _draws(result) == _money(("0.00", "0.00", "400.00"))
+
+
+def test_the_prorated_draw_rounds_by_the_plan_rounding():
+    # April (30 days), start 04-16: 15 days; 1000.05 * 15 / 30 = 500.025 exactly:
+    # half_up 500.03, half_even 500.02 (the one rounding of the draw)
+    ps = plans(plan(draw=draw("1000.05")), plan(plan="q", rounding="half_even", draw=draw("1000.05")))
+    inp = inputs([rep("A", start="2026-04-16"), rep("B", start="2026-04-16", plan="q")], [])
+    result = _run(ps, inp, "2026-04")
+    assert (_row(result, "A", "2026-04")["draw_due"], _row(result, "B", "2026-04")["draw_due"]) == (D("500.03"), D("500.02"))
+
+
+def test_balances_of_reps_side_by_side_stay_apart():
+    # A: January 400.00 -> top-up 1,100.00 (balance 1,100.00); February 1,700.00 -> recover -200.00 (900.00)
+    # B: January 2,000.00 (no top-up, nothing owed); February 400.00 -> top-up 1,100.00 (1,100.00)
+    # A's balance never reaches B's pay above the draw in January, nor B's top-up A's balance
+    sales = _sales((1, "4000"), (2, "17000")) + [sale("b1", "B", "20000", "2026-01-10"), sale("b2", "B", "4000", "2026-02-10")]
+    result = _run(plans(plan(draw=draw("1500.00"))), inputs([rep("A"), rep("B")], sales), "2026-02")
+    assert _draws(result, "A") == _money(("1100.00", "1100.00", "1500.00"), ("-200.00", "900.00", "1500.00"))
+    assert _draws(result, "B") == _money(("0.00", "0.00", "2000.00"), ("1100.00", "1100.00", "1500.00"))
+
+
+def test_a_guarantee_after_a_recoverable_version_keeps_the_old_balance():
+    # v1 (January) recoverable 1,500.00: 400.00 -> top-up 1,100.00, balance 1,100.00
+    # v2 (from February) a guarantee of 1,500.00: 400.00 -> top-up 1,100.00, not owed: balance stays 1,100.00
+    # March (v2): 2,000.00 is 500.00 above the draw: recover -500.00 of the old balance: 600.00 left
+    ps = plans(plan(draw=draw("1500.00")), plan(version=2, effective_from=date(2026, 2, 1), draw=draw("1500.00", recoverable=False)))
+    result = _run(ps, inputs([rep("A")], _sales((1, "4000"), (2, "4000"), (3, "20000"))))
+    assert _draws(result) == _money(("1100.00", "1100.00", "1500.00"), ("1100.00", "1100.00", "1500.00"), ("-500.00", "600.00", "1500.00"))
+    (feb,) = lines_frame(result, "2026-02").filter(pl.col("kind") == "draw")["explanation"]
+    assert feb == (
+        "minimum pay 1500.00; payout before the draw 400.00; guarantee tops up 1100.00, not owed back; "
+        "draw balance still owed: 1100.00"
+    )

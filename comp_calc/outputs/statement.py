@@ -347,6 +347,8 @@ class Statement:
             return self.draw_note
         if self.draw_amount is None:
             return "no minimum pay in this plan version; nothing recovered"
+        if self.active_days == 0:
+            return "not active in the period: no minimum pay; nothing recovered"
         return f"pay is at or above the minimum pay {money(self.draw_due)}: nothing topped up or recovered"
 
     @property

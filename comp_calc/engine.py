@@ -1,6 +1,6 @@
 """Compose the steps of SPEC section 3 into lazy polars queries.
 
-credit -> attainment -> rate -> quality -> cap -> clawback -> balance, each a module
+credit -> attainment -> rate -> quality -> cap -> clawback -> balance -> draw, each a module
 of `comp_calc.steps`; this module only orders them, joins what one step gives the
 next, and loops over periods when the sales are streamed from disk. `compute` takes
 validated plans and inputs and a requested period and returns every computed
@@ -23,7 +23,7 @@ from comp_calc.errors import Diagnostic, InputError
 from comp_calc.periods import Period, period_containing, periods_between
 from comp_calc.plan.model import PlanSet
 from comp_calc.reconcile.lines import reconcile
-from comp_calc.steps import attainment, balance, cap, clawback, credit, outcome_bonus, quality, rate, rep_periods
+from comp_calc.steps import attainment, balance, cap, clawback, credit, draw, outcome_bonus, quality, rate, rep_periods
 from comp_calc.steps.kinds import COLUMN, ORDER, SECTION6_COLUMNS
 from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, dec
 from comp_calc.steps.params import PlanTables, build_tables, plan_scales
@@ -140,7 +140,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         last = until == end
         kept.append(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()))
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
-    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind)  # steps 5-7
+    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind)  # steps 5-8
     _check(grid_df, inputs)
     result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming)
     reconcile(unbalanced, grid_df, result.scan_lines(), None if result.complete else period.start)
@@ -233,7 +233,7 @@ def _finish(
     scales: Scales,
     kind: str,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Steps 5-7: the payouts grid (cap, clawbacks, balance, the attainment shown) from
+    """Steps 5-8: the payouts grid (cap, clawbacks, balance, draw, the attainment shown) from
     `earned` (see `cap.earned`) and the commission lines, at least every one that a
     cancellation in a computed period claws back; and the run's lines (`_lines`)."""
     zero = pl.lit(0, dtype=MONEY)
@@ -247,7 +247,6 @@ def _finish(
         .with_columns(
             *[pl.col(c).fill_null(zero) for c in SECTION6_COLUMNS],
             pl.col("component_lines").fill_null(0),
-            draw_balance=zero,  # SPEC 6.3 step 8; no draw yet
             restatement_open=zero,  # SPEC 6.3 step 9; no restatement yet
         )
         .with_columns(
@@ -262,6 +261,7 @@ def _finish(
     g = g.with_columns(balance.period_net(g.collect_schema().names()))
     g = (
         balance.settle(g)
+        .pipe(draw.settle)  # step 8
         .with_columns(present=_present())
         .pipe(attainment.prorated_quota, scales)
         .sort("rep_no", "p_start")
@@ -298,7 +298,10 @@ def _lines(
     carry = grid.filter(pl.col("carry_in") != 0).select(
         "rep_id", "rep_no", "p_start", pl.lit(ORDER["carry"]).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
     )
-    ordered = components.lazy().with_columns(order=pl.col("kind").replace_strict(ORDER, return_dtype=pl.Int32))
+    draws = draw.draw_lines(grid)
+    ordered = pl.concat([components.lazy(), draws], how="diagonal_relaxed").with_columns(
+        order=pl.col("kind").replace_strict(ORDER, return_dtype=pl.Int32)
+    )
     return commission, pl.concat([claw, cap_lines, carry, ordered], how="diagonal_relaxed").collect()
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import polars as pl
 
 from comp_calc.data.model import Inputs, Table
-from comp_calc.plan.model import Band, BonusBand, ClawbackRule, Metric, OutcomeBonus, Outbound, Plan, PlanSet, Quality, RateRule, Tier
+from comp_calc.plan.model import Band, BonusBand, ClawbackRule, Draw, Metric, OutcomeBonus, Outbound, Plan, PlanSet, Quality, RateRule, Tier
 
 D = Decimal
 
@@ -113,3 +113,8 @@ def inputs(reps, sales, feedback=(), contacts=()) -> Inputs:
 def outcome_bonus(metric="nps", window_days=90, min_responses=1, *bands) -> OutcomeBonus:
     """outcome_bonus("nps", 90, 1, ("30", "0"), ("60", "250.00"), (None, "500.00"))"""
     return OutcomeBonus(metric, window_days, min_responses, tuple(BonusBand(None if b is None else D(b), D(a)) for b, a in bands))
+
+
+def draw(amount="1500.00", recoverable=True) -> Draw:
+    """draw("1500.00", recoverable=False)"""
+    return Draw(D(amount), recoverable)

@@ -43,7 +43,8 @@ def _metric_value(metric: str, scores: list[int]) -> Fraction:
 
 
 def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[dict], contacts: list[dict], period: Period):
-    """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited, outcome_bonus)}."""
+    """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited, outcome_bonus,
+    draw, draw_balance)}."""
     kind = period.kind
     first = period_containing(min(p.effective_from for p in plans.plans if p.period == kind), kind)
     periods = periods_between(first, period)
@@ -87,6 +88,7 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
     results = {}
     commission_of = {}  # (sale_id, role) -> (amount, plan version)
     carry = defaultdict(lambda: Decimal("0.00"))
+    owed_draw = defaultdict(lambda: Decimal("0.00"))  # the draw balance each rep still owes
     for p in periods:
         for rep in run_reps:
             rid = rep["rep_id"]
@@ -184,10 +186,23 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
             else:
                 payout, carry_out = max(net, Decimal("0.00")), min(net, Decimal("0.00"))
             carry[rid] = carry_out
+            # 8. draw: top up an active rep's payout to the prorated draw, or recover what is owed
+            due = Decimal("0.00")
+            if v is not None and v.draw and active_days > 0:
+                due = _round(Fraction(v.draw.amount) * active_days / p.days, v.rounding)
+            draw_line, owed = Decimal("0.00"), owed_draw[rid]
+            if v is not None and v.draw and active_days > 0 and payout < due:
+                draw_line = due - payout
+                if v.draw.recoverable:
+                    owed_draw[rid] = owed + draw_line
+            elif owed > 0 and payout - due > 0:
+                draw_line = -min(owed, payout - due)
+                owed_draw[rid] = owed + draw_line
+            payout += draw_line
             has_lines = bool(mine) or claw_lines > 0 or carry_in != 0
             if active_days > 0 or has_lines:
                 results[(rid, p.label)] = dict(
                     earned=earned, cap=cap_line, clawbacks=claws, carry_in=carry_in, payout=payout, carry_out=carry_out,
-                    credited=credited_total, outcome_bonus=bonus,
+                    credited=credited_total, outcome_bonus=bonus, draw=draw_line, draw_balance=owed_draw[rid],
                 )  # fmt: skip
     return results

@@ -15,7 +15,7 @@ from comp_calc import alignment
 from comp_calc.pipeline.stages import Prepared, run
 from comp_calc.periods import parse_period
 from conftest import ROOT, invoke
-from factories import clawback, contact, inputs, outbound, outcome_bonus, plan, plans, quality, rates, rep, response, sale
+from factories import clawback, contact, draw, inputs, outbound, outcome_bonus, plan, plans, quality, rates, rep, response, sale
 
 MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
 
@@ -117,6 +117,20 @@ def test_an_outcome_bonus_counts_in_the_outcome_share():
     )  # fmt: skip
     p = report.trailing.plans.to_dicts()[0]
     assert (p["outcome_moved"], p["volume_only"]) == (Decimal("20.00"), False)
+
+
+def test_a_draw_is_neither_volume_nor_outcome_pay_but_is_in_the_payout():
+    # sale 1000.00 x 0.1: volume pay 100.00; a draw of 500.00 tops the payout up by 400.00 to 500.00.
+    # The top-up is pay for no sale and no customer outcome: volume pay stays 100.00, outcome moved
+    # 0.00 (share 0 -> volume-only), while the payout ranked against satisfaction is 500.00
+    inp = inputs([rep("R1")], [sale("S1", "R1", "1000.00", "2026-01-10")])
+    report = analyze(plans(plan(rates=rates((None, "0.1")), draw=draw("500.00"))), inp, "2026-01")
+    r1 = rep_row(report, "R1")
+    assert (r1["payout"], r1["volume_pay"], r1["outcome_moved"], r1["outcome_share"]) == (
+        Decimal("500.00"), Decimal("100.00"), Decimal("0.00"), Decimal("0.0000"),
+    )  # fmt: skip
+    p = report.trailing.plans.to_dicts()[0]
+    assert (p["volume_pay"], p["outcome_moved"], p["volume_only"]) == (Decimal("100.00"), Decimal("0.00"), True)
 
 
 # ------------------------------------------------------------------ planted patterns

@@ -651,3 +651,37 @@ BONUS_CASES = {
 @pytest.mark.parametrize("text, expected", BONUS_CASES.values(), ids=BONUS_CASES.keys())
 def test_outcome_bonus_rule(text, expected):
     assert sorted(problems(text), key=str) == sorted(expected, key=str)
+
+
+# ---- draw (SPEC 6.2) ---------------------------------------------------------------------------
+
+# lines 9-10 when appended to BASE
+DRAW = """\
+draw:
+  amount: 1500.00
+"""
+
+
+def test_draw_loads_exactly_and_is_recoverable_by_default():
+    from comp_calc.plan.model import Draw
+
+    assert ok(plus(DRAW)).draw == Draw(Decimal("1500.00"), True)
+    assert ok(plus(DRAW + "  recoverable: false\n")).draw == Draw(Decimal("1500.00"), False)
+    assert ok(plus(DRAW.replace("1500.00", "0"))).draw == Draw(Decimal("0"), True)
+    assert ok(BASE).draw is None
+
+
+DRAW_CASES = {
+    "amount with 3 decimals": (plus(DRAW.replace("1500.00", "1500.005")), [(10, "draw.amount", "too-precise")]),
+    "negative amount": (plus(DRAW.replace("1500.00", "-1")), [(10, "draw.amount", "out-of-range")]),
+    "amount as text": (plus(DRAW.replace("1500.00", "lots")), [(10, "draw.amount", "wrong-type")]),
+    "missing amount": (plus("draw:\n  recoverable: true\n"), [(10, "draw.amount", "missing-key")]),
+    "recoverable not a boolean": (plus(DRAW + "  recoverable: sometimes\n"), [(11, "draw.recoverable", "wrong-type")]),
+    "unknown key": (plus(DRAW + "  guaranteed: true\n"), [(11, "draw.guaranteed", "unknown-key")]),
+    "draw not a mapping": (plus("draw: 1500\n"), [(9, "draw", "wrong-type")]),
+}
+
+
+@pytest.mark.parametrize("text, expected", DRAW_CASES.values(), ids=DRAW_CASES.keys())
+def test_draw_rule(text, expected):
+    assert sorted(problems(text), key=str) == sorted(expected, key=str)

@@ -13,7 +13,7 @@ import oracle
 from comp_calc.engine import compute
 from comp_calc.outputs.results import joined, period_files
 from comp_calc.periods import parse_period
-from factories import clawback, contact, inputs, outbound, outcome_bonus, plan, plans, quality, rates, rep, response, sale, tiers
+from factories import clawback, contact, draw as draw_of, inputs, outbound, outcome_bonus, plan, plans, quality, rates, rep, response, sale, tiers
 
 FIRST = date(2026, 1, 1)
 LAST = date(2026, 3, 31)
@@ -61,6 +61,8 @@ def plan_versions(draw):
                 metric, draw(st.sampled_from([1, 30, 90])), draw(st.integers(1, 3)),
                 (edges[0], draw(st.sampled_from(["0", "25.50"]))), (edges[1], "100.00"), (None, draw(st.sampled_from(["0", "250.00"]))),
             )  # fmt: skip
+        if draw(st.booleans()):
+            kw["draw"] = draw_of(draw(st.sampled_from(["0", "12.34", "150.00", "1500.00"])), recoverable=draw(st.integers(0, 3)) > 0)
         kw["negative_balance"] = draw(st.sampled_from(["carry_forward", "pay"]))
         return plan(**kw)
 
@@ -126,6 +128,7 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
         (r["rep_id"], r["period"]): dict(
             earned=r["earned"], cap=r["cap_adjustment"] or Decimal("0.00"), clawbacks=r["clawbacks"], carry_in=r["carry_in"],
             payout=r["payout"], carry_out=r["carry_out"], credited=r["credited"], outcome_bonus=r["outcome_bonus"],
+            draw=r["draw"], draw_balance=r["draw_balance"],
         )  # fmt: skip
         for r in grid.to_dicts()
     }
@@ -143,11 +146,18 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
     for row in grid.to_dicts():
         mine = result.lines.filter((pl.col("rep_id") == row["rep_id"]) & (pl.col("period") == row["period"]))
         total = sum(mine["amount"].to_list(), Decimal("0"))
-        assert total == row["earned"] + (row["cap_adjustment"] or 0) + row["outcome_bonus"] + row["clawbacks"] + row["carry_in"]
+        assert total == row["earned"] + (row["cap_adjustment"] or 0) + row["outcome_bonus"] + row["clawbacks"] + row["carry_in"] + row["draw"]
+        assert row["payout"] == total - row["carry_out"]
         bonus_lines = mine.filter(pl.col("kind") == "outcome_bonus")
         assert bonus_lines.height <= 1 and sum(bonus_lines["amount"].to_list(), Decimal("0")) == row["outcome_bonus"]
+        draw_lines = mine.filter(pl.col("kind") == "draw")
+        assert draw_lines.height <= 1 and sum(draw_lines["amount"].to_list(), Decimal("0")) == row["draw"]
         if row["negative_balance"] == "carry_forward":
             assert row["payout"] >= 0
+    # a draw balance never goes below 0; a top-up brings an active rep's payout exactly to the draw
+    assert (result.grid["draw_balance"] >= 0).all()
+    topped = result.grid.filter(pl.col("draw") > 0)
+    assert (topped["payout"] == topped["draw_due"]).all() and topped["active"].all()
 
     # a rerun is byte-identical
     again = compute(ps, inp, period)

@@ -140,6 +140,9 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
     - outcome_bonus: outcome_bonus lines (SPEC 6.3 step 4b);
     - outcome_moved = |quality_effect| + |relationship_pay| + |clawbacks| + |outcome_bonus| (the net
       columns, see `net_moved`).
+
+    A draw line (SPEC 6.3 step 8) is neither volume nor outcome pay: it pays for no sale and no
+    customer outcome, so it is in the payout but in neither figure.
     """
     rounding = ctx.grid.select("rep_id", "p_start", "rounding")
     lines = ctx.lines.filter(pl.col("period").is_in(window.labels)).join(rounding.lazy(), on=["rep_id", "p_start"], how="left")

@@ -131,6 +131,15 @@ def _outcome_bonus(o: OutcomeBonus) -> str:
     return f"{o.metric} over {o.window_days} days, at least {o.min_responses} responses: {', '.join(paying) or 'nothing'}"
 
 
+def _draw_owed(recoverable: bool) -> str:
+    return "recoverable: top-ups owed back from later pay" if recoverable else "a guarantee: top-ups never owed back"
+
+
+def _draw(period: str):
+    """`1500.00 a month (recoverable: top-ups owed back from later pay)`."""
+    return lambda d: f"{as_written(d.amount)} a {period} ({_draw_owed(d.recoverable)})"
+
+
 def _outbound(o: Outbound) -> str:
     connected = "connected only" if o.connected_only else "connected or not"
     return f"share {as_written(o.share)} for {', '.join(sorted(o.channels))} ({connected}) within {o.window_days} days"
@@ -240,6 +249,10 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
             "clawback", "clawback rule", old.clawback, new.clawback,
             [("within_days", "window (days)"), ("recover", "recovered share")], _claw,
         )  # fmt: skip
+
+    if c.section("draw", "draw (minimum pay)", old.draw, new.draw, _draw(new.period)):
+        c.compare("draw.amount", f"draw a {new.period}", old.draw.amount, new.draw.amount)
+        c.compare("draw.recoverable", "draw", old.draw.recoverable, new.draw.recoverable, _draw_owed)
 
     c.compare("cap", "cap", old.cap, new.cap)
     c.compare("negative_balance", "negative balance", old.negative_balance, new.negative_balance, str)

@@ -174,3 +174,35 @@ def outcome_bonus_text() -> pl.Expr:
         .otherwise(pl.format("{} to below {}", lower, below))
     )
     return pl.format("{} {} from {} responses, band {}: {}", "metric", value.cast(pl.String), "responses", band, money_text(pl.col("amount")))
+
+
+def draw_text() -> pl.Expr:
+    """The explanation of a `draw` line (see `steps.draw.draw_lines` for its columns): a top-up
+    `minimum pay 1500.00 (prorated 15/30 days: 750.00); payout before the draw 400.00; draw tops
+    up 350.00, owed back from later pay: 350.00` (a guarantee: `..., not owed back`), or a recovery
+    `payout before the draw 1700.00, 200.00 above the minimum pay 1500.00: recovered 200.00 of
+    the draw balance 350.00; 150.00 still owed`."""
+    zero = pl.lit(0, dtype=dec(2))
+    money = lambda c: money_text(pl.col(c))  # noqa: E731 - the draw columns are at scale 2
+    full = pl.col("draw_active_days") == pl.col("draw_period_days")
+    minimum = pl.when(pl.col("draw_amount").is_null()).then(pl.lit("no minimum pay in this plan version")).when(full).then(
+        pl.format("minimum pay {}", money("draw_amount"))
+    ).otherwise(
+        pl.format("minimum pay {} (prorated {}/{} days: {})", money("draw_amount"), "draw_active_days", "draw_period_days", money("draw_due"))
+    )  # fmt: skip
+    before = pl.format("payout before the draw {}", money("draw_payout_before"))
+    still = pl.when(pl.col("draw_balance") > 0).then(pl.format("; draw balance still owed: {}", money("draw_balance"))).otherwise(pl.lit(""))
+    top_up = (
+        pl.when(pl.col("draw_recoverable"))
+        .then(pl.format("{}; {}; draw tops up {}, owed back from later pay: {}", minimum, before, money("amount"), money("draw_balance")))
+        .otherwise(pl.format("{}; {}; guarantee tops up {}, not owed back{}", minimum, before, money("amount"), still))
+    )
+    above = pl.when(pl.col("draw_due") > 0).then(
+        pl.format(", {} above the minimum pay {}", money_text((pl.col("draw_payout_before") - pl.col("draw_due")).cast(dec(2))), money("draw_due"))
+    ).otherwise(pl.lit(""))  # fmt: skip
+    owed = pl.when(pl.col("draw_balance") > 0).then(pl.format("{} still owed", money("draw_balance"))).otherwise(pl.lit("nothing more owed"))
+    recovery = pl.format(
+        "{}{}: recovered {} of the draw balance {}; {}",
+        before, above, money_text((zero - pl.col("amount")).cast(dec(2))), money("draw_balance_in"), owed,
+    )  # fmt: skip
+    return pl.when(pl.col("amount") > 0).then(top_up).otherwise(recovery)

@@ -43,7 +43,7 @@ from comp_calc.outputs.lines import period_lines
 from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
 from comp_calc.outputs.numbers import (
-    column_exact_text, exact, money, money_text, outcome_bonus_text, percent, tier_pieces_text, two_decimals,
+    column_exact_text, draw_text, exact, money, money_text, outcome_bonus_text, percent, tier_pieces_text, two_decimals,
 )  # fmt: skip
 
 __all__ = [
@@ -224,6 +224,12 @@ class Statement:
     negative_balance: str
     outcome_bonus: Decimal = Decimal("0.00")  # SPEC 6.3 step 4b; 0.00 without an outcome_bonus line
     outcome_bonus_note: str = ""  # the outcome_bonus line's explanation (metric value, responses, band)
+    draw: Decimal = Decimal("0.00")  # SPEC 6.3 step 8: the draw line (a top-up > 0, a recovery < 0), 0.00 without one
+    draw_note: str = ""  # the draw line's explanation
+    draw_amount: Decimal | None = None  # the plan version's draw a period (None: no draw)
+    draw_recoverable: bool | None = None  # None: no draw
+    draw_due: Decimal = Decimal("0.00")  # the rep's draw for the period (prorated)
+    draw_balance: Decimal = Decimal("0.00")  # owed back from later pay, after this period
     has_tiers: bool = False
     retroactive: bool = False  # tier_mode: retroactive: the final band applies to every line of the period
     bands: tuple[Band, ...] = ()  # the plan version's tier bands, in order (none without tiers)
@@ -323,9 +329,35 @@ class Statement:
             ("Cap", money(self.cap_adjustment or Decimal("0.00")), self.cap_sentence),
             ("Clawbacks", money(self.clawbacks), claw_note),
             ("Carry in", money(self.carry_in), carry_note),
+            *([("Draw", money(self.draw), self.draw_sentence)] if self.shows_draw else []),
             ("Payout", money(self.payout), f"negative balance: {self.negative_balance}"),
             ("Carry out", money(self.carry_out), self.carry_out_sentence),
+            *([("Draw balance", money(self.draw_balance), self.draw_balance_sentence)] if self.shows_draw else []),
         ]
+
+    @property
+    def shows_draw(self) -> bool:
+        """Draw rows on the statement: under a plan version with a draw, with a draw line, or
+        while a draw balance is owed."""
+        return self.draw_amount is not None or bool(self.draw_note) or self.draw_balance != 0
+
+    @property
+    def draw_sentence(self) -> str:
+        if self.draw_note:
+            return self.draw_note
+        if self.draw_amount is None:
+            return "no minimum pay in this plan version; nothing recovered"
+        if self.active_days == 0:
+            return "not active in the period: no minimum pay; nothing recovered"
+        return f"pay is at or above the minimum pay {money(self.draw_due)}: nothing topped up or recovered"
+
+    @property
+    def draw_balance_sentence(self) -> str:
+        if self.draw_balance == 0 and self.draw_recoverable is False:
+            return "a guarantee: its top-ups are never owed back"
+        if self.draw_balance == 0:
+            return "nothing owed back"
+        return "owed back from later pay above the minimum pay"
 
 
 # --------------------------------------------------------------------------
@@ -338,6 +370,15 @@ def bonus_notes(result: RunResult, period: str) -> dict[str, str]:
     if not bonus.height:
         return {}
     notes = bonus.select("rep_id", outcome_bonus_text().alias("note"))
+    return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
+
+
+def draw_notes(result: RunResult, period: str) -> dict[str, str]:
+    """rep_id -> the explanation of the rep's draw line in `period` (one line a rep at most)."""
+    drawn = period_lines(result, period).filter(pl.col("kind") == "draw")
+    if not drawn.height:
+        return {}
+    notes = drawn.select("rep_id", draw_text().alias("note"))
     return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
 
 
@@ -477,6 +518,7 @@ def _statement(
     bands: dict[int, tuple[Band, ...]] | None = None,
     ytd: pl.DataFrame | None = None,
     bonus_note: str = "",
+    draw_note: str = "",
 ) -> Statement:
     has_tiers = bool(row.get("has_tiers"))
     return Statement(
@@ -511,6 +553,12 @@ def _statement(
         negative_balance=row["negative_balance"],
         outcome_bonus=row["outcome_bonus"],
         outcome_bonus_note=bonus_note,
+        draw=row["draw"],
+        draw_note=draw_note,
+        draw_amount=row["draw_amount"],
+        draw_recoverable=row["draw_recoverable"],
+        draw_due=row["draw_due"],
+        draw_balance=row["draw_balance"],
         has_tiers=has_tiers,
         retroactive=bool(row.get("retro")),
         bands=(bands or {}).get(row.get("pv"), ()) if has_tiers else (),
@@ -546,7 +594,8 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
     mine = pl.col("rep_id") == rep_id
     ytd = year_to_date(result).filter(mine)
     note = bonus_notes(result, period.label).get(rep_id, "")
-    return _statement(row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note)
+    draw_note = draw_notes(result, period.label).get(rep_id, "")
+    return _statement(row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note, draw_note=draw_note)
 
 
 def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
@@ -560,13 +609,14 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
     ytd_by_rep = {k[0]: v for k, v in ytd.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
     bands = _bands(result)
     notes = bonus_notes(result, label)
+    draws = draw_notes(result, label)
     out = []
     for row in rows.to_dicts():  # one statement per rep: a handful of header values each
         rep = row["rep_id"]
         out.append(
             _statement(
                 row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency, bands,
-                ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""),
+                ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""), draw_note=draws.get(rep, ""),
             )
         )  # fmt: skip
     return out
@@ -633,4 +683,7 @@ def statement_dict(s: Statement) -> dict:
         "negative_balance": s.negative_balance,
         "outcome_bonus": money(s.outcome_bonus),
         "outcome_bonus_explanation": s.outcome_bonus_note or None,
+        "draw": money(s.draw),
+        "draw_explanation": s.draw_note or None,
+        "draw_balance": money(s.draw_balance),
     }

@@ -79,6 +79,15 @@ class OutcomeBonus:
 
 
 @dataclass(frozen=True)
+class Draw:
+    """A minimum payout per period (SPEC 6.2 `draw`): what pay falls short of it is topped up,
+    and with `recoverable` owed back from later pay above it."""
+
+    amount: Decimal  # plan currency, at most 2 decimals, prorated by active days
+    recoverable: bool = True
+
+
+@dataclass(frozen=True)
 class Outbound:
     channels: tuple[str, ...]
     connected_only: bool
@@ -111,6 +120,7 @@ class Plan:
     negative_balance: str = "carry_forward"  # "carry_forward" | "pay"
     tier_mode: str = "marginal"  # "marginal" | "retroactive": how attainment_tiers apply (SPEC 6.2)
     outcome_bonus: OutcomeBonus | None = None
+    draw: Draw | None = None
     source: str = ""  # the file it came from, as given
     sha256: str = ""  # of the file's bytes
 

@@ -24,7 +24,7 @@ from typing import Any, Callable
 from comp_calc.data.contract import CHANNELS
 from comp_calc.errors import Diagnostic
 from comp_calc.periods import MONTH, QUARTER, is_period_start
-from comp_calc.plan.model import Band, BonusBand, ClawbackRule, Metric, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier
+from comp_calc.plan.model import Band, BonusBand, ClawbackRule, Draw, Metric, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier
 from comp_calc.plan.yaml_positions import FLOAT_RE, INT_RE, INVALID, YList, YMap, join
 
 MAX_PLACES = 6
@@ -348,6 +348,7 @@ OUTBOUND = {
     "window_days": req(integer(0, MAX_DAYS)),
     "share": req(number(0, 1, lo_open=True, hi_open=True)),
 }
+DRAW = {"amount": req(number(0, places=2)), "recoverable": opt(boolean, True)}
 CLAWBACK = {"within_days": req(integer(0, MAX_DAYS)), "recover": req(number(0, 1))}
 PLAN = {
     "plan": req(text),
@@ -367,6 +368,7 @@ PLAN = {
     "clawback": opt(listing(record(ClawbackRule, CLAWBACK), increasing("within_days"))),
     "cap": opt(number(0, places=2)),
     "negative_balance": opt(keyword("carry_forward", "pay"), "carry_forward"),
+    "draw": opt(record(Draw, DRAW)),
 }
 
 

@@ -17,7 +17,7 @@ from comp_calc.steps.exact import Scales, dec, scale_of
 @dataclass(frozen=True)
 class PlanTables:
     versions: pl.DataFrame  # plan, version, kind, effective_from, rounding, cap, negative_balance, has_tiers, retro
-    # (tier_mode: retroactive), quality and outbound settings
+    # (tier_mode: retroactive), quality and outbound settings, draw_amount (null: no draw), draw_recoverable
     rates: pl.DataFrame  # plan, version, product (null: catch-all), rate
     tiers: pl.DataFrame  # plan, version, band, lower, upper (null: open), multiplier
     quality_bands: pl.DataFrame  # plan, version, metric, band, below (null: open), multiplier
@@ -72,6 +72,8 @@ def _version_row(p: Plan) -> dict:
         "bonus_metric": b.metric if b else None,
         "bonus_window": b.window_days if b else None,
         "bonus_min": b.min_responses if b else None,
+        "draw_amount": p.draw.amount if p.draw else None,
+        "draw_recoverable": p.draw.recoverable if p.draw else None,
         "ob_channels": list(o.channels) if o else None,
         "ob_connected_only": o.connected_only if o else None,
         "ob_window": o.window_days if o else None,
@@ -102,6 +104,8 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
             "bonus_metric": pl.String,
             "bonus_window": pl.Int64,
             "bonus_min": pl.Int64,
+            "draw_amount": dec(2),
+            "draw_recoverable": pl.Boolean,
             "ob_channels": pl.List(pl.String),
             "ob_connected_only": pl.Boolean,
             "ob_window": pl.Int64,

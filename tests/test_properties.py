@@ -13,6 +13,8 @@ import oracle
 from comp_calc.engine import compute
 from comp_calc.outputs.results import joined, period_files
 from comp_calc.periods import parse_period
+from comp_calc.periods import period_containing
+from comp_calc.plan.model import Holdback
 from factories import clawback, contact, inputs, outbound, outcome_bonus, plan, plans, quality, rates, rep, response, sale, tiers
 
 FIRST = date(2026, 1, 1)
@@ -61,6 +63,8 @@ def plan_versions(draw):
                 metric, draw(st.sampled_from([1, 30, 90])), draw(st.integers(1, 3)),
                 (edges[0], draw(st.sampled_from(["0", "25.50"]))), (edges[1], "100.00"), (None, draw(st.sampled_from(["0", "250.00"]))),
             )  # fmt: skip
+        if draw(st.booleans()):  # releases 1 to 45 days on: in the sale's period, the next, or after the run
+            kw["holdback"] = Holdback(Decimal(draw(st.sampled_from(["0.25", "0.333", "0.5"]))), draw(st.sampled_from([1, 15, 30, 45])))
         kw["negative_balance"] = draw(st.sampled_from(["carry_forward", "pay"]))
         return plan(**kw)
 
@@ -126,6 +130,7 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
         (r["rep_id"], r["period"]): dict(
             earned=r["earned"], cap=r["cap_adjustment"] or Decimal("0.00"), clawbacks=r["clawbacks"], carry_in=r["carry_in"],
             payout=r["payout"], carry_out=r["carry_out"], credited=r["credited"], outcome_bonus=r["outcome_bonus"],
+            holdback=r["holdback"], released=r["released"],
         )  # fmt: skip
         for r in grid.to_dicts()
     }
@@ -143,15 +148,49 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
     for row in grid.to_dicts():
         mine = result.lines.filter((pl.col("rep_id") == row["rep_id"]) & (pl.col("period") == row["period"]))
         total = sum(mine["amount"].to_list(), Decimal("0"))
-        assert total == row["earned"] + (row["cap_adjustment"] or 0) + row["outcome_bonus"] + row["clawbacks"] + row["carry_in"]
+        assert total == (
+            row["earned"] + (row["cap_adjustment"] or 0) + row["outcome_bonus"] + row["clawbacks"] + row["holdback"] + row["released"]
+            + row["carry_in"]
+        )  # fmt: skip
+        for kind, column in (("holdback", "holdback"), ("release", "released")):
+            assert sum(mine.filter(pl.col("kind") == kind)["amount"].to_list(), Decimal("0")) == row[column]
         bonus_lines = mine.filter(pl.col("kind") == "outcome_bonus")
         assert bonus_lines.height <= 1 and sum(bonus_lines["amount"].to_list(), Decimal("0")) == row["outcome_bonus"]
         if row["negative_balance"] == "carry_forward":
             assert row["payout"] >= 0
 
+    # every part held back is released, forfeited (cancelled on or before its release day) or still
+    # held (its release day after the run's end), read off the sales and plans, not the engine's lines
+    _held_parts_are_accounted_for(ps, inp, result, period)
+
     # a rerun is byte-identical
     again = compute(ps, inp, period)
     assert joined(period_files(result, ps, inp, [], None)) == joined(period_files(again, ps, inp, [], None))
+
+
+def _held_parts_are_accounted_for(ps, inp, result, period):
+    lines = result.lines
+    sales = {s["sale_id"]: s for s in inp.sales.frame.to_dicts()}
+    released_lines = {(r["sale_id"], r["role"]): r["amount"] for r in lines.filter(pl.col("kind") == "release").to_dicts()}
+    held = released = forfeited = still_held = Decimal("0.00")
+    for line in lines.filter(pl.col("kind") == "holdback").to_dicts():
+        s = sales[line["sale_id"]]
+        h = -line["amount"]
+        terms = ps.in_force("p", period_containing(s["sold_on"], "month").start).holdback
+        release_day = s["sold_on"] + timedelta(days=terms.release_after_days)
+        cancelled = s["cancelled_on"] if s["cancelled_on"] is not None and s["cancelled_on"] <= period.end else None
+        held += h
+        if cancelled is not None and cancelled <= release_day:
+            forfeited += h
+            assert (line["sale_id"], line["role"]) not in released_lines
+        elif release_day > period.end:
+            still_held += h
+            assert (line["sale_id"], line["role"]) not in released_lines
+        else:
+            released += h
+            assert released_lines[(line["sale_id"], line["role"])] == h
+    assert held == released + forfeited + still_held
+    assert released == sum(released_lines.values(), Decimal("0.00"))
 
 
 @st.composite

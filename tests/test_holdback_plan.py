@@ -50,3 +50,21 @@ def test_holdback_rule(extra, expected):
 def test_every_holdback_mistake_of_a_file_comes_at_once():
     text = plus("holdback:\n  share: 1\n  release_after_days: 0\n  forfeit: true\n")
     assert sorted(c for _, c, _ in problems(text)) == ["holdback.forfeit", "holdback.release_after_days", "holdback.share"]
+
+
+def test_diff_names_holdback_changes_in_words():
+    from comp_calc.diff.rules import diff_plans
+
+    old, new = parse_plan(plus(""), "a.yaml")[0], parse_plan(plus(HOLDBACK), "b.yaml")[0]
+    assert [c.sentence for c in diff_plans(old, new).changes] == [
+        "added holdback: 25% of each commission held back, released after 180 days"
+    ]
+    assert [c.sentence for c in diff_plans(new, old).changes] == [
+        "removed holdback: 25% of each commission held back, released after 180 days"
+    ]
+    changed = parse_plan(plus(HOLDBACK.replace("0.25", "0.125").replace("180", "90")), "c.yaml")[0]
+    assert [(c.path, c.sentence) for c in diff_plans(new, changed).changes] == [
+        ("holdback.share", "holdback share: 25% -> 12.5%"),
+        ("holdback.release_after_days", "holdback released after (days): 180 -> 90"),
+    ]
+    assert all(c.category == "direct" for c in diff_plans(new, changed).changes)

@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from comp_calc.outputs.numbers import as_written
-from comp_calc.plan.model import Band, BonusBand, ClawbackRule, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier, rate_of
+from comp_calc.outputs.numbers import as_written, percent
+from comp_calc.plan.model import Band, BonusBand, ClawbackRule, Holdback, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier, rate_of
 
 __all__ = ["DIRECT", "METADATA", "PlanDiff", "RuleChange", "diff_plans"]
 
@@ -129,6 +129,11 @@ def _outcome_bonus(o: OutcomeBonus) -> str:
             paying.append(f"{as_written(b.amount)} {edge}")
         lower = b.below
     return f"{o.metric} over {o.window_days} days, at least {o.min_responses} responses: {', '.join(paying) or 'nothing'}"
+
+
+def _holdback(h: Holdback) -> str:
+    """`25% of each commission held back, released after 180 days`."""
+    return f"{percent(h.share)} of each commission held back, released after {h.release_after_days} days"
 
 
 def _outbound(o: Outbound) -> str:
@@ -240,6 +245,11 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
             "clawback", "clawback rule", old.clawback, new.clawback,
             [("within_days", "window (days)"), ("recover", "recovered share")], _claw,
         )  # fmt: skip
+
+    if c.section("holdback", "holdback", old.holdback, new.holdback, _holdback):
+        oh, nh = old.holdback, new.holdback
+        c.compare("holdback.share", "holdback share", oh.share, nh.share, percent)
+        c.compare("holdback.release_after_days", "holdback released after (days)", oh.release_after_days, nh.release_after_days)
 
     c.compare("cap", "cap", old.cap, new.cap)
     c.compare("negative_balance", "negative balance", old.negative_balance, new.negative_balance, str)

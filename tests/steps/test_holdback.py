@@ -215,3 +215,27 @@ def test_a_plan_version_without_holdback_holds_nothing_back():
     assert _lines(result) == [("A", "2026-02", "release", "s1", D("25.00"))]
     # February: 100.00 earned + 25.00 released
     assert _row(result, "A")["payout"] == D("125.00")
+
+
+@pytest.mark.parametrize("cancelled_on, payouts", [
+    # the plans.md example: holdback 0.25 after 180 days, clawback 30 days 1.0, 90 days 0.5, rate 0.1;
+    # S1 4000.00 sold 2026-03-31: 400.00 earned, 100.00 held until 2026-09-27
+    (None, {"2026-03": "300.00", "2026-09": "100.00"}),
+    # on the release day: forfeited; 180 days is past every clawback rule
+    ("2026-09-27", {"2026-03": "300.00", "2026-09": "0.00"}),
+    # the day after: released on the 27th
+    ("2026-09-28", {"2026-03": "300.00", "2026-09": "100.00"}),
+    # 20 days: 1.0 x (400.00 - 100.00) = -300.00 in April (carried forward), 100.00 forfeited
+    ("2026-04-20", {"2026-03": "300.00", "2026-04": "0.00", "2026-09": "0.00"}),
+    # 45 days: 0.5 x 300.00 = -150.00 in May, 100.00 forfeited
+    ("2026-05-15", {"2026-03": "300.00", "2026-05": "0.00", "2026-09": "0.00"}),
+])  # fmt: skip
+def test_the_worked_example_of_the_plan_reference(cancelled_on, payouts):
+    ps = plans(plan(holdback=held(180), clawback=clawback((30, "1.0"), (90, "0.5"))))
+    inp = inputs([rep("A")], [sale("S1", "A", "4000", "2026-03-31", cancelled_on=cancelled_on)])
+    result = _run(ps, inp, "2026-10")
+    assert {p: _row(result, "A", p)["payout"] for p in payouts} == {p: D(v) for p, v in payouts.items()}
+    claws = {"2026-04-20": ("2026-04", "-300.00"), "2026-05-15": ("2026-05", "-150.00")}
+    if cancelled_on in claws:
+        period, amount = claws[cancelled_on]
+        assert (_row(result, "A", period)["clawbacks"], _row(result, "A", period)["carry_out"]) == (D(amount), D(amount))

@@ -144,9 +144,11 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         last = until == end
         kept.append(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()))
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
-    # the holdback and release sums enter the balance as component rows, one per (rep, period, kind)
-    held_components = (pl.concat([components, *held_sums], how="diagonal_relaxed"), pl.concat([components, *held_kept], how="diagonal_relaxed"))
-    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, held_components, qm.lazy(), tables, scales, kind)  # steps 5-7
+    # every period's holdback and release sums enter the balance as component rows, one per (rep, period,
+    # kind): their count says only that the rep-period has lines (see `_present`)
+    summed = pl.concat([components, *held_sums], how="diagonal_relaxed")
+    components = pl.concat([components, *held_kept], how="diagonal_relaxed")
+    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind, summed)  # steps 5-7
     _check(grid_df, inputs)
     result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming)
     reconcile(unbalanced, grid_df, result.scan_lines(), None if result.complete else period.start)
@@ -233,17 +235,18 @@ def _finish(
     grid: pl.LazyFrame,
     earned: pl.DataFrame,
     commissions: pl.DataFrame,
-    components: tuple[pl.DataFrame, pl.DataFrame],
+    components: pl.DataFrame,
     qm: pl.LazyFrame,
     tables: PlanTables,
     scales: Scales,
     kind: str,
+    summed: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Steps 5-7: the payouts grid (cap, clawbacks, balance, the attainment shown) from
     `earned` (see `cap.earned`) and the commission lines, at least every one that a
-    cancellation in a computed period claws back; and the run's lines (`_lines`). `components`:
-    (what the section 6 columns add up, the component lines kept)."""
-    component_sums, components = components
+    cancellation in a computed period claws back; and the run's lines (`_lines`). The section 6
+    columns add up `summed` (rows of rep_no, p_start, kind, amount: lines, or sums of the lines
+    a streaming run does not keep), else the `components` lines."""
     zero = pl.lit(0, dtype=MONEY)
     keys = ["rep_no", "p_start"]
     claw_lines = clawback.clawback_lines(holdback.with_held(commissions.lazy(), tables.versions), tables.clawback, scales, kind).collect()
@@ -251,7 +254,7 @@ def _finish(
         grid.join(earned.lazy(), on=keys, how="left")
         .join(clawback.per_rep_period(claw_lines.lazy()), on=keys, how="left")
         .join(qm.drop("rep_id"), on=keys, how="left")
-        .join(_component_sums(component_sums), on=keys, how="left")
+        .join(_component_sums(components if summed is None else summed), on=keys, how="left")
         .with_columns(
             *[pl.col(c).fill_null(zero) for c in SECTION6_COLUMNS],
             pl.col("component_lines").fill_null(0),

@@ -35,14 +35,19 @@ from comp_calc.steps.params import HOLDBACK_SCALE
 KINDS = ("holdback", "release")
 
 
-def _held(commissions: pl.LazyFrame, versions: pl.DataFrame) -> pl.LazyFrame:
-    """`commissions` with `held_share` (null: no holdback), `held` (H, null without a holdback),
-    `release_on` (sold_on + release_after_days) and `forfeited` (cancelled on or before it).
-    `commissions` needs pv, rounding, amount, sold_on, cancelled_on."""
+def _terms(versions: pl.DataFrame) -> pl.DataFrame:
+    """pv, hb_share, hb_days of the plan versions with a holdback (often none)."""
+    return versions.filter(pl.col("hb_share").is_not_null()).select("pv", "hb_share", "hb_days")
+
+
+def _held(commissions: pl.LazyFrame, terms: pl.DataFrame, how: str) -> pl.LazyFrame:
+    """`commissions` (with `how="left"` all of them, `"inner"` those under a holdback) with
+    `held_share` (null: no holdback), `held` (H, null without a holdback), `release_on`
+    (sold_on + release_after_days) and `forfeited` (cancelled on or before it).
+    `commissions` needs pv, rounding, amount, sold_on, cancelled_on; `terms` is `_terms`."""
     w = dec(2 + HOLDBACK_SCALE)  # share * a cent amount, exact
-    terms = versions.lazy().filter(pl.col("hb_share").is_not_null()).select("pv", "hb_share", "hb_days")
     return (
-        commissions.join(terms, on="pv", how="left", maintain_order="left")
+        commissions.join(terms.lazy(), on="pv", how=how, maintain_order="left")
         .with_columns(
             held=round_to(pl.col("hb_share").cast(w) * pl.col("amount").cast(w), 2, pl.col("rounding")).cast(MONEY),
             release_on=pl.col("sold_on") + pl.duration(days=pl.col("hb_days")),
@@ -57,10 +62,13 @@ def with_held(commissions: pl.LazyFrame, versions: pl.DataFrame) -> pl.LazyFrame
     """`commissions` with `held`: the part of each line still held on its `cancelled_on`
     (H when cancelled on or before the release day, else 0; 0 without a holdback or a
     cancellation), which step 6 subtracts from the clawback base."""
-    names = commissions.collect_schema().names()
     zero = pl.lit(0, dtype=MONEY)
+    terms = _terms(versions)
+    if not terms.height:
+        return commissions.with_columns(held=zero)
+    names = commissions.collect_schema().names()
     return (
-        _held(commissions, versions)
+        _held(commissions, terms, "left")
         .with_columns(held=pl.when(pl.col("forfeited")).then(pl.col("held").fill_null(zero)).otherwise(zero))
         .select(*names, "held")
     )
@@ -70,17 +78,17 @@ def with_held(commissions: pl.LazyFrame, versions: pl.DataFrame) -> pl.LazyFrame
 LINE_COLUMNS = ["line_no", "rep_id", "rep_no", "sale_id", "role", "product", "credited", "sold_on", "cancelled_on"]
 
 
-def holdback_lines(commissions: pl.LazyFrame, versions: pl.DataFrame, kind: str, last: date) -> pl.LazyFrame:
+def holdback_lines(commissions: pl.LazyFrame, versions: pl.DataFrame, period_kind: str, last: date) -> pl.LazyFrame:
     """The holdback and release lines of `commissions` (rep_id, rep_no, p_start, kind, amount,
     line_no, the sale's columns, and for the explanation `held_share`, `original_amount` (A),
     `original_start` (the commission line's period), `release_on`, `forfeited`). Release lines
-    are placed in the period of `kind` holding the release day, and only up to the period
+    are placed in the period of `period_kind` ("month" or "quarter") holding the release day, and only up to the period
     starting on `last` (later ones are not reached yet)."""
     held = (
-        _held(commissions, versions)
-        .filter(pl.col("held").is_not_null() & (pl.col("held") != 0))
+        _held(commissions, _terms(versions), "inner")
+        .filter(pl.col("held") != 0)
         .with_columns(
-            original_amount=pl.col("amount"), original_start=pl.col("p_start"), release_start=period_start(pl.col("release_on"), kind)
+            original_amount=pl.col("amount"), original_start=pl.col("p_start"), release_start=period_start(pl.col("release_on"), period_kind)
         )
     )
     detail = [*LINE_COLUMNS, "held_share", "original_amount", "original_start", "release_on", "forfeited"]

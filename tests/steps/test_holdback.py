@@ -239,3 +239,19 @@ def test_the_worked_example_of_the_plan_reference(cancelled_on, payouts):
     if cancelled_on in claws:
         period, amount = claws[cancelled_on]
         assert (_row(result, "A", period)["clawbacks"], _row(result, "A", period)["carry_out"]) == (D(amount), D(amount))
+
+
+def test_a_quarterly_rep_gets_the_release_in_the_quarter_of_the_release_day():
+    # sale 1000.00 on 2026-03-15 (Q1): A = 100.00, H = 25.00; 2026-03-15 + 30 = 2026-04-14, in Q2;
+    # sale 1000.00 on 2026-01-02: 2026-01-02 + 30 = 2026-02-01, still Q1: held and released in Q1
+    ps = plans(plan(period="quarter", holdback=held(30)))
+    inp = inputs([rep("A")], [sale("s1", "A", "1000", "2026-03-15"), sale("s0", "A", "1000", "2026-01-02")])
+    result = _run(ps, inp, "2026-Q2")
+    assert _lines(result, "2026-Q1") == [
+        ("A", "2026-Q1", "holdback", "s0", D("-25.00")),
+        ("A", "2026-Q1", "holdback", "s1", D("-25.00")),
+        ("A", "2026-Q1", "release", "s0", D("25.00")),
+    ]
+    assert _lines(result) == [("A", "2026-Q2", "release", "s1", D("25.00"))]
+    # Q1: 200.00 - 50.00 + 25.00 = 175.00; Q2: 25.00
+    assert (_row(result, "A", "2026-Q1")["payout"], _row(result, "A")["payout"]) == (D("175.00"), D("25.00"))

@@ -23,7 +23,7 @@ from comp_calc.errors import Diagnostic, InputError
 from comp_calc.periods import Period, period_containing, periods_between
 from comp_calc.plan.model import PlanSet
 from comp_calc.reconcile.lines import reconcile
-from comp_calc.steps import attainment, balance, cap, clawback, credit, draw, outcome_bonus, quality, rate, rep_periods
+from comp_calc.steps import attainment, balance, cap, clawback, credit, draw, holdback, outcome_bonus, quality, rate, rep_periods
 from comp_calc.steps.kinds import COLUMN, ORDER, SECTION6_COLUMNS
 from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, dec
 from comp_calc.steps.params import PlanTables, build_tables, plan_scales
@@ -123,6 +123,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     turns = [(p.start if i else None, p.end) for i, p in enumerate(periods)] if streaming else [(None, end)]
     window = timedelta(days=int(tables.versions["ob_window"].max() or 0))  # the longest outbound window
     sums, kept, numbered, unbalanced = [], [], 0, 0
+    held_sums, held_kept = [], []  # step 6b: per (rep, period, kind) sums of every period, the lines of those shown
     for since, until in turns:
         sales = inputs.sales.scan(since, until).with_columns(
             cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on"))
@@ -137,10 +138,17 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)  # steps 2-4
         del credit_lines
         sums.append(cap.earned(commissions.lazy()).collect())
+        held = holdback.holdback_lines(commissions.lazy(), tables.versions, kind, period.start).collect()
+        held_sums.append(holdback.per_rep_period(held.lazy()).collect())
+        held_kept.append(held.filter(pl.col("p_start") == period.start) if streaming else held)
         last = until == end
         kept.append(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()))
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
-    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind)  # steps 5-8
+    # every period's holdback and release sums enter the balance as component rows, one per (rep, period,
+    # kind): their count says only that the rep-period has lines (see `_present`)
+    summed = pl.concat([components, *held_sums], how="diagonal_relaxed")
+    components = pl.concat([components, *held_kept], how="diagonal_relaxed")
+    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind, summed)  # steps 5-8
     _check(grid_df, inputs)
     result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming)
     reconcile(unbalanced, grid_df, result.scan_lines(), None if result.complete else period.start)
@@ -232,18 +240,21 @@ def _finish(
     tables: PlanTables,
     scales: Scales,
     kind: str,
+    summed: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Steps 5-8: the payouts grid (cap, clawbacks, balance, draw, the attainment shown) from
     `earned` (see `cap.earned`) and the commission lines, at least every one that a
-    cancellation in a computed period claws back; and the run's lines (`_lines`)."""
+    cancellation in a computed period claws back; and the run's lines (`_lines`). The section 6
+    columns add up `summed` (rows of rep_no, p_start, kind, amount: lines, or sums of the lines
+    a streaming run does not keep), else the `components` lines."""
     zero = pl.lit(0, dtype=MONEY)
     keys = ["rep_no", "p_start"]
-    claw_lines = clawback.clawback_lines(commissions.lazy(), tables.clawback, scales, kind).collect()
+    claw_lines = clawback.clawback_lines(holdback.with_held(commissions.lazy(), tables.versions), tables.clawback, scales, kind).collect()
     g = (
         grid.join(earned.lazy(), on=keys, how="left")
         .join(clawback.per_rep_period(claw_lines.lazy()), on=keys, how="left")
         .join(qm.drop("rep_id"), on=keys, how="left")
-        .join(_component_sums(components), on=keys, how="left")
+        .join(_component_sums(components if summed is None else summed), on=keys, how="left")
         .with_columns(
             *[pl.col(c).fill_null(zero) for c in SECTION6_COLUMNS],
             pl.col("component_lines").fill_null(0),
@@ -289,7 +300,7 @@ def _lines(
     claw = claw_lines.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start").select(
         "line_no", "rep_id", "rep_no", "p_start", pl.lit(ORDER["clawback"]).alias("order"), pl.lit("clawback").alias("kind"), "sold_on", "product",
         "credited", pl.col("clawback").alias("amount"), "cancelled_on", "within_days", "days",
-        pl.col("recover").cast(pl.String), "original_period", "original_amount", *_DESCRIPTION,
+        pl.col("recover").cast(pl.String), "original_period", "original_amount", "held", *_DESCRIPTION,
     )  # fmt: skip
     cap_lines = grid.filter(pl.col("cap_adjustment").is_not_null()).select(
         "rep_id", "rep_no", "p_start", pl.lit(ORDER["cap"]).alias("order"), pl.lit("cap").alias("kind"), pl.col("cap_adjustment").alias("amount"),
@@ -302,6 +313,8 @@ def _lines(
     ordered = pl.concat([components.lazy(), draws], how="diagonal_relaxed").with_columns(
         order=pl.col("kind").replace_strict(ORDER, return_dtype=pl.Int32)
     )
+    if "original_start" in components.columns:  # holdback and release lines: the commission's period label
+        ordered = ordered.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start", how="left")
     return commission, pl.concat([claw, cap_lines, carry, ordered], how="diagonal_relaxed").collect()
 
 

@@ -1,5 +1,5 @@
 """An independent, literal reading of SPEC section 3 in plain Python (Fractions, row by row),
-with the retroactive tiers and the CES metric of section 6.
+with the retroactive tiers, the CES metric, the outcome bonus and the holdback of section 6.
 
 Slow and simple on purpose: it shares no code with the engine except the
 period calendar and the Plan dataclasses, so the property tests that compare
@@ -44,7 +44,7 @@ def _metric_value(metric: str, scores: list[int]) -> Fraction:
 
 def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[dict], contacts: list[dict], period: Period):
     """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited, outcome_bonus,
-    draw, draw_balance)}."""
+    holdback, released, draw, draw_balance)}."""
     kind = period.kind
     first = period_containing(min(p.effective_from for p in plans.plans if p.period == kind), kind)
     periods = periods_between(first, period)
@@ -87,6 +87,17 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
 
     results = {}
     commission_of = {}  # (sale_id, role) -> (amount, plan version)
+    # 6b. holdback: (rep_id, period label) -> the sum of its holdback lines, of its release lines, and their count
+    held_back, released, held_lines = defaultdict(Decimal), defaultdict(Decimal), defaultdict(int)
+
+    def held_part(amount, v, s):
+        """(H, release day) of a commission line, or (0, None) without a holdback."""
+        if v.holdback is None:
+            return Decimal("0.00"), None
+        return _round(Fraction(v.holdback.share) * Fraction(amount), v.rounding), s["sold_on"] + timedelta(days=v.holdback.release_after_days)
+
+    def cancelled(s):  # as the run sees it: a cancellation after the requested period is not known yet
+        return s["cancelled_on"] if s["cancelled_on"] is not None and s["cancelled_on"] <= end else None
     carry = defaultdict(lambda: Decimal("0.00"))
     owed_draw = defaultdict(lambda: Decimal("0.00"))  # the draw balance each rep still owes
     for p in periods:
@@ -155,6 +166,15 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                     amount = _round(base * qm, v.rounding)
                     commission_of[(s["sale_id"], role)] = (amount, v)
                     earned += amount
+                    h, release_day = held_part(amount, v, s)
+                    if h != 0:
+                        held_back[(rid, p.label)] -= h
+                        held_lines[(rid, p.label)] += 1
+                        gone = cancelled(s)
+                        later = period_containing(release_day, kind)
+                        if not (gone is not None and gone <= release_day) and later.start <= period.start:
+                            released[(rid, later.label)] += h
+                            held_lines[(rid, later.label)] += 1
             cap_line = Decimal("0.00")
             if v is not None and v.cap is not None and earned > v.cap:
                 cap_line = v.cap - earned
@@ -166,9 +186,11 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                 amount, earned_under = commission_of[(s["sale_id"], role)]
                 days = (s["cancelled_on"] - s["sold_on"]).days
                 rule = next((c for c in (earned_under.clawback or ()) if days <= c.within_days), None)
+                h, release_day = held_part(amount, earned_under, s)
+                base = amount - h if release_day is not None and s["cancelled_on"] <= release_day else amount
                 if rule is not None:
                     claw_lines += 1
-                    claws -= _round(Fraction(rule.recover) * Fraction(amount), earned_under.rounding)
+                    claws -= _round(Fraction(rule.recover) * Fraction(base), earned_under.rounding)
             # 4b. outcome bonus: active, enough responses of the metric's survey in the window
             bonus = Decimal("0.00")
             if v is not None and v.outcome_bonus and active_days > 0:
@@ -180,7 +202,8 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                     bonus = next((b.amount for b in ob.bands if b.below is not None and value < Fraction(b.below)), ob.bands[-1].amount)
             # 7. balance
             carry_in = carry[rid]
-            net = earned + cap_line + bonus + claws + carry_in
+            holdback, release = held_back[(rid, p.label)], released[(rid, p.label)]
+            net = earned + cap_line + bonus + claws + holdback + release + carry_in
             if v is not None and v.negative_balance == "pay":
                 payout, carry_out = net, Decimal("0.00")
             else:
@@ -199,10 +222,11 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                 draw_line = -min(owed, payout - due)
                 owed_draw[rid] = owed + draw_line
             payout += draw_line
-            has_lines = bool(mine) or claw_lines > 0 or carry_in != 0
+            has_lines = bool(mine) or claw_lines > 0 or carry_in != 0 or held_lines[(rid, p.label)] > 0
             if active_days > 0 or has_lines:
                 results[(rid, p.label)] = dict(
                     earned=earned, cap=cap_line, clawbacks=claws, carry_in=carry_in, payout=payout, carry_out=carry_out,
-                    credited=credited_total, outcome_bonus=bonus, draw=draw_line, draw_balance=owed_draw[rid],
+                    credited=credited_total, outcome_bonus=bonus, holdback=holdback, released=release,
+                    draw=draw_line, draw_balance=owed_draw[rid],
                 )  # fmt: skip
     return results

@@ -14,6 +14,8 @@ from comp_calc.engine import compute
 from comp_calc.outputs.results import joined, period_files
 from comp_calc.periods import parse_period
 from factories import clawback, contact, draw as draw_of, inputs, outbound, outcome_bonus, plan, plans, quality, rates, rep, response, sale, tiers
+from comp_calc.periods import period_containing
+from comp_calc.plan.model import Holdback
 
 FIRST = date(2026, 1, 1)
 LAST = date(2026, 3, 31)
@@ -63,6 +65,8 @@ def plan_versions(draw):
             )  # fmt: skip
         if draw(st.booleans()):
             kw["draw"] = draw_of(draw(st.sampled_from(["0", "12.34", "150.00", "1500.00"])), recoverable=draw(st.integers(0, 3)) > 0)
+        if draw(st.booleans()):  # releases 1 to 45 days on: in the sale's period, the next, or after the run
+            kw["holdback"] = Holdback(Decimal(draw(st.sampled_from(["0.25", "0.333", "0.5"]))), draw(st.sampled_from([1, 15, 30, 45])))
         kw["negative_balance"] = draw(st.sampled_from(["carry_forward", "pay"]))
         return plan(**kw)
 
@@ -129,6 +133,7 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
             earned=r["earned"], cap=r["cap_adjustment"] or Decimal("0.00"), clawbacks=r["clawbacks"], carry_in=r["carry_in"],
             payout=r["payout"], carry_out=r["carry_out"], credited=r["credited"], outcome_bonus=r["outcome_bonus"],
             draw=r["draw"], draw_balance=r["draw_balance"],
+            holdback=r["holdback"], released=r["released"],
         )  # fmt: skip
         for r in grid.to_dicts()
     }
@@ -146,8 +151,13 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
     for row in grid.to_dicts():
         mine = result.lines.filter((pl.col("rep_id") == row["rep_id"]) & (pl.col("period") == row["period"]))
         total = sum(mine["amount"].to_list(), Decimal("0"))
-        assert total == row["earned"] + (row["cap_adjustment"] or 0) + row["outcome_bonus"] + row["clawbacks"] + row["carry_in"] + row["draw"]
+        assert total == (
+            row["earned"] + (row["cap_adjustment"] or 0) + row["outcome_bonus"] + row["clawbacks"] + row["holdback"] + row["released"]
+            + row["carry_in"] + row["draw"]
+        )  # fmt: skip
         assert row["payout"] == total - row["carry_out"]
+        for kind, column in (("holdback", "holdback"), ("release", "released")):
+            assert sum(mine.filter(pl.col("kind") == kind)["amount"].to_list(), Decimal("0")) == row[column]
         bonus_lines = mine.filter(pl.col("kind") == "outcome_bonus")
         assert bonus_lines.height <= 1 and sum(bonus_lines["amount"].to_list(), Decimal("0")) == row["outcome_bonus"]
         draw_lines = mine.filter(pl.col("kind") == "draw")
@@ -159,9 +169,38 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
     topped = result.grid.filter(pl.col("draw") > 0)
     assert (topped["payout"] == topped["draw_due"]).all() and topped["active"].all()
 
+    # every part held back is released, forfeited (cancelled on or before its release day) or still
+    # held (its release day after the run's end), read off the sales and plans, not the engine's lines
+    _held_parts_are_accounted_for(ps, inp, result, period)
+
     # a rerun is byte-identical
     again = compute(ps, inp, period)
     assert joined(period_files(result, ps, inp, [], None)) == joined(period_files(again, ps, inp, [], None))
+
+
+def _held_parts_are_accounted_for(ps, inp, result, period):
+    lines = result.lines
+    sales = {s["sale_id"]: s for s in inp.sales.frame.to_dicts()}
+    released_lines = {(r["sale_id"], r["role"]): r["amount"] for r in lines.filter(pl.col("kind") == "release").to_dicts()}
+    held = released = forfeited = still_held = Decimal("0.00")
+    for line in lines.filter(pl.col("kind") == "holdback").to_dicts():
+        s = sales[line["sale_id"]]
+        h = -line["amount"]
+        terms = ps.in_force("p", period_containing(s["sold_on"], "month").start).holdback
+        release_day = s["sold_on"] + timedelta(days=terms.release_after_days)
+        cancelled = s["cancelled_on"] if s["cancelled_on"] is not None and s["cancelled_on"] <= period.end else None
+        held += h
+        if cancelled is not None and cancelled <= release_day:
+            forfeited += h
+            assert (line["sale_id"], line["role"]) not in released_lines
+        elif release_day > period.end:
+            still_held += h
+            assert (line["sale_id"], line["role"]) not in released_lines
+        else:
+            released += h
+            assert released_lines[(line["sale_id"], line["role"])] == h
+    assert held == released + forfeited + still_held
+    assert released == sum(released_lines.values(), Decimal("0.00"))
 
 
 @st.composite

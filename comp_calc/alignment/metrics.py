@@ -126,7 +126,10 @@ def window_metrics(ctx: Context, window: Window) -> WindowMetrics:
     return WindowMetrics(window, reps, _teams(ctx, window, reps), _plans(ctx, window, reps))
 
 
-_PAY_COLUMNS = ("volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks", "outcome_bonus", "outcome_moved")
+_PAY_COLUMNS = (
+    "volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks", "outcome_bonus", "holdback_forfeited",
+    "outcome_moved",
+)  # fmt: skip
 
 
 def _pay(ctx: Context, window: Window) -> pl.DataFrame:
@@ -138,8 +141,10 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
     - relationship_pay: commission of relationship credit lines;
     - clawbacks: clawback lines (negative);
     - outcome_bonus: outcome_bonus lines (SPEC 6.3 step 4b);
-    - outcome_moved = |quality_effect| + |relationship_pay| + |clawbacks| + |outcome_bonus| (the net
-      columns, see `net_moved`).
+    - holdback_forfeited: the held parts (SPEC 6.3 step 6b) never released because the sale was
+      cancelled on or before the release day, counted in the window that holds the cancellation;
+    - outcome_moved = |quality_effect| + |relationship_pay| + |clawbacks| + |outcome_bonus| +
+      |holdback_forfeited| (the net columns, see `net_moved`).
 
     A draw line (SPEC 6.3 step 8) is neither volume nor outcome pay: it pays for no sale and no
     customer outcome, so it is in the payout but in neither figure.
@@ -162,17 +167,33 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
             clawbacks=pl.when(pl.col("kind") == "clawback").then(pl.col("amount")).sum().cast(MONEY),
             outcome_bonus=pl.when(pl.col("kind") == "outcome_bonus").then(pl.col("amount")).sum().cast(MONEY),
         )
-        .with_columns(pl.col(c).fill_null(zero) for c in ("volume_pay", "relationship_pay", "clawbacks", "outcome_bonus"))
+        # a rep may lose a held part in a window where it has no line
+        .join(_forfeited(ctx, window), on="rep_id", how="full", coalesce=True)
+        .with_columns(
+            pl.col(c).fill_null(zero)
+            for c in ("volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks", "outcome_bonus", "holdback_forfeited")
+        )
         .with_columns(outcome_moved=net_moved())
         .collect()
     )
 
 
+def _forfeited(ctx: Context, window: Window) -> pl.LazyFrame:
+    """Per rep: `holdback_forfeited`, the held parts lost to a cancellation dated in the window (a holdback
+    line is -H; its `forfeited` says the sale was cancelled on or before the release day)."""
+    names = ctx.lines.collect_schema().names()
+    if "forfeited" not in names:
+        return pl.LazyFrame(schema={"rep_id": pl.String, "holdback_forfeited": MONEY})
+    lost = (pl.col("kind") == "holdback") & pl.col("forfeited").fill_null(False) & pl.col("cancelled_on").is_between(window.start, window.end)
+    return ctx.lines.filter(lost).group_by("rep_id").agg(holdback_forfeited=(-pl.col("amount")).sum().cast(MONEY))
+
+
 def net_moved() -> pl.Expr:
     """Pay moved by customer-outcome terms, from the net columns shown beside it (so they add up):
-    |quality_effect| + |relationship_pay| + |clawbacks| + |outcome_bonus|, at whatever level the columns are summed."""
+    |quality_effect| + |relationship_pay| + |clawbacks| + |outcome_bonus| + |holdback_forfeited|, at whatever
+    level the columns are summed."""
     moved = pl.col("quality_effect").abs() + pl.col("relationship_pay").abs() + pl.col("clawbacks").abs()
-    return (moved + pl.col("outcome_bonus").abs()).cast(MONEY)
+    return (moved + pl.col("outcome_bonus").abs() + pl.col("holdback_forfeited").abs()).cast(MONEY)
 
 
 def _share(moved: str, volume: str) -> pl.Expr:
@@ -372,7 +393,7 @@ def _teams(ctx: Context, window: Window, reps: pl.DataFrame) -> pl.DataFrame:
 
     sums = [
         "payout", "volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks", "outcome_bonus",
-        "outcome_moved", "sales", "early_cancellations", "contacts", "connected", "followed",
+        "holdback_forfeited", "outcome_moved", "sales", "early_cancellations", "contacts", "connected", "followed",
         "csat_n", "csat_positive", "nps_n", "nps_promoters", "nps_detractors",
     ]
     teams = (

@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from comp_calc.outputs.numbers import as_written
-from comp_calc.plan.model import Band, BonusBand, ClawbackRule, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier, rate_of
+from comp_calc.outputs.numbers import as_written, percent
+from comp_calc.plan.model import Band, BonusBand, ClawbackRule, Holdback, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier, rate_of
 
 __all__ = ["DIRECT", "METADATA", "PlanDiff", "RuleChange", "diff_plans"]
 
@@ -138,6 +138,9 @@ def _draw_owed(recoverable: bool) -> str:
 def _draw(period: str):
     """`1500.00 a month (recoverable: top-ups owed back from later pay)`."""
     return lambda d: f"{as_written(d.amount)} a {period} ({_draw_owed(d.recoverable)})"
+def _holdback(h: Holdback) -> str:
+    """`25% of each commission held back, released after 180 days`."""
+    return f"{percent(h.share)} of each commission held back, released after {h.release_after_days} days"
 
 
 def _outbound(o: Outbound) -> str:
@@ -253,6 +256,10 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
     if c.section("draw", "draw (minimum pay)", old.draw, new.draw, _draw(new.period)):
         c.compare("draw.amount", f"draw a {new.period}", old.draw.amount, new.draw.amount)
         c.compare("draw.recoverable", "draw", old.draw.recoverable, new.draw.recoverable, _draw_owed)
+    if c.section("holdback", "holdback", old.holdback, new.holdback, _holdback):
+        oh, nh = old.holdback, new.holdback
+        c.compare("holdback.share", "holdback share", oh.share, nh.share, percent)
+        c.compare("holdback.release_after_days", "holdback released after (days)", oh.release_after_days, nh.release_after_days)
 
     c.compare("cap", "cap", old.cap, new.cap)
     c.compare("negative_balance", "negative balance", old.negative_balance, new.negative_balance, str)

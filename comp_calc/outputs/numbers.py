@@ -206,3 +206,37 @@ def draw_text() -> pl.Expr:
         before, above, money_text((zero - pl.col("amount")).cast(dec(2))), money("draw_balance_in"), owed,
     )  # fmt: skip
     return pl.when(pl.col("amount") > 0).then(top_up).otherwise(recovery)
+def share_percent_text(share: pl.Expr, scale: int) -> pl.Expr:
+    """A share column as a percentage, as written (the column form of `percent`): 0.25 -> `25%`, 0.333 -> `33.3%`."""
+    text = (share.cast(dec(scale)) * pl.lit(100, dtype=dec(0))).cast(dec(scale)).cast(pl.String)
+    return text.str.strip_chars_end("0").str.strip_chars_end(".") + pl.lit("%")
+
+
+def holdback_text() -> pl.Expr:
+    """The explanation of a `holdback` line: `sale S1 sold 2026-03-31: 25% of 400.00 held until 2026-09-27`,
+    with `; forfeited: cancelled 2026-05-02` when the sale was cancelled on or before that day."""
+    held = pl.format(
+        "sale {} sold {}: {} of {} held until {}",
+        "sale_id", "sold_on", share_percent_text(pl.col("held_share"), 6), money_text(pl.col("original_amount")), "release_on",
+    )  # fmt: skip
+    forfeited = pl.format("; forfeited: cancelled {}", "cancelled_on")
+    return pl.concat_str(held, pl.when(pl.col("forfeited")).then(forfeited).otherwise(pl.lit("")))
+
+
+def release_text() -> pl.Expr:
+    """The explanation of a `release` line: `released: held from the sale of 2026-03-31 (sale S1, 25% of 400.00
+    earned in 2026-03), release day 2026-09-27`."""
+    return pl.format(
+        "released: held from the sale of {} (sale {}, {} of {} earned in {}), release day {}",
+        "sold_on", "sale_id", share_percent_text(pl.col("held_share"), 6), money_text(pl.col("original_amount")),
+        "original_period", "release_on",
+    )  # fmt: skip
+
+
+def clawback_base_text() -> pl.Expr:
+    """What a clawback recovers a share of: the commission (`400.00`), or with a part of it still held back
+    when the sale was cancelled, `300.00 (400.00 less 100.00 held back, never released)`."""
+    amount = money_text(pl.col("original_amount"))
+    held = pl.col("held").fill_null(pl.lit(0, dtype=dec(2)))
+    less = pl.format("{} ({} less {} held back, never released)", money_text(pl.col("original_amount") - held), amount, money_text(held))
+    return pl.when(held != 0).then(less).otherwise(amount)

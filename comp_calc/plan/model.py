@@ -88,6 +88,15 @@ class Draw:
 
 
 @dataclass(frozen=True)
+class Holdback:
+    """Long-term pay (SPEC 6.2 `holdback`): `share` of each commission line waits
+    `release_after_days` days after the sale for the customer to stay."""
+
+    share: Decimal  # in (0, 1)
+    release_after_days: int  # >= 1
+
+
+@dataclass(frozen=True)
 class Outbound:
     channels: tuple[str, ...]
     connected_only: bool
@@ -121,6 +130,7 @@ class Plan:
     tier_mode: str = "marginal"  # "marginal" | "retroactive": how attainment_tiers apply (SPEC 6.2)
     outcome_bonus: OutcomeBonus | None = None
     draw: Draw | None = None
+    holdback: Holdback | None = None
     source: str = ""  # the file it came from, as given
     sha256: str = ""  # of the file's bytes
 

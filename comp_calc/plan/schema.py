@@ -24,7 +24,9 @@ from typing import Any, Callable
 from comp_calc.data.contract import CHANNELS
 from comp_calc.errors import Diagnostic
 from comp_calc.periods import MONTH, QUARTER, is_period_start
-from comp_calc.plan.model import Band, BonusBand, ClawbackRule, Draw, Metric, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier
+from comp_calc.plan.model import (
+    Band, BonusBand, ClawbackRule, Draw, Holdback, Metric, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier,
+)  # fmt: skip
 from comp_calc.plan.yaml_positions import FLOAT_RE, INT_RE, INVALID, YList, YMap, join
 
 MAX_PLACES = 6
@@ -342,6 +344,7 @@ OUTCOME_BONUS = {
     "min_responses": opt(integer(1), 1),
     "bands": req(listing(record(BonusBand, BONUS_BAND), open_last("below", "band", "open-ended"), increasing("below"))),
 }
+HOLDBACK = {"share": req(number(0, 1, lo_open=True, hi_open=True)), "release_after_days": req(integer(1, MAX_DAYS))}
 OUTBOUND = {
     "channels": req(listing(keyword(*CHANNELS), unique())),
     "connected_only": opt(boolean, True),
@@ -364,6 +367,7 @@ PLAN = {
     "tier_mode": opt(keyword("marginal", "retroactive"), "marginal"),
     "quality": opt(record(Quality, QUALITY)),
     "outcome_bonus": opt(record(OutcomeBonus, OUTCOME_BONUS, check=_metric_range)),
+    "holdback": opt(record(Holdback, HOLDBACK)),
     "outbound_credit": opt(record(Outbound, OUTBOUND)),
     "clawback": opt(listing(record(ClawbackRule, CLAWBACK), increasing("within_days"))),
     "cap": opt(number(0, places=2)),

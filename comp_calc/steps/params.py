@@ -18,6 +18,7 @@ from comp_calc.steps.exact import Scales, dec, scale_of
 class PlanTables:
     versions: pl.DataFrame  # plan, version, kind, effective_from, rounding, cap, negative_balance, has_tiers, retro
     # (tier_mode: retroactive), quality and outbound settings, draw_amount (null: no draw), draw_recoverable
+    # (tier_mode: retroactive), quality and outbound settings, hb_share and hb_days (holdback; null: none)
     rates: pl.DataFrame  # plan, version, product (null: catch-all), rate
     tiers: pl.DataFrame  # plan, version, band, lower, upper (null: open), multiplier
     quality_bands: pl.DataFrame  # plan, version, metric, band, below (null: open), multiplier
@@ -25,6 +26,9 @@ class PlanTables:
     scales: Scales
     # plan, version, band, lower (null: first band), below (null: open), amount: `outcome_bonus` bands
     bonus_bands: pl.DataFrame
+
+
+HOLDBACK_SCALE = 6  # a holdback share has at most 6 decimals (plan schema)
 
 
 def _max_scale(values) -> int:
@@ -74,6 +78,8 @@ def _version_row(p: Plan) -> dict:
         "bonus_min": b.min_responses if b else None,
         "draw_amount": p.draw.amount if p.draw else None,
         "draw_recoverable": p.draw.recoverable if p.draw else None,
+        "hb_share": p.holdback.share if p.holdback else None,
+        "hb_days": p.holdback.release_after_days if p.holdback else None,
         "ob_channels": list(o.channels) if o else None,
         "ob_connected_only": o.connected_only if o else None,
         "ob_window": o.window_days if o else None,
@@ -106,6 +112,8 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
             "bonus_min": pl.Int64,
             "draw_amount": dec(2),
             "draw_recoverable": pl.Boolean,
+            "hb_share": dec(HOLDBACK_SCALE),
+            "hb_days": pl.Int64,
             "ob_channels": pl.List(pl.String),
             "ob_connected_only": pl.Boolean,
             "ob_window": pl.Int64,

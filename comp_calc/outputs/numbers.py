@@ -174,3 +174,16 @@ def outcome_bonus_text() -> pl.Expr:
         .otherwise(pl.format("{} to below {}", lower, below))
     )
     return pl.format("{} {} from {} responses, band {}: {}", "metric", value.cast(pl.String), "responses", band, money_text(pl.col("amount")))
+
+
+def activity_bonus_text() -> pl.Expr:
+    """The explanation of an `activity_bonus` line: the count, the target and the amount, and with
+    `min_customer_value` the contacts left out for low customer value (when there are any).
+    `14 qualifying contacts, target 12: bonus 300.00; 3 contacts with customers worth less than 1000.00 not counted`."""
+    count = pl.col("activity_count")
+    contacts = pl.when(count == 1).then(pl.lit("contact")).otherwise(pl.lit("contacts"))
+    text = pl.format("{} qualifying {}, target {}: bonus {}", count, contacts, "activity_target", money_text(pl.col("amount")))
+    left_out = pl.col("activity_left_out")
+    were = pl.when(left_out == 1).then(pl.lit("contact with a customer")).otherwise(pl.lit("contacts with customers"))
+    low = pl.format("; {} {} worth less than {} not counted", left_out, were, money_text(pl.col("activity_min_value")))
+    return pl.when(left_out > 0).then(text + low).otherwise(text)

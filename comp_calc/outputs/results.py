@@ -20,7 +20,7 @@ from comp_calc.engine import RunResult
 from comp_calc.outputs.lines import period_lines, rep_groups
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
-from comp_calc.outputs.numbers import column_exact_text, money_text, outcome_bonus_text, tier_pieces_text
+from comp_calc.outputs.numbers import activity_bonus_text, column_exact_text, money_text, outcome_bonus_text, tier_pieces_text
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
 from comp_calc.plan.model import PlanSet
 
@@ -111,6 +111,8 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
     explanations = {"commission": commission, "cap": cap, "clawback": claw, "carry": carry}
     if "value_num" in lines.columns:
         explanations["outcome_bonus"] = outcome_bonus_text()
+    if "activity_count" in lines.columns:
+        explanations["activity_bonus"] = activity_bonus_text()
     explanation = pl.lit(None, dtype=pl.String)
     for kind, text in explanations.items():
         explanation = pl.when(pl.col("kind") == kind).then(text).otherwise(explanation)

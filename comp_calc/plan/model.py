@@ -79,6 +79,18 @@ class OutcomeBonus:
 
 
 @dataclass(frozen=True)
+class Activity:
+    """An outbound activity quota and its value-weighted fix (SPEC 6.2 `activity`)."""
+
+    channels: tuple[str, ...]
+    connected_only: bool
+    target: int  # qualifying contacts in the period, >= 1
+    bonus: Decimal  # plan currency, at most 2 decimals; paid once when the count reaches target
+    distinct_customers: bool
+    min_customer_value: Decimal | None  # None: no value weighting (every qualifying contact counts)
+
+
+@dataclass(frozen=True)
 class Outbound:
     channels: tuple[str, ...]
     connected_only: bool
@@ -111,6 +123,7 @@ class Plan:
     negative_balance: str = "carry_forward"  # "carry_forward" | "pay"
     tier_mode: str = "marginal"  # "marginal" | "retroactive": how attainment_tiers apply (SPEC 6.2)
     outcome_bonus: OutcomeBonus | None = None
+    activity: Activity | None = None
     source: str = ""  # the file it came from, as given
     sha256: str = ""  # of the file's bytes
 

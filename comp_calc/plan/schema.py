@@ -24,7 +24,7 @@ from typing import Any, Callable
 from comp_calc.data.contract import CHANNELS
 from comp_calc.errors import Diagnostic
 from comp_calc.periods import MONTH, QUARTER, is_period_start
-from comp_calc.plan.model import Band, BonusBand, ClawbackRule, Metric, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier
+from comp_calc.plan.model import Activity, Band, BonusBand, ClawbackRule, Metric, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier
 from comp_calc.plan.yaml_positions import FLOAT_RE, INT_RE, INVALID, YList, YMap, join
 
 MAX_PLACES = 6
@@ -348,6 +348,14 @@ OUTBOUND = {
     "window_days": req(integer(0, MAX_DAYS)),
     "share": req(number(0, 1, lo_open=True, hi_open=True)),
 }
+ACTIVITY = {
+    "channels": req(listing(keyword(*CHANNELS), unique())),
+    "connected_only": opt(boolean, True),
+    "target": req(integer(1)),
+    "bonus": req(number(0, places=2)),
+    "distinct_customers": opt(boolean, False),
+    "min_customer_value": opt(number(0, places=2)),
+}
 CLAWBACK = {"within_days": req(integer(0, MAX_DAYS)), "recover": req(number(0, 1))}
 PLAN = {
     "plan": req(text),
@@ -364,6 +372,7 @@ PLAN = {
     "quality": opt(record(Quality, QUALITY)),
     "outcome_bonus": opt(record(OutcomeBonus, OUTCOME_BONUS, check=_metric_range)),
     "outbound_credit": opt(record(Outbound, OUTBOUND)),
+    "activity": opt(record(Activity, ACTIVITY)),
     "clawback": opt(listing(record(ClawbackRule, CLAWBACK), increasing("within_days"))),
     "cap": opt(number(0, places=2)),
     "negative_balance": opt(keyword("carry_forward", "pay"), "carry_forward"),

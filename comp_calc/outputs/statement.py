@@ -43,7 +43,7 @@ from comp_calc.outputs.lines import period_lines
 from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
 from comp_calc.outputs.numbers import (
-    column_exact_text, exact, money, money_text, outcome_bonus_text, percent, tier_pieces_text, two_decimals,
+    activity_bonus_text, column_exact_text, exact, money, money_text, outcome_bonus_text, percent, tier_pieces_text, two_decimals,
 )  # fmt: skip
 
 __all__ = [
@@ -224,6 +224,8 @@ class Statement:
     negative_balance: str
     outcome_bonus: Decimal = Decimal("0.00")  # SPEC 6.3 step 4b; 0.00 without an outcome_bonus line
     outcome_bonus_note: str = ""  # the outcome_bonus line's explanation (metric value, responses, band)
+    activity_bonus: Decimal = Decimal("0.00")  # SPEC 6.3 step 4c; 0.00 without an activity_bonus line
+    activity_bonus_note: str = ""  # the activity_bonus line's explanation (count, target, contacts left out)
     has_tiers: bool = False
     retroactive: bool = False  # tier_mode: retroactive: the final band applies to every line of the period
     bands: tuple[Band, ...] = ()  # the plan version's tier bands, in order (none without tiers)
@@ -320,6 +322,7 @@ class Statement:
         return [
             ("Earned", money(self.earned), f"{self.commissions.height} commission line(s)"),
             *([("Outcome bonus", money(self.outcome_bonus), self.outcome_bonus_note)] if self.outcome_bonus_note else []),
+            *([("Activity bonus", money(self.activity_bonus), self.activity_bonus_note)] if self.activity_bonus_note else []),
             ("Cap", money(self.cap_adjustment or Decimal("0.00")), self.cap_sentence),
             ("Clawbacks", money(self.clawbacks), claw_note),
             ("Carry in", money(self.carry_in), carry_note),
@@ -338,6 +341,15 @@ def bonus_notes(result: RunResult, period: str) -> dict[str, str]:
     if not bonus.height:
         return {}
     notes = bonus.select("rep_id", outcome_bonus_text().alias("note"))
+    return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
+
+
+def activity_notes(result: RunResult, period: str) -> dict[str, str]:
+    """rep_id -> the explanation of the rep's activity_bonus line in `period` (one line per rep at most)."""
+    bonus = period_lines(result, period).filter(pl.col("kind") == "activity_bonus")
+    if not bonus.height:
+        return {}
+    notes = bonus.select("rep_id", activity_bonus_text().alias("note"))
     return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
 
 
@@ -477,6 +489,7 @@ def _statement(
     bands: dict[int, tuple[Band, ...]] | None = None,
     ytd: pl.DataFrame | None = None,
     bonus_note: str = "",
+    activity_note: str = "",
 ) -> Statement:
     has_tiers = bool(row.get("has_tiers"))
     return Statement(
@@ -511,6 +524,8 @@ def _statement(
         negative_balance=row["negative_balance"],
         outcome_bonus=row["outcome_bonus"],
         outcome_bonus_note=bonus_note,
+        activity_bonus=row["activity_bonus"],
+        activity_bonus_note=activity_note,
         has_tiers=has_tiers,
         retroactive=bool(row.get("retro")),
         bands=(bands or {}).get(row.get("pv"), ()) if has_tiers else (),
@@ -546,7 +561,8 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
     mine = pl.col("rep_id") == rep_id
     ytd = year_to_date(result).filter(mine)
     note = bonus_notes(result, period.label).get(rep_id, "")
-    return _statement(row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note)
+    activity = activity_notes(result, period.label).get(rep_id, "")
+    return _statement(row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note, activity)
 
 
 def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
@@ -560,13 +576,14 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
     ytd_by_rep = {k[0]: v for k, v in ytd.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
     bands = _bands(result)
     notes = bonus_notes(result, label)
+    activity = activity_notes(result, label)
     out = []
     for row in rows.to_dicts():  # one statement per rep: a handful of header values each
         rep = row["rep_id"]
         out.append(
             _statement(
                 row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency, bands,
-                ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""),
+                ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""), activity.get(rep, ""),
             )
         )  # fmt: skip
     return out
@@ -633,4 +650,6 @@ def statement_dict(s: Statement) -> dict:
         "negative_balance": s.negative_balance,
         "outcome_bonus": money(s.outcome_bonus),
         "outcome_bonus_explanation": s.outcome_bonus_note or None,
+        "activity_bonus": money(s.activity_bonus),
+        "activity_bonus_explanation": s.activity_bonus_note or None,
     }

@@ -51,6 +51,8 @@ def customer_values(contacts: pl.LazyFrame, sales: pl.LazyFrame) -> pl.LazyFrame
     leaves = pl.col("sold_on") + pl.duration(days=VALUE_DAYS + 1)  # first day it no longer counts
     stop = pl.min_horizontal(leaves, pl.col("cancelled_on").fill_null(leaves))  # cancelled on or before: gone
     value = _sale_value(sales)
+    # only the customers contacted need a value
+    sales = sales.join(contacts.select("customer_id").unique(), on="customer_id", how="semi")
     spans = sales.select("customer_id", value.alias("value"), start.alias("start"), stop.alias("stop")).filter(
         pl.col("stop") > pl.col("start")  # a sale cancelled on its sale day or the next never counts
     )
@@ -60,12 +62,13 @@ def customer_values(contacts: pl.LazyFrame, sales: pl.LazyFrame) -> pl.LazyFrame
             spans.select("customer_id", pl.col("stop").alias("day"), (-pl.col("value")).alias("value")),
         ]
     )
+    # every sale adds and removes its amount, so each customer's events sum to 0: in (customer, day)
+    # order, the running sum over all rows is each customer's own running value
     running = (
         events.group_by("customer_id", "day")
         .agg(pl.col("value").sum())
         .sort("customer_id", "day")
-        .with_columns(running=pl.col("value").cum_sum().over("customer_id"))
-        .select("customer_id", "day", "running")
+        .select("customer_id", "day", running=pl.col("value").cum_sum())
         .sort("day")
     )
     zero = pl.lit(0, dtype=MONEY)

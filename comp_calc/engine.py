@@ -23,7 +23,9 @@ from comp_calc.errors import Diagnostic, InputError
 from comp_calc.periods import Period, period_containing, periods_between
 from comp_calc.plan.model import PlanSet
 from comp_calc.reconcile.lines import reconcile
-from comp_calc.steps import attainment, balance, cap, clawback, credit, draw, holdback, outcome_bonus, quality, rate, rep_periods
+from comp_calc.steps import (
+    activity, attainment, balance, cap, clawback, credit, draw, holdback, outcome_bonus, quality, rate, rep_periods,
+)  # fmt: skip
 from comp_calc.steps.kinds import COLUMN, ORDER, SECTION6_COLUMNS
 from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, dec
 from comp_calc.steps.params import PlanTables, build_tables, plan_scales
@@ -166,6 +168,10 @@ def _component_lines(grid: pl.LazyFrame, inputs: Inputs, tables: PlanTables, end
     columns. A component adds its call here, its kind to `steps.kinds`, nothing else."""
     feedback = inputs.feedback.scan(until=end)
     parts = [outcome_bonus.outcome_bonus_lines(grid, feedback, tables.bonus_bands)]
+    if tables.versions["has_activity"].any():
+        values = tables.versions["act_min_value"].is_not_null().any()  # customer values only when a version weighs them
+        contacts, sales = inputs.contacts.scan(until=end), inputs.sales.scan(until=end)
+        parts.append(activity.activity_lines(grid, contacts, sales, values))
     schema = {"rep_id": pl.String, "rep_no": pl.Int64, "p_start": pl.Date, "kind": pl.String, "amount": MONEY}
     return pl.concat([pl.LazyFrame(schema=schema), *parts], how="diagonal_relaxed").collect()
 

@@ -44,7 +44,8 @@ def _metric_value(metric: str, scores: list[int]) -> Fraction:
 
 def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[dict], contacts: list[dict], period: Period):
     """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited, outcome_bonus,
-    holdback, released, draw, draw_balance)}."""
+    holdback, released, draw, draw_balance, activity_bonus, activity_line: whether an activity_bonus line is
+    written, even of 0.00)}."""
     kind = period.kind
     first = period_containing(min(p.effective_from for p in plans.plans if p.period == kind), kind)
     periods = periods_between(first, period)
@@ -200,10 +201,38 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                 if len(scores) >= ob.min_responses:
                     value = _metric_value(ob.metric, scores)
                     bonus = next((b.amount for b in ob.bands if b.below is not None and value < Fraction(b.below)), ob.bands[-1].amount)
+            # 4c. activity bonus: active, the rep's qualifying contacts of the period reach the target
+            activity_bonus, activity_line = Decimal("0.00"), False
+            if v is not None and v.activity and active_days > 0:
+                a = v.activity
+                counted = []
+                for c in contacts:
+                    day = c["contacted_on"]
+                    if c["rep_id"] != rid or not (p.start <= day <= p.end) or not _active(rep, day):
+                        continue
+                    if c["channel"] not in a.channels or (a.connected_only and not c["connected"]):
+                        continue
+                    if a.min_customer_value is not None:
+                        value = sum(
+                            (
+                                Fraction(s["amount"])
+                                for s in sales
+                                if s["customer_id"] == c["customer_id"]
+                                and day - timedelta(days=365) <= s["sold_on"] <= day - timedelta(days=1)
+                                and not (s["cancelled_on"] is not None and s["cancelled_on"] <= day)
+                            ),
+                            Fraction(0),
+                        )
+                        if value < Fraction(a.min_customer_value):
+                            continue
+                    counted.append(c)
+                count = len({c["customer_id"] for c in counted}) if a.distinct_customers else len(counted)
+                if count >= a.target:
+                    activity_bonus, activity_line = a.bonus, True
             # 7. balance
             carry_in = carry[rid]
             holdback, release = held_back[(rid, p.label)], released[(rid, p.label)]
-            net = earned + cap_line + bonus + claws + holdback + release + carry_in
+            net = earned + cap_line + bonus + activity_bonus + claws + holdback + release + carry_in
             if v is not None and v.negative_balance == "pay":
                 payout, carry_out = net, Decimal("0.00")
             else:
@@ -227,6 +256,6 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                 results[(rid, p.label)] = dict(
                     earned=earned, cap=cap_line, clawbacks=claws, carry_in=carry_in, payout=payout, carry_out=carry_out,
                     credited=credited_total, outcome_bonus=bonus, holdback=holdback, released=release,
-                    draw=draw_line, draw_balance=owed_draw[rid],
+                    draw=draw_line, draw_balance=owed_draw[rid], activity_bonus=activity_bonus, activity_line=activity_line,
                 )  # fmt: skip
     return results

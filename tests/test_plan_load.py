@@ -685,3 +685,51 @@ DRAW_CASES = {
 @pytest.mark.parametrize("text, expected", DRAW_CASES.values(), ids=DRAW_CASES.keys())
 def test_draw_rule(text, expected):
     assert sorted(problems(text), key=str) == sorted(expected, key=str)
+
+
+# ---- activity (SPEC 6.2) -----------------------------------------------------------------------
+
+# lines 9-12 when appended to BASE
+ACTIVITY = """\
+activity:
+  channels: [voice]
+  target: 12
+  bonus: 300.00
+"""
+
+
+def test_activity_loads_exactly_with_its_defaults():
+    from comp_calc.plan.model import Activity
+
+    plan, diagnostics = parse_plan(plus(ACTIVITY), "p.yaml")
+    assert diagnostics == []
+    # connected_only defaults to true, distinct_customers to false, no value weighting
+    assert plan.activity == Activity(("voice",), True, 12, Decimal("300.00"), False, None)
+    text = plus(ACTIVITY + "  connected_only: false\n  distinct_customers: true\n  min_customer_value: 1000\n")
+    plan, diagnostics = parse_plan(text, "p.yaml")
+    assert diagnostics == []
+    assert plan.activity == Activity(("voice",), False, 12, Decimal("300.00"), True, Decimal("1000"))
+
+
+ACTIVITY_CASES = {
+    "unknown key": (plus(ACTIVITY + "  window_days: 30\n"), [(13, "activity.window_days", "unknown-key")]),
+    "target 0": (plus(ACTIVITY.replace("target: 12", "target: 0")), [(11, "activity.target", "out-of-range")]),
+    "target not whole": (plus(ACTIVITY.replace("target: 12", "target: 1.5")), [(11, "activity.target", "wrong-type")]),
+    "bonus with 3 decimals": (plus(ACTIVITY.replace("300.00", "300.005")), [(12, "activity.bonus", "too-precise")]),
+    "negative bonus": (plus(ACTIVITY.replace("300.00", "-1")), [(12, "activity.bonus", "out-of-range")]),
+    "min_customer_value negative": (plus(ACTIVITY + "  min_customer_value: -5\n"),
+                                    [(13, "activity.min_customer_value", "out-of-range")]),
+    "min_customer_value with 3 decimals": (plus(ACTIVITY + "  min_customer_value: 0.001\n"),
+                                           [(13, "activity.min_customer_value", "too-precise")]),
+    "bad channel": (plus(ACTIVITY.replace("[voice]", "[phone]")), [(10, "activity.channels[0]", "bad-keyword")]),
+    "channel twice": (plus(ACTIVITY.replace("[voice]", "[voice, voice]")), [(10, "activity.channels[1]", "duplicate-entry")]),
+    "connected_only not a boolean": (plus(ACTIVITY + "  connected_only: yes please\n"),
+                                     [(13, "activity.connected_only", "wrong-type")]),
+    "missing target and bonus, all at once": (plus("activity:\n  channels: [voice]\n"),
+                                              [(10, "activity.target", "missing-key"), (10, "activity.bonus", "missing-key")]),
+}
+
+
+@pytest.mark.parametrize("text, expected", ACTIVITY_CASES.values(), ids=ACTIVITY_CASES.keys())
+def test_activity_rule(text, expected):
+    assert sorted(problems(text), key=str) == sorted(expected, key=str)

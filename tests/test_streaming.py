@@ -276,3 +276,19 @@ def test_draws_over_several_periods_stream_to_the_same_files(tmp_path: Path, mon
     assert any(a > 0 for a in amounts) and any(a < 0 for a in amounts), amounts
     payouts = conftest.read_csv(tmp_path / "memory" / "2026-09" / "payouts.csv")
     assert any(Decimal(row["draw_balance"]) > 0 for row in payouts)
+
+
+@pytest.mark.parametrize("block_bytes, period", [(3_000, "2026-09"), (stream.BLOCK_BYTES, "2026-09"), (3_000, "2026-Q2")])
+def test_the_activity_quota_streams_to_the_same_files(tmp_path: Path, monkeypatch, block_bytes: int, period: str):
+    # the shipped plans with an activity quota and its value-weighted fix (the customer values reach
+    # a year back, across periods the streaming run reads part by part), over the sample
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    quota = "activity:\n  channels: [voice, visit]\n  target: 5\n  bonus: 300.00\n  min_customer_value: 1000\n"
+    for source in sorted(PLANS.glob("*.yaml")):
+        (plans / source.name).write_text(source.read_text() + quota)
+    assert_same_run(SAMPLE, tmp_path, "--period", period, block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True, plans=plans)
+    if period == "2026-09":  # the quota took part: bonuses paid, contacts left out for low value
+        lines = conftest.read_csv(tmp_path / "memory" / period / "lines.csv")
+        bonuses = [row["explanation"] for row in lines if row["kind"] == "activity_bonus"]
+        assert bonuses and any("not counted" in b for b in bonuses)

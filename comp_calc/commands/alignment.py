@@ -202,8 +202,10 @@ def _plans(out: Console, report: lib.AlignmentReport) -> None:
     )
     bonuses = bool((trl["outcome_bonus"] != 0).any())  # the row (and its term) only where a plan paid one
     forfeited = bool((trl["holdback_forfeited"] != 0).any())  # likewise: only where a held part was lost
+    activity = bool((trl["activity_bonus"] != 0).any())  # likewise the activity bonuses, beside volume pay
     measures = {
         "versions": "versions", "reps": "reps", "volume_pay": _money("volume pay", report),
+        **({"activity_bonus": _money("activity bonuses", report)} if activity else {}),
         "quality_effect": _money("quality multiplier, net", report),
         "relationship_pay": _money("relationship credit", report), "clawbacks": _money("clawbacks", report),
         **({"outcome_bonus": _money("outcome bonuses", report)} if bonuses else {}),
@@ -218,7 +220,8 @@ def _plans(out: Console, report: lib.AlignmentReport) -> None:
         title_justify="left",
         caption=f"outcome moved = |quality multiplier, net| + |relationship credit| + |clawbacks|"
         f"{' + |outcome bonuses|' if bonuses else ''}{' + |holdbacks forfeited|' if forfeited else ''} (the rows above); "
-        f"share = outcome moved / (volume pay + outcome moved); volume-only below {threshold}%",
+        f"share = outcome moved / (volume pay{' + activity bonuses' if activity else ''} + outcome moved); "
+        f"volume-only below {threshold}%",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,

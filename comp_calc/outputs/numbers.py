@@ -206,6 +206,8 @@ def draw_text() -> pl.Expr:
         before, above, money_text((zero - pl.col("amount")).cast(dec(2))), money("draw_balance_in"), owed,
     )  # fmt: skip
     return pl.when(pl.col("amount") > 0).then(top_up).otherwise(recovery)
+
+
 def share_percent_text(share: pl.Expr, scale: int) -> pl.Expr:
     """A share column as a percentage, as written (the column form of `percent`): 0.25 -> `25%`, 0.333 -> `33.3%`."""
     text = (share.cast(dec(scale)) * pl.lit(100, dtype=dec(0))).cast(dec(scale)).cast(pl.String)
@@ -240,3 +242,16 @@ def clawback_base_text() -> pl.Expr:
     held = pl.col("held").fill_null(pl.lit(0, dtype=dec(2)))
     less = pl.format("{} ({} less {} held back, never released)", money_text(pl.col("original_amount") - held), amount, money_text(held))
     return pl.when(held != 0).then(less).otherwise(amount)
+
+
+def activity_bonus_text() -> pl.Expr:
+    """The explanation of an `activity_bonus` line: the count, the target and the amount, and with
+    `min_customer_value` the contacts left out for low customer value (when there are any).
+    `14 qualifying contacts, target 12: bonus 300.00; 3 contacts with customers worth less than 1000.00 not counted`."""
+    count = pl.col("activity_count")
+    contacts = pl.when(count == 1).then(pl.lit("contact")).otherwise(pl.lit("contacts"))
+    text = pl.format("{} qualifying {}, target {}: bonus {}", count, contacts, "activity_target", money_text(pl.col("amount")))
+    left_out = pl.col("activity_left_out")
+    were = pl.when(left_out == 1).then(pl.lit("contact with a customer")).otherwise(pl.lit("contacts with customers"))
+    low = pl.format("; {} {} worth less than {} not counted", left_out, were, money_text(pl.col("activity_min_value")))
+    return pl.when(left_out > 0).then(text + low).otherwise(text)

@@ -21,7 +21,7 @@ from comp_calc.outputs.lines import period_lines, rep_groups
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 from comp_calc.outputs.numbers import (
-    clawback_base_text, column_exact_text, draw_text, holdback_text, money_text, outcome_bonus_text, release_text, tier_pieces_text,
+    activity_bonus_text, clawback_base_text, column_exact_text, draw_text, holdback_text, money_text, outcome_bonus_text, release_text, tier_pieces_text,
 )  # fmt: skip
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
 from comp_calc.plan.model import PlanSet
@@ -117,6 +117,8 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
         explanations["draw"] = draw_text()
     if "held_share" in lines.columns:
         explanations |= {"holdback": holdback_text(), "release": release_text()}
+    if "activity_count" in lines.columns:
+        explanations["activity_bonus"] = activity_bonus_text()
     explanation = pl.lit(None, dtype=pl.String)
     for kind, text in explanations.items():
         explanation = pl.when(pl.col("kind") == kind).then(text).otherwise(explanation)

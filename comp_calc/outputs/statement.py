@@ -43,9 +43,8 @@ from comp_calc.outputs.lines import period_lines
 from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
 from comp_calc.outputs.numbers import (
-    column_exact_text, draw_text, exact, money, money_text, outcome_bonus_text, percent, tier_pieces_text, two_decimals,
-    clawback_base_text, column_exact_text, exact, holdback_text, money, money_text, outcome_bonus_text, percent, release_text, tier_pieces_text,
-    two_decimals,
+    activity_bonus_text, clawback_base_text, column_exact_text, draw_text, exact, holdback_text, money, money_text,
+    outcome_bonus_text, percent, release_text, tier_pieces_text, two_decimals,
 )  # fmt: skip
 
 __all__ = [
@@ -236,6 +235,8 @@ class Statement:
     released: Decimal = Decimal("0.00")
     holdback_notes: tuple[str, ...] = ()  # one sentence per holdback line, in line order
     release_notes: tuple[str, ...] = ()  # one sentence per release line, in line order
+    activity_bonus: Decimal = Decimal("0.00")  # SPEC 6.3 step 4c; 0.00 without an activity_bonus line
+    activity_bonus_note: str = ""  # the activity_bonus line's explanation (count, target, contacts left out)
     has_tiers: bool = False
     retroactive: bool = False  # tier_mode: retroactive: the final band applies to every line of the period
     bands: tuple[Band, ...] = ()  # the plan version's tier bands, in order (none without tiers)
@@ -332,6 +333,7 @@ class Statement:
         return [
             ("Earned", money(self.earned), f"{self.commissions.height} commission line(s)"),
             *([("Outcome bonus", money(self.outcome_bonus), self.outcome_bonus_note)] if self.outcome_bonus_note else []),
+            *([("Activity bonus", money(self.activity_bonus), self.activity_bonus_note)] if self.activity_bonus_note else []),
             ("Cap", money(self.cap_adjustment or Decimal("0.00")), self.cap_sentence),
             ("Clawbacks", money(self.clawbacks), claw_note),
             *self._holdback_rows(),
@@ -396,6 +398,8 @@ def draw_notes(result: RunResult, period: str) -> dict[str, str]:
         return {}
     notes = drawn.select("rep_id", draw_text().alias("note"))
     return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
+
+
 def holdback_notes(result: RunResult, period: str) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     """rep_id -> (one sentence per holdback line, one per release line) of the rep in `period`, in line
     order: `sale S1 sold 2026-03-31: 25% of 400.00 held until 2026-09-27: -100.00`."""
@@ -408,6 +412,15 @@ def holdback_notes(result: RunResult, period: str) -> dict[str, tuple[tuple[str,
     for (rep_id,), mine in notes.partition_by("rep_id", as_dict=True, maintain_order=True).items():  # a statement's lines
         out[rep_id] = tuple(tuple(mine.filter(pl.col("kind") == k)["note"].to_list()) for k in ("holdback", "release"))  # type: ignore[assignment]
     return out
+
+
+def activity_notes(result: RunResult, period: str) -> dict[str, str]:
+    """rep_id -> the explanation of the rep's activity_bonus line in `period` (one line per rep at most)."""
+    bonus = period_lines(result, period).filter(pl.col("kind") == "activity_bonus")
+    if not bonus.height:
+        return {}
+    notes = bonus.select("rep_id", activity_bonus_text().alias("note"))
+    return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
 
 
 def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -552,6 +565,7 @@ def _statement(
     bonus_note: str = "",
     held_notes: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
     draw_note: str = "",
+    activity_note: str = "",
 ) -> Statement:
     has_tiers = bool(row.get("has_tiers"))
     return Statement(
@@ -596,6 +610,8 @@ def _statement(
         released=row["released"],
         holdback_notes=held_notes[0],
         release_notes=held_notes[1],
+        activity_bonus=row["activity_bonus"],
+        activity_bonus_note=activity_note,
         has_tiers=has_tiers,
         retroactive=bool(row.get("retro")),
         bands=(bands or {}).get(row.get("pv"), ()) if has_tiers else (),
@@ -633,7 +649,11 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
     note = bonus_notes(result, period.label).get(rep_id, "")
     draw_note = draw_notes(result, period.label).get(rep_id, "")
     held = holdback_notes(result, period.label).get(rep_id, ((), ()))
-    return _statement(row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note, held, draw_note=draw_note)
+    activity = activity_notes(result, period.label).get(rep_id, "")
+    return _statement(
+        row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note, held,
+        draw_note=draw_note, activity_note=activity,
+    )  # fmt: skip
 
 
 def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
@@ -649,13 +669,15 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
     notes = bonus_notes(result, label)
     draws = draw_notes(result, label)
     held = holdback_notes(result, label)
+    activity = activity_notes(result, label)
     out = []
     for row in rows.to_dicts():  # one statement per rep: a handful of header values each
         rep = row["rep_id"]
         out.append(
             _statement(
                 row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency, bands,
-                ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""), held.get(rep, ((), ())), draw_note=draws.get(rep, ""),
+                ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""), held.get(rep, ((), ())),
+                draw_note=draws.get(rep, ""), activity_note=activity.get(rep, ""),
             )
         )  # fmt: skip
     return out
@@ -729,4 +751,6 @@ def statement_dict(s: Statement) -> dict:
         "released": money(s.released),
         "holdback_explanations": list(s.holdback_notes),
         "release_explanations": list(s.release_notes),
+        "activity_bonus": money(s.activity_bonus),
+        "activity_bonus_explanation": s.activity_bonus_note or None,
     }

@@ -97,6 +97,18 @@ class Holdback:
 
 
 @dataclass(frozen=True)
+class Activity:
+    """An outbound activity quota and its value-weighted fix (SPEC 6.2 `activity`)."""
+
+    channels: tuple[str, ...]
+    connected_only: bool
+    target: int  # qualifying contacts in the period, >= 1
+    bonus: Decimal  # plan currency, at most 2 decimals; paid once when the count reaches target
+    distinct_customers: bool
+    min_customer_value: Decimal | None  # None: no value weighting (every qualifying contact counts)
+
+
+@dataclass(frozen=True)
 class Outbound:
     channels: tuple[str, ...]
     connected_only: bool
@@ -131,6 +143,7 @@ class Plan:
     outcome_bonus: OutcomeBonus | None = None
     draw: Draw | None = None
     holdback: Holdback | None = None
+    activity: Activity | None = None
     source: str = ""  # the file it came from, as given
     sha256: str = ""  # of the file's bytes
 

@@ -80,10 +80,37 @@ def _version_row(p: Plan) -> dict:
         "draw_recoverable": p.draw.recoverable if p.draw else None,
         "hb_share": p.holdback.share if p.holdback else None,
         "hb_days": p.holdback.release_after_days if p.holdback else None,
+        **_activity_columns(p),
         "ob_channels": list(o.channels) if o else None,
         "ob_connected_only": o.connected_only if o else None,
         "ob_window": o.window_days if o else None,
         "ob_share": o.share if o else None,
+    }
+
+
+# SPEC 6.2 `activity`: the quota's settings on the version row (channels as one sorted,
+# comma-separated text, so the grid that carries version columns holds no list)
+ACTIVITY_SCHEMA = {
+    "has_activity": pl.Boolean,
+    "act_channels": pl.String,
+    "act_connected_only": pl.Boolean,
+    "act_target": pl.Int64,
+    "act_bonus": dec(2),
+    "act_distinct": pl.Boolean,
+    "act_min_value": dec(2),
+}
+
+
+def _activity_columns(p: Plan) -> dict:
+    a = p.activity
+    return {
+        "has_activity": a is not None,
+        "act_channels": ",".join(sorted(a.channels)) if a else None,
+        "act_connected_only": a.connected_only if a else None,
+        "act_target": a.target if a else None,
+        "act_bonus": a.bonus if a else None,
+        "act_distinct": a.distinct_customers if a else None,
+        "act_min_value": a.min_customer_value if a else None,
     }
 
 
@@ -114,6 +141,7 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
             "draw_recoverable": pl.Boolean,
             "hb_share": dec(HOLDBACK_SCALE),
             "hb_days": pl.Int64,
+            **ACTIVITY_SCHEMA,
             "ob_channels": pl.List(pl.String),
             "ob_connected_only": pl.Boolean,
             "ob_window": pl.Int64,

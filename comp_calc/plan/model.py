@@ -79,6 +79,17 @@ class OutcomeBonus:
 
 
 @dataclass(frozen=True)
+class Campaign:
+    """Pay for a sale inside one of marketing's campaigns (SPEC 6.2 `campaigns`): exactly one
+    of `per_sale` (an amount per sale) and `rate` (a share of the credited amount) is set."""
+
+    campaign: str  # a campaign_id of campaigns.csv
+    per_sale: Decimal | None  # plan currency, at most 2 decimals
+    rate: Decimal | None  # in [0, 1]
+    line: int | None = field(default=None, compare=False)  # of the entry in its plan file, for messages
+
+
+@dataclass(frozen=True)
 class Outbound:
     channels: tuple[str, ...]
     connected_only: bool
@@ -111,6 +122,7 @@ class Plan:
     negative_balance: str = "carry_forward"  # "carry_forward" | "pay"
     tier_mode: str = "marginal"  # "marginal" | "retroactive": how attainment_tiers apply (SPEC 6.2)
     outcome_bonus: OutcomeBonus | None = None
+    campaigns: tuple[Campaign, ...] | None = None  # SPEC 6.2: in list order
     source: str = ""  # the file it came from, as given
     sha256: str = ""  # of the file's bytes
 

@@ -194,13 +194,17 @@ def spif_terms_text(rate_scale: int) -> pl.Expr:
     )
 
 
-def spif_text(rate_scale: int) -> pl.Expr:
-    """The explanation of a `spif` line: `sale s1 (credit_card) sold 2026-03-12, spring-cards
-    campaign: 25.00 per sale`, or `..., home-week campaign: 1% of 1234.50 credited = 12.35`."""
+def spif_campaign_text(rate_scale: int) -> pl.Expr:
+    """A `spif` line in words: `spring-cards campaign: 25.00 per sale`, or `home-week campaign:
+    1% of 1234.50 credited = 12.35` (the campaign is the line's `reference`)."""
     rated = pl.when(pl.col("per_sale").is_null()).then(pl.format(" = {}", money_text(pl.col("amount")))).otherwise(pl.lit(""))
-    return pl.format(
-        "sale {} ({}) sold {}, {} campaign: {}{}", "sale_id", "product", "sold_on", "reference", spif_terms_text(rate_scale), rated
-    )
+    return pl.format("{} campaign: {}{}", "reference", spif_terms_text(rate_scale), rated)
+
+
+def spif_text(rate_scale: int) -> pl.Expr:
+    """The explanation of a `spif` line in lines.csv: the sale, then `spif_campaign_text`:
+    `sale s1 (credit_card) sold 2026-03-12, spring-cards campaign: 25.00 per sale`."""
+    return pl.format("sale {} ({}) sold {}, {}", "sale_id", "product", "sold_on", spif_campaign_text(rate_scale))
 
 
 def spif_clawback_text() -> pl.Expr:

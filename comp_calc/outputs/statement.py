@@ -43,7 +43,8 @@ from comp_calc.outputs.lines import period_lines
 from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
 from comp_calc.outputs.numbers import (
-    column_exact_text, exact, money, money_text, outcome_bonus_text, percent, tier_pieces_text, two_decimals,
+    column_exact_text, exact, money, money_text, outcome_bonus_text, percent, spif_campaign_text, spif_terms_text, tier_pieces_text,
+    two_decimals,
 )  # fmt: skip
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "QualityDetail",
     "Statement",
     "check_period_has_data",
+    "spif_tables",
     "exact",
     "line_tables",
     "money",
@@ -90,6 +92,16 @@ CLAWBACK_HEADINGS = {
     "recover": "recover",
     "original_amount": "of paid",
     "original_period": "paid in",
+    "amount": "amount",
+}
+SPIF_COLUMNS = ["sale_id", "sold_on", "product", "campaign", "credited", "terms", "amount"]
+SPIF_HEADINGS = {
+    "sale_id": "sale",
+    "sold_on": "sold on",
+    "product": "product",
+    "campaign": "campaign",
+    "credited": "credited",
+    "terms": "pays",
     "amount": "amount",
 }
 NUMERIC_CELLS = {"credited", "rate", "quality_multiplier", "amount", "days", "recover", "original_amount"}
@@ -224,6 +236,8 @@ class Statement:
     negative_balance: str
     outcome_bonus: Decimal = Decimal("0.00")  # SPEC 6.3 step 4b; 0.00 without an outcome_bonus line
     outcome_bonus_note: str = ""  # the outcome_bonus line's explanation (metric value, responses, band)
+    spifs: Decimal = Decimal("0.00")  # SPEC 6.3 step 3b: the sum of the spif lines
+    spif_lines: pl.DataFrame | None = None  # SPIF_COLUMNS + explanation, display text; None: no spif line
     has_tiers: bool = False
     retroactive: bool = False  # tier_mode: retroactive: the final band applies to every line of the period
     bands: tuple[Band, ...] = ()  # the plan version's tier bands, in order (none without tiers)
@@ -319,6 +333,7 @@ class Statement:
         carry_note = "from the previous period" if self.carry_in != 0 else "nothing carried in"
         return [
             ("Earned", money(self.earned), f"{self.commissions.height} commission line(s)"),
+            *([("Spifs", money(self.spifs), f"{self.spif_lines.height} campaign line(s)")] if self.spif_lines is not None else []),
             *([("Outcome bonus", money(self.outcome_bonus), self.outcome_bonus_note)] if self.outcome_bonus_note else []),
             ("Cap", money(self.cap_adjustment or Decimal("0.00")), self.cap_sentence),
             ("Clawbacks", money(self.clawbacks), claw_note),
@@ -366,11 +381,16 @@ def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFr
             column_exact_text("credited", lines), column_exact_text("rate", lines), tiers, column_exact_text("quality_multiplier", lines), money_text(pl.col("amount")),
         ).alias("explanation"),
     )  # fmt: skip
+    role, of_paid = pl.col("role"), pl.lit("")
+    if "campaign_no" in lines.columns:  # the clawback of a spif line names its campaign
+        spif = pl.col("reference").is_not_null()
+        role = pl.when(spif).then(pl.format("{} campaign", "reference")).otherwise(role)
+        of_paid = pl.when(spif).then(pl.format("the {} campaign's ", "reference")).otherwise(of_paid)
     claw = lines.filter(pl.col("kind") == "clawback").select(
         "rep_id",
         "sale_id",
         "product",
-        "role",
+        role.alias("role"),
         pl.col("sold_on").cast(pl.String),
         pl.col("cancelled_on").cast(pl.String),
         pl.col("days").cast(pl.String),
@@ -380,11 +400,31 @@ def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFr
         "original_period",
         money_text(pl.col("amount")).alias("amount"),
         pl.format(
-            "cancelled {} days after the sale, within the {}-day window: recover {} of {} paid in {} = {}",
-            "days", "within_days", "recover", money_text(pl.col("original_amount")), "original_period", money_text(pl.col("amount")),
+            "cancelled {} days after the sale, within the {}-day window: recover {} of {}{} paid in {} = {}",
+            "days", "within_days", "recover", of_paid, money_text(pl.col("original_amount")), "original_period", money_text(pl.col("amount")),
         ).alias("explanation"),
     )  # fmt: skip
     return commission, claw
+
+
+def spif_tables(result: RunResult, period: str) -> pl.DataFrame | None:
+    """rep_id + SPIF_COLUMNS + explanation: the spif lines of every rep in `period` as display text,
+    in SPEC order (`spring-cards campaign: 25.00 per sale`); None when the period has none."""
+    lines = period_lines(result, period).filter(pl.col("kind") == "spif")
+    if not lines.height:
+        return None
+    terms = spif_terms_text(lines.schema["rate"].scale)
+    return lines.select(
+        "rep_id",
+        "sale_id",
+        pl.col("sold_on").cast(pl.String),
+        "product",
+        pl.col("reference").alias("campaign"),
+        column_exact_text("credited", lines).alias("credited"),
+        terms.alias("terms"),
+        money_text(pl.col("amount")).alias("amount"),
+        spif_campaign_text(lines.schema["rate"].scale).alias("explanation"),
+    )
 
 
 def check_period_has_data(inputs: Inputs, period: Period) -> None:
@@ -477,6 +517,7 @@ def _statement(
     bands: dict[int, tuple[Band, ...]] | None = None,
     ytd: pl.DataFrame | None = None,
     bonus_note: str = "",
+    spifs: pl.DataFrame | None = None,
 ) -> Statement:
     has_tiers = bool(row.get("has_tiers"))
     return Statement(
@@ -511,6 +552,8 @@ def _statement(
         negative_balance=row["negative_balance"],
         outcome_bonus=row["outcome_bonus"],
         outcome_bonus_note=bonus_note,
+        spifs=row["spifs"],
+        spif_lines=None if spifs is None or not spifs.height else spifs.drop("rep_id"),
         has_tiers=has_tiers,
         retroactive=bool(row.get("retro")),
         bands=(bands or {}).get(row.get("pv"), ()) if has_tiers else (),
@@ -546,7 +589,9 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
     mine = pl.col("rep_id") == rep_id
     ytd = year_to_date(result).filter(mine)
     note = bonus_notes(result, period.label).get(rep_id, "")
-    return _statement(row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note)
+    spifs = spif_tables(result, period.label)
+    spifs = None if spifs is None else spifs.filter(mine)
+    return _statement(row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note, spifs)
 
 
 def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
@@ -560,13 +605,15 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
     ytd_by_rep = {k[0]: v for k, v in ytd.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
     bands = _bands(result)
     notes = bonus_notes(result, label)
+    spifs = spif_tables(result, label)
+    spif_by_rep = {} if spifs is None else {k[0]: v for k, v in spifs.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
     out = []
     for row in rows.to_dicts():  # one statement per rep: a handful of header values each
         rep = row["rep_id"]
         out.append(
             _statement(
                 row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency, bands,
-                ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""),
+                ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""), spif_by_rep.get(rep),
             )
         )  # fmt: skip
     return out
@@ -633,4 +680,6 @@ def statement_dict(s: Statement) -> dict:
         "negative_balance": s.negative_balance,
         "outcome_bonus": money(s.outcome_bonus),
         "outcome_bonus_explanation": s.outcome_bonus_note or None,
+        "spifs": money(s.spifs),
+        "spif_lines": [] if s.spif_lines is None else s.spif_lines.to_dicts(),
     }

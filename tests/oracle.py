@@ -1,5 +1,5 @@
 """An independent, literal reading of SPEC section 3 in plain Python (Fractions, row by row),
-with the retroactive tiers and the CES metric of section 6.
+with the retroactive tiers, the CES metric, the outcome bonus and the campaign spifs of section 6.
 
 Slow and simple on purpose: it shares no code with the engine except the
 period calendar and the Plan dataclasses, so the property tests that compare
@@ -42,8 +42,13 @@ def _metric_value(metric: str, scores: list[int]) -> Fraction:
     return Fraction(100 * (sum(1 for x in scores if x >= 9) - sum(1 for x in scores if x <= 6)), n)
 
 
-def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[dict], contacts: list[dict], period: Period):
-    """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited, outcome_bonus)}."""
+def compute(
+    plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[dict], contacts: list[dict], period: Period,
+    campaigns: list[dict] = (),
+):  # fmt: skip
+    """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited, outcome_bonus,
+    spifs)}. `campaigns` are campaigns.csv rows (campaign_id, product, starts_on, ends_on)."""
+    calendar = {c["campaign_id"]: c for c in campaigns}
     kind = period.kind
     first = period_containing(min(p.effective_from for p in plans.plans if p.period == kind), kind)
     periods = periods_between(first, period)
@@ -86,6 +91,7 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
 
     results = {}
     commission_of = {}  # (sale_id, role) -> (amount, plan version)
+    spifs_of = defaultdict(list)  # (sale_id, role) -> the amounts of its spif lines
     carry = defaultdict(lambda: Decimal("0.00"))
     for p in periods:
         for rep in run_reps:
@@ -122,6 +128,7 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                         qm *= x
             # 2-3. attainment and rate
             earned = Decimal("0.00")
+            spifs = Decimal("0.00")
             credited_total = Fraction(0)
             if mine:
                 prorated = Fraction(rep["quota"]) * active_days / p.days
@@ -153,6 +160,13 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                     amount = _round(base * qm, v.rounding)
                     commission_of[(s["sale_id"], role)] = (amount, v)
                     earned += amount
+                    # 3b. spifs: a seller line, each campaign of the version (list order) whose product and days hold the sale
+                    for entry in (v.campaigns or ()) if role == "seller" else ():
+                        c = calendar[entry.campaign]
+                        if c["product"] == s["product"] and c["starts_on"] <= s["sold_on"] <= c["ends_on"]:
+                            spif = entry.per_sale if entry.per_sale is not None else _round(Fraction(entry.rate) * credited, v.rounding)
+                            spifs_of[(s["sale_id"], role)].append(spif)
+                            spifs += spif
             cap_line = Decimal("0.00")
             if v is not None and v.cap is not None and earned > v.cap:
                 cap_line = v.cap - earned
@@ -167,6 +181,9 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                 if rule is not None:
                     claw_lines += 1
                     claws -= _round(Fraction(rule.recover) * Fraction(amount), earned_under.rounding)
+                    for spif in spifs_of[(s["sale_id"], role)]:  # the same rule, the spif line's amount as base
+                        claw_lines += 1
+                        claws -= _round(Fraction(rule.recover) * Fraction(spif), earned_under.rounding)
             # 4b. outcome bonus: active, enough responses of the metric's survey in the window
             bonus = Decimal("0.00")
             if v is not None and v.outcome_bonus and active_days > 0:
@@ -178,7 +195,7 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                     bonus = next((b.amount for b in ob.bands if b.below is not None and value < Fraction(b.below)), ob.bands[-1].amount)
             # 7. balance
             carry_in = carry[rid]
-            net = earned + cap_line + bonus + claws + carry_in
+            net = earned + cap_line + spifs + bonus + claws + carry_in
             if v is not None and v.negative_balance == "pay":
                 payout, carry_out = net, Decimal("0.00")
             else:
@@ -188,6 +205,6 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
             if active_days > 0 or has_lines:
                 results[(rid, p.label)] = dict(
                     earned=earned, cap=cap_line, clawbacks=claws, carry_in=carry_in, payout=payout, carry_out=carry_out,
-                    credited=credited_total, outcome_bonus=bonus,
+                    credited=credited_total, outcome_bonus=bonus, spifs=spifs,
                 )  # fmt: skip
     return results

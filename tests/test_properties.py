@@ -13,12 +13,13 @@ import oracle
 from comp_calc.engine import compute
 from comp_calc.outputs.results import joined, period_files
 from comp_calc.periods import parse_period
-from factories import clawback, contact, inputs, outbound, outcome_bonus, plan, plans, quality, rates, rep, response, sale, tiers
+from factories import campaign_row, campaigns, clawback, contact, inputs, outbound, outcome_bonus, plan, plans, quality, rates, rep, response, sale, tiers
 
 FIRST = date(2026, 1, 1)
 LAST = date(2026, 3, 31)
 PRODUCTS = ["a", "b", "c"]
 SCORES = {"csat": st.integers(1, 5), "nps": st.integers(0, 10), "ces": st.integers(1, 7)}
+CAMPAIGN_IDS = ["k0", "k1", "k2"]  # every dataset's campaigns.csv has these (a plan names only known campaigns)
 
 
 def _day(draw, lo: date, hi: date) -> date:
@@ -61,6 +62,13 @@ def plan_versions(draw):
                 metric, draw(st.sampled_from([1, 30, 90])), draw(st.integers(1, 3)),
                 (edges[0], draw(st.sampled_from(["0", "25.50"]))), (edges[1], "100.00"), (None, draw(st.sampled_from(["0", "250.00"]))),
             )  # fmt: skip
+        if draw(st.integers(0, 3)):  # mostly
+            names = draw(st.permutations(CAMPAIGN_IDS))[: draw(st.integers(1, 3))]
+            pay = [  # (per_sale, rate): 0.125 or 0.5 of an amount in cents lands on half cents
+                draw(st.sampled_from([("25.00", None), ("0.00", None), ("7.5", None), (None, "0"), (None, "0.01"), (None, "0.125"), (None, "0.5"), (None, "1")]))
+                for _ in names
+            ]
+            kw["campaigns"] = campaigns(*[(n, per_sale, rate) for n, (per_sale, rate) in zip(names, pay, strict=True)])
         kw["negative_balance"] = draw(st.sampled_from(["carry_forward", "pay"]))
         return plan(**kw)
 
@@ -101,11 +109,18 @@ def datasets(draw):
         response(f"F{i}", draw(st.sampled_from(reps))["rep_id"], survey, draw(SCORES[survey]), _day(draw, FIRST, LAST).isoformat())
         for i, survey in enumerate(draw(st.lists(st.sampled_from(list(SCORES)), max_size=10)))
     ]  # fmt: skip
-    return reps, sales, feedback, contacts
+    calendar = []
+    sold_days = [date.fromisoformat(s_["sold_on"]) for s_ in sales]
+    for name in CAMPAIGN_IDS:  # campaigns often start or end on a sale's day, so their edges are reached
+        days = [FIRST, LAST, *(_day(draw, date(2025, 12, 20), date(2026, 4, 10)) for _ in range(2))]
+        days += draw(st.lists(st.sampled_from(sold_days), max_size=2)) if sold_days else []
+        starts, ends = sorted(draw(st.lists(st.sampled_from(days), min_size=2, max_size=2)))
+        calendar.append(campaign_row(name, draw(st.sampled_from(PRODUCTS)), starts.isoformat(), ends.isoformat()))
+    return reps, sales, feedback, contacts, calendar
 
 
-def _typed(inp):
-    frames = [t.frame for t in (inp.reps, inp.sales, inp.feedback, inp.contacts)]
+def _typed(inp, tables=("reps", "sales", "feedback", "contacts")):
+    frames = [getattr(inp, t).frame for t in tables]
     return [[{k: (Decimal(v) if isinstance(v, Decimal) else v) for k, v in row.items()} for row in f.to_dicts()] for f in frames]
 
 
@@ -115,17 +130,17 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 @SETTINGS
 @given(plan_versions(), datasets())
 def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
-    reps_, sales_, feedback_, contacts_ = data
-    inp = inputs(reps_, sales_, feedback_, contacts_)
+    reps_, sales_, feedback_, contacts_, campaigns_ = data
+    inp = inputs(reps_, sales_, feedback_, contacts_, campaigns_)
     period = parse_period("2026-03")
     result = compute(ps, inp, period)
-    expected = oracle.compute(ps, *_typed(inp), period)
+    expected = oracle.compute(ps, *_typed(inp), period, *_typed(inp, ("campaigns",)))
 
     grid = result.grid.filter(pl.col("present"))
     got = {
         (r["rep_id"], r["period"]): dict(
             earned=r["earned"], cap=r["cap_adjustment"] or Decimal("0.00"), clawbacks=r["clawbacks"], carry_in=r["carry_in"],
-            payout=r["payout"], carry_out=r["carry_out"], credited=r["credited"], outcome_bonus=r["outcome_bonus"],
+            payout=r["payout"], carry_out=r["carry_out"], credited=r["credited"], outcome_bonus=r["outcome_bonus"], spifs=r["spifs"],
         )  # fmt: skip
         for r in grid.to_dicts()
     }
@@ -143,7 +158,8 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
     for row in grid.to_dicts():
         mine = result.lines.filter((pl.col("rep_id") == row["rep_id"]) & (pl.col("period") == row["period"]))
         total = sum(mine["amount"].to_list(), Decimal("0"))
-        assert total == row["earned"] + (row["cap_adjustment"] or 0) + row["outcome_bonus"] + row["clawbacks"] + row["carry_in"]
+        assert total == row["earned"] + (row["cap_adjustment"] or 0) + row["spifs"] + row["outcome_bonus"] + row["clawbacks"] + row["carry_in"]
+        assert sum(mine.filter(pl.col("kind") == "spif")["amount"].to_list(), Decimal("0")) == row["spifs"]
         bonus_lines = mine.filter(pl.col("kind") == "outcome_bonus")
         assert bonus_lines.height <= 1 and sum(bonus_lines["amount"].to_list(), Decimal("0")) == row["outcome_bonus"]
         if row["negative_balance"] == "carry_forward":

@@ -258,3 +258,18 @@ def test_diff_names_campaign_changes_in_words(tmp_path):
     # round(19.752) = 19.75: new payout 1089.38 + 19.75 = 1109.13
     reps = {x["rep_id"]: x for x in json.loads(r.output)["reps"]}
     assert reps["A1"]["new_payout"] == "1109.13"
+
+
+def test_diff_words_for_a_switch_of_pay_and_a_new_order():
+    from comp_calc.diff.rules import diff_plans
+    from factories import campaigns, plan
+
+    old = plan(campaigns=campaigns(("a", "25.00", None), ("b", None, "0.01")))
+    new = plan(campaigns=campaigns(("b", None, "0.015"), ("a", None, "0.5")))
+    said = [(c.sentence, c.category) for c in diff_plans(old, new).changes]
+    assert said == [
+        ("campaign a pays: 25.00 per sale -> 50% of credited", "direct"),
+        ("campaign b rate: 1% -> 1.5%", "direct"),
+        ("campaign order (orders a sale's campaign lines): a, b -> b, a", "metadata"),
+    ]
+    assert diff_plans(old, plan(campaigns=campaigns(("a", "25", None), ("b", None, "0.010")))).changes == ()

@@ -86,7 +86,7 @@ Readings where SPEC section 1 is silent:
   codes (`missing-dir`, `not-a-directory`, `unreadable`) are those of the plans
   directory.
 
-Parquet inputs (`reps.parquet`, `sales.parquet`, `feedback.parquet`,
+Parquet inputs (`reps.parquet`, `sales.parquet`, `feedback.parquet`, `campaigns.parquet`,
 `contacts.parquet`):
 - Every required column is cast to text (a Parquet `Date` becomes
   `2026-03-01`, a `Decimal` keeps its scale, `1.50`; a boolean `true`; a null

@@ -273,3 +273,13 @@ def test_diff_words_for_a_switch_of_pay_and_a_new_order():
         ("campaign order (orders a sale's campaign lines): a, b -> b, a", "metadata"),
     ]
     assert diff_plans(old, plan(campaigns=campaigns(("a", "25", None), ("b", None, "0.010")))).changes == ()
+
+
+def test_alignment_counts_spifs_as_volume_pay():
+    # A1: seller commissions 589.38 + spifs 59.88 = 649.26; B2: seller commission 30.00 + spifs 31.00 = 61.00
+    # (B2's relationship commission 12.35 is an outcome term): the plan 649.26 + 61.00 = 710.26
+    r = invoke("alignment", "--plans", PLANS, "--data", DATA, "--period", "2026-03", "--format", "json", "--allow-incomplete")
+    assert r.exit_code == 0, r.output
+    j = json.loads(r.output)
+    assert {x["rep_id"]: x["period"]["volume_pay"] for x in j["reps"]} == {"A1": "649.26", "B2": "61.00"}
+    assert (j["plans"][0]["period"]["volume_pay"], j["plans"][0]["period"]["outcome_moved"]) == ("710.26", "12.35")

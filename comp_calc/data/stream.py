@@ -9,7 +9,7 @@ front, is read and checked by the code that reads a whole file
 (`csv_text.parse_csv`, `load.validate_rows`), with the file's line numbers. Its
 valid rows are written, typed, to Parquet parts in `scratch`, one per block and
 month of the row's date (`model.ROW_DATE`), so that a period reads only its own
-months. reps.csv is small and read whole; a Parquet input is one block.
+months. reps.csv and campaigns.csv are small and read whole; a Parquet input is one block.
 
 What one block cannot see is checked over the whole file afterwards:
 - a repeated id: as in a whole-file read, the first occurrence in the file

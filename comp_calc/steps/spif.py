@@ -46,6 +46,8 @@ def spif_lines(commissions: pl.LazyFrame, campaigns: pl.DataFrame, calendar: pl.
     entries = campaigns.lazy().join(
         calendar.select(pl.col("campaign_id").alias("campaign"), "product", "starts_on", "ends_on"), on="campaign", how="inner"
     )
+    if not campaigns.height:  # no plan pays a campaign: no line to look at (the same columns, no rows)
+        commissions = commissions.head(0)
     w = scales.credited + MAX_PLACES  # rate * credited, exact
     earned = round_to(pl.col("rate").cast(dec(w)) * pl.col("credited").cast(dec(w)), 2, pl.col("rounding"))
     return (

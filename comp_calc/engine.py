@@ -1,6 +1,6 @@
 """Compose the steps of SPEC section 3 into lazy polars queries.
 
-credit -> attainment -> rate -> quality -> cap -> clawback -> balance, each a module
+credit -> attainment -> rate -> quality (-> spif) -> cap -> clawback -> balance, each a module
 of `comp_calc.steps`; this module only orders them, joins what one step gives the
 next, and loops over periods when the sales are streamed from disk. `compute` takes
 validated plans and inputs and a requested period and returns every computed
@@ -43,8 +43,9 @@ class RunResult:
     other_lines: pl.DataFrame
     tables: PlanTables
     ignored: dict[str, int]  # rows dated after the period, per input
-    # False after a streaming run: of the periods before `period`, commission_lines then
-    # holds only the lines that a later cancellation claws back (the grid is complete)
+    # False after a streaming run: of the periods before `period`, commission_lines (and the
+    # spif lines in other_lines) then hold only the lines that a later cancellation claws back
+    # (the grid is complete)
     complete: bool = True
 
     def scan_lines(self) -> pl.LazyFrame:

@@ -1,6 +1,6 @@
 """Compose the steps of SPEC section 3 into lazy polars queries.
 
-credit -> attainment -> rate -> quality -> cap -> clawback -> balance -> draw, each a module
+credit -> attainment -> rate -> quality (-> spif) -> cap -> clawback -> holdback -> balance -> draw, each a module
 of `comp_calc.steps`; this module only orders them, joins what one step gives the
 next, and loops over periods when the sales are streamed from disk. `compute` takes
 validated plans and inputs and a requested period and returns every computed
@@ -24,7 +24,7 @@ from comp_calc.periods import Period, period_containing, periods_between
 from comp_calc.plan.model import PlanSet
 from comp_calc.reconcile.lines import reconcile
 from comp_calc.steps import (
-    activity, attainment, balance, cap, clawback, credit, draw, holdback, outcome_bonus, quality, rate, rep_periods,
+    activity, attainment, balance, cap, clawback, credit, draw, holdback, outcome_bonus, quality, rate, rep_periods, spif,
 )  # fmt: skip
 from comp_calc.steps.kinds import COLUMN, ORDER, SECTION6_COLUMNS
 from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, dec
@@ -45,8 +45,9 @@ class RunResult:
     other_lines: pl.DataFrame
     tables: PlanTables
     ignored: dict[str, int]  # rows dated after the period, per input
-    # False after a streaming run: of the periods before `period`, commission_lines then
-    # holds only the lines that a later cancellation claws back (the grid is complete)
+    # False after a streaming run: of the periods before `period`, commission_lines (and the
+    # spif lines in other_lines) then hold only the lines that a later cancellation claws back
+    # (the grid is complete)
     complete: bool = True
 
     def scan_lines(self) -> pl.LazyFrame:
@@ -126,6 +127,8 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     window = timedelta(days=int(tables.versions["ob_window"].max() or 0))  # the longest outbound window
     sums, kept, numbered, unbalanced = [], [], 0, 0
     held_sums, held_kept = [], []  # step 6b: per (rep, period, kind) sums of every period, the lines of those shown
+    spif_sums, spif_kept = [], []  # step 3b, kept as the commissions are
+    calendar = inputs.campaigns.frame.lazy()
     for since, until in turns:
         sales = inputs.sales.scan(since, until).with_columns(
             cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on"))
@@ -143,14 +146,18 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         held = holdback.holdback_lines(commissions.lazy(), tables.versions, kind, period.start).collect()
         held_sums.append(holdback.per_rep_period(held.lazy()).collect())
         held_kept.append(held.filter(pl.col("p_start") == period.start) if streaming else held)
+        spifs = spif.spif_lines(commissions.lazy(), tables.campaigns, calendar, scales).collect()  # step 3b
+        spif_sums.append(spif.per_rep_period(spifs.lazy()).collect())
         last = until == end
         kept.append(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()))
+        spif_kept.append(spifs if last else spifs.filter(pl.col("cancelled_on").is_not_null()))
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
     # every period's holdback and release sums enter the balance as component rows, one per (rep, period,
     # kind): their count says only that the rep-period has lines (see `_present`)
     summed = pl.concat([components, *held_sums], how="diagonal_relaxed")
     components = pl.concat([components, *held_kept], how="diagonal_relaxed")
-    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind, summed)  # steps 5-8
+    spifs = (spif_kept[0] if len(spif_kept) == 1 else pl.concat(spif_kept), pl.concat(spif_sums))
+    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind, spifs, summed)  # steps 5-8
     _check(grid_df, inputs)
     result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming)
     reconcile(unbalanced, grid_df, result.scan_lines(), None if result.complete else period.start)
@@ -176,15 +183,22 @@ def _component_lines(grid: pl.LazyFrame, inputs: Inputs, tables: PlanTables, end
     return pl.concat([pl.LazyFrame(schema=schema), *parts], how="diagonal_relaxed").collect()
 
 
-def _component_sums(components: pl.DataFrame) -> pl.LazyFrame:
+def _component_sums(components: pl.DataFrame, *more: pl.DataFrame) -> pl.LazyFrame:
     """Per (rep_no, p_start) with component lines: each section 6 column (the sum of its kind's
-    lines) and `component_lines`, their count."""
+    lines) and `component_lines`, their count; `more` are such sums made elsewhere (the spifs,
+    computed beside the commissions), added in."""
     sums = [
         pl.col("amount").filter(pl.col("kind") == kind).sum().cast(MONEY).alias(column)
         for kind, column in COLUMN.items()
         if column in SECTION6_COLUMNS
     ]
-    return components.lazy().group_by("rep_no", "p_start").agg(*sums, component_lines=pl.len())
+    own = components.lazy().group_by("rep_no", "p_start").agg(*sums, component_lines=pl.len())
+    if not any(m.height for m in more):
+        return own
+    every = pl.concat([own, *(m.lazy() for m in more)], how="diagonal_relaxed")
+    return every.group_by("rep_no", "p_start").agg(
+        *[pl.col(c).sum().cast(MONEY) for c in SECTION6_COLUMNS], pl.col("component_lines").sum()
+    )
 
 
 # descriptive columns a commission line carries from its credit line into the statement
@@ -246,21 +260,26 @@ def _finish(
     tables: PlanTables,
     scales: Scales,
     kind: str,
+    spifs: tuple[pl.DataFrame, pl.DataFrame],
     summed: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Steps 5-8: the payouts grid (cap, clawbacks, balance, draw, the attainment shown) from
     `earned` (see `cap.earned`) and the commission lines, at least every one that a
     cancellation in a computed period claws back; and the run's lines (`_lines`). The section 6
     columns add up `summed` (rows of rep_no, p_start, kind, amount: lines, or sums of the lines
-    a streaming run does not keep), else the `components` lines."""
+    a streaming run does not keep), else the `components` lines.
+    `spifs` is (the spif lines, kept as the commission lines are; their per rep-period sums)."""
     zero = pl.lit(0, dtype=MONEY)
     keys = ["rep_no", "p_start"]
     claw_lines = clawback.clawback_lines(holdback.with_held(commissions.lazy(), tables.versions), tables.clawback, scales, kind).collect()
+    spif_lines, spif_sums = spifs
+    spif_claws = clawback.clawback_lines(spif.clawable(spif_lines.lazy()), tables.clawback, scales, kind).collect()
+    every_claw = pl.concat([claw_lines, spif_claws], how="diagonal_relaxed") if spif_claws.height else claw_lines
     g = (
         grid.join(earned.lazy(), on=keys, how="left")
-        .join(clawback.per_rep_period(claw_lines.lazy()), on=keys, how="left")
+        .join(clawback.per_rep_period(every_claw.lazy()), on=keys, how="left")
         .join(qm.drop("rep_id"), on=keys, how="left")
-        .join(_component_sums(components if summed is None else summed), on=keys, how="left")
+        .join(_component_sums(components if summed is None else summed, spif_sums), on=keys, how="left")
         .with_columns(
             *[pl.col(c).fill_null(zero) for c in SECTION6_COLUMNS],
             pl.col("component_lines").fill_null(0),
@@ -284,7 +303,7 @@ def _finish(
         .sort("rep_no", "p_start")
         .collect()
     )
-    return g, _lines(g.lazy(), commissions, claw_lines.lazy(), components)
+    return g, _lines(g.lazy(), commissions, claw_lines.lazy(), components, (spif_lines, spif_claws))
 
 
 def _present() -> pl.Expr:
@@ -294,20 +313,35 @@ def _present() -> pl.Expr:
 
 
 def _lines(
-    grid: pl.LazyFrame, commissions: pl.DataFrame, claw_lines: pl.LazyFrame, components: pl.DataFrame
+    grid: pl.LazyFrame,
+    commissions: pl.DataFrame,
+    claw_lines: pl.LazyFrame,
+    components: pl.DataFrame,
+    spifs: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(commission lines, every other kind's lines) of every computed period, unordered
-    (`outputs.lines.period_lines` orders one period's). The commission lines share the commissions' columns."""
+    (`outputs.lines.period_lines` orders one period's). The commission lines share the commissions' columns.
+    `spifs` is (spif lines, their clawback lines): each carries its campaign as `reference` and
+    `campaign_no`, its place in the plan's list, which orders the lines of one sale."""
     commission = commissions.select(
         "line_no", "rep_id", "rep_no", "p_start", "sold_on", "product", "credited", "rate",
         pl.col("qm_used").alias("quality_multiplier"), "amount", "base_d", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",
     )  # fmt: skip
     periods = grid.select("p_start", "period").unique()
-    claw = claw_lines.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start").select(
-        "line_no", "rep_id", "rep_no", "p_start", pl.lit(ORDER["clawback"]).alias("order"), pl.lit("clawback").alias("kind"), "sold_on", "product",
-        "credited", pl.col("clawback").alias("amount"), "cancelled_on", "within_days", "days",
-        pl.col("recover").cast(pl.String), "original_period", "original_amount", "held", *_DESCRIPTION,
-    )  # fmt: skip
+
+    def clawbacks(lines: pl.LazyFrame, *extra) -> pl.LazyFrame:
+        return lines.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start").select(
+            "line_no", "rep_id", "rep_no", "p_start", pl.lit(ORDER["clawback"]).alias("order"), pl.lit("clawback").alias("kind"), "sold_on", "product",
+            "credited", pl.col("clawback").alias("amount"), "cancelled_on", "within_days", "days",
+            pl.col("recover").cast(pl.String), "original_period", "original_amount", *_DESCRIPTION, *extra,
+        )  # fmt: skip
+
+    claw = clawbacks(claw_lines, "held")
+    spif_parts = []
+    if spifs is not None and spifs[0].height:
+        campaign = (pl.col("campaign").alias("reference"), "campaign_no")
+        spif_parts.append(spifs[0].lazy().with_columns(order=pl.lit(ORDER["spif"])).rename({"campaign": "reference"}).drop("rounding"))
+        spif_parts.append(clawbacks(spifs[1].lazy(), *campaign))
     cap_lines = grid.filter(pl.col("cap_adjustment").is_not_null()).select(
         "rep_id", "rep_no", "p_start", pl.lit(ORDER["cap"]).alias("order"), pl.lit("cap").alias("kind"), pl.col("cap_adjustment").alias("amount"),
         "earned", "cap",
@@ -321,7 +355,7 @@ def _lines(
     )
     if "original_start" in components.columns:  # holdback and release lines: the commission's period label
         ordered = ordered.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start", how="left")
-    return commission, pl.concat([claw, cap_lines, carry, ordered], how="diagonal_relaxed").collect()
+    return commission, pl.concat([claw, cap_lines, carry, ordered, *spif_parts], how="diagonal_relaxed").collect()
 
 
 def _check(grid: pl.DataFrame, inputs: Inputs) -> None:

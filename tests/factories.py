@@ -9,7 +9,7 @@ import polars as pl
 
 from comp_calc.data.model import Inputs, Table
 from comp_calc.plan.model import (
-    Activity, Band, BonusBand, ClawbackRule, Draw, Metric, OutcomeBonus, Outbound, Plan, PlanSet, Quality, RateRule, Tier,
+    Activity, Band, BonusBand, Campaign, ClawbackRule, Draw, Metric, OutcomeBonus, Outbound, Plan, PlanSet, Quality, RateRule, Tier,
 )  # fmt: skip
 
 D = Decimal
@@ -103,13 +103,27 @@ def contact(contact_id, rep_id, customer, contacted_on, channel="voice", connect
     return {"contact_id": contact_id, "rep_id": rep_id, "customer_id": customer, "contacted_on": contacted_on, "channel": channel, "connected": "true" if connected else "false"}
 
 
-def inputs(reps, sales, feedback=(), contacts=()) -> Inputs:
+CAMPAIGNS = {"campaign_id": "id", "product": "id", "starts_on": "date", "ends_on": "date"}
+
+
+def campaign_row(campaign_id, product, starts_on, ends_on):
+    return {"campaign_id": campaign_id, "product": product, "starts_on": starts_on, "ends_on": ends_on}
+
+
+def inputs(reps, sales, feedback=(), contacts=(), campaigns=None) -> Inputs:
+    extra = {} if campaigns is None else {"campaigns": _table("campaigns", list(campaigns), CAMPAIGNS)}
     return Inputs(
         reps=_table("reps", list(reps), REPS),
         sales=_table("sales", list(sales), SALES),
         feedback=_table("feedback", list(feedback), FEEDBACK),
         contacts=_table("contacts", list(contacts), CONTACTS),
+        **extra,
     )
+
+
+def campaigns(*entries) -> tuple[Campaign, ...]:
+    """campaigns(("spring-cards", "25.00", None), ("home-week", None, "0.01")): (campaign, per_sale, rate)"""
+    return tuple(Campaign(c, None if p is None else D(p), None if r is None else D(r)) for c, p, r in entries)
 
 
 def outcome_bonus(metric="nps", window_days=90, min_responses=1, *bands) -> OutcomeBonus:

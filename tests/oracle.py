@@ -1,5 +1,6 @@
 """An independent, literal reading of SPEC section 3 in plain Python (Fractions, row by row),
-with the retroactive tiers, the CES metric, the outcome bonus and the holdback of section 6.
+with the retroactive tiers, the CES metric, the campaign spifs, the outcome bonus, the activity quota, the
+holdback and the draw of section 6.
 
 Slow and simple on purpose: it shares no code with the engine except the
 period calendar and the Plan dataclasses, so the property tests that compare
@@ -42,10 +43,14 @@ def _metric_value(metric: str, scores: list[int]) -> Fraction:
     return Fraction(100 * (sum(1 for x in scores if x >= 9) - sum(1 for x in scores if x <= 6)), n)
 
 
-def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[dict], contacts: list[dict], period: Period):
+def compute(
+    plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[dict], contacts: list[dict], period: Period,
+    campaigns: list[dict] = (),
+):  # fmt: skip
     """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited, outcome_bonus,
-    holdback, released, draw, draw_balance, activity_bonus, activity_line: whether an activity_bonus line is
-    written, even of 0.00)}."""
+    spifs, holdback, released, draw, draw_balance, activity_bonus, activity_line: whether an activity_bonus line is
+    written, even of 0.00)}. `campaigns` are campaigns.csv rows (campaign_id, product, starts_on, ends_on)."""
+    calendar = {c["campaign_id"]: c for c in campaigns}
     kind = period.kind
     first = period_containing(min(p.effective_from for p in plans.plans if p.period == kind), kind)
     periods = periods_between(first, period)
@@ -99,6 +104,8 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
 
     def cancelled(s):  # as the run sees it: a cancellation after the requested period is not known yet
         return s["cancelled_on"] if s["cancelled_on"] is not None and s["cancelled_on"] <= end else None
+
+    spifs_of = defaultdict(list)  # (sale_id, role) -> the amounts of its spif lines
     carry = defaultdict(lambda: Decimal("0.00"))
     owed_draw = defaultdict(lambda: Decimal("0.00"))  # the draw balance each rep still owes
     for p in periods:
@@ -136,6 +143,7 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                         qm *= x
             # 2-3. attainment and rate
             earned = Decimal("0.00")
+            spifs = Decimal("0.00")
             credited_total = Fraction(0)
             if mine:
                 prorated = Fraction(rep["quota"]) * active_days / p.days
@@ -176,6 +184,13 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                         if not (gone is not None and gone <= release_day) and later.start <= period.start:
                             released[(rid, later.label)] += h
                             held_lines[(rid, later.label)] += 1
+                    # 3b. spifs: a seller line, each campaign of the version (list order) whose product and days hold the sale
+                    for entry in (v.campaigns or ()) if role == "seller" else ():
+                        c = calendar[entry.campaign]
+                        if c["product"] == s["product"] and c["starts_on"] <= s["sold_on"] <= c["ends_on"]:
+                            spif = entry.per_sale if entry.per_sale is not None else _round(Fraction(entry.rate) * credited, v.rounding)
+                            spifs_of[(s["sale_id"], role)].append(spif)
+                            spifs += spif
             cap_line = Decimal("0.00")
             if v is not None and v.cap is not None and earned > v.cap:
                 cap_line = v.cap - earned
@@ -192,6 +207,9 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                 if rule is not None:
                     claw_lines += 1
                     claws -= _round(Fraction(rule.recover) * Fraction(base), earned_under.rounding)
+                    for spif in spifs_of[(s["sale_id"], role)]:  # the same rule, the spif line's amount as base
+                        claw_lines += 1
+                        claws -= _round(Fraction(rule.recover) * Fraction(spif), earned_under.rounding)
             # 4b. outcome bonus: active, enough responses of the metric's survey in the window
             bonus = Decimal("0.00")
             if v is not None and v.outcome_bonus and active_days > 0:
@@ -232,7 +250,7 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
             # 7. balance
             carry_in = carry[rid]
             holdback, release = held_back[(rid, p.label)], released[(rid, p.label)]
-            net = earned + cap_line + bonus + activity_bonus + claws + holdback + release + carry_in
+            net = earned + cap_line + spifs + bonus + activity_bonus + claws + holdback + release + carry_in
             if v is not None and v.negative_balance == "pay":
                 payout, carry_out = net, Decimal("0.00")
             else:
@@ -257,5 +275,6 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                     earned=earned, cap=cap_line, clawbacks=claws, carry_in=carry_in, payout=payout, carry_out=carry_out,
                     credited=credited_total, outcome_bonus=bonus, holdback=holdback, released=release,
                     draw=draw_line, draw_balance=owed_draw[rid], activity_bonus=activity_bonus, activity_line=activity_line,
+                    spifs=spifs,
                 )  # fmt: skip
     return results

@@ -73,6 +73,12 @@ def _sample(name: str, rows: int) -> list[list[str]]:
 
 
 BASE_CSV = {name: _sample(name, rows) for name, rows in SAMPLE_ROWS.items()}
+# the sample has no campaign calendar: a small one (undated rows, read whole even when streaming)
+BASE_CSV["campaigns"] = [
+    ["campaign_id", "product", "starts_on", "ends_on"],
+    ["spring-cards", "credit_card", "2026-03-01", "2026-03-31"],
+    ["home-week", "mortgage", "2026-04-06", "2026-04-12"],
+]
 PLAN_FILES = sorted(p.name for p in (ROOT / "plans").glob("*.yaml"))
 BASE_PLANS = {name: (ROOT / "plans" / name).read_text(encoding="utf-8") for name in PLAN_FILES}
 
@@ -268,9 +274,9 @@ def csv_bytes(draw, name: str) -> bytes | None:
 
 @st.composite
 def data_folder(draw) -> dict[str, bytes | None]:
-    """The four exports, one to three of them mangled (reps and sales more often)."""
+    """The five exports, one to three of them mangled (reps and sales more often)."""
     files = {}
-    mangled = draw(st.sets(st.sampled_from(["reps", "sales", "sales", "reps", "feedback", "contacts"]), min_size=1, max_size=3))
+    mangled = draw(st.sets(st.sampled_from(["reps", "sales", "sales", "reps", "feedback", "contacts", "campaigns"]), min_size=1, max_size=3))
     for name in BASE_CSV:
         if name in mangled:
             files[name] = draw(csv_bytes(name))

@@ -13,14 +13,18 @@ import oracle
 from comp_calc.engine import compute
 from comp_calc.outputs.results import joined, period_files
 from comp_calc.periods import parse_period
-from factories import activity, clawback, contact, draw as draw_of, inputs, outbound, outcome_bonus, plan, plans, quality, rates, rep, response, sale, tiers
 from comp_calc.periods import period_containing
 from comp_calc.plan.model import Holdback
+from factories import (
+    activity, campaign_row, campaigns, clawback, contact, draw as draw_of, inputs, outbound, outcome_bonus, plan, plans, quality,
+    rates, rep, response, sale, tiers,
+)  # fmt: skip
 
 FIRST = date(2026, 1, 1)
 LAST = date(2026, 3, 31)
 PRODUCTS = ["a", "b", "c"]
 SCORES = {"csat": st.integers(1, 5), "nps": st.integers(0, 10), "ces": st.integers(1, 7)}
+CAMPAIGN_IDS = ["k0", "k1", "k2"]  # every dataset's campaigns.csv has these (a plan names only known campaigns)
 
 
 def _day(draw, lo: date, hi: date) -> date:
@@ -73,6 +77,13 @@ def plan_versions(draw):
                 draw(st.sampled_from([("voice",), ("voice", "email")])), draw(st.booleans()), draw(st.booleans()),
                 draw(st.sampled_from([None, "0", "100", "2500.00"])),  # amounts reach 5000.00: both sides of the value
             )  # fmt: skip
+        if draw(st.integers(0, 3)):  # mostly
+            names = draw(st.permutations(CAMPAIGN_IDS))[: draw(st.integers(1, 3))]
+            pay = [  # (per_sale, rate): 0.125 or 0.5 of an amount in cents lands on half cents
+                draw(st.sampled_from([("25.00", None), ("0.00", None), ("7.5", None), (None, "0"), (None, "0.01"), (None, "0.125"), (None, "0.5"), (None, "1")]))
+                for _ in names
+            ]
+            kw["campaigns"] = campaigns(*[(n, per_sale, rate) for n, (per_sale, rate) in zip(names, pay, strict=True)])
         kw["negative_balance"] = draw(st.sampled_from(["carry_forward", "pay"]))
         return plan(**kw)
 
@@ -118,11 +129,18 @@ def datasets(draw):
         response(f"F{i}", draw(st.sampled_from(reps))["rep_id"], survey, draw(SCORES[survey]), _day(draw, FIRST, LAST).isoformat())
         for i, survey in enumerate(draw(st.lists(st.sampled_from(list(SCORES)), max_size=10)))
     ]  # fmt: skip
-    return reps, sales, feedback, contacts
+    calendar = []
+    sold_days = [date.fromisoformat(s_["sold_on"]) for s_ in sales]
+    for name in CAMPAIGN_IDS:  # campaigns often start or end on a sale's day, so their edges are reached
+        days = [FIRST, LAST, *(_day(draw, date(2025, 12, 20), date(2026, 4, 10)) for _ in range(2))]
+        days += draw(st.lists(st.sampled_from(sold_days), max_size=2)) if sold_days else []
+        starts, ends = sorted(draw(st.lists(st.sampled_from(days), min_size=2, max_size=2)))
+        calendar.append(campaign_row(name, draw(st.sampled_from(PRODUCTS)), starts.isoformat(), ends.isoformat()))
+    return reps, sales, feedback, contacts, calendar
 
 
-def _typed(inp):
-    frames = [t.frame for t in (inp.reps, inp.sales, inp.feedback, inp.contacts)]
+def _typed(inp, tables=("reps", "sales", "feedback", "contacts")):
+    frames = [getattr(inp, t).frame for t in tables]
     return [[{k: (Decimal(v) if isinstance(v, Decimal) else v) for k, v in row.items()} for row in f.to_dicts()] for f in frames]
 
 
@@ -132,11 +150,11 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 @SETTINGS
 @given(plan_versions(), datasets())
 def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
-    reps_, sales_, feedback_, contacts_ = data
-    inp = inputs(reps_, sales_, feedback_, contacts_)
+    reps_, sales_, feedback_, contacts_, campaigns_ = data
+    inp = inputs(reps_, sales_, feedback_, contacts_, campaigns_)
     period = parse_period("2026-03")
     result = compute(ps, inp, period)
-    expected = oracle.compute(ps, *_typed(inp), period)
+    expected = oracle.compute(ps, *_typed(inp), period, *_typed(inp, ("campaigns",)))
 
     grid = result.grid.filter(pl.col("present"))
     activity_lines = set(result.lines.filter(pl.col("kind") == "activity_bonus").select("rep_id", "period").iter_rows())
@@ -146,7 +164,7 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
             payout=r["payout"], carry_out=r["carry_out"], credited=r["credited"], outcome_bonus=r["outcome_bonus"],
             draw=r["draw"], draw_balance=r["draw_balance"],
             holdback=r["holdback"], released=r["released"],
-            activity_bonus=r["activity_bonus"], activity_line=(r["rep_id"], r["period"]) in activity_lines,
+            activity_bonus=r["activity_bonus"], activity_line=(r["rep_id"], r["period"]) in activity_lines, spifs=r["spifs"],
         )  # fmt: skip
         for r in grid.to_dicts()
     }
@@ -165,12 +183,13 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
         mine = result.lines.filter((pl.col("rep_id") == row["rep_id"]) & (pl.col("period") == row["period"]))
         total = sum(mine["amount"].to_list(), Decimal("0"))
         assert total == (
-            row["earned"] + (row["cap_adjustment"] or 0) + row["outcome_bonus"] + row["activity_bonus"] + row["clawbacks"]
-            + row["holdback"] + row["released"] + row["carry_in"] + row["draw"]
+            row["earned"] + (row["cap_adjustment"] or 0) + row["spifs"] + row["outcome_bonus"] + row["activity_bonus"]
+            + row["clawbacks"] + row["holdback"] + row["released"] + row["carry_in"] + row["draw"]
         )  # fmt: skip
         assert row["payout"] == total - row["carry_out"]
         for kind, column in (("holdback", "holdback"), ("release", "released")):
             assert sum(mine.filter(pl.col("kind") == kind)["amount"].to_list(), Decimal("0")) == row[column]
+        assert sum(mine.filter(pl.col("kind") == "spif")["amount"].to_list(), Decimal("0")) == row["spifs"]
         bonus_lines = mine.filter(pl.col("kind") == "outcome_bonus")
         assert bonus_lines.height <= 1 and sum(bonus_lines["amount"].to_list(), Decimal("0")) == row["outcome_bonus"]
         draw_lines = mine.filter(pl.col("kind") == "draw")

@@ -139,7 +139,8 @@ _PAY_COLUMNS = (
 def _pay(ctx: Context, window: Window) -> pl.DataFrame:
     """Per rep: volume pay and the pay moved by customer-outcome terms.
 
-    - volume_pay: the seller commission lines' commission before quality, rounded to cents;
+    - volume_pay: the seller commission lines' commission before quality, rounded to cents, and
+      the spif lines (pay for sales inside a campaign is pay for volume, SPEC 6.3 step 3b);
     - quality_effect: what the quality multiplier added or removed on those lines (signed),
       quality_moved the same in absolute value (line by line);
     - relationship_pay: commission of relationship credit lines;
@@ -166,7 +167,7 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
         lines.with_columns(_volume=volume, _effect=effect)
         .group_by("rep_id")
         .agg(
-            volume_pay=pl.when(seller).then(pl.col("_volume")).sum().cast(MONEY),
+            volume_pay=(pl.when(seller).then(pl.col("_volume")).sum() + pl.when(pl.col("kind") == "spif").then(pl.col("amount")).sum()).cast(MONEY),
             quality_effect=pl.col("_effect").sum().cast(MONEY),
             quality_moved=pl.col("_effect").abs().sum().cast(MONEY),
             relationship_pay=pl.when(commission & (pl.col("role") == "relationship")).then(pl.col("amount")).sum().cast(MONEY),

@@ -23,6 +23,7 @@ from comp_calc.outputs.statement import (
     CLAWBACK_HEADINGS,
     COMMISSION_HEADINGS,
     NUMERIC_CELLS,
+    SPIF_HEADINGS,
     Statement,
     check_period_has_data,
     check_rep,
@@ -118,6 +119,8 @@ def show(s: Statement, out: Console) -> None:
     else:
         say("Commission lines: none")
         say()
+    if s.spif_lines is not None:
+        print_fitted(out, s.spif_lines.select(list(SPIF_HEADINGS)), SPIF_HEADINGS, NUMERIC_CELLS, 1, "Campaign lines (spifs)")
     if s.clawback_lines.height:
         print_fitted(out, s.clawback_lines.select(list(CLAWBACK_HEADINGS)), CLAWBACK_HEADINGS, NUMERIC_CELLS, 1, "Clawbacks")
     if s.holdback_notes or s.release_notes:

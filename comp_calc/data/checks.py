@@ -17,6 +17,13 @@ The two date rules only look at sales with `sold_on <= until` (rows dated
 after the requested period are ignored for computation; `until=None` checks
 all). Offending rows leave the frames like any other rejected row.
 
+`unknown_campaigns(inputs, plans)` finds the plan entries of `campaigns` that name a
+campaign campaigns.csv lacks (absent file: no campaigns). They are plan errors, at the
+plan file and the line of the entry, and stop every run, `--skip-invalid` or not:
+
+  unknown-campaign    a plan's `campaigns` entry names a campaign_id that campaigns.csv
+                      has not (or whose row was rejected)
+
 `product_warnings(inputs, plans, until)` runs after `cross_checks` and finds
 products the plans and the sales do not agree on, most often a typo. They are
 warnings: nothing is rejected, and only `--strict` makes them stop a run.
@@ -98,7 +105,7 @@ def cross_checks(inputs: Inputs, plans: PlanSet, until: date | None = None) -> t
     feedback, _ = run(inputs.feedback, lambda frame: (frame, reference))
     contacts, _ = run(inputs.contacts, lambda frame: (frame, reference))
 
-    out = Inputs(reps, sales, feedback, contacts, [*inputs.problems, *new])
+    out = Inputs(reps, sales, feedback, contacts, [*inputs.problems, *new], inputs.campaigns)
     return out, new
 
 
@@ -148,6 +155,21 @@ def _sale_date_rules(sales: pl.DataFrame, reps: pl.DataFrame, plans: PlanSet, un
                        pl.col("_plan"), pl.col("rep_id"), period, pl.col("_first_from"))),
     ]
     return frame, rules
+
+
+def unknown_campaigns(inputs: Inputs, plans: PlanSet) -> list[Diagnostic]:
+    """`unknown-campaign` errors (see the module docstring), in plan file and line order."""
+    known = set(inputs.campaigns.frame["campaign_id"].to_list())
+    where = Path(file_name("campaigns", inputs.campaigns.path)).name
+    found = []
+    for plan in plans.plans:
+        for i, entry in enumerate(plan.campaigns or ()):
+            if entry.campaign not in known:
+                message = f"campaign '{entry.campaign}' is not in {where}"
+                if close := difflib.get_close_matches(entry.campaign, sorted(known), n=1, cutoff=SIMILAR_CUTOFF):
+                    message += f"; did you mean '{close[0]}'?"
+                found.append(Diagnostic(plan.source, entry.line, f"campaigns[{i}].campaign", "unknown-campaign", message))
+    return sorted(found, key=lambda d: (d.file, d.line or 0))
 
 
 def product_warnings(inputs: Inputs, plans: PlanSet, until: date | None = None) -> list[Diagnostic]:

@@ -58,6 +58,7 @@ Row codes (in `Inputs.problems`):
   bad-bool           connected not `true`|`false`
   end-before-start   reps end_date < start_date
   cancelled-before-sold  sales cancelled_on < sold_on
+  ends-before-starts  campaigns ends_on < starts_on
   duplicate-id       a later row repeats an id (the first occurrence is kept)
   unknown-rep        rep_id not in reps.csv
   rep-rejected       rep_id names a rep whose reps.csv row was rejected
@@ -85,7 +86,7 @@ Readings where SPEC section 1 is silent:
   codes (`missing-dir`, `not-a-directory`, `unreadable`) are those of the plans
   directory.
 
-Parquet inputs (`reps.parquet`, `sales.parquet`, `feedback.parquet`,
+Parquet inputs (`reps.parquet`, `sales.parquet`, `feedback.parquet`, `campaigns.parquet`,
 `contacts.parquet`):
 - Every required column is cast to text (a Parquet `Date` becomes
   `2026-03-01`, a `Decimal` keeps its scale, `1.50`; a boolean `true`; a null
@@ -108,14 +109,14 @@ import polars as pl
 
 from comp_calc.data.csv_text import parse_csv
 from comp_calc.data.files import Raw, check_dir, file_name, find_file, read_bytes
-from comp_calc.data.model import OPTIONAL_FILES, REQUIRED_FILES, Inputs, Table, empty_frame
+from comp_calc.data.model import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES, Inputs, Table, empty_frame
 from comp_calc.data.parquet import read_parquet
 from comp_calc.data.rules import apply_rules, parsed_columns, reference_rules, rejected_rep_lines, row_rules, typed_rows
 from comp_calc.errors import Diagnostic, InputError
 
 
 def load_inputs(data_dir: str | Path) -> Inputs:
-    """Read and validate reps, sales and the optional feedback, contacts (.csv or .parquet)."""
+    """Read and validate reps, sales and the optional feedback, contacts, campaigns (.csv or .parquet)."""
     data_dir = check_dir(data_dir)
     raws: dict[str, Raw | None] = {}
     fatal: list[Diagnostic] = []
@@ -138,7 +139,7 @@ def load_inputs(data_dir: str | Path) -> Inputs:
             refs = rep_refs(raw, kept, rejected)
         tables[name] = whole_table(raw, kept, rejected)
         problems += diags
-    return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems)
+    return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems, tables["campaigns"])
 
 
 def validate_rows(
@@ -148,7 +149,7 @@ def validate_rows(
     rows of a file other than reps must name a rep of `kept_reps` (`reference_rules`)."""
     frame = raw.frame.with_columns(parsed_columns(raw.name))
     rules = row_rules(raw.name, frame, raw.width, raw.controls)
-    if raw.name != "reps":
+    if "rep_id" in COLUMNS[raw.name] and raw.name != "reps":
         rules += reference_rules(kept_reps, rejected_reps, reps_file, ragged="_ragged" in frame.columns)
     return apply_rules(frame, rules, raw.file)
 

@@ -63,13 +63,19 @@ COLUMNS: dict[str, dict[str, str]] = {
         "channel": "enum",
         "connected": "bool",
     },
+    "campaigns": {  # SPEC 6.1: marketing's campaign calendar, optional
+        "campaign_id": "id",
+        "product": "id",
+        "starts_on": "date",
+        "ends_on": "date",
+    },
 }
 
-# the date that places a row in a period (reps.csv rows are not dated)
+# the date that places a row in a period (reps.csv and campaigns.csv rows are not dated)
 ROW_DATE = {"sales": "sold_on", "feedback": "responded_on", "contacts": "contacted_on"}
 
 REQUIRED_FILES = ("reps", "sales")
-OPTIONAL_FILES = ("feedback", "contacts")
+OPTIONAL_FILES = ("feedback", "contacts", "campaigns")
 
 
 def empty_frame(name: str) -> pl.DataFrame:
@@ -89,7 +95,7 @@ def _dtype(kind: str, scale: int) -> pl.DataType:
 
 @dataclass
 class Table:
-    name: str  # "reps", "sales", "feedback", "contacts"
+    name: str  # "reps", "sales", "feedback", "contacts", "campaigns"
     frame: pl.DataFrame  # valid rows only, typed as above, plus `line`
     path: str | None = None  # None: optional file absent
     sha256: str | None = None
@@ -124,6 +130,8 @@ class Inputs:
     contacts: Table
     # every row problem found; with --skip-invalid these rows are excluded
     problems: list[Diagnostic] = field(default_factory=list)
+    campaigns: Table = field(default_factory=lambda: Table("campaigns", empty_frame("campaigns")))
 
     def tables(self) -> list[Table]:
-        return [self.reps, self.sales, self.feedback, self.contacts]
+        """The inputs; campaigns only when its file is there (it is new: runs without it list the four of before)."""
+        return [self.reps, self.sales, self.feedback, self.contacts, *([self.campaigns] if self.campaigns.path else [])]

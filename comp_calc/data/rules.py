@@ -133,7 +133,8 @@ def row_rules(name: str, frame: pl.DataFrame, width: int, controls: bool = True)
                      pl.format("{} score {} is outside {}..{}", pl.lit(survey), quoted(column), low, high))
 
     ordered = {"reps": ("start_date", "end_date", "end-before-start"),
-               "sales": ("sold_on", "cancelled_on", "cancelled-before-sold")}
+               "sales": ("sold_on", "cancelled_on", "cancelled-before-sold"),
+               "campaigns": ("starts_on", "ends_on", "ends-before-starts")}
     if name in ordered:
         first, later, code = ordered[name]
         rule(later, code, pl.col(_date_column(later)) < pl.col(_date_column(first)),

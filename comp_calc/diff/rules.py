@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from comp_calc.outputs.numbers import as_written, money, percent
 from comp_calc.plan.model import (
-    Activity, Band, BonusBand, ClawbackRule, Holdback, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier, rate_of,
+    Activity, Band, BonusBand, Campaign, ClawbackRule, Holdback, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier, rate_of,
 )  # fmt: skip
 
 __all__ = ["DIRECT", "METADATA", "PlanDiff", "RuleChange", "diff_plans"]
@@ -147,6 +147,11 @@ def _holdback(h: Holdback) -> str:
     return f"{percent(h.share)} of each commission held back, released after {h.release_after_days} days"
 
 
+def _campaign_pay(c: Campaign) -> str:
+    """What a campaign entry pays for a sale: `25.00 per sale` or `1% of credited`."""
+    return f"{as_written(c.per_sale)} per sale" if c.per_sale is not None else f"{percent(c.rate)} of credited"
+
+
 def _outbound(o: Outbound) -> str:
     connected = "connected only" if o.connected_only else "connected or not"
     return f"share {as_written(o.share)} for {', '.join(sorted(o.channels))} ({connected}) within {o.window_days} days"
@@ -195,6 +200,26 @@ class _Collector:
             else:
                 for attr, words in fields:
                     self.compare(f"{here}.{attr}", f"{noun} {i + 1} {words}", getattr(old[i], attr), getattr(new[i], attr), _edge)
+
+
+def _campaigns(c: _Collector, old: tuple[Campaign, ...], new: tuple[Campaign, ...]) -> None:
+    """Campaigns by campaign id: added, removed, or what one pays changed (`campaign home-week
+    rate: 1% -> 2%`); a new list order only orders the lines of a sale (metadata)."""
+    olds, news = {e.campaign: e for e in old}, {e.campaign: e for e in new}
+    for name in [*olds, *(n for n in news if n not in olds)]:
+        o, n = olds.get(name), news.get(name)
+        path, label = f"campaigns[{name}]", f"campaign {name}"
+        if not c.section(path, label, o, n, _campaign_pay):
+            continue
+        if (o.per_sale is None) != (n.per_sale is None):  # per sale <-> a rate
+            c.compare(path, f"{label} pays", o, n, _campaign_pay)
+        elif o.per_sale is not None:
+            c.compare(f"{path}.per_sale", f"{label} per sale", o.per_sale, n.per_sale)
+        else:
+            c.compare(f"{path}.rate", f"{label} rate", o.rate, n.rate, percent)
+    shared = [e for e in olds if e in news]
+    order = lambda names: ", ".join(names)  # noqa: E731
+    c.compare("campaigns", "campaign order (orders a sale's campaign lines)", shared, [e for e in news if e in olds], order, METADATA)
 
 
 def effective_rates(rates: tuple[RateRule, ...], products: list[str]) -> dict[str, Decimal | None]:
@@ -288,6 +313,7 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
         oh, nh = old.holdback, new.holdback
         c.compare("holdback.share", "holdback share", oh.share, nh.share, percent)
         c.compare("holdback.release_after_days", "holdback released after (days)", oh.release_after_days, nh.release_after_days)
+    _campaigns(c, old.campaigns or (), new.campaigns or ())
 
     c.compare("cap", "cap", old.cap, new.cap)
     c.compare("negative_balance", "negative balance", old.negative_balance, new.negative_balance, str)

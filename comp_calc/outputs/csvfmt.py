@@ -39,6 +39,7 @@ __all__ = [
 FORMULA_START = "=+-@\t\r"
 _FORMULA_RE = r"^[=+\-@\t\r]"
 
+
 def _decimal_scale(dtype: pl.DataType) -> int:
     scale = getattr(dtype, "scale", None)
     return int(scale or 0)

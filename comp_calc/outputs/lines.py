@@ -12,13 +12,15 @@ from comp_calc.engine import RunResult
 from comp_calc.steps import attainment
 from comp_calc.steps.exact import dec
 
+
 def period_lines(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.DataFrame:
     """The lines of one period in SPEC order, with their `tier_pieces`; with `reps=(first, last)`,
     only those of the reps whose rep_no lies in that range.
 
     Order: by rep_id (rep_no); within a rep, by kind in `steps.kinds.LINE_KINDS` order
-    (commission lines in attainment order, the outcome_bonus line, the cap line, clawbacks
-    by the original (sold_on, sale_id, role), which line_no encodes, the carry line, ...).
+    (commission lines in attainment order, spif lines in attainment order then the plan's
+    campaign order, the outcome_bonus line, the cap line, clawbacks by the original (sold_on,
+    sale_id, role), which line_no encodes, a commission's before its spifs', the carry line, ...).
     Each line carries its rep's plan `currency`.
     """
     lines = result.scan_lines().filter(_in_period(result, period))
@@ -28,7 +30,10 @@ def period_lines(result: RunResult, period: str | None = None, reps: tuple[int, 
     lines = lines.join(currency, on=["rep_no", "p_start"], how="left", maintain_order="left")
     lines = tier_pieces(result, lines.collect())
     # the pricing columns have served the tier pieces; fewer columns make the sort cheaper
-    return lines.drop("rep_no", "pv", "run_from", "run_to").sort(lines["rep_no"], "order", "line_no", nulls_last=True)
+    keys = [lines["rep_no"], "order", "line_no"]
+    if "campaign_no" in lines.columns:  # one sale's spif lines in the plan's list order, its commission's clawback first
+        keys.append(pl.col("campaign_no").fill_null(-1))
+    return lines.drop("rep_no", "pv", "run_from", "run_to").sort(keys, nulls_last=True)
 
 
 def _in_period(result: RunResult, period: str | None) -> pl.Expr:

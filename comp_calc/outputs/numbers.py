@@ -255,3 +255,44 @@ def activity_bonus_text() -> pl.Expr:
     were = pl.when(left_out == 1).then(pl.lit("contact with a customer")).otherwise(pl.lit("contacts with customers"))
     low = pl.format("; {} {} worth less than {} not counted", left_out, were, money_text(pl.col("activity_min_value")))
     return pl.when(left_out > 0).then(text + low).otherwise(text)
+
+
+def percent_exact_text(ratio: pl.Expr, scale: int) -> pl.Expr:
+    """A plan ratio of `scale` decimals as an exact percentage, as written: 0.01 -> `1%`,
+    0.015 -> `1.5%`, 1 -> `100%` (the column form of `percent`)."""
+    hundred = ratio.cast(dec(scale)) * pl.lit(100, dtype=dec(scale))  # exact: 100 is whole
+    return trim_zeros(hundred.cast(pl.String), 0).str.strip_chars_end(".") + pl.lit("%")
+
+
+def spif_terms_text(rate_scale: int) -> pl.Expr:
+    """What a `spif` line pays, in words: `25.00 per sale`, or `1% of 1234.50 credited`
+    (needs per_sale, rate and credited; the credited amount exact, as on the commission line)."""
+    credited = exact_text(pl.col("credited"), 12)
+    return (
+        pl.when(pl.col("per_sale").is_not_null())
+        .then(pl.format("{} per sale", money_text(pl.col("per_sale"))))
+        .otherwise(pl.format("{} of {} credited", percent_exact_text(pl.col("rate"), rate_scale), credited))
+    )
+
+
+def spif_campaign_text(rate_scale: int) -> pl.Expr:
+    """A `spif` line in words: `spring-cards campaign: 25.00 per sale`, or `home-week campaign:
+    1% of 1234.50 credited = 12.35` (the campaign is the line's `reference`)."""
+    rated = pl.when(pl.col("per_sale").is_null()).then(pl.format(" = {}", money_text(pl.col("amount")))).otherwise(pl.lit(""))
+    return pl.format("{} campaign: {}{}", "reference", spif_terms_text(rate_scale), rated)
+
+
+def spif_text(rate_scale: int) -> pl.Expr:
+    """The explanation of a `spif` line in lines.csv: the sale, then `spif_campaign_text`:
+    `sale s1 (credit_card) sold 2026-03-12, spring-cards campaign: 25.00 per sale`."""
+    return pl.format("sale {} ({}) sold {}, {}", "sale_id", "product", "sold_on", spif_campaign_text(rate_scale))
+
+
+def spif_clawback_text() -> pl.Expr:
+    """The explanation of a spif line's clawback: `sale s2 sold 2026-03-20 cancelled 2026-04-05
+    (16 days, 30-day rule): recover 1.0 of the spring-cards campaign's 25.00 paid in 2026-03 = -25.00`."""
+    return pl.format(
+        "sale {} sold {} cancelled {} ({} days, {}-day rule): recover {} of the {} campaign's {} paid in {} = {}",
+        "sale_id", "sold_on", "cancelled_on", "days", "within_days", "recover", "reference",
+        money_text(pl.col("original_amount")), "original_period", money_text(pl.col("amount")),
+    )  # fmt: skip

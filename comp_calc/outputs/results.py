@@ -21,7 +21,8 @@ from comp_calc.outputs.lines import period_lines, rep_groups
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 from comp_calc.outputs.numbers import (
-    activity_bonus_text, clawback_base_text, column_exact_text, draw_text, holdback_text, money_text, outcome_bonus_text, release_text, tier_pieces_text,
+    activity_bonus_text, clawback_base_text, column_exact_text, draw_text, holdback_text, money_text, outcome_bonus_text,
+    release_text, spif_clawback_text, spif_text, tier_pieces_text,
 )  # fmt: skip
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
 from comp_calc.plan.model import PlanSet
@@ -119,6 +120,9 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
         explanations |= {"holdback": holdback_text(), "release": release_text()}
     if "activity_count" in lines.columns:
         explanations["activity_bonus"] = activity_bonus_text()
+    if "campaign_no" in lines.columns:  # spif lines, and the clawbacks of spif lines
+        explanations["spif"] = spif_text(_scale(lines, "rate"))
+        explanations["clawback"] = pl.when(pl.col("reference").is_null()).then(claw).otherwise(spif_clawback_text())
     explanation = pl.lit(None, dtype=pl.String)
     for kind, text in explanations.items():
         explanation = pl.when(pl.col("kind") == kind).then(text).otherwise(explanation)
@@ -128,6 +132,11 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
         .with_columns(explanation=explanation, reference=reference)
         .select(LINE_COLUMNS)
     )
+
+
+def _scale(frame: pl.DataFrame, column: str) -> int:
+    dtype = frame.schema[column]
+    return dtype.scale if isinstance(dtype, pl.Decimal) else 0
 
 
 def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.DataFrame, data_until: date | None) -> dict:

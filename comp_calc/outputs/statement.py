@@ -44,7 +44,7 @@ from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
 from comp_calc.outputs.numbers import (
     activity_bonus_text, clawback_base_text, column_exact_text, draw_text, exact, holdback_text, money, money_text,
-    outcome_bonus_text, percent, release_text, tier_pieces_text, two_decimals,
+    outcome_bonus_text, percent, release_text, spif_campaign_text, spif_terms_text, tier_pieces_text, two_decimals,
 )  # fmt: skip
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "QualityDetail",
     "Statement",
     "check_period_has_data",
+    "spif_tables",
     "exact",
     "line_tables",
     "money",
@@ -91,6 +92,16 @@ CLAWBACK_HEADINGS = {
     "recover": "recover",
     "original_amount": "of paid",
     "original_period": "paid in",
+    "amount": "amount",
+}
+SPIF_COLUMNS = ["sale_id", "sold_on", "product", "campaign", "credited", "terms", "amount"]
+SPIF_HEADINGS = {
+    "sale_id": "sale",
+    "sold_on": "sold on",
+    "product": "product",
+    "campaign": "campaign",
+    "credited": "credited",
+    "terms": "pays",
     "amount": "amount",
 }
 NUMERIC_CELLS = {"credited", "rate", "quality_multiplier", "amount", "days", "recover", "original_amount"}
@@ -237,6 +248,8 @@ class Statement:
     release_notes: tuple[str, ...] = ()  # one sentence per release line, in line order
     activity_bonus: Decimal = Decimal("0.00")  # SPEC 6.3 step 4c; 0.00 without an activity_bonus line
     activity_bonus_note: str = ""  # the activity_bonus line's explanation (count, target, contacts left out)
+    spifs: Decimal = Decimal("0.00")  # SPEC 6.3 step 3b: the sum of the spif lines
+    spif_lines: pl.DataFrame | None = None  # SPIF_COLUMNS + explanation, display text; None: no spif line
     has_tiers: bool = False
     retroactive: bool = False  # tier_mode: retroactive: the final band applies to every line of the period
     bands: tuple[Band, ...] = ()  # the plan version's tier bands, in order (none without tiers)
@@ -332,6 +345,7 @@ class Statement:
         carry_note = "from the previous period" if self.carry_in != 0 else "nothing carried in"
         return [
             ("Earned", money(self.earned), f"{self.commissions.height} commission line(s)"),
+            *([("Spifs", money(self.spifs), f"{self.spif_lines.height} campaign line(s)")] if self.spif_lines is not None else []),
             *([("Outcome bonus", money(self.outcome_bonus), self.outcome_bonus_note)] if self.outcome_bonus_note else []),
             *([("Activity bonus", money(self.activity_bonus), self.activity_bonus_note)] if self.activity_bonus_note else []),
             ("Cap", money(self.cap_adjustment or Decimal("0.00")), self.cap_sentence),
@@ -452,11 +466,16 @@ def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFr
     zero = pl.lit(0, dtype=pl.Decimal(38, 2))
     held = pl.col("held").fill_null(zero) if "held" in lines.columns else zero
     base = clawback_base_text() if "held" in lines.columns else money_text(pl.col("original_amount"))
+    role, of_paid = pl.col("role"), pl.lit("")
+    if "campaign_no" in lines.columns:  # the clawback of a spif line names its campaign
+        spif = pl.col("reference").is_not_null()
+        role = pl.when(spif).then(pl.format("{} campaign", "reference")).otherwise(role)
+        of_paid = pl.when(spif).then(pl.format("the {} campaign's ", "reference")).otherwise(of_paid)
     claw = lines.filter(pl.col("kind") == "clawback").select(
         "rep_id",
         "sale_id",
         "product",
-        "role",
+        role.alias("role"),
         pl.col("sold_on").cast(pl.String),
         pl.col("cancelled_on").cast(pl.String),
         pl.col("days").cast(pl.String),
@@ -466,11 +485,31 @@ def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFr
         "original_period",
         money_text(pl.col("amount")).alias("amount"),
         pl.format(
-            "cancelled {} days after the sale, within the {}-day window: recover {} of {} paid in {} = {}",
-            "days", "within_days", "recover", base, "original_period", money_text(pl.col("amount")),
+            "cancelled {} days after the sale, within the {}-day window: recover {} of {}{} paid in {} = {}",
+            "days", "within_days", "recover", of_paid, base, "original_period", money_text(pl.col("amount")),
         ).alias("explanation"),
     )  # fmt: skip
     return commission, claw
+
+
+def spif_tables(result: RunResult, period: str) -> pl.DataFrame | None:
+    """rep_id + SPIF_COLUMNS + explanation: the spif lines of every rep in `period` as display text,
+    in SPEC order (`spring-cards campaign: 25.00 per sale`); None when the period has none."""
+    lines = period_lines(result, period).filter(pl.col("kind") == "spif")
+    if not lines.height:
+        return None
+    terms = spif_terms_text(lines.schema["rate"].scale)
+    return lines.select(
+        "rep_id",
+        "sale_id",
+        pl.col("sold_on").cast(pl.String),
+        "product",
+        pl.col("reference").alias("campaign"),
+        column_exact_text("credited", lines).alias("credited"),
+        terms.alias("terms"),
+        money_text(pl.col("amount")).alias("amount"),
+        spif_campaign_text(lines.schema["rate"].scale).alias("explanation"),
+    )
 
 
 def check_period_has_data(inputs: Inputs, period: Period) -> None:
@@ -566,6 +605,7 @@ def _statement(
     held_notes: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
     draw_note: str = "",
     activity_note: str = "",
+    spifs: pl.DataFrame | None = None,
 ) -> Statement:
     has_tiers = bool(row.get("has_tiers"))
     return Statement(
@@ -612,6 +652,8 @@ def _statement(
         release_notes=held_notes[1],
         activity_bonus=row["activity_bonus"],
         activity_bonus_note=activity_note,
+        spifs=row["spifs"],
+        spif_lines=None if spifs is None or not spifs.height else spifs.drop("rep_id"),
         has_tiers=has_tiers,
         retroactive=bool(row.get("retro")),
         bands=(bands or {}).get(row.get("pv"), ()) if has_tiers else (),
@@ -650,9 +692,11 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
     draw_note = draw_notes(result, period.label).get(rep_id, "")
     held = holdback_notes(result, period.label).get(rep_id, ((), ()))
     activity = activity_notes(result, period.label).get(rep_id, "")
+    spifs = spif_tables(result, period.label)
+    spifs = None if spifs is None else spifs.filter(mine)
     return _statement(
         row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note, held,
-        draw_note=draw_note, activity_note=activity,
+        draw_note=draw_note, activity_note=activity, spifs=spifs,
     )  # fmt: skip
 
 
@@ -670,6 +714,8 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
     draws = draw_notes(result, label)
     held = holdback_notes(result, label)
     activity = activity_notes(result, label)
+    spifs = spif_tables(result, label)
+    spif_by_rep = {} if spifs is None else {k[0]: v for k, v in spifs.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
     out = []
     for row in rows.to_dicts():  # one statement per rep: a handful of header values each
         rep = row["rep_id"]
@@ -677,7 +723,7 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
             _statement(
                 row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency, bands,
                 ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""), held.get(rep, ((), ())),
-                draw_note=draws.get(rep, ""), activity_note=activity.get(rep, ""),
+                draw_note=draws.get(rep, ""), activity_note=activity.get(rep, ""), spifs=spif_by_rep.get(rep),
             )
         )  # fmt: skip
     return out
@@ -753,4 +799,6 @@ def statement_dict(s: Statement) -> dict:
         "release_explanations": list(s.release_notes),
         "activity_bonus": money(s.activity_bonus),
         "activity_bonus_explanation": s.activity_bonus_note or None,
+        "spifs": money(s.spifs),
+        "spif_lines": [] if s.spif_lines is None else s.spif_lines.to_dicts(),
     }

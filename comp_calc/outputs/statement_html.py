@@ -28,6 +28,7 @@ from comp_calc.outputs.writer import safe_file_stem
 from comp_calc.outputs.statement import (
     CLAWBACK_HEADINGS,
     COMMISSION_HEADINGS,
+    SPIF_HEADINGS,
     NUMERIC_CELLS,
     Statement,
     money,
@@ -129,6 +130,9 @@ def statement_html(s: Statement) -> str:
     parts.append(_table(s.commissions, COMMISSION_HEADINGS) if s.commissions.height else "<p>none</p>")
     if s.credit_note:
         parts.append(f'<p class="note credit-note">{esc(s.credit_note)}</p>')
+    if s.spif_lines is not None:
+        parts.append("<h2>Campaign lines (spifs)</h2>")
+        parts.append(_table(s.spif_lines, SPIF_HEADINGS))
     parts.append("<h2>Clawbacks</h2>")
     parts.append(_table(s.clawback_lines, CLAWBACK_HEADINGS) if s.clawback_lines.height else "<p>none</p>")
     if s.holdback_notes or s.release_notes:

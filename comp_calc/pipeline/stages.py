@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from comp_calc.data.checks import cross_checks, product_warnings
+from comp_calc.data.checks import cross_checks, product_warnings, unknown_campaigns
 from comp_calc.data.contract import FORMATS
 from comp_calc.data.load import load_inputs
 from comp_calc.data.model import OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs
@@ -150,6 +150,7 @@ def check(
     inputs, _ = cross_checks(inputs, plans, until=period.end)
     warnings = product_warnings(inputs, plans, until=period.end)
     stop = [*([] if skip_invalid else inputs.problems), *([w.as_error() for w in warnings] if strict else [])]
+    stop = [*unknown_campaigns(inputs, plans), *stop]  # plan errors: a plan names a campaign the data lacks
     if stop:
         raise InputError(stop)
     return Prepared(plans, inputs, period, was_default, data_until, warnings)
@@ -247,7 +248,6 @@ def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool, s
         raise MachineError.from_os(e, str(Path(out_dir) / result.period.label)) from None
 
 
-
 def validate(plans_dir: str | Path, data_dir: str | Path, streaming: bool = False, strict: bool = False) -> list[Diagnostic]:
     """Every problem of the plans, the data and its references to the plans, then the warnings
     about products (as errors when `strict`) over the whole data.
@@ -266,4 +266,4 @@ def validate(plans_dir: str | Path, data_dir: str | Path, streaming: bool = Fals
             return problems + e.diagnostics
         inputs, _ = cross_checks(inputs, plans)
         warnings = product_warnings(inputs, plans)
-    return problems + inputs.problems + [w.as_error() if strict else w for w in warnings]
+    return problems + unknown_campaigns(inputs, plans) + inputs.problems + [w.as_error() if strict else w for w in warnings]

@@ -77,7 +77,10 @@ def kind_schema(kind) -> dict[str, Any]:
             out["uniqueItems"] = True
         return out
     if factory == "record":
-        return fields_schema(values["fields"])
+        out = fields_schema(values["fields"])
+        if values.get("one_of"):  # exactly one of these keys
+            out["oneOf"] = [{"required": [key]} for key in values["one_of"]]
+        return out
     raise TypeError(f"no JSON Schema for the plan kind {kind.__qualname__}")
 
 

@@ -29,7 +29,8 @@ Diagnostic codes
     not-a-mapping             the top level is a list or a single value
     unknown-key               a key the plan language does not have (at any level)
     duplicate-key             a key given twice in one mapping
-    missing-key               a required key is missing
+    missing-key               a required key is missing (a campaign with neither per_sale nor rate)
+    conflicting-keys          a campaign with both per_sale and rate
     wrong-type                e.g. text where a number belongs, 1.5 or "3" where a whole number belongs
     bad-keyword               not one of the listed keywords (exact and lower-case)
     bad-date                  a date that does not exist (2026-02-30)
@@ -41,7 +42,7 @@ Diagnostic codes
     catch-all                 rates need exactly one rule without `product`, and it must be last
     needs-tiers               `tier_mode` without `attainment_tiers` (even `tier_mode: marginal`)
     open-ended                tiers and bands need exactly one entry without `up_to` / `below`, last
-    duplicate-entry           a metric or channel listed twice
+    duplicate-entry           a metric, channel or campaign listed twice
     not-period-start          `effective_from` is not the first day of a period of the plan's kind
     duplicate-version         two files define the same (plan, version)
     duplicate-effective-from  two versions of one plan start on the same day

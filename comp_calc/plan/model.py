@@ -109,6 +109,17 @@ class Activity:
 
 
 @dataclass(frozen=True)
+class Campaign:
+    """Pay for a sale inside one of marketing's campaigns (SPEC 6.2 `campaigns`): exactly one
+    of `per_sale` (an amount per sale) and `rate` (a share of the credited amount) is set."""
+
+    campaign: str  # a campaign_id of campaigns.csv
+    per_sale: Decimal | None  # plan currency, at most 2 decimals
+    rate: Decimal | None  # in [0, 1]
+    line: int | None = field(default=None, compare=False)  # of the entry in its plan file, for messages
+
+
+@dataclass(frozen=True)
 class Outbound:
     channels: tuple[str, ...]
     connected_only: bool
@@ -144,6 +155,7 @@ class Plan:
     draw: Draw | None = None
     holdback: Holdback | None = None
     activity: Activity | None = None
+    campaigns: tuple[Campaign, ...] | None = None  # SPEC 6.2: in list order
     source: str = ""  # the file it came from, as given
     sha256: str = ""  # of the file's bytes
 

@@ -25,7 +25,8 @@ from comp_calc.data.contract import CHANNELS
 from comp_calc.errors import Diagnostic
 from comp_calc.periods import MONTH, QUARTER, is_period_start
 from comp_calc.plan.model import (
-    Activity, Band, BonusBand, ClawbackRule, Draw, Holdback, Metric, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier,
+    Activity, Band, BonusBand, Campaign, ClawbackRule, Draw, Holdback, Metric, OutcomeBonus, Outbound, Plan, Quality, RateRule,
+    Tier,
 )  # fmt: skip
 from comp_calc.plan.yaml_positions import FLOAT_RE, INT_RE, INVALID, YList, YMap, join
 
@@ -202,20 +203,36 @@ def mapping(ck: Checker, v, line: int, path: str, fields: dict[str, Field]) -> d
     return out
 
 
-def record(cls, fields: dict[str, Field], *, rename: dict[str, str] | None = None, check=None, keep_line: bool = False) -> Kind:
+def record(
+    cls, fields: dict[str, Field], *, rename: dict[str, str] | None = None, check=None, keep_line: bool = False,
+    one_of: tuple[str, ...] = (),
+) -> Kind:
     """A mapping checked against `fields` and built into `cls` (keys renamed by `rename`; with
-    `keep_line`, its line in the file as `line`, for messages that point at the entry later)."""
+    `keep_line`, its line in the file as `line`, for messages that point at the entry later;
+    with `one_of`, exactly one of those optional keys must be given)."""
 
     def kind(ck: Checker, v, line: int, path: str):
         values = mapping(ck, v, line, path, fields)
         if values is INVALID:
             return INVALID
+        if one_of:
+            _exactly_one(ck, one_of, v, path)
         if check:
             check(ck, values, v, path)
         built = {(rename or {}).get(k, k): x for k, x in values.items()}
         return cls(**built, line=line) if keep_line else cls(**built)
 
     return kind
+
+
+def _exactly_one(ck: Checker, keys: tuple[str, ...], raw: YMap, path: str) -> None:
+    """Exactly one of `keys` in the mapping `raw` (a campaign pays `per_sale` or `rate`)."""
+    given = [k for k in keys if k in raw]
+    either = " or ".join(keys)
+    if not given:
+        ck.err(raw.line, path, "missing-key", f"give one of {either}")
+    for key in given[1:]:
+        ck.err(raw.key_lines[key], join(path, key), "conflicting-keys", f"give either {either}, not both")
 
 
 def listing(item: Kind, *rules) -> Kind:
@@ -360,6 +377,7 @@ ACTIVITY = {
     "distinct_customers": opt(boolean, False),
     "min_customer_value": opt(number(0, places=2)),
 }
+CAMPAIGN = {"campaign": req(text), "per_sale": opt(number(0, places=2)), "rate": opt(number(0, 1))}
 CLAWBACK = {"within_days": req(integer(0, MAX_DAYS)), "recover": req(number(0, 1))}
 PLAN = {
     "plan": req(text),
@@ -379,6 +397,7 @@ PLAN = {
     "outbound_credit": opt(record(Outbound, OUTBOUND)),
     "activity": opt(record(Activity, ACTIVITY)),
     "clawback": opt(listing(record(ClawbackRule, CLAWBACK), increasing("within_days"))),
+    "campaigns": opt(listing(record(Campaign, CAMPAIGN, keep_line=True, one_of=("per_sale", "rate")), unique("campaign"))),
     "cap": opt(number(0, places=2)),
     "negative_balance": opt(keyword("carry_forward", "pay"), "carry_forward"),
     "draw": opt(record(Draw, DRAW)),

@@ -19,7 +19,7 @@ The contract of a step function:
   rep-period and rate rows by position, not by a join; `params` builds its tables
   from the plans eagerly (a handful of rows).
 - Money is exact Decimal throughout; the only rounding of a line is
-  `quality.line_commission` (and `clawback` rounds its own lines), as SPEC says.
+  `quality.line_commission` (and `clawback` and `spif` round their own lines), as SPEC says.
 - A step never prints, reads no file and builds no text for people: user mistakes
   are found by `comp_calc.data` and `comp_calc.plan`, or after composing
   (`engine._check`); a step raises only `ReconciliationError`, for a broken

@@ -13,6 +13,8 @@ import polars as pl
 from comp_calc.plan.model import Plan, PlanSet, rate_by_product
 from comp_calc.steps.exact import Scales, dec, scale_of
 
+MAX_PLACES = 6  # the most decimals a plan number has (`comp_calc.plan.schema`): campaign rates are held at this scale
+
 
 @dataclass(frozen=True)
 class PlanTables:
@@ -26,6 +28,8 @@ class PlanTables:
     scales: Scales
     # plan, version, band, lower (null: first band), below (null: open), amount: `outcome_bonus` bands
     bonus_bands: pl.DataFrame
+    # pv, plan, version, campaign_no (list position), campaign, per_sale, rate: `campaigns` entries
+    campaigns: pl.DataFrame | None = None
 
 
 HOLDBACK_SCALE = 6  # a holdback share has at most 6 decimals (plan schema)
@@ -150,7 +154,7 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
         orient="row",
     ).with_row_index("pv").with_columns(pl.col("pv").cast(pl.Int64)).sort("plan", "effective_from")
 
-    rates, tiers, bands, clawback, bonus_bands = [], [], [], [], []
+    rates, tiers, bands, clawback, bonus_bands, campaigns = [], [], [], [], [], []
     for pv, p in enumerate(plans.plans):
         key = {"pv": pv, "plan": p.plan, "version": p.version}
         rates.extend({**key, "product": product, "rate": rate} for product, rate in rate_by_product(p.rates).items())
@@ -170,6 +174,8 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
             lower = b.below
         for rule, c in enumerate(p.clawback or ()):
             clawback.append({**key, "rule": rule, "within_days": c.within_days, "recover": c.recover})
+        for position, c in enumerate(p.campaigns or ()):
+            campaigns.append({**key, "campaign_no": position, "campaign": c.campaign, "per_sale": c.per_sale, "rate": c.rate})
 
     keyschema = {"pv": pl.Int64, "plan": pl.String, "version": pl.Int64}
     return PlanTables(
@@ -192,6 +198,11 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
         bonus_bands=pl.DataFrame(
             bonus_bands,
             schema={**keyschema, "band": pl.Int64, "lower": dec(6), "below": dec(6), "amount": dec(2)},
+            orient="row",
+        ),
+        campaigns=pl.DataFrame(
+            campaigns,
+            schema={**keyschema, "campaign_no": pl.Int64, "campaign": pl.String, "per_sale": dec(2), "rate": dec(MAX_PLACES)},
             orient="row",
         ),
     )

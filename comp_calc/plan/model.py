@@ -109,6 +109,15 @@ class Activity:
 
 
 @dataclass(frozen=True)
+class Override:
+    """A manager's override (SPEC 6.2 `override`): `rate` of the net credit of every rep up to
+    `levels` steps below the manager in reps.csv `manager_id` links."""
+
+    rate: Decimal  # in [0, 1]
+    levels: int  # >= 1: 1 = direct reports, 2 = and their reports, ...
+
+
+@dataclass(frozen=True)
 class Outbound:
     channels: tuple[str, ...]
     connected_only: bool
@@ -144,6 +153,7 @@ class Plan:
     draw: Draw | None = None
     holdback: Holdback | None = None
     activity: Activity | None = None
+    override: Override | None = None
     source: str = ""  # the file it came from, as given
     sha256: str = ""  # of the file's bytes
 

@@ -27,6 +27,7 @@ from comp_calc.periods import MONTH, QUARTER, is_period_start
 from comp_calc.plan.model import (
     Activity, Band, BonusBand, ClawbackRule, Draw, Holdback, Metric, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier,
 )  # fmt: skip
+from comp_calc.plan.model import Override
 from comp_calc.plan.yaml_positions import FLOAT_RE, INT_RE, INVALID, YList, YMap, join
 
 MAX_PLACES = 6
@@ -360,6 +361,7 @@ ACTIVITY = {
     "distinct_customers": opt(boolean, False),
     "min_customer_value": opt(number(0, places=2)),
 }
+OVERRIDE = {"rate": req(number(0, 1)), "levels": req(integer(1))}
 CLAWBACK = {"within_days": req(integer(0, MAX_DAYS)), "recover": req(number(0, 1))}
 PLAN = {
     "plan": req(text),
@@ -382,6 +384,7 @@ PLAN = {
     "cap": opt(number(0, places=2)),
     "negative_balance": opt(keyword("carry_forward", "pay"), "carry_forward"),
     "draw": opt(record(Draw, DRAW)),
+    "override": opt(record(Override, OVERRIDE)),
 }
 
 

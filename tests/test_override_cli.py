@@ -119,3 +119,70 @@ def test_the_schema_file_is_current():
     r = invoke("schema")
     assert r.exit_code == 0
     assert json.loads(r.output) == json.loads((conftest.ROOT / "plans.schema.json").read_text())
+
+
+def test_explain_lists_the_reports_with_their_net_credit_and_override(tmp_path: Path):
+    args = ("--plans", PLANS, "--data", DATA, "--period", "2026-03", "--rep", "L1", "--allow-incomplete")
+    r = invoke("explain", *args, columns=200)
+    assert r.exit_code == 0, r.output
+    text = conftest.text(r.output)
+    assert "Overrides: a share of each report's net credit\n  S2, 2 levels down: net credit 2500.00 (sold less cancelled in the period) x 1% = 25.00\n" in text
+    assert "Overrides  25.00  1 report below: a share of their net credit (not capped)" in text
+    assert "Payout     50.00" in text
+    j = json.loads(invoke("explain", *args, "--format", "json").output)
+    assert (j["overrides"], j["payout"]) == ("25.00", "50.00")
+    assert j["override_explanations"] == ["S2, 2 levels down: net credit 2500.00 (sold less cancelled in the period) x 1% = 25.00"]
+    # a direct report
+    r = invoke("explain", "--plans", PLANS, "--data", DATA, "--period", "2026-03", "--rep", "L2", "--allow-incomplete", "--format", "json")
+    assert json.loads(r.output)["override_explanations"] == ["S3, direct report: net credit 1900.00 (sold less cancelled in the period) x 1% = 19.00"]
+
+
+def test_html_statements_show_the_overrides(tmp_path: Path):
+    _run(tmp_path, "2026-03", "--statements")
+    page = next((tmp_path / "2026-03" / "statements").glob("L2*.html")).read_text()
+    assert "<h2>Overrides: the reports" in page
+    assert "S3, direct report: net credit 1900.00 (sold less cancelled in the period) x 1% = 19.00" in page
+
+
+def test_diff_names_override_changes_in_words(tmp_path: Path):
+    source = (PLANS / "team-lead.yaml").read_text()
+    without = tmp_path / "without.yaml"
+    without.write_text(source.split("override:")[0])
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(source.replace("version: 1", "version: 2").replace("rate: 0.01", "rate: 0.015").replace("levels: 2", "levels: 1"))
+    common = ("--plans", PLANS, "--data", DATA, "--period", "2026-03", "--allow-incomplete", "--format", "json")
+    added = json.loads(invoke("diff", without, PLANS / "team-lead.yaml", *common).output)
+    assert [(c["path"], c["change"], c["description"]) for c in added["rule_changes"]] == [
+        ("override", "added", "added override: 1% of the team's net credit, 2 levels (direct reports and their reports)")
+    ]
+    r = invoke("diff", PLANS / "team-lead.yaml", changed, "--plans", PLANS, "--data", DATA, "--period", "2026-03", "--allow-incomplete", columns=200)
+    assert "override share of the team's net credit: 1% -> 1.5%" in r.output
+    assert "override reaches down: 2 levels (direct reports and their reports) -> 1 level (direct reports)" in r.output
+    # L2: 1.5% of S3's 1900.00 = 28.50 instead of 19.00
+    reps = {row["rep_id"]: row for row in json.loads(invoke("diff", PLANS / "team-lead.yaml", changed, *common).output)["reps"]}
+    assert (reps["L2"]["old_payout"], reps["L2"]["new_payout"]) == ("19.00", "28.50")
+
+
+def test_run_rolls_up_by_team_and_by_manager(tmp_path: Path):
+    r = _run(tmp_path, "2026-03", "--by", "team", "--format", "json")
+    groups = json.loads(r.output)["rollup"]
+    # north: L1, S1, S2: credited 500 + 0 + 4000; payouts 50.00 + 0.00 + 400.00 = 450.00
+    # south: L2, S3, S4: credited 0 + 1900 + 2100; payouts 19.00 + 190.00 + 210.00 = 419.00
+    assert groups["by"] == "team"
+    assert [(g["group"], g["reps"], g["credited"], g["payout"]) for g in groups["groups"]] == [
+        ("north", "3", "4500.00", "450.00"),
+        ("south", "3", "4000.00", "419.00"),
+    ]
+    r = _run(tmp_path, "2026-03", "--by", "manager", "--format", "json", "--force")
+    groups = json.loads(r.output)["rollup"]["groups"]
+    # D1's subtree: D1 (quarterly, not in this run), L1, L2, S1, S2, S3: 5 reps,
+    # credited 500 + 0 + 0 + 4000 + 1900 = 6400, payout 50 + 19 + 0 + 400 + 190 = 659.00
+    # L1: L1, S1, S2 = 450.00; L2: L2, S3 = 19 + 190 = 209.00; S1: S1, S2 = 400.00
+    assert [(g["group"], g["reps"], g["credited"], g["overrides"], g["payout"]) for g in groups] == [
+        ("D1", "5", "6400.00", "44.00", "659.00"),
+        ("L1", "3", "4500.00", "25.00", "450.00"),
+        ("L2", "2", "1900.00", "19.00", "209.00"),
+        ("S1", "2", "4000.00", "0.00", "400.00"),
+    ]
+    r = _run(tmp_path, "2026-03", "--by", "team", "--force")
+    assert "By team" in r.output and "north" in r.output

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from comp_calc.outputs.numbers import as_written, money, percent
 from comp_calc.plan.model import (
-    Activity, Band, BonusBand, ClawbackRule, Holdback, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier, rate_of,
+    Activity, Band, BonusBand, ClawbackRule, Holdback, OutcomeBonus, Outbound, Override, Plan, Quality, RateRule, Tier, rate_of,
 )  # fmt: skip
 
 __all__ = ["DIRECT", "METADATA", "PlanDiff", "RuleChange", "diff_plans"]
@@ -145,6 +145,17 @@ def _draw(period: str):
 def _holdback(h: Holdback) -> str:
     """`25% of each commission held back, released after 180 days`."""
     return f"{percent(h.share)} of each commission held back, released after {h.release_after_days} days"
+
+
+def _levels(n: int) -> str:
+    """`1 level (direct reports)`, `2 levels (direct reports and their reports)`, `3 levels`."""
+    words = {1: " (direct reports)", 2: " (direct reports and their reports)"}.get(n, "")
+    return f"{n} level{'s' if n != 1 else ''}{words}"
+
+
+def _override(o: Override) -> str:
+    """`0.5% of the team's net credit, 2 levels (direct reports and their reports)`."""
+    return f"{percent(o.rate)} of the team's net credit, {_levels(o.levels)}"
 
 
 def _outbound(o: Outbound) -> str:
@@ -288,6 +299,10 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
         oh, nh = old.holdback, new.holdback
         c.compare("holdback.share", "holdback share", oh.share, nh.share, percent)
         c.compare("holdback.release_after_days", "holdback released after (days)", oh.release_after_days, nh.release_after_days)
+
+    if c.section("override", "override", old.override, new.override, _override):
+        c.compare("override.rate", "override share of the team's net credit", old.override.rate, new.override.rate, percent)
+        c.compare("override.levels", "override reaches down", old.override.levels, new.override.levels, _levels)
 
     c.compare("cap", "cap", old.cap, new.cap)
     c.compare("negative_balance", "negative balance", old.negative_balance, new.negative_balance, str)

@@ -255,3 +255,16 @@ def activity_bonus_text() -> pl.Expr:
     were = pl.when(left_out == 1).then(pl.lit("contact with a customer")).otherwise(pl.lit("contacts with customers"))
     low = pl.format("; {} {} worth less than {} not counted", left_out, were, money_text(pl.col("activity_min_value")))
     return pl.when(left_out > 0).then(text + low).otherwise(text)
+
+
+def override_text(net_scale: int) -> pl.Expr:
+    """The explanation of an `override` line: the report, how far below, its net credit of the period
+    (exact, `net_scale` decimals), the rate and the amount.
+    `S2, 2 levels down: net credit 2500.00 (sold less cancelled in the period) x 1% = 25.00`."""
+    depth = pl.col("override_depth")
+    where = pl.when(depth == 1).then(pl.lit("direct report")).otherwise(pl.format("{} levels down", depth))
+    return pl.format(
+        "{}, {}: net credit {} (sold less cancelled in the period) x {} = {}",
+        "reference", where, exact_text(pl.col("override_net"), net_scale), share_percent_text(pl.col("override_rate"), 6),
+        money_text(pl.col("amount")),
+    )  # fmt: skip

@@ -21,7 +21,7 @@ from comp_calc.outputs.lines import period_lines, rep_groups
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 from comp_calc.outputs.numbers import (
-    activity_bonus_text, clawback_base_text, column_exact_text, draw_text, holdback_text, money_text, outcome_bonus_text, release_text, tier_pieces_text,
+    activity_bonus_text, clawback_base_text, column_exact_text, draw_text, holdback_text, money_text, outcome_bonus_text, override_text, release_text, tier_pieces_text,
 )  # fmt: skip
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
 from comp_calc.plan.model import PlanSet
@@ -119,6 +119,8 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
         explanations |= {"holdback": holdback_text(), "release": release_text()}
     if "activity_count" in lines.columns:
         explanations["activity_bonus"] = activity_bonus_text()
+    if "override_net" in lines.columns:
+        explanations["override"] = override_text(getattr(lines.schema["override_net"], "scale", 0) or 0)
     explanation = pl.lit(None, dtype=pl.String)
     for kind, text in explanations.items():
         explanation = pl.when(pl.col("kind") == kind).then(text).otherwise(explanation)

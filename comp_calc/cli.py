@@ -27,7 +27,7 @@ import comp_calc
 from comp_calc.commands import alignment as _alignment
 from comp_calc.commands import diff as _diff
 from comp_calc.commands import explain as _explain
-from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, PeriodOpt, PlansOpt
+from comp_calc.commands.options import By, DataOpt, Format, FormatOpt, IncompleteOpt, PeriodOpt, PlansOpt
 from comp_calc.errors import Diagnostic, InputError, MachineError, ReconciliationError
 from comp_calc.outputs import terminal as render
 from comp_calc.outputs.writer import refuse_closed, refuse_unwritable
@@ -186,6 +186,14 @@ def run(
         ),
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
+    by: Annotated[
+        By | None,
+        typer.Option(
+            "--by",
+            help="Also show a rollup of credited and payout per team, or per manager (the manager and everyone "
+            "below in reps.csv manager_id links).",
+        ),
+    ] = None,
 ) -> None:
     """Compute a period's payouts and write payouts.csv, lines.csv, exceptions.csv and manifest.json."""
     if streaming and statements:
@@ -203,7 +211,7 @@ def run(
             result = lib.run(prep)
             folder = lib.write(prep, result, out, force, statements=statements)
             left_out = lib.not_in_run(prep)  # reads the inputs: before a streaming run's scratch folder goes
-    render.run_summary(prep, result, folder, fmt.value, left_out, statements)
+    render.run_summary(prep, result, folder, fmt.value, left_out, statements, by=by.value if by else None)
 
 
 @command()

@@ -24,7 +24,8 @@ from comp_calc.periods import Period, period_containing, periods_between
 from comp_calc.plan.model import PlanSet
 from comp_calc.reconcile.lines import reconcile
 from comp_calc.steps import (
-    activity, attainment, balance, cap, clawback, credit, draw, holdback, outcome_bonus, quality, rate, rep_periods, spif,
+    activity, attainment, balance, cap, clawback, credit, draw, holdback, outcome_bonus, override, quality, rate, rep_periods,
+    spif,
 )  # fmt: skip
 from comp_calc.steps.kinds import COLUMN, ORDER, SECTION6_COLUMNS
 from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, dec
@@ -129,6 +130,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     held_sums, held_kept = [], []  # step 6b: per (rep, period, kind) sums of every period, the lines of those shown
     spif_sums, spif_kept = [], []  # step 3b, kept as the commissions are
     calendar = inputs.campaigns.frame.lazy()
+    pairs, reports, net_sums = _override_reports(grid, reps, tables)  # step 4d: who overrides whom
     for since, until in turns:
         sales = inputs.sales.scan(since, until).with_columns(
             cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on"))
@@ -139,6 +141,8 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales, numbered).collect().rechunk()
         count = inputs.sales.frame.height - ignored["sales"] if not streaming else sales.select(pl.len()).collect().item()
         unbalanced += credit.unbalanced_sales(credit_lines, count)
+        if reports.height:  # step 4d: the reports' credit of this turn, whatever their period kind
+            net_sums.append(override.net_credit(credit_lines.lazy(), reports, kind, first.start).collect())
         numbered += count
         commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)  # steps 2-4
         del credit_lines
@@ -152,6 +156,9 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         kept.append(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()))
         spif_kept.append(spifs if last else spifs.filter(pl.col("cancelled_on").is_not_null()))
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
+    if reports.height:  # step 4d: override lines of every period, from the net credits of all turns
+        lines = override.override_lines(grid.lazy(), pairs, override.add_up(net_sums), reps).collect()
+        components = pl.concat([components, lines], how="diagonal_relaxed")
     # every period's holdback and release sums enter the balance as component rows, one per (rep, period,
     # kind): their count says only that the rep-period has lines (see `_present`)
     summed = pl.concat([components, *held_sums], how="diagonal_relaxed")
@@ -181,6 +188,14 @@ def _component_lines(grid: pl.LazyFrame, inputs: Inputs, tables: PlanTables, end
         parts.append(activity.activity_lines(grid, contacts, sales, values))
     schema = {"rep_id": pl.String, "rep_no": pl.Int64, "p_start": pl.Date, "kind": pl.String, "amount": MONEY}
     return pl.concat([pl.LazyFrame(schema=schema), *parts], how="diagonal_relaxed").collect()
+
+
+def _override_reports(grid: pl.DataFrame, reps: pl.DataFrame, tables: PlanTables) -> tuple[pl.DataFrame, pl.DataFrame, list]:
+    """Step 4d's (manager, report, depth) pairs and the (report, currency) whose credit lines the
+    turns add up (none when no version has `override`), and the list the turns' sums go to."""
+    deepest = int(tables.versions["ov_levels"].max() or 0)
+    pairs = override.reporting_lines(reps, deepest)
+    return pairs, override.report_currencies(grid.lazy(), pairs), []
 
 
 def _component_sums(components: pl.DataFrame, *more: pl.DataFrame) -> pl.LazyFrame:

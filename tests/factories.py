@@ -9,7 +9,8 @@ import polars as pl
 
 from comp_calc.data.model import Inputs, Table
 from comp_calc.plan.model import (
-    Activity, Band, BonusBand, Campaign, ClawbackRule, Draw, Metric, OutcomeBonus, Outbound, Plan, PlanSet, Quality, RateRule, Tier,
+    Activity, Band, BonusBand, Campaign, ClawbackRule, Draw, Metric, OutcomeBonus, Outbound, Override, Plan, PlanSet, Quality,
+    RateRule, Tier,
 )  # fmt: skip
 
 D = Decimal
@@ -81,14 +82,14 @@ def _table(name: str, rows: list[dict], schema: dict) -> Table:
     return Table(name, frame, path=f"{name}.csv", rows_read=frame.height)
 
 
-REPS = {"rep_id": "id", "name": "id", "team": "id", "plan": "id", "quota": "decimal", "start_date": "date", "end_date": "date"}
+REPS = {"rep_id": "id", "name": "id", "team": "id", "plan": "id", "quota": "decimal", "start_date": "date", "end_date": "date", "manager_id": "id"}
 SALES = {"sale_id": "id", "rep_id": "id", "customer_id": "id", "product": "id", "amount": "decimal", "sold_on": "date", "cancelled_on": "date"}
 FEEDBACK = {"response_id": "id", "rep_id": "id", "customer_id": "id", "responded_on": "date", "survey": "id", "score": "int"}
 CONTACTS = {"contact_id": "id", "rep_id": "id", "customer_id": "id", "contacted_on": "date", "channel": "id", "connected": "bool"}
 
 
-def rep(rep_id, quota="1000", start="2020-01-01", end=None, plan="p", team="t"):
-    return {"rep_id": rep_id, "name": f"Rep {rep_id}", "team": team, "plan": plan, "quota": quota, "start_date": start, "end_date": end}
+def rep(rep_id, quota="1000", start="2020-01-01", end=None, plan="p", team="t", manager=None):
+    return {"rep_id": rep_id, "name": f"Rep {rep_id}", "team": team, "plan": plan, "quota": quota, "start_date": start, "end_date": end, "manager_id": manager}
 
 
 def sale(sale_id, rep_id, amount, sold_on, product="x", customer="c1", cancelled_on=None):
@@ -140,3 +141,8 @@ def activity(target=1, bonus="100.00", channels=("voice",), connected_only=True,
     """activity(12, "300.00", ("voice",), min_customer_value="1000")"""
     value = None if min_customer_value is None else D(min_customer_value)
     return Activity(tuple(channels), connected_only, target, D(bonus), distinct_customers, value)
+
+
+def override(rate="0.005", levels=1) -> Override:
+    """override("0.005", 2)"""
+    return Override(D(rate), levels)

@@ -1,6 +1,6 @@
 """An independent, literal reading of SPEC section 3 in plain Python (Fractions, row by row),
 with the retroactive tiers, the CES metric, the campaign spifs, the outcome bonus, the activity quota, the
-holdback and the draw of section 6.
+manager overrides, the holdback and the draw of section 6.
 
 Slow and simple on purpose: it shares no code with the engine except the
 period calendar and the Plan dataclasses, so the property tests that compare
@@ -30,6 +30,22 @@ def _round(value: Fraction, mode: str) -> Decimal:
     return Decimal(floor).scaleb(-2).quantize(Decimal("0.01"))
 
 
+def _round_signed(value: Fraction, mode: str) -> Decimal:
+    # both modes are symmetric about zero: round the size, keep the sign
+    return -_round(-value, mode) if value < 0 else _round(value, mode)
+
+
+def _levels_below(rep_by_id: dict, manager: str, report: str) -> int | None:
+    """How many manager_id links lead up from `report` to `manager` (None: not above it)."""
+    steps, at = 0, rep_by_id[report]
+    while at.get("manager_id"):
+        steps += 1
+        if at["manager_id"] == manager:
+            return steps
+        at = rep_by_id[at["manager_id"]]
+    return None
+
+
 def _active(rep, day: date) -> bool:
     return rep["start_date"] <= day and (rep["end_date"] is None or day <= rep["end_date"])
 
@@ -49,7 +65,8 @@ def compute(
 ):  # fmt: skip
     """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited, outcome_bonus,
     spifs, holdback, released, draw, draw_balance, activity_bonus, activity_line: whether an activity_bonus line is
-    written, even of 0.00)}. `campaigns` are campaigns.csv rows (campaign_id, product, starts_on, ends_on)."""
+    written, even of 0.00, overrides, override_lines: [(report rep_id, amount)] in report order)}. `campaigns` are
+    campaigns.csv rows (campaign_id, product, starts_on, ends_on)."""
     calendar = {c["campaign_id"]: c for c in campaigns}
     kind = period.kind
     first = period_containing(min(p.effective_from for p in plans.plans if p.period == kind), kind)
@@ -247,10 +264,30 @@ def compute(
                 count = len({c["customer_id"] for c in counted}) if a.distinct_customers else len(counted)
                 if count >= a.target:
                     activity_bonus, activity_line = a.bonus, True
+            # 4d. overrides: each report within `levels` links below, its net credit of the period
+            overrides, override_lines = Decimal("0.00"), []
+            if v is not None and v.override and active_days > 0:
+                for r in sorted(reps, key=lambda r: r["rep_id"]):
+                    depth = _levels_below(rep_by_id, rid, r["rep_id"])
+                    if depth is None or depth > v.override.levels:
+                        continue
+                    report_net = Fraction(0)
+                    for owner, role, s, credited in lines:
+                        if owner != r["rep_id"]:
+                            continue
+                        if p.start <= s["sold_on"] <= p.end:
+                            report_net += credited
+                        gone = cancelled(s)
+                        if gone is not None and p.start <= gone <= p.end:
+                            report_net -= credited
+                    if report_net != 0:
+                        amount = _round_signed(Fraction(v.override.rate) * report_net, v.rounding)
+                        override_lines.append((r["rep_id"], amount))
+                        overrides += amount
             # 7. balance
             carry_in = carry[rid]
             holdback, release = held_back[(rid, p.label)], released[(rid, p.label)]
-            net = earned + cap_line + spifs + bonus + activity_bonus + claws + holdback + release + carry_in
+            net = earned + cap_line + spifs + bonus + activity_bonus + overrides + claws + holdback + release + carry_in
             if v is not None and v.negative_balance == "pay":
                 payout, carry_out = net, Decimal("0.00")
             else:
@@ -275,6 +312,6 @@ def compute(
                     earned=earned, cap=cap_line, clawbacks=claws, carry_in=carry_in, payout=payout, carry_out=carry_out,
                     credited=credited_total, outcome_bonus=bonus, holdback=holdback, released=release,
                     draw=draw_line, draw_balance=owed_draw[rid], activity_bonus=activity_bonus, activity_line=activity_line,
-                    spifs=spifs,
+                    spifs=spifs, overrides=overrides, override_lines=override_lines,
                 )  # fmt: skip
     return results

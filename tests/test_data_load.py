@@ -58,7 +58,8 @@ def test_valid_dataset_types_and_exact_values(tmp_path):
     reps, sales, feedback, contacts = (t.frame for t in inputs.tables())
     assert reps.schema == pl.Schema(
         {"rep_id": pl.String, "name": pl.String, "team": pl.String, "plan": pl.String,
-         "quota": pl.Decimal(38, 2), "start_date": pl.Date, "end_date": pl.Date, "line": pl.Int64}
+         "quota": pl.Decimal(38, 2), "start_date": pl.Date, "end_date": pl.Date, "manager_id": pl.String,
+             "line": pl.Int64}
     )
     assert sales.schema["amount"] == pl.Decimal(38, 3)
     assert sales.schema["sold_on"] == pl.Date and sales.schema["cancelled_on"] == pl.Date
@@ -102,7 +103,7 @@ def test_bom_crlf_extra_columns_and_free_column_order(tmp_path):
     reps = "\ufeffplan,rep_id,note,name,team,quota,start_date,end_date\r\np1,007,x,Ann,N,1,2026-01-01,\r\n"
     inputs = load_inputs(write(tmp_path, reps=reps, sales=SALES.replace("E2", "007"), feedback=None, contacts=None))
     assert inputs.problems == []
-    assert inputs.reps.frame.columns == ["rep_id", "name", "team", "plan", "quota", "start_date", "end_date", "line"]
+    assert inputs.reps.frame.columns == ["rep_id", "name", "team", "plan", "quota", "start_date", "end_date", "manager_id", "line"]
     assert inputs.reps.frame.row(0)[:5] == ("007", "Ann", "N", "p1", Decimal("1"))
 
 

@@ -11,12 +11,11 @@ from hypothesis import strategies as st
 
 import oracle
 from comp_calc.engine import compute
-from comp_calc.outputs.results import joined, period_files
-from comp_calc.periods import parse_period
-from comp_calc.periods import period_containing
+from comp_calc.outputs.results import joined, lines_frame, period_files
+from comp_calc.periods import parse_period, period_containing
 from comp_calc.plan.model import Holdback
 from factories import (
-    activity, campaign_row, campaigns, clawback, contact, draw as draw_of, inputs, outbound, outcome_bonus, plan, plans, quality,
+    activity, campaign_row, campaigns, clawback, contact, draw as draw_of, inputs, outbound, outcome_bonus, override, plan, plans, quality,
     rates, rep, response, sale, tiers,
 )  # fmt: skip
 
@@ -84,6 +83,8 @@ def plan_versions(draw):
                 for _ in names
             ]
             kw["campaigns"] = campaigns(*[(n, per_sale, rate) for n, (per_sale, rate) in zip(names, pay, strict=True)])
+        if draw(st.booleans()):  # every rep is on this plan: each manager earns on the reps below
+            kw["override"] = override(draw(st.sampled_from(["0.005", "0.01", "0.333"])), draw(st.integers(1, 3)))
         kw["negative_balance"] = draw(st.sampled_from(["carry_forward", "pay"]))
         return plan(**kw)
 
@@ -100,7 +101,10 @@ def datasets(draw):
     for i in range(n_reps):
         start = _day(draw, date(2025, 12, 1), date(2026, 3, 15))
         end = _day(draw, start, date(2026, 4, 30)) if draw(st.booleans()) else None
-        reps.append(rep(f"R{i}", quota=draw(st.sampled_from(["100", "1500", "2800.50", "20000"])), start=start.isoformat(), end=end and end.isoformat()))
+        # a manager among the reps before: manager_id links form trees, as reps.csv requires
+        manager = f"R{draw(st.integers(0, i - 1))}" if i and draw(st.integers(0, 3)) else None
+        reps.append(rep(f"R{i}", quota=draw(st.sampled_from(["100", "1500", "2800.50", "20000"])), start=start.isoformat(),
+                        end=end and end.isoformat(), manager=manager))  # fmt: skip
     sales = []
     for i in range(draw(st.integers(0, 12))):
         r = draw(st.sampled_from(reps))
@@ -158,6 +162,12 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
 
     grid = result.grid.filter(pl.col("present"))
     activity_lines = set(result.lines.filter(pl.col("kind") == "activity_bonus").select("rep_id", "period").iter_rows())
+    # override lines as written (by the report's rep_id), per manager and period
+    override_lines = {}
+    for label in {p for _, p in expected}:
+        ordered = lines_frame(result, label).filter(pl.col("kind") == "override")
+        for r in ordered.to_dicts():
+            override_lines.setdefault((r["rep_id"], label), []).append((r["reference"], r["amount"]))
     got = {
         (r["rep_id"], r["period"]): dict(
             earned=r["earned"], cap=r["cap_adjustment"] or Decimal("0.00"), clawbacks=r["clawbacks"], carry_in=r["carry_in"],
@@ -165,6 +175,7 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
             draw=r["draw"], draw_balance=r["draw_balance"],
             holdback=r["holdback"], released=r["released"],
             activity_bonus=r["activity_bonus"], activity_line=(r["rep_id"], r["period"]) in activity_lines, spifs=r["spifs"],
+            overrides=r["overrides"], override_lines=override_lines.get((r["rep_id"], r["period"]), []),
         )  # fmt: skip
         for r in grid.to_dicts()
     }
@@ -184,7 +195,7 @@ def test_engine_agrees_with_literal_reading_and_invariants_hold(ps, data):
         total = sum(mine["amount"].to_list(), Decimal("0"))
         assert total == (
             row["earned"] + (row["cap_adjustment"] or 0) + row["spifs"] + row["outcome_bonus"] + row["activity_bonus"]
-            + row["clawbacks"] + row["holdback"] + row["released"] + row["carry_in"] + row["draw"]
+            + row["overrides"] + row["clawbacks"] + row["holdback"] + row["released"] + row["carry_in"] + row["draw"]
         )  # fmt: skip
         assert row["payout"] == total - row["carry_out"]
         for kind, column in (("holdback", "holdback"), ("release", "released")):

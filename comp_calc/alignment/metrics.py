@@ -154,7 +154,10 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
       outcome: it sits beside volume pay in the outcome share's base (see `_share`).
 
     A draw line (SPEC 6.3 step 8) is neither volume nor outcome pay: it pays for no sale and no
-    customer outcome, so it is in the payout but in neither figure.
+    customer outcome, so it is in the payout but in neither figure. Nor is an override line (SPEC 6.3
+    step 4d): it pays a manager for the reports' net credit, which is the reports' volume (their own
+    figures count it), not the manager's; counting it again would make the team's figures add up to
+    more than the pay for its sales.
     """
     rounding = ctx.grid.select("rep_id", "p_start", "rounding")
     lines = ctx.lines.filter(pl.col("period").is_in(window.labels)).join(rounding.lazy(), on=["rep_id", "p_start"], how="left")

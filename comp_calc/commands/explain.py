@@ -123,6 +123,11 @@ def show(s: Statement, out: Console) -> None:
         print_fitted(out, s.spif_lines.select(list(SPIF_HEADINGS)), SPIF_HEADINGS, NUMERIC_CELLS, 1, "Campaign lines (spifs)")
     if s.clawback_lines.height:
         print_fitted(out, s.clawback_lines.select(list(CLAWBACK_HEADINGS)), CLAWBACK_HEADINGS, NUMERIC_CELLS, 1, "Clawbacks")
+    if s.override_notes:
+        say("Overrides: a share of each report's net credit")
+        for note in s.override_notes:
+            say("  " + note)
+        say()
     if s.holdback_notes or s.release_notes:
         say("Held back and released")
         for note in (*s.holdback_notes, *s.release_notes):

@@ -15,6 +15,11 @@ class Format(str, Enum):
     csv = "csv"
 
 
+class By(str, Enum):
+    team = "team"
+    manager = "manager"
+
+
 PlansOpt = Annotated[Path, typer.Option("--plans", help="Folder of plan YAML files.")]
 DataOpt = Annotated[Path, typer.Option("--data", help="Folder of input CSV or Parquet files (reps, sales, feedback, contacts).")]
 PeriodOpt = Annotated[

@@ -14,4 +14,4 @@ SCORE_RANGE = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 ID_KEYS = {"reps": "rep_id", "sales": "sale_id", "feedback": "response_id", "contacts": "contact_id", "campaigns": "campaign_id"}
 FORMATS = (".csv", ".parquet")
 # the kinds of column whose cell may be empty (every other column is required)
-OPTIONAL_KINDS = ("text", "optional_date")
+OPTIONAL_KINDS = ("text", "optional_date", "optional_id")

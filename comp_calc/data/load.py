@@ -109,6 +109,7 @@ import polars as pl
 
 from comp_calc.data.csv_text import parse_csv
 from comp_calc.data.files import Raw, check_dir, file_name, find_file, read_bytes
+from comp_calc.data.managers import manager_rules
 from comp_calc.data.model import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES, Inputs, Table, empty_frame
 from comp_calc.data.parquet import read_parquet
 from comp_calc.data.rules import apply_rules, parsed_columns, reference_rules, rejected_rep_lines, row_rules, typed_rows
@@ -149,6 +150,9 @@ def validate_rows(
     rows of a file other than reps must name a rep of `kept_reps` (`reference_rules`)."""
     frame = raw.frame.with_columns(parsed_columns(raw.name))
     rules = row_rules(raw.name, frame, raw.width, raw.controls)
+    if raw.name == "reps":
+        frame, more = manager_rules(frame)
+        rules += more
     if "rep_id" in COLUMNS[raw.name] and raw.name != "reps":
         rules += reference_rules(kept_reps, rejected_reps, reps_file, ragged="_ragged" in frame.columns)
     return apply_rules(frame, rules, raw.file)

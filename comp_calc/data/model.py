@@ -37,6 +37,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "quota": "decimal",
         "start_date": "date",
         "end_date": "optional_date",
+        "manager_id": "optional_id",
     },
     "sales": {
         "sale_id": "id",
@@ -70,6 +71,9 @@ COLUMNS: dict[str, dict[str, str]] = {
         "ends_on": "date",
     },
 }
+
+# columns a file may leave out altogether (SPEC 6.1): read as empty on every row
+ABSENT_OK: dict[str, tuple[str, ...]] = {"reps": ("manager_id",)}
 
 # the date that places a row in a period (reps.csv and campaigns.csv rows are not dated)
 ROW_DATE = {"sales": "sold_on", "feedback": "responded_on", "contacts": "contacted_on"}

@@ -86,7 +86,7 @@ def row_rules(name: str, frame: pl.DataFrame, width: int, controls: bool = True)
         present = ~empty
         if kind not in OPTIONAL_KINDS:
             rule(column, "missing-value", empty, f"{column} is empty")
-        if kind == "id":
+        if kind in ("id", "optional_id"):
             rule(column, "bad-id", present & v.str.contains(_CONTROL_RE),
                  f"{column} contains a control character (tab, line break, NUL...)",
                  pre=None if controls else pl.lit(False))
@@ -305,6 +305,8 @@ def typed_rows(name: str, frame: pl.DataFrame) -> pl.DataFrame:
             exprs.append(pl.col(f"_int_{column}").alias(column))
         elif kind == "bool":
             exprs.append((v == "true").alias(column))
+        elif kind == "optional_id":
+            exprs.append(pl.when(v != "").then(v).alias(column))  # empty: null
         else:
             exprs.append(v)
     return frame.select(*exprs, pl.col("line").cast(pl.Int64))

@@ -24,7 +24,8 @@ from decimal import Decimal
 
 from comp_calc.outputs.numbers import as_written, money, percent
 from comp_calc.plan.model import (
-    Activity, Band, BonusBand, Campaign, ClawbackRule, Holdback, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier, rate_of,
+    Activity, Band, BonusBand, Campaign, ClawbackRule, Holdback, OutcomeBonus, Outbound, Override, Plan, Quality, RateRule, Tier,
+    rate_of,
 )  # fmt: skip
 
 __all__ = ["DIRECT", "METADATA", "PlanDiff", "RuleChange", "diff_plans"]
@@ -150,6 +151,17 @@ def _holdback(h: Holdback) -> str:
 def _campaign_pay(c: Campaign) -> str:
     """What a campaign entry pays for a sale: `25.00 per sale` or `1% of credited`."""
     return f"{as_written(c.per_sale)} per sale" if c.per_sale is not None else f"{percent(c.rate)} of credited"
+
+
+def _levels(n: int) -> str:
+    """`1 level (direct reports)`, `2 levels (direct reports and their reports)`, `3 levels`."""
+    words = {1: " (direct reports)", 2: " (direct reports and their reports)"}.get(n, "")
+    return f"{n} level{'s' if n != 1 else ''}{words}"
+
+
+def _override(o: Override) -> str:
+    """`0.5% of the team's net credit, 2 levels (direct reports and their reports)`."""
+    return f"{percent(o.rate)} of the team's net credit, {_levels(o.levels)}"
 
 
 def _outbound(o: Outbound) -> str:
@@ -314,6 +326,10 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
         c.compare("holdback.share", "holdback share", oh.share, nh.share, percent)
         c.compare("holdback.release_after_days", "holdback released after (days)", oh.release_after_days, nh.release_after_days)
     _campaigns(c, old.campaigns or (), new.campaigns or ())
+
+    if c.section("override", "override", old.override, new.override, _override):
+        c.compare("override.rate", "override share of the team's net credit", old.override.rate, new.override.rate, percent)
+        c.compare("override.levels", "override reaches down", old.override.levels, new.override.levels, _levels)
 
     c.compare("cap", "cap", old.cap, new.cap)
     c.compare("negative_balance", "negative balance", old.negative_balance, new.negative_balance, str)

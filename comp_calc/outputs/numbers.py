@@ -296,3 +296,16 @@ def spif_clawback_text() -> pl.Expr:
         "sale_id", "sold_on", "cancelled_on", "days", "within_days", "recover", "reference",
         money_text(pl.col("original_amount")), "original_period", money_text(pl.col("amount")),
     )  # fmt: skip
+
+
+def override_text(net_scale: int) -> pl.Expr:
+    """The explanation of an `override` line: the report, how far below, its net credit of the period
+    (exact, `net_scale` decimals), the rate and the amount.
+    `S2, 2 levels down: net credit 2500.00 (sold less cancelled in the period) x 1% = 25.00`."""
+    depth = pl.col("override_depth")
+    where = pl.when(depth == 1).then(pl.lit("direct report")).otherwise(pl.format("{} levels down", depth))
+    return pl.format(
+        "{}, {}: net credit {} (sold less cancelled in the period) x {} = {}",
+        "reference", where, exact_text(pl.col("override_net"), net_scale), share_percent_text(pl.col("override_rate"), 6),
+        money_text(pl.col("amount")),
+    )  # fmt: skip

@@ -22,7 +22,7 @@ from comp_calc.errors import Diagnostic
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 from comp_calc.outputs.numbers import (
     activity_bonus_text, clawback_base_text, column_exact_text, draw_text, holdback_text, money_text, outcome_bonus_text,
-    release_text, spif_clawback_text, spif_text, tier_pieces_text,
+    override_text, release_text, spif_clawback_text, spif_text, tier_pieces_text,
 )  # fmt: skip
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
 from comp_calc.plan.model import PlanSet
@@ -123,6 +123,8 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
     if "campaign_no" in lines.columns:  # spif lines, and the clawbacks of spif lines
         explanations["spif"] = spif_text(_scale(lines, "rate"))
         explanations["clawback"] = pl.when(pl.col("reference").is_null()).then(claw).otherwise(spif_clawback_text())
+    if "override_net" in lines.columns:
+        explanations["override"] = override_text(getattr(lines.schema["override_net"], "scale", 0) or 0)
     explanation = pl.lit(None, dtype=pl.String)
     for kind, text in explanations.items():
         explanation = pl.when(pl.col("kind") == kind).then(text).otherwise(explanation)

@@ -44,7 +44,8 @@ from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
 from comp_calc.outputs.numbers import (
     activity_bonus_text, clawback_base_text, column_exact_text, draw_text, exact, holdback_text, money, money_text,
-    outcome_bonus_text, percent, release_text, spif_campaign_text, spif_terms_text, tier_pieces_text, two_decimals,
+    outcome_bonus_text, override_text, percent, release_text, spif_campaign_text, spif_terms_text, tier_pieces_text,
+    two_decimals,
 )  # fmt: skip
 
 __all__ = [
@@ -250,6 +251,8 @@ class Statement:
     activity_bonus_note: str = ""  # the activity_bonus line's explanation (count, target, contacts left out)
     spifs: Decimal = Decimal("0.00")  # SPEC 6.3 step 3b: the sum of the spif lines
     spif_lines: pl.DataFrame | None = None  # SPIF_COLUMNS + explanation, display text; None: no spif line
+    overrides: Decimal = Decimal("0.00")  # SPEC 6.3 step 4d: the override lines, 0.00 without one
+    override_notes: tuple[str, ...] = ()  # one sentence per override line (report, net credit, rate), by report
     has_tiers: bool = False
     retroactive: bool = False  # tier_mode: retroactive: the final band applies to every line of the period
     bands: tuple[Band, ...] = ()  # the plan version's tier bands, in order (none without tiers)
@@ -348,6 +351,7 @@ class Statement:
             *([("Spifs", money(self.spifs), f"{self.spif_lines.height} campaign line(s)")] if self.spif_lines is not None else []),
             *([("Outcome bonus", money(self.outcome_bonus), self.outcome_bonus_note)] if self.outcome_bonus_note else []),
             *([("Activity bonus", money(self.activity_bonus), self.activity_bonus_note)] if self.activity_bonus_note else []),
+            *([("Overrides", money(self.overrides), self.overrides_sentence)] if self.override_notes else []),
             ("Cap", money(self.cap_adjustment or Decimal("0.00")), self.cap_sentence),
             ("Clawbacks", money(self.clawbacks), claw_note),
             *self._holdback_rows(),
@@ -381,6 +385,11 @@ class Statement:
         if self.draw_balance == 0:
             return "nothing owed back"
         return "owed back from later pay above the minimum pay"
+
+    @property
+    def overrides_sentence(self) -> str:
+        n = len(self.override_notes)
+        return f"{n} report{'s' if n != 1 else ''} below: a share of their net credit (not capped)"
 
     def _holdback_rows(self) -> list[tuple[str, str, str]]:
         """The held back and released rows, only for a rep with such lines in the period."""
@@ -435,6 +444,15 @@ def activity_notes(result: RunResult, period: str) -> dict[str, str]:
         return {}
     notes = bonus.select("rep_id", activity_bonus_text().alias("note"))
     return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
+
+
+def override_notes(result: RunResult, period: str) -> dict[str, tuple[str, ...]]:
+    """rep_id -> the explanations of the rep's override lines in `period`, by the report's rep_id."""
+    lines = period_lines(result, period).filter(pl.col("kind") == "override")
+    if not lines.height:
+        return {}
+    notes = lines.select("rep_id", override_text(getattr(lines.schema["override_net"], "scale", 0) or 0).alias("note"))
+    return {k[0]: tuple(v["note"].to_list()) for k, v in notes.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
 
 
 def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -606,6 +624,7 @@ def _statement(
     draw_note: str = "",
     activity_note: str = "",
     spifs: pl.DataFrame | None = None,
+    overrides: tuple[str, ...] = (),
 ) -> Statement:
     has_tiers = bool(row.get("has_tiers"))
     return Statement(
@@ -654,6 +673,8 @@ def _statement(
         activity_bonus_note=activity_note,
         spifs=row["spifs"],
         spif_lines=None if spifs is None or not spifs.height else spifs.drop("rep_id"),
+        overrides=row["overrides"],
+        override_notes=overrides,
         has_tiers=has_tiers,
         retroactive=bool(row.get("retro")),
         bands=(bands or {}).get(row.get("pv"), ()) if has_tiers else (),
@@ -694,9 +715,10 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
     activity = activity_notes(result, period.label).get(rep_id, "")
     spifs = spif_tables(result, period.label)
     spifs = None if spifs is None else spifs.filter(mine)
+    overrides = override_notes(result, period.label).get(rep_id, ())
     return _statement(
         row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note, held,
-        draw_note=draw_note, activity_note=activity, spifs=spifs,
+        draw_note=draw_note, activity_note=activity, spifs=spifs, overrides=overrides,
     )  # fmt: skip
 
 
@@ -716,6 +738,7 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
     activity = activity_notes(result, label)
     spifs = spif_tables(result, label)
     spif_by_rep = {} if spifs is None else {k[0]: v for k, v in spifs.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
+    overrides = override_notes(result, label)
     out = []
     for row in rows.to_dicts():  # one statement per rep: a handful of header values each
         rep = row["rep_id"]
@@ -724,6 +747,7 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
                 row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency, bands,
                 ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""), held.get(rep, ((), ())),
                 draw_note=draws.get(rep, ""), activity_note=activity.get(rep, ""), spifs=spif_by_rep.get(rep),
+                overrides=overrides.get(rep, ()),
             )
         )  # fmt: skip
     return out
@@ -801,4 +825,6 @@ def statement_dict(s: Statement) -> dict:
         "activity_bonus_explanation": s.activity_bonus_note or None,
         "spifs": money(s.spifs),
         "spif_lines": [] if s.spif_lines is None else s.spif_lines.to_dicts(),
+        "overrides": money(s.overrides),
+        "override_explanations": list(s.override_notes),
     }

@@ -135,6 +135,9 @@ def statement_html(s: Statement) -> str:
         parts.append(_table(s.spif_lines, SPIF_HEADINGS))
     parts.append("<h2>Clawbacks</h2>")
     parts.append(_table(s.clawback_lines, CLAWBACK_HEADINGS) if s.clawback_lines.height else "<p>none</p>")
+    if s.override_notes:
+        parts.append("<h2>Overrides: the reports' net credit</h2>")
+        parts.append("<ul>\n" + "\n".join(f"<li>{esc(n)}</li>" for n in s.override_notes) + "\n</ul>")
     if s.holdback_notes or s.release_notes:
         parts.append("<h2>Held back and released</h2>")
         parts.append("<ul>\n" + "\n".join(f"<li>{esc(n)}</li>" for n in (*s.holdback_notes, *s.release_notes)) + "\n</ul>")

@@ -22,6 +22,7 @@ from comp_calc.errors import Diagnostic
 from comp_calc.outputs.results import PAYOUT_COLUMNS, PAYOUT_EXACT, PAYOUT_MONEY, payouts_frame
 from comp_calc.outputs.csvfmt import format_frame
 from comp_calc.outputs.numbers import column_exact_text, money, money_text
+from comp_calc.outputs.rollup import ROLLUP_MONEY, rollup
 from comp_calc.outputs.writer import exceptions_frame, render_csv
 
 out = Console(highlight=False, soft_wrap=False, emoji=False)
@@ -145,14 +146,18 @@ SUMMARY_HEADINGS = {
 OPTIONAL_AMOUNTS = tuple(c for c in SUMMARY_MONEY if c not in ("earned", "payout"))
 
 
-def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements: bool = False) -> None:
-    """The run's summary: JSON, CSV or a table; `left_out` names the reps of the other period kind."""
+def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements: bool = False, by: str | None = None) -> None:
+    """The run's summary: JSON, CSV or a table; `left_out` names the reps of the other period kind;
+    `by` ("team" or "manager") adds a rollup per group (`outputs.rollup`)."""
     payouts = payouts_frame(result)
     totals = {c: payouts[c].sum() if payouts.height else Decimal("0.00") for c in SUMMARY_MONEY}
+    groups = rollup(payouts, prep.inputs.reps.frame, by) if by else None
     if fmt == "json":
         rows = format_frame(payouts, PAYOUT_MONEY, PAYOUT_EXACT).to_dicts()
         totals_json = {"reps": payouts.height, **{c: str(v) for c, v in totals.items()}}
         summary = {"period": result.period.label, "out": str(folder), "reps": rows, "totals": totals_json}
+        if groups is not None:
+            summary["rollup"] = {"by": by, "groups": format_frame(groups, set(ROLLUP_MONEY), {"credited"}).to_dicts()}
         if left_out is not None:
             summary["not_in_run"] = {"reps": left_out.rep_ids, "kind": left_out.kind, "command": left_out.command}
         _write(json.dumps(summary, indent=2) + "\n")
@@ -184,6 +189,8 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
         out.print(table)
     terms = " + ".join(h for c, h in SUMMARY_HEADINGS.items() if c in amounts and c not in ("payout", "carry_out"))
     say(f"payout = {terms}" + (" - carried out" if "carry_out" in amounts else ""))
+    if groups is not None:
+        _rollup_table(groups, by, say)
     if hidden:
         say(f"{hidden} more reps are not shown here; payouts.csv has every rep.")
     if prep.period_was_default:
@@ -196,6 +203,26 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
         say(f"{skipped} bad input rows were skipped; see exceptions.csv.")
     written = "payouts.csv, lines.csv, exceptions.csv, manifest.json" + (", statements/" if statements else "")
     say(f"Wrote {folder}/ ({written})")
+
+
+def _rollup_table(groups: pl.DataFrame, by: str, say) -> None:
+    """The `--by` rollup under the summary table."""
+    out.print()
+    if by == "team":
+        say("By team")
+    else:
+        say("By manager: each manager with everyone below (a rep counts under every manager above it)")
+    shown = groups.select(
+        pl.col("group").alias("team" if by == "team" else "manager"),
+        *([] if by == "team" else ["name"]),
+        pl.col("reps").cast(pl.String),
+        pl.col("credited").round(2).cast(pl.Decimal(38, 2)).cast(pl.String),
+        *[money_text(pl.col(c)).alias(c) for c in ROLLUP_MONEY],
+    )
+    headings = {c: c for c in shown.columns}
+    right = {"reps", "credited", *ROLLUP_MONEY}
+    for table in fitted_tables(shown, headings, right, 1, out.width):
+        out.print(table)
 
 
 def any_nonzero(frame: pl.DataFrame, column: str) -> bool:

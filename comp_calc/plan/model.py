@@ -120,6 +120,15 @@ class Campaign:
 
 
 @dataclass(frozen=True)
+class Override:
+    """A manager's override (SPEC 6.2 `override`): `rate` of the net credit of every rep up to
+    `levels` steps below the manager in reps.csv `manager_id` links."""
+
+    rate: Decimal  # in [0, 1]
+    levels: int  # >= 1: 1 = direct reports, 2 = and their reports, ...
+
+
+@dataclass(frozen=True)
 class Outbound:
     channels: tuple[str, ...]
     connected_only: bool
@@ -156,6 +165,7 @@ class Plan:
     holdback: Holdback | None = None
     activity: Activity | None = None
     campaigns: tuple[Campaign, ...] | None = None  # SPEC 6.2: in list order
+    override: Override | None = None
     source: str = ""  # the file it came from, as given
     sha256: str = ""  # of the file's bytes
 

@@ -28,6 +28,7 @@ from comp_calc.plan.model import (
     Activity, Band, BonusBand, Campaign, ClawbackRule, Draw, Holdback, Metric, OutcomeBonus, Outbound, Plan, Quality, RateRule,
     Tier,
 )  # fmt: skip
+from comp_calc.plan.model import Override
 from comp_calc.plan.yaml_positions import FLOAT_RE, INT_RE, INVALID, YList, YMap, join
 
 MAX_PLACES = 6
@@ -378,6 +379,7 @@ ACTIVITY = {
     "min_customer_value": opt(number(0, places=2)),
 }
 CAMPAIGN = {"campaign": req(text), "per_sale": opt(number(0, places=2)), "rate": opt(number(0, 1))}
+OVERRIDE = {"rate": req(number(0, 1)), "levels": req(integer(1))}
 CLAWBACK = {"within_days": req(integer(0, MAX_DAYS)), "recover": req(number(0, 1))}
 PLAN = {
     "plan": req(text),
@@ -401,6 +403,7 @@ PLAN = {
     "cap": opt(number(0, places=2)),
     "negative_balance": opt(keyword("carry_forward", "pay"), "carry_forward"),
     "draw": opt(record(Draw, DRAW)),
+    "override": opt(record(Override, OVERRIDE)),
 }
 
 

@@ -85,6 +85,7 @@ def _version_row(p: Plan) -> dict:
         "hb_share": p.holdback.share if p.holdback else None,
         "hb_days": p.holdback.release_after_days if p.holdback else None,
         **_activity_columns(p),
+        **_override_columns(p),
         "ob_channels": list(o.channels) if o else None,
         "ob_connected_only": o.connected_only if o else None,
         "ob_window": o.window_days if o else None,
@@ -118,6 +119,17 @@ def _activity_columns(p: Plan) -> dict:
     }
 
 
+# SPEC 6.2 `override`: a manager's share of the reports' net credit (null: no override). The
+# rate has at most 6 decimals (plan schema), so it is held at that scale.
+OVERRIDE_RATE_SCALE = 6
+OVERRIDE_SCHEMA = {"ov_rate": dec(OVERRIDE_RATE_SCALE), "ov_levels": pl.Int64}
+
+
+def _override_columns(p: Plan) -> dict:
+    o = p.override
+    return {"ov_rate": o.rate if o else None, "ov_levels": o.levels if o else None}
+
+
 def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
     s = scales
     versions = pl.DataFrame(
@@ -146,6 +158,7 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
             "hb_share": dec(HOLDBACK_SCALE),
             "hb_days": pl.Int64,
             **ACTIVITY_SCHEMA,
+            **OVERRIDE_SCHEMA,
             "ob_channels": pl.List(pl.String),
             "ob_connected_only": pl.Boolean,
             "ob_window": pl.Int64,

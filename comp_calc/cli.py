@@ -27,6 +27,7 @@ import comp_calc
 from comp_calc.commands import alignment as _alignment
 from comp_calc.commands import diff as _diff
 from comp_calc.commands import explain as _explain
+from comp_calc.commands import history as _history
 from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, PeriodOpt, PlansOpt
 from comp_calc.errors import Diagnostic, InputError, MachineError, ReconciliationError
 from comp_calc.outputs import terminal as render
@@ -238,6 +239,7 @@ command("explain")(_explain.explain)
 command("diff")(_diff.diff)
 command("alignment")(_alignment.alignment)
 command("schema")(schema)
+command("history")(_history.history)
 
 
 def main() -> None:  # pragma: no cover - console entry point

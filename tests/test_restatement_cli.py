@@ -217,3 +217,72 @@ def test_the_manifest_records_the_files_beside_it(case):
     folder = case[2] / "2026-01"
     outputs = json.loads((folder / "manifest.json").read_text())["outputs"]
     assert outputs == {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in ("lines.csv", "payouts.csv")}
+
+
+def explain(case, rep, period, *args):
+    plans, data, out = case
+    r = invoke("explain", "--plans", plans, "--data", data, "--rep", rep, "--period", period, "--allow-incomplete", "--out", out, *args, columns=250)
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+def test_explain_names_what_changed_in_each_closed_period(case):
+    run(case, "2026-01")  # A1 paid 300.00
+    add_sale(case, "S06,A1,C06,loan,500,2026-01-28,")
+    cancel(case, "S01", "2026-01-25")
+    # January recomputed: 300 + 50 - 300 (S01 clawed back) = 50.00; difference 50 - 300 = -250.00;
+    # February payout so far 100.00: line -100.00, open -150.00
+    text = " ".join(explain(case, "A1", "2026-02").split())
+    assert (
+        "Closed periods restated 2026-01: paid 300.00, recomputed 50.00, difference -250.00: "
+        "sales added: S06; cancellations reported since: S01"
+    ) in text
+    assert "Restatement -100.00 closed periods 2026-01: recomputed minus paid = due -250.00" in text
+    assert "Restatement open -150.00" in text
+    j = json.loads(explain(case, "A1", "2026-02", "--format", "json"))
+    assert (j["restatement"], j["restatement_open"]) == ("-100.00", "-150.00")
+    assert j["restated_periods"] == [
+        {"period": "2026-01", "recorded": "300.00", "recomputed": "50.00", "difference": "-250.00",
+         "why": "sales added: S06; cancellations reported since: S01"}
+    ]  # fmt: skip
+    rows = explain(case, "A1", "2026-02", "--format", "csv").splitlines()
+    assert rows[-1].startswith("A1,2026-02,restatement,")
+
+
+def test_explain_says_plan_rules_changed_when_the_same_sales_price_differently(case):
+    run(case, "2026-01")
+    plan = case[0] / "flat.yaml"
+    plan.write_text(plan.read_text().replace("rate: 0.1", "rate: 0.12"))
+    # January: 3000 x 12% = 360.00 against 300.00 paid: +60.00
+    text = " ".join(explain(case, "A1", "2026-02").split())
+    assert "2026-01: paid 300.00, recomputed 360.00, difference +60.00: plan rules changed: the same sales price differently (S01)" in text
+
+
+def test_html_statements_show_the_restated_periods(case):
+    run(case, "2026-01")
+    add_sale(case, "S06,A1,C06,loan,500,2026-01-28,")
+    run(case, "2026-02", "--statements")
+    pages = list((case[2] / "2026-02" / "statements").glob("A1-*.html"))
+    html = pages[0].read_text()
+    assert "<h2>Closed periods restated</h2>" in html
+    assert "2026-01: paid 300.00, recomputed 350.00, difference +50.00: sales added: S06" in html
+
+
+def test_history_lists_closed_periods_their_totals_and_whether_they_verify(case):
+    run(case, "2026-01")
+    add_sale(case, "S06,A1,C06,loan,500,2026-01-28,")
+    run(case, "2026-02")
+    lines_file = case[2] / "2026-01" / "lines.csv"
+    lines_file.write_text(lines_file.read_text() + "edited\n")
+    r = invoke("history", "--out", case[2], "--format", "csv")
+    assert r.exit_code == 0, r.output
+    # January 300 + 200 = 500.00; February A1 100 + 50, B1 400: 550.00, restated 50.00
+    assert r.output.splitlines() == [
+        "period,currency,reps,earned,payout,restatement,restatement_open,status,changed",
+        "2026-01,EUR,2,500.00,500.00,0.00,0.00,changed,lines.csv",
+        "2026-02,EUR,2,500.00,550.00,50.00,0.00,verified,",
+    ]
+    j = json.loads(invoke("history", "--out", case[2], "--format", "json").output)
+    assert [p["status"] for p in j["closed_periods"]] == ["changed", "verified"]
+    table = " ".join(invoke("history", "--out", case[2], columns=120).output.split())
+    assert "2026-01: lines.csv changed since it was paid (explain cannot compare its lines)" in table

@@ -193,3 +193,67 @@ def read_closed(out: str | Path | None, period: Period, first: Period | None) ->
         raise InputError(errors)
     payouts = pl.concat(frames) if frames else pl.DataFrame(schema=RECORDED_SCHEMA)
     return ClosedPeriods(periods, payouts, warnings)
+
+
+# statuses of a closed period folder (`comp-calc history`)
+VERIFIED = "verified"
+NOT_RECORDED = "not recorded"  # a manifest written before the outputs record existed: trusted as it is
+CHANGED = "changed"  # a file no longer matches the sha256 its manifest records
+UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True)
+class FolderCheck:
+    period: Period
+    folder: Path
+    status: str  # VERIFIED, NOT_RECORDED, CHANGED or UNREADABLE
+    changed: tuple[str, ...]  # the files that no longer match (payouts.csv, lines.csv)
+    manifest: dict | None
+
+
+def check_folder(period: Period, folder: Path) -> FolderCheck:
+    """Whether the payouts.csv and lines.csv of a closed folder still match its manifest."""
+    manifest, problem = read_manifest(folder)
+    if problem:
+        return FolderCheck(period, folder, UNREADABLE, (), None)
+    if not isinstance(manifest.get("outputs"), dict):
+        return FolderCheck(period, folder, NOT_RECORDED, (), manifest)
+    changed = []
+    for name in (PAYOUTS, LINES):
+        expected = recorded_sha256(manifest, name)
+        try:
+            actual = sha256_file(folder / name)
+        except OSError:
+            actual = None
+        if expected is not None and actual != expected:
+            changed.append(name)
+    return FolderCheck(period, folder, CHANGED if changed else VERIFIED, tuple(changed), manifest)
+
+
+def history(out: str | Path) -> list[FolderCheck]:
+    """Every closed period in `out`, months then quarters, each in order, checked."""
+    return [check_folder(p, f) for kind in ("month", "quarter") for p, f in closed_folders(out, kind)]
+
+
+def read_lines(closed: ClosedPeriod, rep_ids: list[str]) -> pl.DataFrame | None:
+    """The lines of `rep_ids` in a closed period's lines.csv (rep_id, kind, sale_id, role, credited,
+    amount), or None when the file cannot be read or no longer matches its manifest."""
+    manifest, problem = read_manifest(closed.folder)
+    path = closed.folder / LINES
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    expected = None if problem else recorded_sha256(manifest, LINES)
+    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+        return None
+    try:
+        frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
+    except pl.exceptions.PolarsError:
+        return None
+    if not {"rep_id", "kind", "sale_id", "role", "credited", "amount"} <= set(frame.columns):
+        return None
+    return frame.select(
+        _unescape("rep_id"), "kind", _unescape("sale_id"), "role",
+        pl.col("credited").cast(pl.Decimal(38, 18), strict=False), pl.col("amount").cast(pl.Decimal(38, 2), strict=False),
+    ).filter(pl.col("rep_id").is_in(rep_ids))  # fmt: skip

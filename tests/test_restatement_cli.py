@@ -10,6 +10,8 @@ back-dated cancellation, a corrected plan) and runs the next open period.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 from pathlib import Path
@@ -286,3 +288,19 @@ def test_history_lists_closed_periods_their_totals_and_whether_they_verify(case)
     assert [p["status"] for p in j["closed_periods"]] == ["changed", "verified"]
     table = " ".join(invoke("history", "--out", case[2], columns=120).output.split())
     assert "2026-01: lines.csv changed since it was paid (explain cannot compare its lines)" in table
+
+
+def test_diff_with_closed_periods_shows_the_restatement_a_plan_correction_would_cause(case, tmp_path):
+    run(case, "2026-01")  # paid at 10%: A1 300.00, B1 200.00
+    new = tmp_path / "corrected.yaml"
+    new.write_text((case[0] / "flat.yaml").read_text().replace("rate: 0.1", "rate: 0.12"))
+    plans, data, out = case
+    r = invoke("diff", plans / "flat.yaml", new, "--plans", plans, "--data", data, "--period", "2026-02", "--allow-incomplete", "--out", out, "--format", "csv")
+    assert r.exit_code == 0, r.output
+    # under 12%: January A1 360 - 300 = +60.00, B1 240 - 200 = +40.00 due; February A1 120 + 60 = 180.00, B1 480 + 40 = 520.00
+    rows = {row["rep_id"]: row for row in csv.DictReader(io.StringIO(r.output))}
+    assert (rows["A1"]["old_restatement_due"], rows["A1"]["new_restatement_due"], rows["A1"]["new_payout"]) == ("0.00", "60.00", "180.00")
+    assert (rows["B1"]["new_restatement_due"], rows["B1"]["new_payout"]) == ("40.00", "520.00")
+    # without --out: no closed periods, no restatement columns
+    r = invoke("diff", plans / "flat.yaml", new, "--plans", plans, "--data", data, "--period", "2026-02", "--allow-incomplete", "--format", "csv")
+    assert "restatement" not in r.output.splitlines()[0]

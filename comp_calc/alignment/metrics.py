@@ -153,7 +153,9 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
       outcome: it sits beside volume pay in the outcome share's base (see `_share`).
 
     A draw line (SPEC 6.3 step 8) is neither volume nor outcome pay: it pays for no sale and no
-    customer outcome, so it is in the payout but in neither figure.
+    customer outcome, so it is in the payout but in neither figure. Nor is a restatement line
+    (SPEC 6.3 step 9): alignment recomputes every period from today's data, where the pay a
+    restatement moves into the open period already sits in its own period.
     """
     rounding = ctx.grid.select("rep_id", "p_start", "rounding")
     lines = ctx.lines.filter(pl.col("period").is_in(window.labels)).join(rounding.lazy(), on=["rep_id", "p_start"], how="left")

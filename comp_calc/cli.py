@@ -27,9 +27,11 @@ import comp_calc
 from comp_calc.commands import alignment as _alignment
 from comp_calc.commands import diff as _diff
 from comp_calc.commands import explain as _explain
+from comp_calc.commands import history as _history
 from comp_calc.commands.options import By, DataOpt, Format, FormatOpt, IncompleteOpt, PeriodOpt, PlansOpt
 from comp_calc.errors import Diagnostic, InputError, MachineError, ReconciliationError
 from comp_calc.outputs import terminal as render
+from comp_calc.data.closed import refuse_force_before_closed
 from comp_calc.outputs.writer import refuse_closed, refuse_unwritable
 from comp_calc.pipeline import stages as lib
 from comp_calc.plan.json_schema import schema_text
@@ -203,12 +205,15 @@ def run(
     refuse_unwritable(out)  # --out naming a file is refused before any work, as is a closed period
     if period is not None and (asked := lib.valid_period(period)):
         refuse_closed(out, asked.label, force)
+        if force:
+            refuse_force_before_closed(out, asked)
     with terminate_as_exit(), lib.scratch_folder(out, streaming) as scratch:
         with render.progress("Loading plans and data"):
             prep = lib.prepare(plans, data, period, skip_invalid, scratch, allow_incomplete, strict)
+            closed = lib.closed_periods(prep, out, force)
         render.diagnostics(prep.warnings)
         with render.progress(f"Computing {prep.period}"):
-            result = lib.run(prep)
+            result = lib.run(prep, closed)
             folder = lib.write(prep, result, out, force, statements=statements)
             left_out = lib.not_in_run(prep)  # reads the inputs: before a streaming run's scratch folder goes
     render.run_summary(prep, result, folder, fmt.value, left_out, statements, by=by.value if by else None)
@@ -242,6 +247,7 @@ command("explain")(_explain.explain)
 command("diff")(_diff.diff)
 command("alignment")(_alignment.alignment)
 command("schema")(schema)
+command("history")(_history.history)
 
 
 def main() -> None:  # pragma: no cover - console entry point

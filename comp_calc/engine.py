@@ -27,6 +27,8 @@ from comp_calc.steps import (
     activity, attainment, balance, cap, clawback, credit, draw, holdback, outcome_bonus, override, quality, rate, rep_periods,
     spif,
 )  # fmt: skip
+from comp_calc.steps import restatement
+from comp_calc.data.closed import ClosedPeriods
 from comp_calc.steps.kinds import COLUMN, ORDER, SECTION6_COLUMNS
 from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, dec
 from comp_calc.steps.params import PlanTables, build_tables, plan_scales
@@ -50,6 +52,7 @@ class RunResult:
     # spif lines in other_lines) then hold only the lines that a later cancellation claws back
     # (the grid is complete)
     complete: bool = True
+    closed: ClosedPeriods | None = None  # the closed periods the requested period restates (step 9)
 
     def scan_lines(self) -> pl.LazyFrame:
         """Every line with its `kind`, `order`, `period` and, on commission lines, `base`: the
@@ -80,7 +83,9 @@ def first_period(plans: PlanSet, kind: str) -> Period | None:
     return period_containing(min(starts), kind) if starts else None
 
 
-def compute(plans: PlanSet, inputs: Inputs, period: Period) -> RunResult:
+def compute(plans: PlanSet, inputs: Inputs, period: Period, closed: ClosedPeriods | None = None) -> RunResult:
+    """Every period from the first up to `period`; with `closed` (the paid records of closed
+    periods before `period`, `comp_calc.data.closed`), `period` restates them (step 9)."""
     kind = period.kind
     first = first_period(plans, kind)
     if first is None:
@@ -100,7 +105,7 @@ def compute(plans: PlanSet, inputs: Inputs, period: Period) -> RunResult:
         )
         raise InputError(Diagnostic("plans", None, None, "too-many-decimals", message))
     try:
-        return _compute(plans, inputs, period, first, scales)
+        return _compute(plans, inputs, period, first, scales, closed or ClosedPeriods())
     except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as e:
         if "overflow" not in str(e) and "conversion from `decimal" not in str(e):
             raise
@@ -108,7 +113,7 @@ def compute(plans: PlanSet, inputs: Inputs, period: Period) -> RunResult:
         raise InputError(Diagnostic(file_name("sales", inputs.sales.path), None, "amount", "number-too-large", message)) from None
 
 
-def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scales: Scales) -> RunResult:
+def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scales: Scales, closed: ClosedPeriods) -> RunResult:
     """Every period up to `period`. Sales held in memory are priced in one pass; sales on disk
     (a streaming run) one period at a time, keeping only what later periods need of the
     earlier ones: the per rep-period sums and the lines that a later cancellation claws back."""
@@ -121,6 +126,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     reps = inputs.reps.frame.sort("rep_id").with_row_index("rep_no").with_columns(pl.col("rep_no").cast(pl.Int64))
 
     grid = rep_periods.grid(reps.lazy(), tables, periods, kind).sort("rep_no", "p_start").collect()
+    recorded = _recorded(grid, closed)
     qm = quality.quality_multipliers(grid.lazy(), inputs.feedback.scan(until=end), tables.quality_bands, scales).collect()
     components = _component_lines(grid.lazy(), inputs, tables, end)
     streaming = bool(inputs.sales.parts)
@@ -164,9 +170,11 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     summed = pl.concat([components, *held_sums], how="diagonal_relaxed")
     components = pl.concat([components, *held_kept], how="diagonal_relaxed")
     spifs = (spif_kept[0] if len(spif_kept) == 1 else pl.concat(spif_kept), pl.concat(spif_sums))
-    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind, spifs, summed)  # steps 5-8
+    grid_df, lines = _finish(
+        grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind, spifs, summed, recorded, period
+    )  # steps 5-9
     _check(grid_df, inputs)
-    result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming)
+    result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming, closed=closed)
     reconcile(unbalanced, grid_df, result.scan_lines(), None if result.complete else period.start)
     return result
 
@@ -277,6 +285,8 @@ def _finish(
     kind: str,
     spifs: tuple[pl.DataFrame, pl.DataFrame],
     summed: pl.DataFrame | None = None,
+    recorded: tuple[pl.DataFrame, list[date]] | None = None,
+    period: Period | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Steps 5-8: the payouts grid (cap, clawbacks, balance, draw, the attainment shown) from
     `earned` (see `cap.earned`) and the commission lines, at least every one that a
@@ -298,7 +308,6 @@ def _finish(
         .with_columns(
             *[pl.col(c).fill_null(zero) for c in SECTION6_COLUMNS],
             pl.col("component_lines").fill_null(0),
-            restatement_open=zero,  # SPEC 6.3 step 9; no restatement yet
         )
         .with_columns(
             earned=pl.col("earned").fill_null(zero),
@@ -313,6 +322,7 @@ def _finish(
     g = (
         balance.settle(g)
         .pipe(draw.settle)  # step 8
+        .pipe(restatement.settle, *(recorded or _no_record()), period.start if period else date.min)  # step 9
         .with_columns(present=_present())
         .pipe(attainment.prorated_quota, scales)
         .sort("rep_no", "p_start")
@@ -324,7 +334,38 @@ def _finish(
 def _present() -> pl.Expr:
     """A rep-period is a payouts row when the rep is active, or has lines or a carry in it."""
     lines = (pl.col("commission_lines") > 0) | (pl.col("clawback_lines") > 0) | (pl.col("component_lines") > 0)
-    return pl.col("active") | lines | (pl.col("carry_in") != 0)
+    return pl.col("active") | lines | (pl.col("carry_in") != 0) | (pl.col("restatement_due") != 0)
+
+
+def _no_record() -> tuple[pl.DataFrame, list[date]]:
+    return pl.DataFrame(schema={"rep_no": pl.Int64, "p_start": pl.Date, "recorded": MONEY}), []
+
+
+def _recorded(grid: pl.DataFrame, closed: ClosedPeriods) -> tuple[pl.DataFrame, list[date]]:
+    """(rep_no, p_start, recorded) of the closed periods' paid records, and their starts, for
+    step 9. A recorded rep who is no longer part of the run (not in reps.csv, or now on a plan
+    of the other period kind) is an input error: a paid record must not be lost."""
+    if not closed.periods:
+        return _no_record()
+    labels = grid.select("period", "p_start").unique()
+    starts = dict(zip(labels["period"].to_list(), labels["p_start"].to_list(), strict=True))
+    run_reps = grid.select("rep_id", "rep_no").unique()
+    recorded = closed.payouts.filter(pl.col("period").is_in(list(starts)))
+    lost = recorded.join(run_reps, on="rep_id", how="anti").sort("period", "line")
+    if lost.height:
+        problems = [
+            Diagnostic(
+                closed.file(r["period"]), r["line"], "rep_id", "paid-rep-not-in-run",
+                f"rep {r['rep_id']} was paid in {r['period']} but is no longer part of its run (not in reps.csv, or now on "
+                "a plan of the other period kind): a paid record must not be lost",
+            )  # fmt: skip
+            for r in lost.head(50).to_dicts()
+        ]
+        raise InputError(problems)
+    frame = recorded.join(run_reps, on="rep_id").select(
+        "rep_no", pl.col("period").replace_strict(starts, return_dtype=pl.Date).alias("p_start"), pl.col("recorded").cast(MONEY)
+    )
+    return frame, sorted(starts[p.period.label] for p in closed.periods if p.period.label in starts)
 
 
 def _lines(
@@ -365,7 +406,7 @@ def _lines(
         "rep_id", "rep_no", "p_start", pl.lit(ORDER["carry"]).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
     )
     draws = draw.draw_lines(grid)
-    ordered = pl.concat([components.lazy(), draws], how="diagonal_relaxed").with_columns(
+    ordered = pl.concat([components.lazy(), draws, restatement.restatement_lines(grid)], how="diagonal_relaxed").with_columns(
         order=pl.col("kind").replace_strict(ORDER, return_dtype=pl.Int32)
     )
     if "original_start" in components.columns:  # holdback and release lines: the commission's period label

@@ -315,3 +315,31 @@ def compute(
                     spifs=spifs, overrides=overrides, override_lines=override_lines,
                 )  # fmt: skip
     return results
+
+
+def restate(plans: PlanSet, reps, sales, feedback, contacts, period: Period, recorded: dict, closed: list[str], campaigns=()):
+    """Step 9 read literally on top of `compute`: `recorded` {(rep_id, closed period label): paid payout}
+    of the closed periods `closed` (labels before `period`). Returns `compute`'s result with, on each
+    of `period`'s rows, `restatement`, `restatement_open` and the payout after them; a rep with a
+    nonzero due and no row gets one (other columns 0)."""
+    results = compute(plans, reps, sales, feedback, contacts, period, campaigns)
+    zero = Decimal("0.00")
+    for rep in reps:
+        if plans.kind(rep["plan"]) != period.kind:
+            continue
+        rid = rep["rep_id"]
+        due = sum(
+            ((results[(rid, q)]["payout"] if (rid, q) in results else zero) - recorded.get((rid, q), zero) for q in closed), zero
+        )
+        row = results.get((rid, period.label))
+        if row is None and due == 0:
+            continue
+        if row is None:
+            row = results[(rid, period.label)] = dict(payout=zero)
+        v = plans.in_force(rep["plan"], period.start)
+        line = due
+        if (v is None or v.negative_balance == "carry_forward") and due < -row["payout"]:
+            line = -row["payout"]  # takes the payout so far to 0 at most
+        row["restatement"], row["restatement_open"] = line, due - line
+        row["payout"] = row["payout"] + line
+    return results

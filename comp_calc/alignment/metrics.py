@@ -157,7 +157,9 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
     customer outcome, so it is in the payout but in neither figure. Nor is an override line (SPEC 6.3
     step 4d): it pays a manager for the reports' net credit, which is the reports' volume (their own
     figures count it), not the manager's; counting it again would make the team's figures add up to
-    more than the pay for its sales.
+    more than the pay for its sales. Nor is a restatement line (SPEC 6.3 step 9): alignment
+    recomputes every period from today's data, where the pay a restatement moves into the open
+    period already sits in its own period.
     """
     rounding = ctx.grid.select("rep_id", "p_start", "rounding")
     lines = ctx.lines.filter(pl.col("period").is_in(window.labels)).join(rounding.lazy(), on=["rep_id", "p_start"], how="left")

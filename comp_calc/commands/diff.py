@@ -20,7 +20,7 @@ import typer
 
 from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, PlansOpt, SkipOpt
 from comp_calc.commands.explain import check_after_plans
-from comp_calc.diff.impact import IMPACT_MONEY, Impact, fail_over, payout_impact, reps_over
+from comp_calc.diff.impact import IMPACT_MONEY, RESTATEMENT_MONEY, Impact, fail_over, payout_impact, reps_over
 from comp_calc.diff.rules import PlanDiff, diff_plans
 from comp_calc.diff.sources import plan_sets, read_plan
 from comp_calc.errors import UsageError
@@ -77,8 +77,12 @@ def parse_pct(text: str | None, option: str) -> Decimal | None:
 # output
 
 
+def _money_columns(impact: Impact) -> set[str]:
+    return (IMPACT_MONEY | RESTATEMENT_MONEY) & set(impact.reps.columns)
+
+
 def diff_json(rules: PlanDiff, impact: Impact, period: Period, note: str | None = None) -> bytes:
-    reps = format_frame(impact.reps, IMPACT_MONEY, set()).to_dicts()
+    reps = format_frame(impact.reps, _money_columns(impact), set()).to_dicts()
     totals = impact.totals_dict()
     totals = {k: (_money(v) if isinstance(v, Decimal) else v) for k, v in totals.items()}
     return render_json(
@@ -105,6 +109,8 @@ TABLE_COLUMNS = {
     "new_payout": "new payout",
     "delta": "delta",
     "delta_pct": "delta %",
+    "old_restatement_due": "old restatement due",
+    "new_restatement_due": "new restatement due",
 }
 
 
@@ -126,8 +132,11 @@ def show(rules: PlanDiff, impact: Impact, period: Period, was_default: bool, not
         say(f"Note: {note}.")
     say()
     # the clawback columns only when a clawback moves some payout; totals on the last row
-    columns = [c for c in TABLE_COLUMNS if not c.endswith("_clawbacks") or any_nonzero(impact.reps, c)]
-    shown = format_frame(impact.reps.select(columns), IMPACT_MONEY & set(columns), set())
+    columns = [
+        c for c in TABLE_COLUMNS
+        if c in impact.reps.columns and (not c.endswith(("_clawbacks", "_restatement_due")) or any_nonzero(impact.reps, c))
+    ]  # fmt: skip
+    shown = format_frame(impact.reps.select(columns), (IMPACT_MONEY | RESTATEMENT_MONEY) & set(columns), set())
     total_pct = _money(impact.delta_pct) if impact.delta_pct is not None else ""
     totals = {
         "rep_id": "TOTAL", "name": f"{impact.reps.height} reps", "old_payout": _money(impact.old_total),
@@ -137,7 +146,7 @@ def show(rules: PlanDiff, impact: Impact, period: Period, was_default: bool, not
     if out.width < 100:  # names only where they fit beside every number
         shown = shown.drop("name")
     title = f"Payout impact {period} ({period.start} to {period.end})"
-    print_fitted(out, shown, TABLE_COLUMNS, IMPACT_MONEY, 1, title)
+    print_fitted(out, shown, TABLE_COLUMNS, IMPACT_MONEY | RESTATEMENT_MONEY, 1, title)
     say(f"{impact.gain} gain, {impact.lose} lose, {impact.same} unchanged.")
     if was_default:
         say(f"Period {period} is the latest complete period in the data (use --period to choose).")
@@ -166,6 +175,14 @@ def diff(
     ] = None,
     skip_invalid: SkipOpt = False,
     allow_incomplete: IncompleteOpt = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="The run's output folder: both runs restate its closed periods as `run` does, and each rep's "
+            "restatement due under OLD and NEW is shown (what a change to a paid plan version would pay or recover).",
+        ),
+    ] = None,
 ) -> None:
     """What a plan change does: the rule changes in words, and each rep's payout under both, with totals."""
     limit, rep_limit = parse_pct(fail_over_pct, "--fail-over"), parse_pct(fail_over_rep_pct, "--fail-over-rep")
@@ -175,14 +192,16 @@ def diff(
     chosen, was_default, in_force = choose_period(period, inputs, old_plan, base, allow_incomplete)
     note = "; ".join(n for n in (note, in_force) if n) or None
     check_after_plans(base, chosen)
-    before = stages.run(stages.check(base, inputs, chosen, was_default, skip_invalid))
-    after = stages.run(stages.check(changed, inputs, chosen, was_default, skip_invalid))
+    prep_before = stages.check(base, inputs, chosen, was_default, skip_invalid)
+    closed = stages.closed_periods(prep_before, out)
+    before = stages.run(prep_before, closed)
+    after = stages.run(stages.check(changed, inputs, chosen, was_default, skip_invalid), closed)
     rules = diff_plans(old_plan, new_plan)
-    impact = payout_impact(before, after)
+    impact = payout_impact(before, after, restatement=out is not None)
     if fmt == Format.json:
         typer.echo(diff_json(rules, impact, chosen, note).decode(), nl=False)
     elif fmt == Format.csv:
-        typer.echo(render_csv(impact.reps, IMPACT_MONEY, set()).decode(), nl=False)
+        typer.echo(render_csv(impact.reps, _money_columns(impact), set()).decode(), nl=False)
     else:
         show(rules, impact, chosen, was_default, note)
     tripped = []

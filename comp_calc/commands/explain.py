@@ -75,11 +75,15 @@ def explain(
     skip_invalid: SkipOpt = False,
     fmt: FormatOpt = Format.table,
     allow_incomplete: IncompleteOpt = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="The run's output folder: its closed periods are restated as `run` does, and explained."),
+    ] = None,
 ) -> None:
     """One rep's statement for a period: each line and how it was computed, then cap, clawbacks, carry and payout."""
     prep = _prepare_for_rep(plans, data, period, skip_invalid, rep, allow_incomplete)
     check_after_plans(prep.plans, prep.period)
-    result = stages.run(prep)
+    result = stages.run(prep, stages.closed_periods(prep, out))
     check_period_has_data(prep.inputs, prep.period)
     statement = statement_for(result, prep.inputs, rep, currency_of(prep.plans))
     if fmt == Format.json:
@@ -132,6 +136,11 @@ def show(s: Statement, out: Console) -> None:
         say("Held back and released")
         for note in (*s.holdback_notes, *s.release_notes):
             say("  " + note)
+        say()
+    if s.restated:
+        say("Closed periods restated")
+        for r in s.restated:
+            say("  " + r.sentence)
         say()
     summary = Table(box=None, show_header=False, pad_edge=False)
     summary.add_column("", justify="left", no_wrap=True)

@@ -22,6 +22,7 @@ IMPACT_COLUMNS = [
     "old_payout", "new_payout", "delta", "delta_pct",
 ]  # fmt: skip
 IMPACT_MONEY = {"old_earned", "new_earned", "old_clawbacks", "new_clawbacks", "old_payout", "new_payout", "delta", "delta_pct"}
+RESTATEMENT_MONEY = {"old_restatement_due", "new_restatement_due"}
 
 
 @dataclass(frozen=True)
@@ -60,24 +61,31 @@ def _pct(delta: pl.Expr, old: pl.Expr) -> pl.Expr:
     return pl.when(old != 0).then(round_to(delta.cast(work) * 100 / old.cast(work), 2, "half_up"))
 
 
-def payout_impact(old: RunResult, new: RunResult) -> Impact:
-    """Each rep of either run with old/new earned, clawbacks, payout and the delta."""
-    keep = ["rep_id", "name", "team", "plan", "earned", "clawbacks", "payout"]
-    o = payouts_frame(old).select(keep).rename({c: f"old_{c}" for c in keep[1:]})
-    n = payouts_frame(new).select(keep).rename({c: f"new_{c}" for c in keep[1:]})
+RESTATEMENT_COLUMNS = ["old_restatement_due", "new_restatement_due"]
+
+
+def payout_impact(old: RunResult, new: RunResult, restatement: bool = False) -> Impact:
+    """Each rep of either run with old/new earned, clawbacks, payout and the delta; with
+    `restatement` (runs that restate closed periods) also each run's restatement due (the
+    restatement line plus what stays open) after `delta_pct`."""
+    due = (pl.col("restatement") + pl.col("restatement_open")).cast(MONEY).alias("restatement_due")
+    keep = ["rep_id", "name", "team", "plan", "earned", "clawbacks", "payout", *(["restatement_due"] if restatement else [])]
+    o = payouts_frame(old).with_columns(due).select(keep).rename({c: f"old_{c}" for c in keep[1:]})
+    n = payouts_frame(new).with_columns(due).select(keep).rename({c: f"new_{c}" for c in keep[1:]})
     zero = pl.lit(0, dtype=MONEY)
+    extra = RESTATEMENT_COLUMNS if restatement else []
     rows = (
         o.join(n, on="rep_id", how="full", coalesce=True)
         .with_columns(
             name=pl.coalesce("old_name", "new_name"),
             team=pl.coalesce("old_team", "new_team"),
             plan=pl.coalesce("new_plan", "old_plan"),
-            **{c: pl.col(c).fill_null(zero) for c in sorted(IMPACT_MONEY - {"delta", "delta_pct"})},
+            **{c: pl.col(c).fill_null(zero) for c in sorted(IMPACT_MONEY - {"delta", "delta_pct"}) + extra},
         )
         .with_columns(delta=(pl.col("new_payout") - pl.col("old_payout")).cast(MONEY))
         .with_columns(delta_pct=_pct(pl.col("delta"), pl.col("old_payout")))
         .sort([pl.col("delta").abs(), pl.col("rep_id")], descending=[True, False])
-        .select(IMPACT_COLUMNS)
+        .select(IMPACT_COLUMNS + extra)
     )
     old_total = rows["old_payout"].sum() if rows.height else Decimal("0.00")
     new_total = rows["new_payout"].sum() if rows.height else Decimal("0.00")

@@ -208,6 +208,25 @@ def draw_text() -> pl.Expr:
     return pl.when(pl.col("amount") > 0).then(top_up).otherwise(recovery)
 
 
+def restatement_text() -> pl.Expr:
+    """The explanation of a `restatement` line (see `steps.restatement.restatement_lines`):
+    `closed periods 2026-01: recomputed minus paid = due 50.00, restated in full`, or when a
+    recovery waits for pay `closed periods 2026-01;2026-02: recomputed minus paid = due -200.00;
+    payout so far 150.00 taken to 0 at most: -150.00 now, -50.00 left open for the next run`."""
+    money = lambda c: money_text(pl.col(c))  # noqa: E731 - the restatement columns are at scale 2
+    head = pl.format("closed periods {}: recomputed minus paid = due {}", pl.col("reference"), money("restatement_due"))
+    return (
+        pl.when(pl.col("restatement_open") == 0)
+        .then(pl.format("{}, restated in full", head))
+        .otherwise(
+            pl.format(
+                "{}; payout so far {} taken to 0 at most: {} now, {} left open for the next run",
+                head, money("restatement_before"), money("amount"), money("restatement_open"),
+            )  # fmt: skip
+        )
+    )
+
+
 def share_percent_text(share: pl.Expr, scale: int) -> pl.Expr:
     """A share column as a percentage, as written (the column form of `percent`): 0.25 -> `25%`, 0.333 -> `33.3%`."""
     text = (share.cast(dec(scale)) * pl.lit(100, dtype=dec(0))).cast(dec(scale)).cast(pl.String)

@@ -7,7 +7,8 @@ puts them on disk.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +23,7 @@ from comp_calc.errors import Diagnostic
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 from comp_calc.outputs.numbers import (
     activity_bonus_text, clawback_base_text, column_exact_text, draw_text, holdback_text, money_text, outcome_bonus_text,
-    override_text, release_text, spif_clawback_text, spif_text, tier_pieces_text,
+    override_text, release_text, restatement_text, spif_clawback_text, spif_text, tier_pieces_text,
 )  # fmt: skip
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
 from comp_calc.plan.model import PlanSet
@@ -125,6 +126,8 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
         explanations["clawback"] = pl.when(pl.col("reference").is_null()).then(claw).otherwise(spif_clawback_text())
     if "override_net" in lines.columns:
         explanations["override"] = override_text(getattr(lines.schema["override_net"], "scale", 0) or 0)
+    if "restatement_due" in lines.columns:
+        explanations["restatement"] = restatement_text()
     explanation = pl.lit(None, dtype=pl.String)
     for kind, text in explanations.items():
         explanation = pl.when(pl.col("kind") == kind).then(text).otherwise(explanation)
@@ -170,6 +173,11 @@ def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.Data
             }
             for t in inputs.tables()
         },
+        "currency_totals": currency_totals(payouts),
+        "closed_periods": [
+            {"period": c.period.label, "payouts.csv": c.payouts_sha256, "verified": c.verified}
+            for c in (result.closed.periods if result.closed else [])
+        ],
         "totals": {
             "reps": payouts.height,
             "credited": total("credited"),
@@ -183,15 +191,71 @@ def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.Data
     }
 
 
+# the per-currency totals of the manifest: every money column of payouts.csv, and credited
+TOTAL_COLUMNS = ["credited", *[c for c in PAYOUT_COLUMNS if c in PAYOUT_MONEY and c != "quota"]]
+
+
+def currency_totals(payouts: pl.DataFrame) -> dict[str, dict]:
+    """Per currency of the payouts rows: the number of reps and the sum of each money column."""
+    sums = payouts.group_by("currency").agg(pl.len().alias("reps"), *[pl.col(c).sum() for c in TOTAL_COLUMNS]).sort("currency")
+    return {row.pop("currency") or "": row for row in sums.to_dicts()}
+
+
+class _Hashed:
+    """File pieces that are hashed as they are written; `sha256()` reads the rest first (kept
+    for writing) when asked before the writer got to the end."""
+
+    def __init__(self, pieces: Iterator[bytes]):
+        self._pieces, self._kept, self._digest, self._done = pieces, [], hashlib.sha256(), False
+
+    def _read(self) -> Iterator[bytes]:
+        for piece in self._pieces:
+            self._digest.update(piece)
+            yield piece
+        self._done = True
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._kept or self._done:
+            yield from self._kept
+            return
+        yield from self._read()
+
+    def sha256(self) -> str:
+        if not self._done:
+            self._kept = list(self._read())
+        return self._digest.hexdigest()
+
+
+class _Later:
+    """A file whose bytes are made when it is written (after the files it records)."""
+
+    def __init__(self, make: Callable[[], bytes]):
+        self._make = make
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._make()
+
+
 def period_files(
     result: RunResult, plans: PlanSet, inputs: Inputs, problems: list[Diagnostic], data_until: date | None
 ) -> dict[str, bytes | Iterator[bytes]]:
+    """The period folder's files. The manifest records the sha256 of payouts.csv and lines.csv
+    (`outputs`): the record of what was paid that a later run checks (`comp_calc.data.closed`);
+    lines.csv, written in pieces, is hashed on the way to disk."""
     payouts = payouts_frame(result)
+    payouts_csv = render_csv(payouts, PAYOUT_MONEY, PAYOUT_EXACT)
+    lines = _Hashed(lines_csv(result))
+
+    def manifest_json() -> bytes:
+        record = manifest(result, plans, inputs, payouts, data_until)
+        record["outputs"] = {"lines.csv": lines.sha256(), "payouts.csv": hashlib.sha256(payouts_csv).hexdigest()}
+        return render_json(record)
+
     return {
-        "payouts.csv": render_csv(payouts, PAYOUT_MONEY, PAYOUT_EXACT),
-        "lines.csv": lines_csv(result),
+        "payouts.csv": payouts_csv,
+        "lines.csv": lines,
         "exceptions.csv": render_csv(exceptions_frame(problems), set(), set()),
-        "manifest.json": render_json(manifest(result, plans, inputs, payouts, data_until)),
+        "manifest.json": _Later(manifest_json),
     }
 
 

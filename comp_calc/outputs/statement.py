@@ -30,7 +30,7 @@ Codes of `UsageError` (exit 2):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -40,6 +40,8 @@ import polars as pl
 from comp_calc.data.model import Inputs
 from comp_calc.engine import RunResult
 from comp_calc.outputs.lines import period_lines
+from comp_calc.outputs.numbers import restatement_text
+from comp_calc.outputs.restated import restated_periods
 from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
 from comp_calc.outputs.numbers import (
@@ -253,6 +255,10 @@ class Statement:
     spif_lines: pl.DataFrame | None = None  # SPIF_COLUMNS + explanation, display text; None: no spif line
     overrides: Decimal = Decimal("0.00")  # SPEC 6.3 step 4d: the override lines, 0.00 without one
     override_notes: tuple[str, ...] = ()  # one sentence per override line (report, net credit, rate), by report
+    restatement: Decimal = Decimal("0.00")  # SPEC 6.3 step 9: the restatement line, 0.00 without one
+    restatement_open: Decimal = Decimal("0.00")  # due minus the line: found again by the next run
+    restatement_note: str = ""  # the restatement line's explanation
+    restated: tuple = ()  # `outputs.restated.RestatedPeriod` per closed period whose payout differs
     has_tiers: bool = False
     retroactive: bool = False  # tier_mode: retroactive: the final band applies to every line of the period
     bands: tuple[Band, ...] = ()  # the plan version's tier bands, in order (none without tiers)
@@ -357,9 +363,11 @@ class Statement:
             *self._holdback_rows(),
             ("Carry in", money(self.carry_in), carry_note),
             *([("Draw", money(self.draw), self.draw_sentence)] if self.shows_draw else []),
+            *([("Restatement", money(self.restatement), self.restatement_note)] if self.restatement_note else []),
             ("Payout", money(self.payout), f"negative balance: {self.negative_balance}"),
             ("Carry out", money(self.carry_out), self.carry_out_sentence),
             *([("Draw balance", money(self.draw_balance), self.draw_balance_sentence)] if self.shows_draw else []),
+            *([("Restatement open", money(self.restatement_open), "due but not paid yet: the next run restates it again")] if self.restatement_open else []),
         ]
 
     @property
@@ -612,6 +620,19 @@ def _bands(result: RunResult) -> dict[int, tuple[Band, ...]]:
     return {pv: tuple(bs) for pv, bs in out.items()}
 
 
+def _restatement_note(result: RunResult, period: str) -> dict[str, str]:
+    """rep_id -> the explanation of the rep's restatement line in `period`."""
+    lines = period_lines(result, period).filter(pl.col("kind") == "restatement")
+    if not lines.height:
+        return {}
+    notes = lines.select("rep_id", restatement_text().alias("note"))
+    return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
+
+
+def _with_restatement(s: Statement, row: dict, note: str, restated: tuple) -> Statement:
+    return replace(s, restatement=row["restatement"], restatement_open=row["restatement_open"], restatement_note=note, restated=restated)
+
+
 def _statement(
     row: dict,
     commissions: pl.DataFrame,
@@ -716,10 +737,12 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
     spifs = spif_tables(result, period.label)
     spifs = None if spifs is None else spifs.filter(mine)
     overrides = override_notes(result, period.label).get(rep_id, ())
-    return _statement(
+    s = _statement(
         row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note, held,
         draw_note=draw_note, activity_note=activity, spifs=spifs, overrides=overrides,
     )  # fmt: skip
+    restated = restated_periods(result, [rep_id]).get(rep_id, ())
+    return _with_restatement(s, row, _restatement_note(result, period.label).get(rep_id, ""), restated)
 
 
 def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
@@ -739,16 +762,17 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
     spifs = spif_tables(result, label)
     spif_by_rep = {} if spifs is None else {k[0]: v for k, v in spifs.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
     overrides = override_notes(result, label)
+    restatements, restated = _restatement_note(result, label), restated_periods(result)
     out = []
     for row in rows.to_dicts():  # one statement per rep: a handful of header values each
         rep = row["rep_id"]
         out.append(
-            _statement(
+            _with_restatement(_statement(
                 row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency, bands,
                 ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""), held.get(rep, ((), ())),
                 draw_note=draws.get(rep, ""), activity_note=activity.get(rep, ""), spifs=spif_by_rep.get(rep),
                 overrides=overrides.get(rep, ()),
-            )
+            ), row, restatements.get(rep, ""), restated.get(rep, ()))
         )  # fmt: skip
     return out
 
@@ -827,4 +851,8 @@ def statement_dict(s: Statement) -> dict:
         "spif_lines": [] if s.spif_lines is None else s.spif_lines.to_dicts(),
         "overrides": money(s.overrides),
         "override_explanations": list(s.override_notes),
+        "restatement": money(s.restatement),
+        "restatement_open": money(s.restatement_open),
+        "restatement_explanation": s.restatement_note or None,
+        "restated_periods": [r.as_dict() for r in s.restated],
     }

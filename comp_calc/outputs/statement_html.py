@@ -141,6 +141,9 @@ def statement_html(s: Statement) -> str:
     if s.holdback_notes or s.release_notes:
         parts.append("<h2>Held back and released</h2>")
         parts.append("<ul>\n" + "\n".join(f"<li>{esc(n)}</li>" for n in (*s.holdback_notes, *s.release_notes)) + "\n</ul>")
+    if s.restated:
+        parts.append("<h2>Closed periods restated</h2>")
+        parts.append("<ul>\n" + "\n".join(f"<li>{esc(r.sentence)}</li>" for r in s.restated) + "\n</ul>")
     parts.append('<div class="summary">')
     parts.append("<h2>Payout</h2>")
     parts.append("<table>\n<tbody>")

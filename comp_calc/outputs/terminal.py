@@ -191,6 +191,9 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
     say(f"payout = {terms}" + (" - carried out" if "carry_out" in amounts else ""))
     if groups is not None:
         _rollup_table(groups, by, say)
+    if any_nonzero(payouts, "restatement_open"):
+        still = payouts.filter(pl.col("restatement_open") != 0)
+        say(f"Restatement left open for later runs: {money(still['restatement_open'].sum())} ({still.height} reps; restatement_open in payouts.csv).")
     if hidden:
         say(f"{hidden} more reps are not shown here; payouts.csv has every rep.")
     if prep.period_was_default:

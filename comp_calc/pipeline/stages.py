@@ -24,7 +24,8 @@ from comp_calc.data.contract import FORMATS
 from comp_calc.data.load import load_inputs
 from comp_calc.data.model import OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs
 from comp_calc.data.stream import load_inputs_streaming
-from comp_calc.engine import RunResult, compute
+from comp_calc.data.closed import ClosedPeriods, read_closed, refuse_force_before_closed
+from comp_calc.engine import RunResult, compute, first_period
 from comp_calc.errors import Diagnostic, InputError, MachineError, UsageError
 from comp_calc.outputs.results import period_files
 from comp_calc.reconcile.rows import account_rows
@@ -233,8 +234,20 @@ def scratch_folder(out_dir: str | Path, wanted: bool) -> Iterator[Path | None]:
                 out_dir.rmdir()
 
 
-def run(prep: Prepared) -> RunResult:
-    return compute(prep.plans, prep.inputs, prep.period)
+def closed_periods(prep: Prepared, out_dir: str | Path | None, force: bool = False) -> ClosedPeriods:
+    """The closed periods in `out_dir` before the run's period, each checked against its manifest
+    (their warnings join `prep.warnings`); `--force` on a period older than a closed one is refused."""
+    if out_dir is None:
+        return ClosedPeriods()
+    if force:
+        refuse_force_before_closed(out_dir, prep.period)
+    closed = read_closed(out_dir, prep.period, first_period(prep.plans, prep.period.kind))
+    prep.warnings.extend(closed.warnings)
+    return closed
+
+
+def run(prep: Prepared, closed: ClosedPeriods | None = None) -> RunResult:
+    return compute(prep.plans, prep.inputs, prep.period, closed)
 
 
 def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool, statements: bool = False) -> Path:

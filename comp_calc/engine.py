@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -26,6 +27,7 @@ from comp_calc.reconcile.lines import reconcile
 from comp_calc.steps import (
     activity, attainment, balance, cap, clawback, credit, draw, holdback, outcome_bonus, quality, rate, rep_periods,
 )  # fmt: skip
+from comp_calc.steps import currency
 from comp_calc.steps.kinds import COLUMN, ORDER, SECTION6_COLUMNS
 from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, dec
 from comp_calc.steps.params import PlanTables, build_tables, plan_scales
@@ -73,6 +75,15 @@ def _scale(frame: pl.DataFrame, column: str) -> int:
     return dtype.scale if isinstance(dtype, pl.Decimal) else 0
 
 
+def _fx_scale(plans: PlanSet, inputs: Inputs) -> int:
+    """The decimals of the exchange rates, when a run may use one (else 0: scales as before)."""
+    by_plan = pl.DataFrame([(p.plan, p.currency) for p in plans.plans], schema=["plan", "currency"], orient="row")
+    currencies = currency.plan_currency(inputs.reps.frame, by_plan)
+    if not inputs.fx_rates.frame.height or not currency.needs_conversion(currencies, inputs.sales.scan()):
+        return 0
+    return _scale(inputs.fx_rates.frame, "rate")
+
+
 def first_period(plans: PlanSet, kind: str) -> Period | None:
     starts = [p.effective_from for p in plans.plans if p.period == kind]
     return period_containing(min(starts), kind) if starts else None
@@ -90,11 +101,11 @@ def compute(plans: PlanSet, inputs: Inputs, period: Period) -> RunResult:
     if (period.start.year - first.start.year) > MAX_YEARS:
         message = f"{period} is more than {MAX_YEARS} years after the first plan period {first}; check the dates in the data"
         raise InputError(Diagnostic("--period", None, None, "period-too-far", message))
-    scales = plan_scales(plans, _scale(inputs.sales.frame, "amount"), _scale(inputs.reps.frame, "quota"))
+    scales = plan_scales(plans, _scale(inputs.sales.frame, "amount"), _scale(inputs.reps.frame, "quota"), _fx_scale(plans, inputs))
     if scales.division > MAX_PRECISION - MIN_INTEGER_DIGITS:
         message = (
             f"the decimals written in the data and plans need {scales.division} digits after the point for exact "
-            f"arithmetic, more than {MAX_PRECISION - MIN_INTEGER_DIGITS}; write amounts, quotas and plan numbers with fewer decimals"
+            f"arithmetic, more than {MAX_PRECISION - MIN_INTEGER_DIGITS}; write amounts, quotas, exchange rates and plan numbers with fewer decimals"
         )
         raise InputError(Diagnostic("plans", None, None, "too-many-decimals", message))
     try:
@@ -124,6 +135,10 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     streaming = bool(inputs.sales.parts)
     turns = [(p.start if i else None, p.end) for i, p in enumerate(periods)] if streaming else [(None, end)]
     window = timedelta(days=int(tables.versions["ob_window"].max() or 0))  # the longest outbound window
+    currencies = currency.plan_currency(reps, tables.versions)
+    converting = currency.needs_conversion(currencies, inputs.sales.scan(until=end))
+    fx = currency.rate_table(inputs.fx_rates.frame)
+    missing = []  # credit lines that need a rate fx_rates.csv lacks: an input error, once all are found
     sums, kept, numbered, unbalanced = [], [], 0, 0
     held_sums, held_kept = [], []  # step 6b: per (rep, period, kind) sums of every period, the lines of those shown
     for since, until in turns:
@@ -137,6 +152,13 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         count = inputs.sales.frame.height - ignored["sales"] if not streaming else sales.select(pl.len()).collect().item()
         unbalanced += credit.unbalanced_sales(credit_lines, count)
         numbered += count
+        if converting:  # SPEC 6.3 currency: each line in its receiving rep's currency
+            credit_lines = currency.in_rep_currency(credit_lines, reps, currencies, fx, scales)
+            missing.append(currency.missing_rates(credit_lines))
+            if any(m.height for m in missing):
+                continue  # reported below, with every other missing rate
+        else:
+            credit_lines = currency.as_is(credit_lines, scales)
         commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)  # steps 2-4
         del credit_lines
         sums.append(cap.earned(commissions.lazy()).collect())
@@ -145,6 +167,8 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         held_kept.append(held.filter(pl.col("p_start") == period.start) if streaming else held)
         last = until == end
         kept.append(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()))
+    if any(m.height for m in missing):
+        raise InputError(_missing_rate_problems(pl.concat(missing), inputs, end))
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
     # every period's holdback and release sums enter the balance as component rows, one per (rep, period,
     # kind): their count says only that the rep-period has lines (see `_present`)
@@ -155,6 +179,32 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming)
     reconcile(unbalanced, grid_df, result.scan_lines(), None if result.complete else period.start)
     return result
+
+
+MAX_LISTED = 50  # missing rates listed one by one; the rest are counted
+
+
+def _missing_rate_problems(missing: pl.DataFrame, inputs: Inputs, end: date) -> list[Diagnostic]:
+    """One diagnostic per sale and missing rate (sale_id, sale_currency, rep_currency, month), at
+    the sale's line, in line order; past MAX_LISTED, one more saying how many are not listed."""
+    lines = inputs.sales.scan(until=end).select("sale_id", "line")
+    found = (
+        missing.unique().lazy().join(lines, on="sale_id").sort("line", "rep_currency").collect()
+    )
+    sales_file = file_name("sales", inputs.sales.path)
+    fx_file = Path(file_name("fx_rates", inputs.fx_rates.path)).name
+    problems = [
+        Diagnostic(sales_file, r["line"], "currency", "missing-fx-rate",
+                   f"sale {r['sale_id']} needs a rate from {r['sale_currency']} to {r['rep_currency']} for "
+                   f"{r['month']:%Y-%m}, which {fx_file} lacks")
+        for r in found.head(MAX_LISTED).to_dicts()
+    ]
+    if found.height > MAX_LISTED:
+        pairs = found.select("sale_currency", "rep_currency", "month").unique().height
+        problems.append(Diagnostic(sales_file, None, "currency", "missing-fx-rate",
+                                   f"{found.height - MAX_LISTED} more sales need a rate {fx_file} lacks "
+                                   f"({pairs} currency pairs and months in all)"))
+    return problems
 
 
 def _rows_after(table: Table, end: date) -> int:
@@ -189,6 +239,7 @@ def _component_sums(components: pl.DataFrame) -> pl.LazyFrame:
 
 # descriptive columns a commission line carries from its credit line into the statement
 _DESCRIPTION = ["sale_id", "role", "customer_id", "contact_id", "seller_id"]
+_DESCRIPTION += ["sale_currency", "fx_rate"]  # SPEC 6.3 currency: the sale's currency and rate when converted
 
 
 def _commissions(

@@ -52,12 +52,17 @@ Row codes (in `Inputs.problems`):
   bad-decimal        not digits with an optional `.` and 1..6 decimals
                      (no sign, no exponent, no thousands separator), or more
                      than 15 digits before the point
-  out-of-range       amount not > 0; score outside nps 0..10 / csat 1..5
+  out-of-range       amount or fx rate not > 0; score outside nps 0..10 / csat 1..5
   bad-integer        score is not a whole number
   bad-enum           survey not `nps`|`csat`; channel not `voice`|`email`|`sms`|`visit`
   bad-bool           connected not `true`|`false`
   end-before-start   reps end_date < start_date
   cancelled-before-sold  sales cancelled_on < sold_on
+  bad-currency       a currency code (sales currency, fx_rates currency and to)
+                     that is not 3 upper-case letters
+  bad-month          fx_rates month not `YYYY-MM` naming a real month
+  same-currency      fx_rates to equals currency
+  duplicate-key      fx_rates repeats a (currency, to, month) (the first is kept)
   duplicate-id       a later row repeats an id (the first occurrence is kept)
   unknown-rep        rep_id not in reps.csv
   rep-rejected       rep_id names a rep whose reps.csv row was rejected
@@ -108,7 +113,7 @@ import polars as pl
 
 from comp_calc.data.csv_text import parse_csv
 from comp_calc.data.files import Raw, check_dir, file_name, find_file, read_bytes
-from comp_calc.data.model import OPTIONAL_FILES, REQUIRED_FILES, Inputs, Table, empty_frame
+from comp_calc.data.model import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES, Inputs, Table, empty_frame
 from comp_calc.data.parquet import read_parquet
 from comp_calc.data.rules import apply_rules, parsed_columns, reference_rules, rejected_rep_lines, row_rules, typed_rows
 from comp_calc.errors import Diagnostic, InputError
@@ -138,7 +143,7 @@ def load_inputs(data_dir: str | Path) -> Inputs:
             refs = rep_refs(raw, kept, rejected)
         tables[name] = whole_table(raw, kept, rejected)
         problems += diags
-    return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems)
+    return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems, tables["fx_rates"])
 
 
 def validate_rows(
@@ -148,7 +153,7 @@ def validate_rows(
     rows of a file other than reps must name a rep of `kept_reps` (`reference_rules`)."""
     frame = raw.frame.with_columns(parsed_columns(raw.name))
     rules = row_rules(raw.name, frame, raw.width, raw.controls)
-    if raw.name != "reps":
+    if "rep_id" in COLUMNS[raw.name] and raw.name != "reps":
         rules += reference_rules(kept_reps, rejected_reps, reps_file, ragged="_ragged" in frame.columns)
     return apply_rules(frame, rules, raw.file)
 

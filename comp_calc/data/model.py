@@ -7,6 +7,8 @@ Every frame holds only the rows that passed every rule, typed:
 - amounts (`sales.amount`, `reps.quota`): `pl.Decimal(38, k)` where k is the
   largest number of decimals written in that column (at least 0); never float
 - `feedback.score`: `pl.Int64`; `contacts.connected`: `pl.Boolean`
+- currency codes: `pl.String` (`sales.currency` null when empty or absent);
+  `fx_rates.month`: `pl.Date`, the month's first day
 
 Each frame also has a `line` column (`pl.Int64`): the 1-based line of the row
 in its file (the header is line 1), so later stages can point back at it.
@@ -46,6 +48,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "amount": "decimal",
         "sold_on": "date",
         "cancelled_on": "optional_date",
+        "currency": "optional_currency",  # SPEC 6.1: may be absent (see OPTIONAL_COLUMNS)
     },
     "feedback": {
         "response_id": "id",
@@ -63,13 +66,22 @@ COLUMNS: dict[str, dict[str, str]] = {
         "channel": "enum",
         "connected": "bool",
     },
+    "fx_rates": {  # SPEC 6.1: exchange rates, optional; (currency, to, month) unique
+        "currency": "currency",
+        "to": "currency",
+        "month": "month",
+        "rate": "decimal",
+    },
 }
+
+# columns a file may leave out: read as empty cells when the header lacks them
+OPTIONAL_COLUMNS = {"sales": ("currency",)}
 
 # the date that places a row in a period (reps.csv rows are not dated)
 ROW_DATE = {"sales": "sold_on", "feedback": "responded_on", "contacts": "contacted_on"}
 
 REQUIRED_FILES = ("reps", "sales")
-OPTIONAL_FILES = ("feedback", "contacts")
+OPTIONAL_FILES = ("feedback", "contacts", "fx_rates")
 
 
 def empty_frame(name: str) -> pl.DataFrame:
@@ -81,6 +93,7 @@ def _dtype(kind: str, scale: int) -> pl.DataType:
     return {
         "date": pl.Date(),
         "optional_date": pl.Date(),
+        "month": pl.Date(),  # the month's first day
         "decimal": pl.Decimal(38, scale),
         "int": pl.Int64(),
         "bool": pl.Boolean(),
@@ -124,6 +137,8 @@ class Inputs:
     contacts: Table
     # every row problem found; with --skip-invalid these rows are excluded
     problems: list[Diagnostic] = field(default_factory=list)
+    fx_rates: Table = field(default_factory=lambda: Table("fx_rates", empty_frame("fx_rates")))
 
     def tables(self) -> list[Table]:
-        return [self.reps, self.sales, self.feedback, self.contacts]
+        """The inputs; fx_rates only when its file is there (runs without it list the four of before)."""
+        return [self.reps, self.sales, self.feedback, self.contacts, *([self.fx_rates] if self.fx_rates.path else [])]

@@ -57,6 +57,11 @@ def load_inputs_streaming(data_dir: str | Path, scratch: str | Path, block_bytes
     for name in (*REQUIRED_FILES, *OPTIONAL_FILES):
         if name == "reps":
             continue
+        if name not in ROW_DATE:  # not dated (fx_rates.csv): small, read whole like reps.csv
+            tables[name], errors, found = _whole(data_dir, name)
+            fatal += errors
+            problems += found
+            continue
         path, errors = find_file(data_dir, name)
         fatal += errors
         if path is None:
@@ -70,7 +75,16 @@ def load_inputs_streaming(data_dir: str | Path, scratch: str | Path, block_bytes
         problems += diags
     if fatal:
         raise InputError(fatal)
-    return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems)
+    return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems, tables["fx_rates"])
+
+
+def _whole(data_dir: Path, name: str) -> tuple[Table, list[Diagnostic], list[Diagnostic]]:
+    """(table, file-level problems, row problems) of an undated input read in one piece."""
+    raw, errors = read_input(data_dir, name)
+    if raw is None:
+        return Table(name, empty_frame(name)), errors, []
+    kept, rejected, found = validate_rows(raw, None, None, "")
+    return whole_table(raw, kept, rejected), errors, found
 
 
 def _load_parts(name: str, path: Path, scratch: Path, block_bytes: int, refs) -> tuple[Table, list[Diagnostic]]:

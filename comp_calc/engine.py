@@ -131,14 +131,15 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
 
     grid = rep_periods.grid(reps.lazy(), tables, periods, kind).sort("rep_no", "p_start").collect()
     qm = quality.quality_multipliers(grid.lazy(), inputs.feedback.scan(until=end), tables.quality_bands, scales).collect()
-    components = _component_lines(grid.lazy(), inputs, tables, end)
-    streaming = bool(inputs.sales.parts)
-    turns = [(p.start if i else None, p.end) for i, p in enumerate(periods)] if streaming else [(None, end)]
-    window = timedelta(days=int(tables.versions["ob_window"].max() or 0))  # the longest outbound window
     currencies = currency.plan_currency(reps, tables.versions)
     converting = currency.needs_conversion(currencies, inputs.sales.scan(until=end))
     fx = currency.rate_table(inputs.fx_rates.frame)
-    missing = []  # credit lines that need a rate fx_rates.csv lacks: an input error, once all are found
+    missing = []  # rates needed that fx_rates.csv lacks: an input error, once all are found
+    pricing = (fx, reps, currencies, missing) if converting else None
+    components = _component_lines(grid.lazy(), inputs, tables, end, pricing)
+    streaming = bool(inputs.sales.parts)
+    turns = [(p.start if i else None, p.end) for i, p in enumerate(periods)] if streaming else [(None, end)]
+    window = timedelta(days=int(tables.versions["ob_window"].max() or 0))  # the longest outbound window
     sums, kept, numbered, unbalanced = [], [], 0, 0
     held_sums, held_kept = [], []  # step 6b: per (rep, period, kind) sums of every period, the lines of those shown
     for since, until in turns:
@@ -212,7 +213,7 @@ def _rows_after(table: Table, end: date) -> int:
     return int(table.scan(since=end + timedelta(days=1)).select(pl.len()).collect().item())
 
 
-def _component_lines(grid: pl.LazyFrame, inputs: Inputs, tables: PlanTables, end: date) -> pl.DataFrame:
+def _component_lines(grid: pl.LazyFrame, inputs: Inputs, tables: PlanTables, end: date, pricing: tuple | None = None) -> pl.DataFrame:
     """The lines of the section 6 components that the balance nets (SPEC 6.3 steps 3b-4d): each
     component's step gives lines with rep_id, rep_no, p_start, kind, amount and its own detail
     columns. A component adds its call here, its kind to `steps.kinds`, nothing else."""
@@ -221,7 +222,12 @@ def _component_lines(grid: pl.LazyFrame, inputs: Inputs, tables: PlanTables, end
     if tables.versions["has_activity"].any():
         values = tables.versions["act_min_value"].is_not_null().any()  # customer values only when a version weighs them
         contacts, sales = inputs.contacts.scan(until=end), inputs.sales.scan(until=end)
-        parts.append(activity.activity_lines(grid, contacts, sales, values))
+        fx = None
+        if pricing is not None and values:  # SPEC 6.3 step 4c: values in the contacting rep's currency
+            fx, reps, currencies, missing = pricing
+            sales = currency.with_sale_currency(sales, reps, currencies)
+            missing.append(activity.missing_value_rates(grid, contacts, sales, fx).collect())
+        parts.append(activity.activity_lines(grid, contacts, sales, values, fx))
     schema = {"rep_id": pl.String, "rep_no": pl.Int64, "p_start": pl.Date, "kind": pl.String, "amount": MONEY}
     return pl.concat([pl.LazyFrame(schema=schema), *parts], how="diagonal_relaxed").collect()
 

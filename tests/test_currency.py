@@ -171,3 +171,57 @@ def test_a_folder_without_currencies_gives_the_files_of_before(tmp_path):
     for name in ("payouts.csv", "lines.csv"):
         assert (tmp_path / "a" / "2026-03" / name).read_bytes() == (tmp_path / "b" / "2026-03" / name).read_bytes()
     assert "fx_rates" not in json.loads((tmp_path / "a" / "2026-03" / "manifest.json").read_text())["inputs"]
+
+
+ACTIVITY_PLAN = """\
+plan: calls
+version: 1
+effective_from: 2026-02-01
+currency: GBP
+period: month
+rounding: half_up
+rates:
+  - rate: 0.01
+activity:
+  channels: [voice]
+  target: 1
+  bonus: 50.00
+  min_customer_value: 1000
+"""
+
+SELLER_PLAN = PLAN.format(plan="sellers", currency="EUR", rounding="half_up").replace("2026-03-01", "2026-02-01")
+
+
+def _activity_case(tmp_path: Path, fx: str) -> tuple[Path, Path]:
+    reps = "rep_id,name,team,plan,quota,start_date,end_date\nA1,Al Call,North,calls,0,2026-01-01,\nE1,Eva Sell,North,sellers,0,2026-01-01,\n"
+    sales = "sale_id,rep_id,customer_id,product,amount,sold_on,cancelled_on,currency\n" \
+            "S1,E1,C1,card,1000.00,2026-02-10,,USD\nS2,E1,C2,card,1000.00,2026-02-11,,\n"
+    contacts = "contact_id,rep_id,customer_id,contacted_on,channel,connected\n" \
+               "K1,A1,C1,2026-03-05,voice,true\nK2,A1,C2,2026-03-06,voice,true\n"
+    plans = {"calls.yaml": ACTIVITY_PLAN, "sellers.yaml": SELLER_PLAN}
+    return write_case(tmp_path, plans, reps=reps, sales=sales, contacts=contacts, fx_rates=fx)
+
+
+def test_customer_values_are_in_the_contacting_reps_currency_at_the_sale_months_rate(tmp_path):
+    # A1 (GBP plan) needs customers worth 1000 GBP. C1 bought 1000.00 USD in February: at the
+    # February rate 0.79 that is 790.00 GBP < 1000, left out (the March rate 2.00 would give 2000);
+    # C2 bought 1000.00 EUR (E1's plan currency): * 1.20 = 1200.00 GBP >= 1000, counts.
+    # Count 1 >= target 1: one activity_bonus line of 50.00 GBP, 1 contact left out.
+    fx = "currency,to,month,rate\nUSD,GBP,2026-02,0.79\nUSD,GBP,2026-03,2.00\nEUR,GBP,2026-02,1.20\nUSD,EUR,2026-02,0.92\n"
+    plans, data = _activity_case(tmp_path, fx)
+    assert _run(tmp_path / "out", "2026-03", plans, data).exit_code == 0
+    rows = [r for r in read_csv(tmp_path / "out" / "2026-03" / "lines.csv") if r["kind"] == "activity_bonus"]
+    assert [(r["rep_id"], r["amount"], r["currency"]) for r in rows] == [("A1", "50.00", "GBP")]
+    assert rows[0]["explanation"] == (
+        "1 qualifying contact, target 1: bonus 50.00; 1 contact with a customer worth less than 1000.00 not counted"
+    )
+
+
+def test_a_customer_value_rate_that_is_missing_is_an_input_error(tmp_path):
+    # as above without EUR->GBP for 2026-02: C2's value (S2, line 3) cannot be priced in A1's GBP
+    fx = "currency,to,month,rate\nUSD,GBP,2026-02,0.79\nUSD,EUR,2026-02,0.92\n"
+    plans, data = _activity_case(tmp_path, fx)
+    result = _run(tmp_path / "out", "2026-03", plans, data)
+    assert result.exit_code == 2
+    assert f"{data / 'sales.csv'}:3: missing-fx-rate currency: sale S2 needs a rate from EUR to GBP for 2026-02" in result.output
+    assert ":2: missing-fx-rate" not in result.output  # S1 has both its rates

@@ -29,6 +29,13 @@ def plan_currency(reps: pl.DataFrame, versions: pl.DataFrame) -> pl.Series:
     ).to_series().alias("currency")
 
 
+def with_sale_currency(sales: pl.LazyFrame, reps: pl.DataFrame, currencies: pl.Series) -> pl.LazyFrame:
+    """`sales` with `currency` resolved: as written, else the currency of the seller's plan."""
+    code = pl.col("rep_id").cast(pl.Enum(reps["rep_id"])).to_physical().cast(pl.Int64)
+    written = pl.col("currency") if "currency" in sales.collect_schema().names() else pl.lit(None, dtype=pl.String)
+    return sales.with_columns(currency=pl.coalesce(written, pl.lit(currencies).gather(code)))
+
+
 def rate_table(fx_rates: pl.DataFrame) -> pl.DataFrame:
     """fx_rates.csv's valid rows as (currency, to, month, fx_rate): `month` the month's first day."""
     return fx_rates.select("currency", "to", "month", pl.col("rate").alias("fx_rate"))

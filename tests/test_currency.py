@@ -225,3 +225,39 @@ def test_a_customer_value_rate_that_is_missing_is_an_input_error(tmp_path):
     assert result.exit_code == 2
     assert f"{data / 'sales.csv'}:3: missing-fx-rate currency: sale S2 needs a rate from EUR to GBP for 2026-02" in result.output
     assert ":2: missing-fx-rate" not in result.output  # S1 has both its rates
+
+
+def test_totals_are_per_currency_in_the_manifest_the_json_summary_and_the_table(tmp_path):
+    # March: E1 84.40 EUR (64.40 + 20.00), G1 23.70 GBP; never added up into 108.10
+    result = _run(tmp_path / "a", "2026-03", PLANS, DATA, "--format", "json")
+    assert result.exit_code == 0
+    totals = json.loads(result.stdout)["totals"]
+    assert {c: (t["reps"], t["earned"], t["payout"]) for c, t in totals.items()} == {
+        "EUR": (1, "84.40", "84.40"), "GBP": (1, "23.70", "23.70"),
+    }
+    manifest = json.loads((tmp_path / "a" / "2026-03" / "manifest.json").read_text())["totals"]
+    assert {c: (t["reps"], t["credited"], t["payout"]) for c, t in manifest.items()} == {
+        "EUR": (1, "844.000000", "84.40"), "GBP": (1, "237.000000", "23.70"),
+    }
+    table = _run(tmp_path / "b", "2026-03").output
+    assert [line.split() for line in table.splitlines() if line.startswith("TOTAL")] == [
+        ["TOTAL", "EUR", "84.40", "84.40"], ["TOTAL", "GBP", "23.70", "23.70"],
+    ]
+    assert "108.10" not in table
+
+
+def test_diff_totals_are_per_currency(tmp_path):
+    # the GBP plan's rate 0.10 -> 0.20: G1's 23.70 -> 237.00 * 0.20 = 47.40 GBP (+100.00%); E1's EUR pay unchanged
+    new = tmp_path / "gbp.yaml"
+    new.write_text((PLANS / "gbp.yaml").read_text().replace("rate: 0.10", "rate: 0.20").replace("version: 1", "version: 2"))
+    result = invoke("diff", PLANS / "gbp.yaml", new, "--plans", PLANS, "--data", DATA, "--period", "2026-03",
+                    "--format", "json", "--allow-incomplete")
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    assert {c: (t["old_payout"], t["new_payout"], t["delta"], t["delta_pct"]) for c, t in got["totals"].items()} == {
+        "EUR": ("84.40", "84.40", "0.00", "0.00"), "GBP": ("23.70", "47.40", "23.70", "100.00"),
+    }
+    assert {r["rep_id"]: r["currency"] for r in got["reps"]} == {"E1": "EUR", "G1": "GBP"}
+    over = invoke("diff", PLANS / "gbp.yaml", new, "--plans", PLANS, "--data", DATA, "--period", "2026-03",
+                  "--fail-over", "50", "--allow-incomplete")
+    assert over.exit_code == 1 and "total payout in GBP changes by 100.00%" in over.output

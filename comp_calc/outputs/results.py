@@ -133,7 +133,6 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
 def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.DataFrame, data_until: date | None) -> dict:
     """Plan versions and file hashes, input hashes and row counts, totals, tool version; the latest
     date in the data and whether the period ends after it (run with --allow-incomplete). No clock."""
-    total = lambda c: payouts[c].sum() if payouts.height else Decimal("0.00")  # noqa: E731
     rejected = {}
     for d in inputs.problems:
         rejected[d.file] = rejected.get(d.file, 0) + 1
@@ -159,17 +158,25 @@ def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.Data
             }
             for t in inputs.tables()
         },
-        "totals": {
-            "reps": payouts.height,
-            "credited": total("credited"),
-            "earned": total("earned"),
-            "cap_adjustment": total("cap_adjustment"),
-            "clawbacks": total("clawbacks"),
-            "carry_in": total("carry_in"),
-            "payout": total("payout"),
-            "carry_out": total("carry_out"),
-        },
+        "totals": currency_totals(payouts, MANIFEST_TOTALS),
     }
+
+
+MANIFEST_TOTALS = ["credited", "earned", "cap_adjustment", "clawbacks", "carry_in", "payout", "carry_out"]
+
+
+def currency_totals(payouts: pl.DataFrame, columns: list[str]) -> dict[str, dict]:
+    """Per currency of the reps' plans (in code order): `reps` (rows) and the sum of each column.
+    Amounts of different currencies are never added together (SPEC 6.4)."""
+    if not payouts.height:
+        return {}
+    sums = (
+        payouts.with_columns(pl.col("currency").fill_null(""))
+        .group_by("currency")
+        .agg(reps=pl.len(), *[pl.col(c).sum() for c in columns])
+        .sort("currency")
+    )
+    return {r.pop("currency"): {"reps": r.pop("reps"), **r} for r in sums.to_dicts()}
 
 
 def period_files(

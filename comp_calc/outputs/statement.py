@@ -651,7 +651,7 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
     held = holdback_notes(result, period.label).get(rep_id, ((), ()))
     activity = activity_notes(result, period.label).get(rep_id, "")
     return _statement(
-        row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note, held,
+        row, commissions.filter(mine), claws.filter(mine), row.get("currency") or currency, _bands(result), ytd, note, held,
         draw_note=draw_note, activity_note=activity,
     )  # fmt: skip
 
@@ -675,7 +675,7 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
         rep = row["rep_id"]
         out.append(
             _statement(
-                row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency, bands,
+                row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), row.get("currency") or currency, bands,
                 ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""), held.get(rep, ((), ())),
                 draw_note=draws.get(rep, ""), activity_note=activity.get(rep, ""),
             )

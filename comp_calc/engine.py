@@ -245,7 +245,7 @@ def _component_sums(components: pl.DataFrame) -> pl.LazyFrame:
 
 # descriptive columns a commission line carries from its credit line into the statement
 _DESCRIPTION = ["sale_id", "role", "customer_id", "contact_id", "seller_id"]
-_DESCRIPTION += ["sale_currency", "fx_rate"]  # SPEC 6.3 currency: the sale's currency and rate when converted
+_DESCRIPTION += ["sale_currency", "fx_rate", "sale_credited"]  # SPEC 6.3 currency: the sale's currency, rate and credit when converted
 
 
 def _commissions(

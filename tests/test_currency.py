@@ -261,3 +261,19 @@ def test_diff_totals_are_per_currency(tmp_path):
     over = invoke("diff", PLANS / "gbp.yaml", new, "--plans", PLANS, "--data", DATA, "--period", "2026-03",
                   "--fail-over", "50", "--allow-incomplete")
     assert over.exit_code == 1 and "total payout in GBP changes by 100.00%" in over.output
+
+
+def test_lines_and_statements_say_how_a_credit_was_converted(tmp_path):
+    assert _run(tmp_path, "2026-03").exit_code == 0
+    rows = {(r["rep_id"], r["sale_id"]): r["explanation"] for r in read_csv(tmp_path / "2026-03" / "lines.csv")}
+    assert rows[("G1", "S1")] == (
+        "sale S1 (card) sold 2026-03-10: credited 237.00 (relationship credit: contact K1 for seller E1) "
+        "(300.00 USD x 0.79, the USD to GBP rate of 2026-03) x rate 0.10, tiers multiplier@piece 1.00@237.00, "
+        "quality x1.00 = 23.70"
+    )
+    assert "USD" not in rows[("E1", "S2")]  # S2 is in E1's own currency: nothing converted
+    result = invoke("explain", "--rep", "E1", "--plans", PLANS, "--data", DATA, "--period", "2026-03",
+                    "--allow-incomplete", "--format", "json")
+    statement = json.loads(result.stdout)
+    assert statement["currency"] == "EUR"
+    assert [c["role"] for c in statement["lines"]] == ["seller; 700.00 USD x 0.92 (USD to EUR, 2026-03)", "seller"]

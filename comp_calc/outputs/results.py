@@ -90,6 +90,14 @@ def lines_csv(result: RunResult) -> Iterator[bytes]:
         yield to_csv_bytes(piece, header=i == 0)
 
 
+def fx_text(lines: pl.DataFrame) -> pl.Expr:
+    """How a converted credit was priced: ` (700.00 USD x 0.92, the USD to EUR rate of 2026-03)`."""
+    return pl.format(
+        " ({} {} x {}, the {} to {} rate of {})", column_exact_text("sale_credited", lines), "sale_currency",
+        column_exact_text("fx_rate", lines), "sale_currency", "currency", pl.col("sold_on").dt.strftime("%Y-%m"),
+    )  # fmt: skip
+
+
 def _explained(lines: pl.DataFrame) -> pl.DataFrame:
     """`lines` (see `lines.period_lines`) with their tiers text and explanation, as the columns of lines.csv."""
     credited, rate, qm = (column_exact_text(c, lines) for c in ("credited", "rate", "quality_multiplier"))
@@ -99,6 +107,8 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
         .then(pl.format(" (relationship credit: contact {} for seller {})", pl.col("contact_id"), pl.col("seller_id")))
         .otherwise(pl.lit(""))
     )
+    if "fx_rate" in lines.columns:  # SPEC 6.3 currency: a credit converted from the sale's currency
+        via = via + pl.when(pl.col("fx_rate").is_not_null()).then(fx_text(lines)).otherwise(pl.lit(""))
     commission = pl.format(
         "sale {} ({}) sold {}: credited {}{} x rate {}, tiers multiplier@piece {}, quality x{} = {}",
         "sale_id", "product", "sold_on", credited, via, rate, "tiers", qm, money("amount"),

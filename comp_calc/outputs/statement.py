@@ -432,6 +432,17 @@ def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFr
         .then(pl.format("relationship (contact {}, sold by {})", pl.col("contact_id"), pl.col("seller_id")))
         .otherwise(pl.col("role"))
     )
+    credited = column_exact_text("credited", lines)
+    if "fx_rate" in lines.columns:  # SPEC 6.3 currency: how a credit converted from the sale's currency was formed
+        converted = pl.format(
+            "{}; {} {} x {} ({} to {}, {})", role, column_exact_text("sale_credited", lines), "sale_currency",
+            column_exact_text("fx_rate", lines), "sale_currency", "currency", pl.col("sold_on").dt.strftime("%Y-%m"),
+        )  # fmt: skip
+        role = pl.when(pl.col("fx_rate").is_not_null()).then(converted).otherwise(role)
+        credited = pl.when(pl.col("fx_rate").is_not_null()).then(
+            pl.format("{} ({} {} x {})", credited, column_exact_text("sale_credited", lines), "sale_currency",
+                      column_exact_text("fx_rate", lines))
+        ).otherwise(credited)
     commission = lines.filter(pl.col("kind") == "commission").select(
         "rep_id",
         "sale_id",
@@ -445,7 +456,7 @@ def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFr
         money_text(pl.col("amount")).alias("amount"),
         pl.format(
             "credited {} x rate {} by tier ({}) x quality {} = {}",
-            column_exact_text("credited", lines), column_exact_text("rate", lines), tiers, column_exact_text("quality_multiplier", lines), money_text(pl.col("amount")),
+            credited, column_exact_text("rate", lines), tiers, column_exact_text("quality_multiplier", lines), money_text(pl.col("amount")),
         ).alias("explanation"),
     )  # fmt: skip
     # with a holdback, a clawback recovers a share of the commission less the part still held (SPEC 6.3 step 6)

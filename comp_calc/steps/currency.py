@@ -59,7 +59,8 @@ def in_rep_currency(
     """Credit lines (step 1, with the sale's `currency`, null when not written) priced in the
     currency of the rep who receives each: `credited` times the rate, exact, at `scales.credited`.
 
-    Adds `sale_currency` and `fx_rate` (both null when the sale is in the rep's currency) and
+    Adds `sale_currency`, `fx_rate` and `sale_credited` (the credit in the sale's currency; all
+    three null when the sale is in the rep's currency) and
     `rep_currency`; drops `currency`. A needed rate fx_rates.csv lacks leaves `fx_rate` null
     and `credited` null: `missing_rates` finds those lines.
 
@@ -80,6 +81,7 @@ def in_rep_currency(
         .with_columns(
             fx_rate=pl.when(pl.col("_other")).then(pl.col("fx_rate").cast(dec(scales.fx))),
             sale_currency=pl.when(pl.col("_other")).then(pl.col("_from")),
+            sale_credited=pl.when(pl.col("_other")).then(pl.col("credited").cast(dec(c))),
             _needed=pl.col("_other"),
         )
         .with_columns(
@@ -97,6 +99,7 @@ def as_is(lines: pl.DataFrame, scales: Scales) -> pl.DataFrame:
     """Credit lines all in their rep's currency: the columns `in_rep_currency` adds, null."""
     return lines.drop("currency", strict=False).with_columns(
         fx_rate=pl.lit(None, dtype=dec(scales.fx)), sale_currency=pl.lit(None, dtype=pl.String),
+        sale_credited=pl.lit(None, dtype=dec(scales.credited)),
         rep_currency=pl.lit(None, dtype=pl.String),
     )
 

@@ -169,7 +169,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         last = until == end
         kept.append(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()))
     if any(m.height for m in missing):
-        raise InputError(_missing_rate_problems(pl.concat(missing), inputs, end))
+        raise InputError(missing_rate_problems(pl.concat(missing), inputs, end))
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
     # every period's holdback and release sums enter the balance as component rows, one per (rep, period,
     # kind): their count says only that the rep-period has lines (see `_present`)
@@ -185,7 +185,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
 MAX_LISTED = 50  # missing rates listed one by one; the rest are counted
 
 
-def _missing_rate_problems(missing: pl.DataFrame, inputs: Inputs, end: date) -> list[Diagnostic]:
+def missing_rate_problems(missing: pl.DataFrame, inputs: Inputs, end: date) -> list[Diagnostic]:
     """One diagnostic per sale and missing rate (sale_id, sale_currency, rep_currency, month), at
     the sale's line, in line order; past MAX_LISTED, one more saying how many are not listed."""
     lines = inputs.sales.scan(until=end).select("sale_id", "line")

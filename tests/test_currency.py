@@ -277,3 +277,16 @@ def test_lines_and_statements_say_how_a_credit_was_converted(tmp_path):
     statement = json.loads(result.stdout)
     assert statement["currency"] == "EUR"
     assert [c["role"] for c in statement["lines"]] == ["seller; 700.00 USD x 0.92 (USD to EUR, 2026-03)", "seller"]
+
+
+def test_alignment_compares_pay_only_within_one_currency(tmp_path):
+    # E1 is paid 84.40 EUR, G1 23.70 GBP: each is alone in its currency, so each ranks 1st of 1
+    # (ranked together, G1 would be 2nd); teams are split by currency
+    result = invoke("alignment", "--plans", PLANS, "--data", DATA, "--period", "2026-03", "--allow-incomplete", "--format", "json")
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    assert [(r["rep_id"], r["team"], r["currency"], r["period"]["pay_rank"]) for r in got["reps"]] == [
+        ("E1", "Paris (EUR)", "EUR", 1), ("G1", "London (GBP)", "GBP", 1),
+    ]
+    assert sorted(t["team"] for t in got["teams"]) == ["London (GBP)", "Paris (EUR)"]
+    assert got["currency"] == ""  # no single unit: each rep's amounts are in its own currency

@@ -73,6 +73,8 @@ def _table(name: str, rows: list[dict], schema: dict) -> Table:
             casts.append(pl.col(col).str.to_decimal(scale=_scale(frame[col].to_list())))
         elif kind == "date":
             casts.append(pl.col(col).str.to_date())
+        elif kind == "month":  # YYYY-MM: the month's first day
+            casts.append((pl.col(col) + "-01").str.to_date())
         elif kind == "int":
             casts.append(pl.col(col).cast(pl.Int64))
         elif kind == "bool":
@@ -85,6 +87,14 @@ REPS = {"rep_id": "id", "name": "id", "team": "id", "plan": "id", "quota": "deci
 SALES = {"sale_id": "id", "rep_id": "id", "customer_id": "id", "product": "id", "amount": "decimal", "sold_on": "date", "cancelled_on": "date"}
 FEEDBACK = {"response_id": "id", "rep_id": "id", "customer_id": "id", "responded_on": "date", "survey": "id", "score": "int"}
 CONTACTS = {"contact_id": "id", "rep_id": "id", "customer_id": "id", "contacted_on": "date", "channel": "id", "connected": "bool"}
+
+
+SALES_CURRENCY = {**SALES, "currency": "id"}
+FX_RATES = {"currency": "id", "to": "id", "month": "month", "rate": "decimal"}
+
+
+def fx_rate(currency, to, month, rate):
+    return {"currency": currency, "to": to, "month": month, "rate": rate}
 
 
 def rep(rep_id, quota="1000", start="2020-01-01", end=None, plan="p", team="t"):
@@ -103,12 +113,18 @@ def contact(contact_id, rep_id, customer, contacted_on, channel="voice", connect
     return {"contact_id": contact_id, "rep_id": rep_id, "customer_id": customer, "contacted_on": contacted_on, "channel": channel, "connected": "true" if connected else "false"}
 
 
-def inputs(reps, sales, feedback=(), contacts=()) -> Inputs:
+def inputs(reps, sales, feedback=(), contacts=(), fx_rates=None) -> Inputs:
+    """Typed inputs; sales with a `currency` key (None: empty) get the currency column, and
+    `fx_rates` (rows of `fx_rate`) the fx_rates table."""
+    sales = list(sales)
+    priced = any("currency" in s for s in sales)
+    extra = {} if fx_rates is None else {"fx_rates": _table("fx_rates", list(fx_rates), FX_RATES)}
     return Inputs(
         reps=_table("reps", list(reps), REPS),
-        sales=_table("sales", list(sales), SALES),
+        sales=_table("sales", [{"currency": None} | s for s in sales] if priced else sales, SALES_CURRENCY if priced else SALES),
         feedback=_table("feedback", list(feedback), FEEDBACK),
         contacts=_table("contacts", list(contacts), CONTACTS),
+        **extra,
     )
 
 

@@ -1,5 +1,6 @@
 """An independent, literal reading of SPEC section 3 in plain Python (Fractions, row by row),
-with the retroactive tiers, the CES metric, the outcome bonus and the holdback of section 6.
+with the retroactive tiers, the CES metric, the outcome bonus, the holdback and the currencies
+of section 6.
 
 Slow and simple on purpose: it shares no code with the engine except the
 period calendar and the Plan dataclasses, so the property tests that compare
@@ -42,10 +43,19 @@ def _metric_value(metric: str, scores: list[int]) -> Fraction:
     return Fraction(100 * (sum(1 for x in scores if x >= 9) - sum(1 for x in scores if x <= 6)), n)
 
 
-def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[dict], contacts: list[dict], period: Period):
+class MissingRate(Exception):
+    """A rate the run needs that fx_rates lacks: (sale_id, from, to, month as YYYY-MM)."""
+
+
+def compute(
+    plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[dict], contacts: list[dict], period: Period,
+    fx_rates: list[dict] = (),
+):
     """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited, outcome_bonus,
     holdback, released, draw, draw_balance, activity_bonus, activity_line: whether an activity_bonus line is
-    written, even of 0.00)}."""
+    written, even of 0.00)}. Amounts are in each rep's plan currency: a sale's `currency` (None:
+    the seller's plan's) is converted with `fx_rates` rows (currency, to, month 'YYYY-MM', rate) of
+    its sold_on month; a needed rate that is not there raises MissingRate with every one missing."""
     kind = period.kind
     first = period_containing(min(p.effective_from for p in plans.plans if p.period == kind), kind)
     periods = periods_between(first, period)
@@ -54,6 +64,22 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
     run_reps = [r for r in reps if plans.kind(r["plan"]) == kind]
     sales = [s for s in sales if s["sold_on"] <= end]
     contacts = [c for c in contacts if c["contacted_on"] <= end]
+
+    rates = {(r["currency"], r["to"], str(r["month"])[:7]): Fraction(r["rate"]) for r in fx_rates}
+    plan_currency = {p.plan: p.currency for p in plans.plans}
+    missing = set()
+
+    def fx(s, rep_id) -> Fraction:
+        """The factor from the sale's currency to `rep_id`'s plan currency, at the sale month's rate."""
+        frm = s.get("currency") or plan_currency[rep_by_id[s["rep_id"]]["plan"]]
+        to = plan_currency[rep_by_id[rep_id]["plan"]]
+        if frm == to:
+            return Fraction(1)
+        key = (frm, to, s["sold_on"].isoformat()[:7])
+        if key not in rates:
+            missing.add((s["sale_id"], *key))
+            return Fraction(0)
+        return rates[key]
 
     def version(rep_id, day):
         rep = rep_by_id[rep_id]
@@ -81,10 +107,10 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
         amount = Fraction(s["amount"])
         if best is not None and best["rep_id"] != s["rep_id"]:
             share = Fraction(ob.share)
-            lines.append((best["rep_id"], "relationship", s, amount * share))
-            lines.append((s["rep_id"], "seller", s, amount * (1 - share)))
+            lines.append((best["rep_id"], "relationship", s, amount * share * fx(s, best["rep_id"])))
+            lines.append((s["rep_id"], "seller", s, amount * (1 - share) * fx(s, s["rep_id"])))
         else:
-            lines.append((s["rep_id"], "seller", s, amount))
+            lines.append((s["rep_id"], "seller", s, amount * fx(s, s["rep_id"])))
 
     results = {}
     commission_of = {}  # (sale_id, role) -> (amount, plan version)
@@ -215,7 +241,7 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                     if a.min_customer_value is not None:
                         value = sum(
                             (
-                                Fraction(s["amount"])
+                                Fraction(s["amount"]) * fx(s, rid)
                                 for s in sales
                                 if s["customer_id"] == c["customer_id"]
                                 and day - timedelta(days=365) <= s["sold_on"] <= day - timedelta(days=1)
@@ -258,4 +284,6 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                     credited=credited_total, outcome_bonus=bonus, holdback=holdback, released=release,
                     draw=draw_line, draw_balance=owed_draw[rid], activity_bonus=activity_bonus, activity_line=activity_line,
                 )  # fmt: skip
+    if missing:
+        raise MissingRate(sorted(missing))
     return results

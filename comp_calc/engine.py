@@ -159,7 +159,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
             if any(m.height for m in missing):
                 continue  # reported below, with every other missing rate
         else:
-            credit_lines = currency.as_is(credit_lines, scales)
+            credit_lines = currency.as_is(credit_lines)
         commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)  # steps 2-4
         del credit_lines
         sums.append(cap.earned(commissions.lazy()).collect())
@@ -245,7 +245,12 @@ def _component_sums(components: pl.DataFrame) -> pl.LazyFrame:
 
 # descriptive columns a commission line carries from its credit line into the statement
 _DESCRIPTION = ["sale_id", "role", "customer_id", "contact_id", "seller_id"]
-_DESCRIPTION += ["sale_currency", "fx_rate", "sale_credited"]  # SPEC 6.3 currency: the sale's currency, rate and credit when converted
+# SPEC 6.3 currency: the sale's currency, rate and credit, on the lines of a run that converts (absent otherwise)
+_CONVERTED = ["sale_currency", "fx_rate", "sale_credited"]
+
+
+def _converted(columns: list[str]) -> list[str]:
+    return [c for c in _CONVERTED if c in columns]
 
 
 def _commissions(
@@ -272,7 +277,7 @@ def _commissions(
         .drop("rep_id", "rep_no", *[f"multiplier_{b}" for b in range(n_bands)])
         .collect()
     )
-    columns = ["line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION]
+    columns = ["line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION, *_converted(credit_lines.columns)]
     lines, at = attainment.gather_rep_periods(credit_lines, columns, grid, table, periods)
     products = credit_lines["product"].unique().sort()
     rates = rate.rate_table(tables.rates, bands, n_bands, products, scales)
@@ -358,12 +363,14 @@ def _lines(
     commission = commissions.select(
         "line_no", "rep_id", "rep_no", "p_start", "sold_on", "product", "credited", "rate",
         pl.col("qm_used").alias("quality_multiplier"), "amount", "base_d", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",
+        *_converted(commissions.columns),
     )  # fmt: skip
     periods = grid.select("p_start", "period").unique()
     claw = claw_lines.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start").select(
         "line_no", "rep_id", "rep_no", "p_start", pl.lit(ORDER["clawback"]).alias("order"), pl.lit("clawback").alias("kind"), "sold_on", "product",
         "credited", pl.col("clawback").alias("amount"), "cancelled_on", "within_days", "days",
         pl.col("recover").cast(pl.String), "original_period", "original_amount", "held", *_DESCRIPTION,
+        *_converted(claw_lines.collect_schema().names()),
     )  # fmt: skip
     cap_lines = grid.filter(pl.col("cap_adjustment").is_not_null()).select(
         "rep_id", "rep_no", "p_start", pl.lit(ORDER["cap"]).alias("order"), pl.lit("cap").alias("kind"), pl.col("cap_adjustment").alias("amount"),

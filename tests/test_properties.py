@@ -345,7 +345,8 @@ def test_two_currencies_agree_with_literal_reading(case):
         assert found == {m[0] for m in missing.args[0]}
         return
     result = compute(ps, inp, period)
-    event(f"converted lines: {result.lines.filter(pl.col('fx_rate').is_not_null()).height > 0}")
+    converting = "fx_rate" in result.lines.columns  # only a run with a sale in another currency than its rep's
+    event(f"converted lines: {converting and result.lines.filter(pl.col('fx_rate').is_not_null()).height > 0}")
     got = {
         (r["rep_id"], r["period"]): (r["credited"], r["earned"], r["clawbacks"], r["payout"], r["activity_bonus"], r["currency"])
         for r in result.grid.filter(pl.col("present")).to_dicts()
@@ -359,7 +360,8 @@ def test_two_currencies_agree_with_literal_reading(case):
     assert got == want
     # every credit line, divided by its rate, gives back its part of the sale: the parts add up to the amount
     rates = {(r["currency"], r["to"], r["month"]): Decimal(r["rate"]) for r in fx}
-    lines = result.lines.filter(pl.col("kind") == "commission").to_dicts()
+    lines = result.lines.filter(pl.col("kind") == "commission")
+    lines = (lines if converting else lines.with_columns(fx_rate=None, sale_currency=None, sale_credited=None)).to_dicts()
     amounts = {s["sale_id"]: s["amount"] for s in inp.sales.frame.to_dicts()}
     parts: dict[str, Decimal] = {}
     for line in lines:

@@ -95,13 +95,10 @@ def in_rep_currency(
     )
 
 
-def as_is(lines: pl.DataFrame, scales: Scales) -> pl.DataFrame:
-    """Credit lines all in their rep's currency: the columns `in_rep_currency` adds, null."""
-    return lines.drop("currency", strict=False).with_columns(
-        fx_rate=pl.lit(None, dtype=dec(scales.fx)), sale_currency=pl.lit(None, dtype=pl.String),
-        sale_credited=pl.lit(None, dtype=dec(scales.credited)),
-        rep_currency=pl.lit(None, dtype=pl.String),
-    )
+def as_is(lines: pl.DataFrame) -> pl.DataFrame:
+    """Credit lines all in their rep's currency (no sale needs converting): as they are, without
+    the sale's `currency` (no column is added: a run in one currency carries nothing more)."""
+    return lines.drop("currency", strict=False)
 
 
 def missing_rates(lines: pl.DataFrame) -> pl.DataFrame:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -27,8 +28,8 @@ from comp_calc.steps import (
     activity, attainment, balance, cap, clawback, credit, draw, holdback, outcome_bonus, override, quality, rate, rep_periods,
     spif,
 )  # fmt: skip
-from comp_calc.steps import restatement
 from comp_calc.data.closed import ClosedPeriods
+from comp_calc.steps import currency, restatement
 from comp_calc.steps.kinds import COLUMN, ORDER, SECTION6_COLUMNS
 from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, dec
 from comp_calc.steps.params import PlanTables, build_tables, plan_scales
@@ -78,6 +79,15 @@ def _scale(frame: pl.DataFrame, column: str) -> int:
     return dtype.scale if isinstance(dtype, pl.Decimal) else 0
 
 
+def _fx_scale(plans: PlanSet, inputs: Inputs) -> int:
+    """The decimals of the exchange rates, when a run may use one (else 0: scales as before)."""
+    by_plan = pl.DataFrame([(p.plan, p.currency) for p in plans.plans], schema=["plan", "currency"], orient="row")
+    currencies = currency.plan_currency(inputs.reps.frame, by_plan)
+    if not inputs.fx_rates.frame.height or not currency.needs_conversion(currencies, inputs.sales.scan()):
+        return 0
+    return _scale(inputs.fx_rates.frame, "rate")
+
+
 def first_period(plans: PlanSet, kind: str) -> Period | None:
     starts = [p.effective_from for p in plans.plans if p.period == kind]
     return period_containing(min(starts), kind) if starts else None
@@ -97,11 +107,11 @@ def compute(plans: PlanSet, inputs: Inputs, period: Period, closed: ClosedPeriod
     if (period.start.year - first.start.year) > MAX_YEARS:
         message = f"{period} is more than {MAX_YEARS} years after the first plan period {first}; check the dates in the data"
         raise InputError(Diagnostic("--period", None, None, "period-too-far", message))
-    scales = plan_scales(plans, _scale(inputs.sales.frame, "amount"), _scale(inputs.reps.frame, "quota"))
+    scales = plan_scales(plans, _scale(inputs.sales.frame, "amount"), _scale(inputs.reps.frame, "quota"), _fx_scale(plans, inputs))
     if scales.division > MAX_PRECISION - MIN_INTEGER_DIGITS:
         message = (
             f"the decimals written in the data and plans need {scales.division} digits after the point for exact "
-            f"arithmetic, more than {MAX_PRECISION - MIN_INTEGER_DIGITS}; write amounts, quotas and plan numbers with fewer decimals"
+            f"arithmetic, more than {MAX_PRECISION - MIN_INTEGER_DIGITS}; write amounts, quotas, exchange rates and plan numbers with fewer decimals"
         )
         raise InputError(Diagnostic("plans", None, None, "too-many-decimals", message))
     try:
@@ -128,7 +138,12 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     grid = rep_periods.grid(reps.lazy(), tables, periods, kind).sort("rep_no", "p_start").collect()
     recorded = _recorded(grid, closed)
     qm = quality.quality_multipliers(grid.lazy(), inputs.feedback.scan(until=end), tables.quality_bands, scales).collect()
-    components = _component_lines(grid.lazy(), inputs, tables, end)
+    currencies = currency.plan_currency(reps, tables.versions)
+    converting = currency.needs_conversion(currencies, inputs.sales.scan(until=end))
+    fx = currency.rate_table(inputs.fx_rates.frame)
+    missing = []  # rates needed that fx_rates.csv lacks: an input error, once all are found
+    pricing = (fx, reps, currencies, missing) if converting else None
+    components = _component_lines(grid.lazy(), inputs, tables, end, pricing)
     streaming = bool(inputs.sales.parts)
     turns = [(p.start if i else None, p.end) for i, p in enumerate(periods)] if streaming else [(None, end)]
     window = timedelta(days=int(tables.versions["ob_window"].max() or 0))  # the longest outbound window
@@ -150,6 +165,13 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         if reports.height:  # step 4d: the reports' credit of this turn, whatever their period kind
             net_sums.append(override.net_credit(credit_lines.lazy(), reports, kind, first.start).collect())
         numbered += count
+        if converting:  # SPEC 6.3 currency: each line in its receiving rep's currency
+            credit_lines = currency.in_rep_currency(credit_lines, reps, currencies, fx, scales)
+            missing.append(currency.missing_rates(credit_lines))
+            if any(m.height for m in missing):
+                continue  # reported below, with every other missing rate
+        else:
+            credit_lines = currency.as_is(credit_lines)
         commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)  # steps 2-4
         del credit_lines
         sums.append(cap.earned(commissions.lazy()).collect())
@@ -161,6 +183,8 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         last = until == end
         kept.append(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()))
         spif_kept.append(spifs if last else spifs.filter(pl.col("cancelled_on").is_not_null()))
+    if any(m.height for m in missing):
+        raise InputError(missing_rate_problems(pl.concat(missing), inputs, end))
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
     if reports.height:  # step 4d: override lines of every period, from the net credits of all turns
         lines = override.override_lines(grid.lazy(), pairs, override.add_up(net_sums), reps).collect()
@@ -179,12 +203,38 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     return result
 
 
+MAX_LISTED = 50  # missing rates listed one by one; the rest are counted
+
+
+def missing_rate_problems(missing: pl.DataFrame, inputs: Inputs, end: date) -> list[Diagnostic]:
+    """One diagnostic per sale and missing rate (sale_id, sale_currency, rep_currency, month), at
+    the sale's line, in line order; past MAX_LISTED, one more saying how many are not listed."""
+    lines = inputs.sales.scan(until=end).select("sale_id", "line")
+    found = (
+        missing.unique().lazy().join(lines, on="sale_id").sort("line", "rep_currency").collect()
+    )
+    sales_file = file_name("sales", inputs.sales.path)
+    fx_file = Path(file_name("fx_rates", inputs.fx_rates.path)).name
+    problems = [
+        Diagnostic(sales_file, r["line"], "currency", "missing-fx-rate",
+                   f"sale {r['sale_id']} needs a rate from {r['sale_currency']} to {r['rep_currency']} for "
+                   f"{r['month']:%Y-%m}, which {fx_file} lacks")
+        for r in found.head(MAX_LISTED).to_dicts()
+    ]
+    if found.height > MAX_LISTED:
+        pairs = found.select("sale_currency", "rep_currency", "month").unique().height
+        problems.append(Diagnostic(sales_file, None, "currency", "missing-fx-rate",
+                                   f"{found.height - MAX_LISTED} more sales need a rate {fx_file} lacks "
+                                   f"({pairs} currency pairs and months in all)"))
+    return problems
+
+
 def _rows_after(table: Table, end: date) -> int:
     """How many of the table's rows are dated after `end`."""
     return int(table.scan(since=end + timedelta(days=1)).select(pl.len()).collect().item())
 
 
-def _component_lines(grid: pl.LazyFrame, inputs: Inputs, tables: PlanTables, end: date) -> pl.DataFrame:
+def _component_lines(grid: pl.LazyFrame, inputs: Inputs, tables: PlanTables, end: date, pricing: tuple | None = None) -> pl.DataFrame:
     """The lines of the section 6 components that the balance nets (SPEC 6.3 steps 3b-4d): each
     component's step gives lines with rep_id, rep_no, p_start, kind, amount and its own detail
     columns. A component adds its call here, its kind to `steps.kinds`, nothing else."""
@@ -193,7 +243,12 @@ def _component_lines(grid: pl.LazyFrame, inputs: Inputs, tables: PlanTables, end
     if tables.versions["has_activity"].any():
         values = tables.versions["act_min_value"].is_not_null().any()  # customer values only when a version weighs them
         contacts, sales = inputs.contacts.scan(until=end), inputs.sales.scan(until=end)
-        parts.append(activity.activity_lines(grid, contacts, sales, values))
+        fx = None
+        if pricing is not None and values:  # SPEC 6.3 step 4c: values in the contacting rep's currency
+            fx, reps, currencies, missing = pricing
+            sales = currency.with_sale_currency(sales, reps, currencies)
+            missing.append(activity.missing_value_rates(grid, contacts, sales, fx).collect())
+        parts.append(activity.activity_lines(grid, contacts, sales, values, fx))
     schema = {"rep_id": pl.String, "rep_no": pl.Int64, "p_start": pl.Date, "kind": pl.String, "amount": MONEY}
     return pl.concat([pl.LazyFrame(schema=schema), *parts], how="diagonal_relaxed").collect()
 
@@ -226,6 +281,12 @@ def _component_sums(components: pl.DataFrame, *more: pl.DataFrame) -> pl.LazyFra
 
 # descriptive columns a commission line carries from its credit line into the statement
 _DESCRIPTION = ["sale_id", "role", "customer_id", "contact_id", "seller_id"]
+# SPEC 6.3 currency: the sale's currency, rate and credit, on the lines of a run that converts (absent otherwise)
+_CONVERTED = ["sale_currency", "fx_rate", "sale_credited"]
+
+
+def _converted(columns: list[str]) -> list[str]:
+    return [c for c in _CONVERTED if c in columns]
 
 
 def _commissions(
@@ -252,7 +313,7 @@ def _commissions(
         .drop("rep_id", "rep_no", *[f"multiplier_{b}" for b in range(n_bands)])
         .collect()
     )
-    columns = ["line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION]
+    columns = ["line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION, *_converted(credit_lines.columns)]
     lines, at = attainment.gather_rep_periods(credit_lines, columns, grid, table, periods)
     products = credit_lines["product"].unique().sort()
     rates = rate.rate_table(tables.rates, bands, n_bands, products, scales)
@@ -382,6 +443,7 @@ def _lines(
     commission = commissions.select(
         "line_no", "rep_id", "rep_no", "p_start", "sold_on", "product", "credited", "rate",
         pl.col("qm_used").alias("quality_multiplier"), "amount", "base_d", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",
+        *_converted(commissions.columns),
     )  # fmt: skip
     periods = grid.select("p_start", "period").unique()
 
@@ -392,7 +454,7 @@ def _lines(
             pl.col("recover").cast(pl.String), "original_period", "original_amount", *_DESCRIPTION, *extra,
         )  # fmt: skip
 
-    claw = clawbacks(claw_lines, "held")
+    claw = clawbacks(claw_lines, "held", *_converted(claw_lines.collect_schema().names()))
     spif_parts = []
     if spifs is not None and spifs[0].height:
         campaign = (pl.col("campaign").alias("reference"), "campaign_no")

@@ -74,6 +74,8 @@ def _table(name: str, rows: list[dict], schema: dict) -> Table:
             casts.append(pl.col(col).str.to_decimal(scale=_scale(frame[col].to_list())))
         elif kind == "date":
             casts.append(pl.col(col).str.to_date())
+        elif kind == "month":  # YYYY-MM: the month's first day
+            casts.append((pl.col(col) + "-01").str.to_date())
         elif kind == "int":
             casts.append(pl.col(col).cast(pl.Int64))
         elif kind == "bool":
@@ -86,6 +88,14 @@ REPS = {"rep_id": "id", "name": "id", "team": "id", "plan": "id", "quota": "deci
 SALES = {"sale_id": "id", "rep_id": "id", "customer_id": "id", "product": "id", "amount": "decimal", "sold_on": "date", "cancelled_on": "date"}
 FEEDBACK = {"response_id": "id", "rep_id": "id", "customer_id": "id", "responded_on": "date", "survey": "id", "score": "int"}
 CONTACTS = {"contact_id": "id", "rep_id": "id", "customer_id": "id", "contacted_on": "date", "channel": "id", "connected": "bool"}
+
+
+SALES_CURRENCY = {**SALES, "currency": "id"}
+FX_RATES = {"currency": "id", "to": "id", "month": "month", "rate": "decimal"}
+
+
+def fx_rate(currency, to, month, rate):
+    return {"currency": currency, "to": to, "month": month, "rate": rate}
 
 
 def rep(rep_id, quota="1000", start="2020-01-01", end=None, plan="p", team="t", manager=None):
@@ -111,11 +121,17 @@ def campaign_row(campaign_id, product, starts_on, ends_on):
     return {"campaign_id": campaign_id, "product": product, "starts_on": starts_on, "ends_on": ends_on}
 
 
-def inputs(reps, sales, feedback=(), contacts=(), campaigns=None) -> Inputs:
+def inputs(reps, sales, feedback=(), contacts=(), campaigns=None, fx_rates=None) -> Inputs:
+    """Typed inputs; sales with a `currency` key (None: empty) get the currency column, `campaigns`
+    (rows of `campaign_row`) the campaigns table and `fx_rates` (rows of `fx_rate`) the fx_rates table."""
+    sales = list(sales)
+    priced = any("currency" in s for s in sales)
     extra = {} if campaigns is None else {"campaigns": _table("campaigns", list(campaigns), CAMPAIGNS)}
+    if fx_rates is not None:
+        extra["fx_rates"] = _table("fx_rates", list(fx_rates), FX_RATES)
     return Inputs(
         reps=_table("reps", list(reps), REPS),
-        sales=_table("sales", list(sales), SALES),
+        sales=_table("sales", [{"currency": None} | s for s in sales] if priced else sales, SALES_CURRENCY if priced else SALES),
         feedback=_table("feedback", list(feedback), FEEDBACK),
         contacts=_table("contacts", list(contacts), CONTACTS),
         **extra,

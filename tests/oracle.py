@@ -1,6 +1,6 @@
 """An independent, literal reading of SPEC section 3 in plain Python (Fractions, row by row),
 with the retroactive tiers, the CES metric, the campaign spifs, the outcome bonus, the activity quota, the
-manager overrides, the holdback and the draw of section 6.
+manager overrides, the holdback, the draw and the currencies of section 6.
 
 Slow and simple on purpose: it shares no code with the engine except the
 period calendar and the Plan dataclasses, so the property tests that compare
@@ -59,14 +59,20 @@ def _metric_value(metric: str, scores: list[int]) -> Fraction:
     return Fraction(100 * (sum(1 for x in scores if x >= 9) - sum(1 for x in scores if x <= 6)), n)
 
 
+class MissingRate(Exception):
+    """A rate the run needs that fx_rates lacks: (sale_id, from, to, month as YYYY-MM)."""
+
+
 def compute(
     plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[dict], contacts: list[dict], period: Period,
-    campaigns: list[dict] = (),
+    campaigns: list[dict] = (), fx_rates: list[dict] = (),
 ):  # fmt: skip
     """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited, outcome_bonus,
     spifs, holdback, released, draw, draw_balance, activity_bonus, activity_line: whether an activity_bonus line is
     written, even of 0.00, overrides, override_lines: [(report rep_id, amount)] in report order)}. `campaigns` are
-    campaigns.csv rows (campaign_id, product, starts_on, ends_on)."""
+    campaigns.csv rows (campaign_id, product, starts_on, ends_on). Amounts are in each rep's plan currency: a sale's
+    `currency` (None: the seller's plan's) is converted with `fx_rates` rows (currency, to, month 'YYYY-MM', rate) of
+    its sold_on month; a needed rate that is not there raises MissingRate with every one missing."""
     calendar = {c["campaign_id"]: c for c in campaigns}
     kind = period.kind
     first = period_containing(min(p.effective_from for p in plans.plans if p.period == kind), kind)
@@ -76,6 +82,22 @@ def compute(
     run_reps = [r for r in reps if plans.kind(r["plan"]) == kind]
     sales = [s for s in sales if s["sold_on"] <= end]
     contacts = [c for c in contacts if c["contacted_on"] <= end]
+
+    rates = {(r["currency"], r["to"], str(r["month"])[:7]): Fraction(r["rate"]) for r in fx_rates}
+    plan_currency = {p.plan: p.currency for p in plans.plans}
+    missing = set()
+
+    def fx(s, rep_id) -> Fraction:
+        """The factor from the sale's currency to `rep_id`'s plan currency, at the sale month's rate."""
+        frm = s.get("currency") or plan_currency[rep_by_id[s["rep_id"]]["plan"]]
+        to = plan_currency[rep_by_id[rep_id]["plan"]]
+        if frm == to:
+            return Fraction(1)
+        key = (frm, to, s["sold_on"].isoformat()[:7])
+        if key not in rates:
+            missing.add((s["sale_id"], *key))
+            return Fraction(0)
+        return rates[key]
 
     def version(rep_id, day):
         rep = rep_by_id[rep_id]
@@ -103,10 +125,10 @@ def compute(
         amount = Fraction(s["amount"])
         if best is not None and best["rep_id"] != s["rep_id"]:
             share = Fraction(ob.share)
-            lines.append((best["rep_id"], "relationship", s, amount * share))
-            lines.append((s["rep_id"], "seller", s, amount * (1 - share)))
+            lines.append((best["rep_id"], "relationship", s, amount * share * fx(s, best["rep_id"])))
+            lines.append((s["rep_id"], "seller", s, amount * (1 - share) * fx(s, s["rep_id"])))
         else:
-            lines.append((s["rep_id"], "seller", s, amount))
+            lines.append((s["rep_id"], "seller", s, amount * fx(s, s["rep_id"])))
 
     results = {}
     commission_of = {}  # (sale_id, role) -> (amount, plan version)
@@ -250,7 +272,7 @@ def compute(
                     if a.min_customer_value is not None:
                         value = sum(
                             (
-                                Fraction(s["amount"])
+                                Fraction(s["amount"]) * fx(s, rid)
                                 for s in sales
                                 if s["customer_id"] == c["customer_id"]
                                 and day - timedelta(days=365) <= s["sold_on"] <= day - timedelta(days=1)
@@ -314,6 +336,8 @@ def compute(
                     draw=draw_line, draw_balance=owed_draw[rid], activity_bonus=activity_bonus, activity_line=activity_line,
                     spifs=spifs, overrides=overrides, override_lines=override_lines,
                 )  # fmt: skip
+    if missing:
+        raise MissingRate(sorted(missing))
     return results
 
 

@@ -99,10 +99,10 @@ def test_json_has_rule_changes_reps_and_totals(tmp_path):
         ("B2", "2.50", "2.50", "0.00", "0.00"),
         ("D4", "6.25", "6.25", "0.00", "0.00"),
     ]
-    assert got["totals"] == {
+    assert got["totals"] == {"EUR": {
         "reps": 3, "old_payout": "27.65", "new_payout": "31.25", "delta": "3.60", "delta_pct": "13.02",
         "gain": 1, "lose": 0, "same": 2,
-    }  # fmt: skip
+    }}  # per currency  # fmt: skip
 
 
 def test_csv_one_row_per_rep(tmp_path):
@@ -146,7 +146,7 @@ def test_same_plan_or_reformatted_copy_is_no_change(tmp_path, new_text):
     assert "0 gain, 0 lose, 2 unchanged.\n" in out
     as_json = json.loads(run_diff(plans, data, str(plans / "p.yaml"), str(new), "--period", "2026-02", "--format", "json").output)
     assert as_json["rule_changes"] == []
-    assert {r["delta"] for r in as_json["reps"]} == {"0.00"} and as_json["totals"]["delta"] == "0.00"
+    assert {r["delta"] for r in as_json["reps"]} == {"0.00"} and as_json["totals"]["EUR"]["delta"] == "0.00"
 
 
 def test_reformatted_plan_parses_to_the_same_rules():
@@ -179,7 +179,7 @@ def test_fail_over(tmp_path):
     args = (str(plans / "p.yaml"), str(new), "--period", "2026-01", "--format", "json", "--fail-over")
     over = run_diff(plans, data, *args, "13")  # 13.0198...% > 13
     assert over.exit_code == 1
-    assert json.loads(over.stdout)["totals"]["delta_pct"] == "13.02"
+    assert json.loads(over.stdout)["totals"]["EUR"]["delta_pct"] == "13.02"
     assert over.stderr == "fail-over: total payout changes by 13.02%, over the 13% limit\n"
     assert run_diff(plans, data, *args, "13.02").exit_code == 0  # 13.0198...% <= 13.02
     bad = run_diff(plans, data, str(plans / "p.yaml"), str(new), "--period", "2026-01", "--fail-over", "lots")
@@ -196,7 +196,7 @@ def test_new_with_another_version_stands_in_for_old(tmp_path):
         ("version", "1", "2", "metadata"),
         ("rates[card]", "0.03", "0.04", "direct"),
     ]
-    assert got["totals"]["delta"] == "3.60"
+    assert got["totals"]["EUR"]["delta"] == "3.60"
 
 
 def test_old_must_be_a_version_of_the_plan_set(tmp_path):
@@ -218,7 +218,7 @@ def test_old_outside_plans_stands_in_for_its_version(tmp_path):
     result = run_diff(plans, data, str(outside), str(new), "--period", "2026-01", "--format", "json")
     assert result.exit_code == 0, result.output
     got = json.loads(result.output)
-    assert got["rule_changes"] == [] and got["totals"]["old_payout"] == "31.25" and got["totals"]["delta"] == "0.00"
+    assert got["rule_changes"] == [] and got["totals"]["EUR"]["old_payout"] == "31.25" and got["totals"]["EUR"]["delta"] == "0.00"
 
 
 # --------------------------------------------------------------------------
@@ -258,7 +258,7 @@ def test_revision_path_is_resolved_from_a_subfolder(repo, monkeypatch):
     monkeypatch.chdir(repo / "plans")
     result = invoke("diff", "p.yaml@HEAD", "p.yaml", "--plans", ".", "--data", "../data", "--period", "2026-01", "--allow-incomplete", "--format", "json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["totals"]["delta"] == "3.60"
+    assert json.loads(result.output)["totals"]["EUR"]["delta"] == "3.60"
 
 
 def test_unknown_revision_is_a_clear_error(repo):
@@ -302,7 +302,7 @@ def test_diff_of_two_versions_of_the_set_applies_new_rules_in_old_slot(tmp_path)
         ("rates[card]", "0.03", "0.04"),
     ]
     assert got["note"] == f"NEW is version 2 of {plans} already; its rules are applied in place of version 1 (in force from 2026-01-01)"
-    assert got["totals"]["delta"] == "3.60"  # the card rate of version 2 in January, as computed above
+    assert got["totals"]["EUR"]["delta"] == "3.60"  # the card rate of version 2 in January, as computed above
 
 
 def test_new_clashing_with_another_version_of_the_set_is_refused(tmp_path):

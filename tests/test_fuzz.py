@@ -298,7 +298,7 @@ def test_the_base_case_is_valid(tmp_path: Path):
     assert invoke("validate", "--plans", ROOT / "plans", "--data", data).exit_code == 0
     result = invoke("run", "--plans", ROOT / "plans", "--data", data, "--out", tmp_path / "out", "--period", "2026-06", "--format", "json", "--allow-incomplete")
     assert result.exit_code == 0
-    assert json.loads(result.stdout)["totals"]["reps"] > 0
+    assert json.loads(result.stdout)["totals"]["EUR"]["reps"] > 0
 
 
 def _csv_text(name: str) -> bytes:

@@ -75,7 +75,7 @@ def test_the_summary_adds_up_and_fits_80_columns(tmp_path):
     out = _summary(tmp_path, "--period", "2026-10")
     assert all(len(line) <= 80 for line in out.splitlines()), out
     totals = _total_row(out)
-    manifest = json.loads((tmp_path / "out" / "2026-10" / "manifest.json").read_text())["totals"]
+    manifest = json.loads((tmp_path / "out" / "2026-10" / "manifest.json").read_text())["totals"]["EUR"]
     names = {"earned": "earned", "cap": "cap_adjustment", "clawbacks": "clawbacks", "carry_in": "carry_in", "carried_out": "carry_out", "payout": "payout"}
     for shown, column in names.items():  # a column is shown exactly when some rep has a nonzero amount in it
         assert (shown in totals) == (shown in ("earned", "payout") or D(manifest[column]) != 0), shown
@@ -147,7 +147,7 @@ def test_diff_of_two_versions_defaults_to_the_last_period_old_is_in_force():
     got = json.loads(result.stdout)
     assert got["period"] == "2026-06"
     assert "period 2026-06 is the latest complete one in which OLD is in force" in got["note"]
-    assert got["totals"]["delta"] != "0.00"
+    assert got["totals"]["EUR"]["delta"] != "0.00"
 
 
 def test_diff_in_a_period_after_old_says_why_little_moves():

@@ -536,12 +536,24 @@ def test_different_plans_may_differ_in_period_kind(tmp_path):
     assert diagnostics == []
 
 
-def test_all_plans_share_one_currency(tmp_path):
+def test_plans_may_differ_in_currency(tmp_path):
     write(tmp_path / "c.yaml", with_("plan: inbound", "plan: third"))
     _, diagnostics = load_pair(tmp_path, with_("currency: EUR", "# usd\ncurrency: USD"),
                                with_("plan: inbound", "plan: other"))
+    assert diagnostics == []
+
+
+def test_versions_of_one_plan_share_the_currency(tmp_path):
+    _, diagnostics = load_pair(tmp_path, BASE, with_("version: 1", "version: 2").replace("2026-01-01", "2026-04-01")
+                               .replace("currency: EUR", "currency: USD"))
     assert [(d.file, d.line, d.column, d.code) for d in diagnostics] == [
-        (str(tmp_path / "a.yaml"), 5, "currency", "currency-mismatch")]  # the odd one out
+        (str(tmp_path / "b.yaml"), 4, "currency", "currency-mismatch")]
+
+
+@pytest.mark.parametrize("code", ["EURO", "eur", "E1R"])
+def test_plan_currency_is_three_upper_case_letters(code):
+    _, diagnostics = parse_plan(with_("currency: EUR", f"currency: {code}"), "a.yaml")
+    assert [(d.line, d.column, d.code) for d in diagnostics] == [(4, "currency", "bad-currency")]
 
 
 def test_check_plan_set_on_parsed_plans():

@@ -79,8 +79,8 @@ def test_a_late_sale_in_a_closed_month_is_paid_in_the_next_open_one(case):
     import hashlib
 
     assert manifest["closed_periods"] == [{"period": "2026-01", "payouts.csv": hashlib.sha256(jan).hexdigest(), "verified": True}]
-    assert manifest["currency_totals"]["EUR"]["restatement"] == "50.00"
-    assert manifest["currency_totals"]["EUR"]["payout"] == "550.00"  # 150 + 400
+    assert manifest["totals"]["EUR"]["restatement"] == "50.00"
+    assert manifest["totals"]["EUR"]["payout"] == "550.00"  # 150 + 400
 
 
 def test_a_back_dated_cancellation_is_recovered_in_the_open_period(case):

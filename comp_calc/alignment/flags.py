@@ -70,7 +70,7 @@ class WindowReps:
     reps: pl.DataFrame
 
 
-def find_flags(windows: list[WindowReps], survey: pl.DataFrame, rules: Rules, currency: str) -> pl.DataFrame:
+def find_flags(windows: list[WindowReps], survey: pl.DataFrame, rules: Rules, currency: str | None) -> pl.DataFrame:
     """The five flags, each rule on each window's reps; thin_survey on `survey`, the requested period's
     multipliers (window "period"). Sorted by signal, rep and window (the period first)."""
     period = next(w.said for w in windows if w.name == "period")
@@ -95,7 +95,10 @@ def find_flags(windows: list[WindowReps], survey: pl.DataFrame, rules: Rules, cu
     )
 
 
-def _with_unit(expr: pl.Expr, currency: str) -> pl.Expr:
+def _with_unit(expr: pl.Expr, currency: str | None) -> pl.Expr:
+    """`expr` and its currency: `currency`, or with None (reps paid in several) the rep's own."""
+    if currency is None:
+        return expr + pl.lit(" ") + pl.col("currency")
     return expr + pl.lit(f" {currency}" if currency else "")
 
 
@@ -126,7 +129,7 @@ def _flag_mis_selling(reps: pl.DataFrame, r: Rules, window: str) -> pl.DataFrame
     )
 
 
-def _flag_contact_gaming(reps: pl.DataFrame, r: Rules, window: str, currency: str) -> pl.DataFrame:
+def _flag_contact_gaming(reps: pl.DataFrame, r: Rules, window: str, currency: str | None) -> pl.DataFrame:
     s = max(reps.schema["median_customer_value"].scale, reps.schema["team_median_customer_value"].scale)
     low_value = lt(pl.col("median_customer_value"), pl.col("team_median_customer_value"), r.gaming_value_factor, s)
     low_follow = lt(
@@ -164,7 +167,7 @@ def _flag_contact_gaming(reps: pl.DataFrame, r: Rules, window: str, currency: st
     )
 
 
-def _flag_activity_box_ticking(reps: pl.DataFrame, r: Rules, window: str, currency: str) -> pl.DataFrame:
+def _flag_activity_box_ticking(reps: pl.DataFrame, r: Rules, window: str, currency: str | None) -> pl.DataFrame:
     """contact_gaming of an activity quota: a bonus earned mostly on contacts with customers worth nothing."""
     # more than the share, exactly: no_value > share * counted
     s = scale_of(r.activity_no_value_share)
@@ -187,7 +190,7 @@ def _flag_activity_box_ticking(reps: pl.DataFrame, r: Rules, window: str, curren
     )
 
 
-def _flag_pay_vs_satisfaction(reps: pl.DataFrame, r: Rules, window: str, currency: str) -> pl.DataFrame:
+def _flag_pay_vs_satisfaction(reps: pl.DataFrame, r: Rules, window: str, currency: str | None) -> pl.DataFrame:
     # bottom quartile on every survey the rep is ranked on (and ranked on at least one)
     csat_low = pl.col("csat_bottom") | ~pl.col("csat_ranked")
     nps_low = pl.col("nps_bottom") | ~pl.col("nps_ranked")

@@ -16,9 +16,10 @@ from comp_calc.alignment.exact import INT, RATIO, lt, median, ratio
 from comp_calc.alignment.flags import Rules
 from comp_calc.alignment.text import money_text, pct, trim
 from comp_calc.pipeline.stages import Prepared
-from comp_calc.engine import MONEY, RunResult
+from comp_calc.engine import MONEY, RunResult, missing_rate_problems
+from comp_calc.errors import InputError
 from comp_calc.periods import Period
-from comp_calc.steps import activity
+from comp_calc.steps import activity, currency
 from comp_calc.steps.exact import dec, round_to
 
 
@@ -70,6 +71,9 @@ class Context:
     feedback: pl.DataFrame
     quality_bands: pl.DataFrame
     amount_scale: int
+    # several currencies: the sales of contacted customers in each contacting rep's currency
+    # (customer_id, value_currency, amount, cancelled_on), see `_within_currency`
+    value_sales: pl.DataFrame | None = None
 
     @staticmethod
     def build(prep: Prepared, result: RunResult, rules: Rules) -> Context:
@@ -77,7 +81,7 @@ class Context:
         grid = result.grid
         longest = result.tables.clawback.group_by("plan").agg(early_days=pl.col("within_days").max().cast(INT))
         reps = (
-            grid.select("rep_id", "name", "team", "plan")
+            grid.select("rep_id", "name", "team", "plan", pl.col("currency").fill_null(""))
             .unique(subset=["rep_id"], keep="first")
             .join(longest, on="plan", how="left")
             .with_columns(pl.col("early_days").fill_null(rules.early_days_default))
@@ -86,6 +90,11 @@ class Context:
         sales = prep.inputs.sales.frame.filter(pl.col("sold_on") <= end).with_columns(
             cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on"))
         )
+        several = reps["currency"].n_unique() > 1
+        other = "currency" in sales.columns and bool((~sales["currency"].drop_nulls().is_in(reps["currency"].unique().implode())).any())
+        value_sales = None
+        if several or other:  # several currencies (SPEC 6.4): pay and customer values are compared only within one
+            reps, value_sales = _within_currency(prep, result, reps, sales, split=several)
         amount = sales.schema["amount"]
         return Context(
             rules=rules,
@@ -98,7 +107,53 @@ class Context:
             feedback=prep.inputs.feedback.frame.filter(pl.col("responded_on") <= end),
             quality_bands=result.tables.quality_bands,
             amount_scale=amount.scale if isinstance(amount, pl.Decimal) else 0,
+            value_sales=value_sales,
         )
+
+
+def _within_currency(
+    prep: Prepared, result: RunResult, reps: pl.DataFrame, sales: pl.DataFrame, *, split: bool
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Reps and sales of a run whose reps are paid in several currencies, made comparable:
+
+    - with `split` (reps paid in several currencies), each team is split by currency
+      (`North (EUR)`, `North (GBP)`), so team comparisons and
+      medians never mix amounts of two currencies (a plan has one currency already);
+    - each sale not cancelled is priced once per currency of the reps who contacted its
+      customer, at its `sold_on` month's rate (`value_sales`: a customer's value is then read
+      in the contacting rep's currency, `_customer_value`); a rate fx_rates.csv lacks is an
+      input error.
+    Pay ranks are per currency (`_ranks`)."""
+    if split:
+        reps = reps.with_columns(team=pl.format("{} ({})", pl.col("team"), pl.col("currency")))
+    sorted_reps = prep.inputs.reps.frame.sort("rep_id")
+    currencies = currency.plan_currency(sorted_reps, result.tables.versions)
+    resolved = currency.with_sale_currency(sales.lazy(), sorted_reps, currencies).collect()
+    fx = currency.rate_table(prep.inputs.fx_rates.frame)
+    scale = pl.Decimal(38, sales.schema["amount"].scale + fx.schema["fx_rate"].scale)
+    # each customer's value is needed in the currency of each rep who contacted it
+    targets = (
+        prep.inputs.contacts.frame.filter(pl.col("contacted_on") <= result.period.end)
+        .join(reps.select("rep_id", to="currency"), on="rep_id")
+        .select("customer_id", "to")
+        .unique()
+    )
+    converted = (
+        resolved.filter(pl.col("cancelled_on").is_null())
+        .join(targets, on="customer_id")
+        .with_columns(month=pl.col("sold_on").dt.truncate("1mo"))
+        .join(fx, on=["currency", "to", "month"], how="left")
+        .with_columns(
+            amount=pl.when(pl.col("currency") == pl.col("to")).then(pl.col("amount").cast(scale))
+            .otherwise(pl.col("amount").cast(scale) * pl.col("fx_rate").cast(scale))
+        )
+    )
+    missing = converted.filter(pl.col("amount").is_null()).select(
+        "sale_id", sale_currency="currency", rep_currency="to", month="month"
+    )
+    if missing.height:
+        raise InputError(missing_rate_problems(missing, prep.inputs, result.period.end))
+    return reps, converted.select("customer_id", value_currency="to", amount="amount", cancelled_on="cancelled_on")
 
 
 def window_metrics(ctx: Context, window: Window) -> WindowMetrics:
@@ -248,10 +303,12 @@ def _mis_selling(ctx: Context, window: Window, reps: pl.DataFrame) -> pl.DataFra
 
 
 def _customer_value(ctx: Context) -> pl.DataFrame:
-    """Per customer: total amount of their sales up to the period end, cancelled ones excluded."""
+    """Per customer: total amount of their sales up to the period end, cancelled ones excluded
+    (with several currencies, per customer and `value_currency`: see `_within_currency`)."""
+    keys = ["customer_id", "value_currency"] if ctx.value_sales is not None else ["customer_id"]
     return (
-        ctx.sales.filter(pl.col("cancelled_on").is_null())
-        .group_by("customer_id")
+        (ctx.sales if ctx.value_sales is None else ctx.value_sales).filter(pl.col("cancelled_on").is_null())
+        .group_by(*keys)
         .agg(customer_value=pl.col("amount").sum())
     )
 
@@ -259,10 +316,13 @@ def _customer_value(ctx: Context) -> pl.DataFrame:
 def _window_contacts(ctx: Context, window: Window, reps: pl.DataFrame) -> pl.DataFrame:
     value = _customer_value(ctx)
     zero = pl.lit(0, dtype=value.schema["customer_value"])
+    several = "value_currency" in value.columns  # the value in the contacting rep's currency
+    keys = ["customer_id", "value_currency"] if several else ["customer_id"]
+    rep_columns = ["rep_id", "team", *([pl.col("currency").alias("value_currency")] if several else [])]
     return (
         ctx.contacts.filter(pl.col("contacted_on").is_between(window.start, window.end))
-        .join(reps.select("rep_id", "team"), on="rep_id", how="inner")
-        .join(value, on="customer_id", how="left")
+        .join(reps.select(*rep_columns), on="rep_id", how="inner")
+        .join(value, on=keys, how="left")
         .with_columns(customer_value=pl.col("customer_value").fill_null(zero))
     )
 
@@ -370,13 +430,19 @@ def _top_k(n: int, share: Decimal) -> int:
 
 
 def _ranks(reps: pl.DataFrame, rules: Rules) -> pl.DataFrame:
-    """Company-wide: the top pay decile and the bottom satisfaction quartiles."""
-    enough = reps.height >= rules.min_reps_for_ranking
-    k_pay = _top_k(reps.height, rules.top_pay_share) if enough else 0
+    """Company-wide: the top pay decile (within each currency) and the bottom satisfaction quartiles."""
+    # pay is ranked within each currency (SPEC 6.4: pay in two currencies is never compared)
+    sizes = reps.group_by("currency").len() if "currency" in reps.columns else pl.DataFrame({"currency": [""], "len": [reps.height]})
+    k_of = {c: (_top_k(n, rules.top_pay_share) if n >= rules.min_reps_for_ranking else 0) for c, n in sizes.iter_rows()}
+    by = pl.col("currency") if "currency" in reps.columns else pl.lit("")
+    k_pay = pl.lit(None, dtype=INT)
+    for c, k in k_of.items():
+        k_pay = pl.when(by == c).then(pl.lit(k, dtype=INT)).otherwise(k_pay)
     # rank "max": a group of equal values is in the top (bottom) k only if the whole group fits
-    reps = reps.with_columns(pay_rank=pl.col("payout").rank("max", descending=True).cast(INT)).with_columns(
-        pay_top=pl.col("pay_rank") <= k_pay
-    )
+    reps = reps.with_columns(
+        pay_rank=pl.col("payout").rank("max", descending=True).over(by).cast(INT), pay_top_k=k_pay,
+        pay_rank_of=pl.len().over(by).cast(INT),
+    ).with_columns(pay_top=pl.col("pay_rank") <= pl.col("pay_top_k"))
     for metric, value, n in (("csat", "_csat_float", "csat_n"), ("nps", "_nps_float", "nps_n")):
         eligible = pl.col(n) >= rules.min_survey_answers
         m = reps.filter(eligible).height
@@ -392,8 +458,6 @@ def _ranks(reps: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     return reps.with_columns(
         csat_cutoff=pl.col("_csat_cutoff").cast(RATIO),
         nps_cutoff=pl.col("_nps_cutoff").cast(dec(1)),
-        pay_rank_of=pl.lit(reps.height, dtype=INT),
-        pay_top_k=pl.lit(k_pay, dtype=INT),
     )
 
 

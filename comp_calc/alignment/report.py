@@ -23,7 +23,7 @@ class AlignmentReport:
     survey: pl.DataFrame  # per rep: the requested period's CSAT evidence and Wilson interval
     flags: pl.DataFrame  # rep_id, name, team, signal, window, value, threshold, measure, reason
     rules: Rules = field(default_factory=Rules)
-    currency: str = ""  # the plans' currency, the unit of every amount
+    currency: str = ""  # the plans' currency, the unit of every amount; empty when reps are paid in several
 
     @property
     def thin_without_edge(self) -> int:
@@ -43,8 +43,11 @@ def analyze(prep: Prepared, result: RunResult, rules: Rules = Rules()) -> Alignm
     windows = [WindowReps("period", current.said(), cur.reps)]
     if trailing.periods != current.periods:  # a one-period run: the same window, flagged once
         windows.append(WindowReps("trailing", trailing.said(), trl.reps))
-    currency = prep.plans.plans[0].currency if prep.plans.plans else ""
+    # one currency: the unit of every amount; several: each rep's own, named beside each amount
+    currencies = sorted(set(ctx.reps["currency"].to_list()) - {""})
+    currency = currencies[0] if len(currencies) == 1 else ("" if not currencies else None)
     flags = find_flags(windows, survey, rules, currency)
+    currency = currency or ""
     return AlignmentReport(result.period, cur, trl, survey, flags, rules, currency)
 
 
@@ -122,7 +125,7 @@ def to_json(report: AlignmentReport) -> dict:
             "thin_survey_without_edge": report.thin_without_edge,
         },
         "flags": report.flags.select("rep_id", "team", "signal", "value", "threshold", "reason", "window").to_dicts(),
-        "reps": _nested({n: w.reps for n, w in windows.items()}, "rep_id", ["rep_id", "name", "team", "plan"], REP_FIELDS),
+        "reps": _nested({n: w.reps for n, w in windows.items()}, "rep_id", ["rep_id", "name", "team", "plan", "currency"], REP_FIELDS),
         "teams": _nested({n: w.teams for n, w in windows.items()}, "team", ["team"], TEAM_FIELDS),
         "plans": _nested({n: w.plans for n, w in windows.items()}, "plan", ["plan"], PLAN_FIELDS),
         "survey": json_frame(report.survey.select("rep_id", "team", *SURVEY_FIELDS)).to_dicts(),

@@ -83,8 +83,10 @@ def _money_columns(impact: Impact) -> set[str]:
 
 def diff_json(rules: PlanDiff, impact: Impact, period: Period, note: str | None = None) -> bytes:
     reps = format_frame(impact.reps, _money_columns(impact), set()).to_dicts()
-    totals = impact.totals_dict()
-    totals = {k: (_money(v) if isinstance(v, Decimal) else v) for k, v in totals.items()}
+    totals = {
+        currency: {k: (_money(v) if isinstance(v, Decimal) else v) for k, v in t.items()}
+        for currency, t in impact.totals_dict().items()
+    }  # per currency: pay in different currencies is never added up
     return render_json(
         {
             "period": period.label,
@@ -136,17 +138,26 @@ def show(rules: PlanDiff, impact: Impact, period: Period, was_default: bool, not
         c for c in TABLE_COLUMNS
         if c in impact.reps.columns and (not c.endswith(("_clawbacks", "_restatement_due")) or any_nonzero(impact.reps, c))
     ]  # fmt: skip
-    shown = format_frame(impact.reps.select(columns), (IMPACT_MONEY | RESTATEMENT_MONEY) & set(columns), set())
-    total_pct = _money(impact.delta_pct) if impact.delta_pct is not None else ""
-    totals = {
-        "rep_id": "TOTAL", "name": f"{impact.reps.height} reps", "old_payout": _money(impact.old_total),
-        "new_payout": _money(impact.new_total), "delta": _money(impact.delta), "delta_pct": total_pct,
-    }  # fmt: skip
-    shown = pl.concat([shown, pl.DataFrame({c: [totals.get(c, "")] for c in columns})], how="vertical_relaxed")
+    several = len(impact.totals) > 1
+    headings = TABLE_COLUMNS
+    if several:  # each rep's amounts are in its plan's currency: a column says which
+        columns.insert(1, "currency")
+        headings = {"rep_id": "rep", "currency": "cur.", **TABLE_COLUMNS}
+    money_columns = (IMPACT_MONEY | RESTATEMENT_MONEY) & set(columns)
+    shown = format_frame(impact.reps.select(columns), money_columns, set())
+    for currency, t in impact.totals.items():  # one TOTAL row per currency
+        totals = {
+            "rep_id": "TOTAL", "currency": currency, "name": f"{t.reps} reps", "old_payout": _money(t.old_total),
+            "new_payout": _money(t.new_total), "delta": _money(t.delta),
+            "delta_pct": _money(t.delta_pct) if t.delta_pct is not None else "",
+        }  # fmt: skip
+        shown = pl.concat([shown, pl.DataFrame({c: [totals.get(c, "")] for c in columns})], how="vertical_relaxed")
     if out.width < 100:  # names only where they fit beside every number
         shown = shown.drop("name")
     title = f"Payout impact {period} ({period.start} to {period.end})"
-    print_fitted(out, shown, TABLE_COLUMNS, IMPACT_MONEY | RESTATEMENT_MONEY, 1, title)
+    if several:
+        title += "; each rep in its plan's currency, totals per currency"
+    print_fitted(out, shown, headings, IMPACT_MONEY | RESTATEMENT_MONEY, 2 if several else 1, title)
     say(f"{impact.gain} gain, {impact.lose} lose, {impact.same} unchanged.")
     if was_default:
         say(f"Period {period} is the latest complete period in the data (use --period to choose).")
@@ -205,9 +216,11 @@ def diff(
     else:
         show(rules, impact, chosen, was_default, note)
     tripped = []
-    if limit is not None and fail_over(impact, limit):
-        pct = f"{_money(impact.delta_pct)}%" if impact.delta_pct is not None else "a change from 0"
-        tripped.append(f"fail-over: total payout changes by {pct}, over the {limit}% limit")
+    for currency in fail_over(impact, limit) if limit is not None else ():
+        t = impact.totals[currency]
+        pct = f"{_money(t.delta_pct)}%" if t.delta_pct is not None else "a change from 0"
+        paid_in = f" in {currency}" if len(impact.totals) > 1 else ""
+        tripped.append(f"fail-over: total payout{paid_in} changes by {pct}, over the {limit}% limit")
     if rep_limit is not None and (reps := reps_over(impact, rep_limit)):
         shown = ", ".join(reps[:10]) + (f" and {len(reps) - 10} more" if len(reps) > 10 else "")
         tripped.append(f"fail-over-rep: {len(reps)} reps' payouts change by more than {rep_limit}%: {shown}")

@@ -33,12 +33,11 @@ MONEY = {"earned", "payout", "restatement", "restatement_open"}
 
 def _rows(check: FolderCheck) -> list[dict]:
     """One row per currency of the period (the manifest's totals per currency; an older manifest's
-    single totals with the currency left empty)."""
+    single totals, not keyed by currency, with the currency left empty)."""
     manifest = check.manifest or {}
-    totals = manifest.get("currency_totals")
-    if not isinstance(totals, dict) or not totals:
-        flat = manifest.get("totals") if isinstance(manifest.get("totals"), dict) else {}
-        totals = {"": flat}
+    totals = manifest.get("totals") if isinstance(manifest.get("totals"), dict) else {}
+    if not totals or not all(isinstance(t, dict) for t in totals.values()):
+        totals = {"": totals}
     base = {"period": check.period.label, "status": check.status, "changed": ";".join(check.changed)}
     return [
         base | {"currency": currency, "reps": t.get("reps"), **{c: t.get(c, "0.00") if t else None for c in sorted(MONEY)}}

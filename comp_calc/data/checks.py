@@ -105,7 +105,7 @@ def cross_checks(inputs: Inputs, plans: PlanSet, until: date | None = None) -> t
     feedback, _ = run(inputs.feedback, lambda frame: (frame, reference))
     contacts, _ = run(inputs.contacts, lambda frame: (frame, reference))
 
-    out = Inputs(reps, sales, feedback, contacts, [*inputs.problems, *new], inputs.campaigns)
+    out = Inputs(reps, sales, feedback, contacts, [*inputs.problems, *new], inputs.campaigns, inputs.fx_rates)
     return out, new
 
 

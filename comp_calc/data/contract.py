@@ -12,6 +12,9 @@ CHANNELS = ("voice", "email", "sms", "visit")
 ENUMS = {"survey": ("nps", "csat", "ces"), "channel": CHANNELS}
 SCORE_RANGE = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 ID_KEYS = {"reps": "rep_id", "sales": "sale_id", "feedback": "response_id", "contacts": "contact_id", "campaigns": "campaign_id"}
+# files keyed by several columns together (checked as one key; the diagnostic names the first)
+COMPOSITE_KEYS = {"fx_rates": ("currency", "to", "month")}
+CURRENCY_RE = r"^[A-Z]{3}$"  # a currency code: 3 upper-case letters (EUR, USD)
 FORMATS = (".csv", ".parquet")
 # the kinds of column whose cell may be empty (every other column is required)
-OPTIONAL_KINDS = ("text", "optional_date", "optional_id")
+OPTIONAL_KINDS = ("text", "optional_date", "optional_id", "optional_currency")

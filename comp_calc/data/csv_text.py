@@ -21,7 +21,7 @@ from typing import NamedTuple
 import polars as pl
 
 from comp_calc.data.files import Raw, file_name
-from comp_calc.data.model import ABSENT_OK, COLUMNS, REQUIRED_FILES
+from comp_calc.data.model import COLUMNS, OPTIONAL_COLUMNS, REQUIRED_FILES
 from comp_calc.errors import Diagnostic
 
 BOM = b"\xef\xbb\xbf"
@@ -106,7 +106,7 @@ def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) ->
             errors.append(Diagnostic(fname, 1, h, "duplicate-column", message))
         seen.add(h)
     for column in COLUMNS[name]:
-        if column not in seen and column not in ABSENT_OK.get(name, ()):
+        if column not in seen and column not in OPTIONAL_COLUMNS.get(name, ()):
             errors.append(Diagnostic(fname, 1, column, "missing-column", f"required column '{column}' is missing"))
     if errors:
         return None, errors
@@ -116,8 +116,8 @@ def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) ->
     source = cells.drop("line").columns
 
     def cell(column: str) -> pl.Expr:
-        if column not in position:  # an optional column the file leaves out
-            return pl.lit("").alias(column)
+        if column not in position:  # an optional column the file leaves out: empty cells
+            return pl.lit("", dtype=pl.String).alias(column)
         v = pl.col(source[position[column]])
         return (v.str.strip_chars(" \t") if trim else v).alias(column)
 

@@ -52,13 +52,18 @@ Row codes (in `Inputs.problems`):
   bad-decimal        not digits with an optional `.` and 1..6 decimals
                      (no sign, no exponent, no thousands separator), or more
                      than 15 digits before the point
-  out-of-range       amount not > 0; score outside nps 0..10 / csat 1..5
+  out-of-range       amount or fx rate not > 0; score outside nps 0..10 / csat 1..5
   bad-integer        score is not a whole number
   bad-enum           survey not `nps`|`csat`; channel not `voice`|`email`|`sms`|`visit`
   bad-bool           connected not `true`|`false`
   end-before-start   reps end_date < start_date
   cancelled-before-sold  sales cancelled_on < sold_on
   ends-before-starts  campaigns ends_on < starts_on
+  bad-currency       a currency code (sales currency, fx_rates currency and to)
+                     that is not 3 upper-case letters
+  bad-month          fx_rates month not `YYYY-MM` naming a real month
+  same-currency      fx_rates to equals currency
+  duplicate-key      fx_rates repeats a (currency, to, month) (the first is kept)
   duplicate-id       a later row repeats an id (the first occurrence is kept)
   unknown-rep        rep_id not in reps.csv
   rep-rejected       rep_id names a rep whose reps.csv row was rejected
@@ -140,7 +145,7 @@ def load_inputs(data_dir: str | Path) -> Inputs:
             refs = rep_refs(raw, kept, rejected)
         tables[name] = whole_table(raw, kept, rejected)
         problems += diags
-    return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems, tables["campaigns"])
+    return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems, tables["campaigns"], tables["fx_rates"])
 
 
 def validate_rows(

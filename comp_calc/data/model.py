@@ -7,6 +7,8 @@ Every frame holds only the rows that passed every rule, typed:
 - amounts (`sales.amount`, `reps.quota`): `pl.Decimal(38, k)` where k is the
   largest number of decimals written in that column (at least 0); never float
 - `feedback.score`: `pl.Int64`; `contacts.connected`: `pl.Boolean`
+- currency codes: `pl.String` (`sales.currency` null when empty or absent);
+  `fx_rates.month`: `pl.Date`, the month's first day
 
 Each frame also has a `line` column (`pl.Int64`): the 1-based line of the row
 in its file (the header is line 1), so later stages can point back at it.
@@ -47,6 +49,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "amount": "decimal",
         "sold_on": "date",
         "cancelled_on": "optional_date",
+        "currency": "optional_currency",  # SPEC 6.1: may be absent (see OPTIONAL_COLUMNS)
     },
     "feedback": {
         "response_id": "id",
@@ -70,16 +73,22 @@ COLUMNS: dict[str, dict[str, str]] = {
         "starts_on": "date",
         "ends_on": "date",
     },
+    "fx_rates": {  # SPEC 6.1: exchange rates, optional; (currency, to, month) unique
+        "currency": "currency",
+        "to": "currency",
+        "month": "month",
+        "rate": "decimal",
+    },
 }
 
-# columns a file may leave out altogether (SPEC 6.1): read as empty on every row
-ABSENT_OK: dict[str, tuple[str, ...]] = {"reps": ("manager_id",)}
+# columns a file may leave out altogether (SPEC 6.1): read as empty cells when the header lacks them
+OPTIONAL_COLUMNS = {"reps": ("manager_id",), "sales": ("currency",)}
 
-# the date that places a row in a period (reps.csv and campaigns.csv rows are not dated)
+# the date that places a row in a period (reps.csv, campaigns.csv and fx_rates.csv rows are not dated)
 ROW_DATE = {"sales": "sold_on", "feedback": "responded_on", "contacts": "contacted_on"}
 
 REQUIRED_FILES = ("reps", "sales")
-OPTIONAL_FILES = ("feedback", "contacts", "campaigns")
+OPTIONAL_FILES = ("feedback", "contacts", "campaigns", "fx_rates")
 
 
 def empty_frame(name: str) -> pl.DataFrame:
@@ -91,6 +100,7 @@ def _dtype(kind: str, scale: int) -> pl.DataType:
     return {
         "date": pl.Date(),
         "optional_date": pl.Date(),
+        "month": pl.Date(),  # the month's first day
         "decimal": pl.Decimal(38, scale),
         "int": pl.Int64(),
         "bool": pl.Boolean(),
@@ -135,7 +145,10 @@ class Inputs:
     # every row problem found; with --skip-invalid these rows are excluded
     problems: list[Diagnostic] = field(default_factory=list)
     campaigns: Table = field(default_factory=lambda: Table("campaigns", empty_frame("campaigns")))
+    fx_rates: Table = field(default_factory=lambda: Table("fx_rates", empty_frame("fx_rates")))
 
     def tables(self) -> list[Table]:
-        """The inputs; campaigns only when its file is there (it is new: runs without it list the four of before)."""
-        return [self.reps, self.sales, self.feedback, self.contacts, *([self.campaigns] if self.campaigns.path else [])]
+        """The inputs; campaigns and fx_rates only when their file is there (they are new: runs without
+        them list the four of before)."""
+        optional = [t for t in (self.campaigns, self.fx_rates) if t.path]
+        return [self.reps, self.sales, self.feedback, self.contacts, *optional]

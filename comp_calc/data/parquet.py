@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from comp_calc.data.files import Raw, file_name, not_a_file, read_bytes
-from comp_calc.data.model import ABSENT_OK, COLUMNS, REQUIRED_FILES
+from comp_calc.data.model import COLUMNS, OPTIONAL_COLUMNS, REQUIRED_FILES
 from comp_calc.errors import Diagnostic
 
 
@@ -49,8 +49,9 @@ def read_parquet(path: Path, name: str, rows: tuple[int, int] | None = None) -> 
         if h and h in names:
             errors.append(Diagnostic(fname, None, h, "duplicate-column", f"column '{h}' appears more than once"))
         names.setdefault(h, original)
+    optional = OPTIONAL_COLUMNS.get(name, ())
     for column in COLUMNS[name]:
-        if column not in names and column in ABSENT_OK.get(name, ()):
+        if column not in names and column in optional:  # left out: empty cells
             continue
         if column not in names:
             errors.append(Diagnostic(fname, None, column, "missing-column", f"required column '{column}' is missing"))
@@ -74,7 +75,8 @@ def read_parquet(path: Path, name: str, rows: tuple[int, int] | None = None) -> 
         return fail("no-rows", "has no data rows")
     frame = (
         table.select(
-            (pl.col(names[c]).cast(pl.String).fill_null("").str.strip_chars(" \t") if c in names else pl.lit("")).alias(c)
+            pl.col(names[c]).cast(pl.String).fill_null("").str.strip_chars(" \t").alias(c) if c in names
+            else pl.lit("", dtype=pl.String).alias(c)
             for c in COLUMNS[name]
         )
         .rechunk()

@@ -13,11 +13,14 @@ from typing import NamedTuple
 
 import polars as pl
 
-from comp_calc.data.contract import ENUMS, ID_KEYS, MAX_DECIMALS, MAX_INTEGER_DIGITS, OPTIONAL_KINDS, SCORE_RANGE
+from comp_calc.data.contract import (
+    COMPOSITE_KEYS, CURRENCY_RE, ENUMS, ID_KEYS, MAX_DECIMALS, MAX_INTEGER_DIGITS, OPTIONAL_KINDS, SCORE_RANGE,
+)  # fmt: skip
 from comp_calc.data.model import COLUMNS
 from comp_calc.errors import Diagnostic
 
 _DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_MONTH_RE = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 _DECIMAL_RE = r"^[0-9]+(\.[0-9]+)?$"
 _CONTROL_RE = r"[\x00-\x1f\x7f]"
 
@@ -55,6 +58,10 @@ def parsed_columns(name: str) -> list[pl.Expr]:
     for column, kind in COLUMNS[name].items():
         if kind in ("date", "optional_date"):
             exprs.append(_parse_date(pl.col(column)).alias(_date_column(column)))
+        elif kind == "month":  # YYYY-MM as the month's first day
+            v = pl.col(column)
+            first = pl.when(v.str.contains(_MONTH_RE) & ~v.str.starts_with("0000")).then(v + "-01")
+            exprs.append(first.str.to_date("%Y-%m-%d", strict=False).alias(_date_column(column)))
         elif kind == "int":
             exprs.append(pl.col(column).str.strip_prefix("+").cast(pl.Int64, strict=False).alias(f"_int_{column}"))
     return exprs
@@ -113,10 +120,16 @@ def row_rules(name: str, frame: pl.DataFrame, width: int, controls: bool = True)
                  pl.format("{} {} has more than {} digits before the point", pl.lit(column), quoted(column),
                            pl.lit(MAX_INTEGER_DIGITS)),
                  pre=odd)
-            if column == "amount":
+            if column == "amount" or (name, column) == ("fx_rates", "rate"):
                 rule(column, "out-of-range", v.str.contains(r"^0+(\.0+)?$"),
-                     pl.format("amount {} must be greater than 0", quoted(column)),
+                     pl.format("{} {} must be greater than 0", pl.lit(column), quoted(column)),
                      pre=v.str.starts_with("0"))
+        elif kind in ("currency", "optional_currency"):
+            rule(column, "bad-currency", present & ~v.str.contains(CURRENCY_RE),
+                 pl.format("{} {} is not a currency code of 3 upper-case letters like EUR", pl.lit(column), quoted(column)))
+        elif kind == "month":
+            rule(column, "bad-month", present & pl.col(_date_column(column)).is_null(),
+                 pl.format("{} {} is not a month written YYYY-MM", pl.lit(column), quoted(column)))
         elif kind == "enum":
             allowed = ENUMS[column]
             rule(column, "bad-enum", present & ~v.is_in(allowed),
@@ -139,6 +152,20 @@ def row_rules(name: str, frame: pl.DataFrame, width: int, controls: bool = True)
         first, later, code = ordered[name]
         rule(later, code, pl.col(_date_column(later)) < pl.col(_date_column(first)),
              pl.format("{} {} is before {} {}", pl.lit(later), pl.col(later), pl.lit(first), pl.col(first)))
+
+    if name == "fx_rates":  # SPEC 6.1: a rate converts between two different currencies
+        rule("to", "same-currency", (pl.col("to") != "") & (pl.col("to") == pl.col("currency")),
+             pl.format("to {} is the same currency as currency: a rate converts between two currencies", quoted("to")))
+    if name in COMPOSITE_KEYS:
+        columns = COMPOSITE_KEYS[name]
+        key = pl.when(shaped & pl.all_horizontal(pl.col(c) != "" for c in columns)).then(
+            pl.concat_str([pl.col(c) for c in columns], separator="\x1f")
+        )
+        rule(columns[0], "duplicate-key", key.is_not_null() & ~key.is_first_distinct(),
+             pl.format("duplicate " + ", ".join(columns) + " ({}) (first on line {})",
+                       pl.concat_str([pl.col(c) for c in columns], separator=", "), pl.col("_first_line")),
+             context=(pl.col("line").first().over(key).alias("_first_line"),))
+        return rules
 
     key_name = ID_KEYS[name]
     ids = pl.col(key_name)
@@ -293,8 +320,10 @@ def typed_rows(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     exprs = []
     for column, kind in COLUMNS[name].items():
         v = pl.col(column)
-        if kind in ("date", "optional_date"):
+        if kind in ("date", "optional_date", "month"):
             exprs.append(pl.col(_date_column(column)).alias(column))
+        elif kind == "optional_currency":
+            exprs.append(pl.when(v != "").then(v).alias(column))
         elif kind == "decimal":
             point = v.str.find(".", literal=True)
             decimals = v.str.len_bytes().cast(pl.Int64) - point - 1

@@ -57,7 +57,7 @@ def load_inputs_streaming(data_dir: str | Path, scratch: str | Path, block_bytes
     for name in (*REQUIRED_FILES, *OPTIONAL_FILES):
         if name == "reps":
             continue
-        if name not in ROW_DATE:  # not dated (campaigns.csv): small, read whole like reps.csv
+        if name not in ROW_DATE:  # not dated (campaigns.csv, fx_rates.csv): small, read whole like reps.csv
             tables[name], errors, found = _whole(data_dir, name)
             fatal += errors
             problems += found
@@ -75,7 +75,7 @@ def load_inputs_streaming(data_dir: str | Path, scratch: str | Path, block_bytes
         problems += diags
     if fatal:
         raise InputError(fatal)
-    return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems, tables["campaigns"])
+    return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems, tables["campaigns"], tables["fx_rates"])
 
 
 def _whole(data_dir: Path, name: str) -> tuple[Table, list[Diagnostic], list[Diagnostic]]:

@@ -1,7 +1,10 @@
 """A plan change priced per rep: each rep's payout under the old and the new plans, as plain data.
 
-    payout_impact(old_result, new_result) -> Impact (one row per rep of either run, totals, counts)
-    fail_over(impact, pct) -> whether the total moves by more than pct percent
+    payout_impact(old_result, new_result) -> Impact (one row per rep of either run, totals and counts per currency)
+    fail_over(impact, pct) -> the currencies whose total moves by more than pct percent
+
+Totals are per currency (each rep's plan currency, the new run's when it has the rep): pay in
+different currencies is never added up.
     reps_over(impact, pct) -> the reps whose payout moves by more than pct percent
 """
 
@@ -19,15 +22,17 @@ from comp_calc.steps.exact import dec, round_to
 MONEY = pl.Decimal(38, 2)
 IMPACT_COLUMNS = [
     "rep_id", "name", "team", "plan", "old_earned", "new_earned", "old_clawbacks", "new_clawbacks",
-    "old_payout", "new_payout", "delta", "delta_pct",
+    "old_payout", "new_payout", "delta", "delta_pct", "currency",
 ]  # fmt: skip
 IMPACT_MONEY = {"old_earned", "new_earned", "old_clawbacks", "new_clawbacks", "old_payout", "new_payout", "delta", "delta_pct"}
 RESTATEMENT_MONEY = {"old_restatement_due", "new_restatement_due"}
 
 
 @dataclass(frozen=True)
-class Impact:
-    reps: pl.DataFrame  # IMPACT_COLUMNS, by largest absolute delta, then rep_id
+class Totals:
+    """The payout totals of the reps paid in one currency."""
+
+    reps: int
     old_total: Decimal
     new_total: Decimal
     delta: Decimal
@@ -36,9 +41,9 @@ class Impact:
     lose: int
     same: int
 
-    def totals_dict(self) -> dict:
+    def as_dict(self) -> dict:
         return {
-            "reps": self.reps.height,
+            "reps": self.reps,
             "old_payout": self.old_total,
             "new_payout": self.new_total,
             "delta": self.delta,
@@ -47,6 +52,43 @@ class Impact:
             "lose": self.lose,
             "same": self.same,
         }
+
+
+@dataclass(frozen=True)
+class Impact:
+    reps: pl.DataFrame  # IMPACT_COLUMNS, by largest absolute delta, then rep_id
+    totals: dict[str, Totals]  # per currency, in code order
+
+    def totals_dict(self) -> dict:
+        return {currency: t.as_dict() for currency, t in self.totals.items()}
+
+    @property
+    def gain(self) -> int:
+        return sum(t.gain for t in self.totals.values())
+
+    @property
+    def lose(self) -> int:
+        return sum(t.lose for t in self.totals.values())
+
+    @property
+    def same(self) -> int:
+        return sum(t.same for t in self.totals.values())
+
+
+def _totals(rows: pl.DataFrame) -> Totals:
+    old_total = rows["old_payout"].sum() if rows.height else Decimal("0.00")
+    new_total = rows["new_payout"].sum() if rows.height else Decimal("0.00")
+    old_total, new_total = Decimal(old_total).quantize(Decimal("0.01")), Decimal(new_total).quantize(Decimal("0.01"))
+    delta = new_total - old_total
+    pct = None
+    if old_total != 0:
+        with localcontext() as ctx:
+            ctx.prec = 60
+            pct = (delta * 100 / old_total).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    counts = rows.select(
+        gain=(pl.col("delta") > 0).sum(), lose=(pl.col("delta") < 0).sum(), same=(pl.col("delta") == 0).sum()
+    ).row(0, named=True)
+    return Totals(rows.height, old_total, new_total, delta, pct, int(counts["gain"]), int(counts["lose"]), int(counts["same"]))
 
 
 def _pct(delta: pl.Expr, old: pl.Expr) -> pl.Expr:
@@ -67,9 +109,9 @@ RESTATEMENT_COLUMNS = ["old_restatement_due", "new_restatement_due"]
 def payout_impact(old: RunResult, new: RunResult, restatement: bool = False) -> Impact:
     """Each rep of either run with old/new earned, clawbacks, payout and the delta; with
     `restatement` (runs that restate closed periods) also each run's restatement due (the
-    restatement line plus what stays open) after `delta_pct`."""
+    restatement line plus what stays open) after `currency`."""
     due = (pl.col("restatement") + pl.col("restatement_open")).cast(MONEY).alias("restatement_due")
-    keep = ["rep_id", "name", "team", "plan", "earned", "clawbacks", "payout", *(["restatement_due"] if restatement else [])]
+    keep = ["rep_id", "name", "team", "plan", "earned", "clawbacks", "payout", "currency", *(["restatement_due"] if restatement else [])]
     o = payouts_frame(old).with_columns(due).select(keep).rename({c: f"old_{c}" for c in keep[1:]})
     n = payouts_frame(new).with_columns(due).select(keep).rename({c: f"new_{c}" for c in keep[1:]})
     zero = pl.lit(0, dtype=MONEY)
@@ -80,6 +122,7 @@ def payout_impact(old: RunResult, new: RunResult, restatement: bool = False) -> 
             name=pl.coalesce("old_name", "new_name"),
             team=pl.coalesce("old_team", "new_team"),
             plan=pl.coalesce("new_plan", "old_plan"),
+            currency=pl.coalesce("new_currency", "old_currency").fill_null(""),
             **{c: pl.col(c).fill_null(zero) for c in sorted(IMPACT_MONEY - {"delta", "delta_pct"}) + extra},
         )
         .with_columns(delta=(pl.col("new_payout") - pl.col("old_payout")).cast(MONEY))
@@ -87,26 +130,16 @@ def payout_impact(old: RunResult, new: RunResult, restatement: bool = False) -> 
         .sort([pl.col("delta").abs(), pl.col("rep_id")], descending=[True, False])
         .select(IMPACT_COLUMNS + extra)
     )
-    old_total = rows["old_payout"].sum() if rows.height else Decimal("0.00")
-    new_total = rows["new_payout"].sum() if rows.height else Decimal("0.00")
-    old_total, new_total = Decimal(old_total).quantize(Decimal("0.01")), Decimal(new_total).quantize(Decimal("0.01"))
-    delta = new_total - old_total
-    pct = None
-    if old_total != 0:
-        with localcontext() as ctx:
-            ctx.prec = 60
-            pct = (delta * 100 / old_total).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    counts = rows.select(
-        gain=(pl.col("delta") > 0).sum(), lose=(pl.col("delta") < 0).sum(), same=(pl.col("delta") == 0).sum()
-    ).row(0, named=True)
-    return Impact(rows, old_total, new_total, delta, pct, int(counts["gain"]), int(counts["lose"]), int(counts["same"]))
+    currencies = sorted(set(rows["currency"].to_list()))
+    return Impact(rows, {c: _totals(rows.filter(pl.col("currency") == c)) for c in currencies})
 
 
-def fail_over(impact: Impact, pct: Decimal) -> bool:
-    """True when |total delta| / old total * 100 > pct (an old total of 0 trips on any change)."""
-    if impact.old_total == 0:
-        return impact.delta != 0
-    return abs(impact.delta) * 100 > pct * abs(impact.old_total)
+def fail_over(impact: Impact, pct: Decimal) -> list[str]:
+    """The currencies whose |total delta| / old total * 100 > pct (an old total of 0 trips on any change)."""
+    return [
+        c for c, t in impact.totals.items()
+        if (t.delta != 0 if t.old_total == 0 else abs(t.delta) * 100 > pct * abs(t.old_total))
+    ]  # fmt: skip
 
 
 def reps_over(impact: Impact, pct: Decimal) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -92,6 +91,14 @@ def lines_csv(result: RunResult) -> Iterator[bytes]:
         yield to_csv_bytes(piece, header=i == 0)
 
 
+def fx_text(lines: pl.DataFrame) -> pl.Expr:
+    """How a converted credit was priced: ` (700.00 USD x 0.92, the USD to EUR rate of 2026-03)`."""
+    return pl.format(
+        " ({} {} x {}, the {} to {} rate of {})", column_exact_text("sale_credited", lines), "sale_currency",
+        column_exact_text("fx_rate", lines), "sale_currency", "currency", pl.col("sold_on").dt.strftime("%Y-%m"),
+    )  # fmt: skip
+
+
 def _explained(lines: pl.DataFrame) -> pl.DataFrame:
     """`lines` (see `lines.period_lines`) with their tiers text and explanation, as the columns of lines.csv."""
     credited, rate, qm = (column_exact_text(c, lines) for c in ("credited", "rate", "quality_multiplier"))
@@ -101,6 +108,8 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
         .then(pl.format(" (relationship credit: contact {} for seller {})", pl.col("contact_id"), pl.col("seller_id")))
         .otherwise(pl.lit(""))
     )
+    if "fx_rate" in lines.columns:  # SPEC 6.3 currency: a credit converted from the sale's currency
+        via = via + pl.when(pl.col("fx_rate").is_not_null()).then(fx_text(lines)).otherwise(pl.lit(""))
     commission = pl.format(
         "sale {} ({}) sold {}: credited {}{} x rate {}, tiers multiplier@piece {}, quality x{} = {}",
         "sale_id", "product", "sold_on", credited, via, rate, "tiers", qm, money("amount"),
@@ -147,7 +156,6 @@ def _scale(frame: pl.DataFrame, column: str) -> int:
 def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.DataFrame, data_until: date | None) -> dict:
     """Plan versions and file hashes, input hashes and row counts, totals, tool version; the latest
     date in the data and whether the period ends after it (run with --allow-incomplete). No clock."""
-    total = lambda c: payouts[c].sum() if payouts.height else Decimal("0.00")  # noqa: E731
     rejected = {}
     for d in inputs.problems:
         rejected[d.file] = rejected.get(d.file, 0) + 1
@@ -173,32 +181,30 @@ def manifest(result: RunResult, plans: PlanSet, inputs: Inputs, payouts: pl.Data
             }
             for t in inputs.tables()
         },
-        "currency_totals": currency_totals(payouts),
         "closed_periods": [
             {"period": c.period.label, "payouts.csv": c.payouts_sha256, "verified": c.verified}
             for c in (result.closed.periods if result.closed else [])
         ],
-        "totals": {
-            "reps": payouts.height,
-            "credited": total("credited"),
-            "earned": total("earned"),
-            "cap_adjustment": total("cap_adjustment"),
-            "clawbacks": total("clawbacks"),
-            "carry_in": total("carry_in"),
-            "payout": total("payout"),
-            "carry_out": total("carry_out"),
-        },
+        "totals": currency_totals(payouts, TOTAL_COLUMNS),
     }
 
 
-# the per-currency totals of the manifest: every money column of payouts.csv, and credited
+# the manifest's totals: every money column of payouts.csv, and credited
 TOTAL_COLUMNS = ["credited", *[c for c in PAYOUT_COLUMNS if c in PAYOUT_MONEY and c != "quota"]]
 
 
-def currency_totals(payouts: pl.DataFrame) -> dict[str, dict]:
-    """Per currency of the payouts rows: the number of reps and the sum of each money column."""
-    sums = payouts.group_by("currency").agg(pl.len().alias("reps"), *[pl.col(c).sum() for c in TOTAL_COLUMNS]).sort("currency")
-    return {row.pop("currency") or "": row for row in sums.to_dicts()}
+def currency_totals(payouts: pl.DataFrame, columns: list[str]) -> dict[str, dict]:
+    """Per currency of the reps' plans (in code order): `reps` (rows) and the sum of each column.
+    Amounts of different currencies are never added together (SPEC 6.4)."""
+    if not payouts.height:
+        return {}
+    sums = (
+        payouts.with_columns(pl.col("currency").fill_null(""))
+        .group_by("currency")
+        .agg(reps=pl.len(), *[pl.col(c).sum() for c in columns])
+        .sort("currency")
+    )
+    return {r.pop("currency"): {"reps": r.pop("reps"), **r} for r in sums.to_dicts()}
 
 
 class _Hashed:

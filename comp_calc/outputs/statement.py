@@ -472,6 +472,17 @@ def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFr
         .then(pl.format("relationship (contact {}, sold by {})", pl.col("contact_id"), pl.col("seller_id")))
         .otherwise(pl.col("role"))
     )
+    credited = column_exact_text("credited", lines)
+    if "fx_rate" in lines.columns:  # SPEC 6.3 currency: how a credit converted from the sale's currency was formed
+        converted = pl.format(
+            "{}; {} {} x {} ({} to {}, {})", role, column_exact_text("sale_credited", lines), "sale_currency",
+            column_exact_text("fx_rate", lines), "sale_currency", "currency", pl.col("sold_on").dt.strftime("%Y-%m"),
+        )  # fmt: skip
+        role = pl.when(pl.col("fx_rate").is_not_null()).then(converted).otherwise(role)
+        credited = pl.when(pl.col("fx_rate").is_not_null()).then(
+            pl.format("{} ({} {} x {})", credited, column_exact_text("sale_credited", lines), "sale_currency",
+                      column_exact_text("fx_rate", lines))
+        ).otherwise(credited)
     commission = lines.filter(pl.col("kind") == "commission").select(
         "rep_id",
         "sale_id",
@@ -485,7 +496,7 @@ def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFr
         money_text(pl.col("amount")).alias("amount"),
         pl.format(
             "credited {} x rate {} by tier ({}) x quality {} = {}",
-            column_exact_text("credited", lines), column_exact_text("rate", lines), tiers, column_exact_text("quality_multiplier", lines), money_text(pl.col("amount")),
+            credited, column_exact_text("rate", lines), tiers, column_exact_text("quality_multiplier", lines), money_text(pl.col("amount")),
         ).alias("explanation"),
     )  # fmt: skip
     # with a holdback, a clawback recovers a share of the commission less the part still held (SPEC 6.3 step 6)
@@ -738,7 +749,7 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
     spifs = None if spifs is None else spifs.filter(mine)
     overrides = override_notes(result, period.label).get(rep_id, ())
     s = _statement(
-        row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note, held,
+        row, commissions.filter(mine), claws.filter(mine), row.get("currency") or currency, _bands(result), ytd, note, held,
         draw_note=draw_note, activity_note=activity, spifs=spifs, overrides=overrides,
     )  # fmt: skip
     restated = restated_periods(result, [rep_id]).get(rep_id, ())
@@ -768,7 +779,7 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
         rep = row["rep_id"]
         out.append(
             _with_restatement(_statement(
-                row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency, bands,
+                row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), row.get("currency") or currency, bands,
                 ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""), held.get(rep, ((), ())),
                 draw_note=draws.get(rep, ""), activity_note=activity.get(rep, ""), spifs=spif_by_rep.get(rep),
                 overrides=overrides.get(rep, ()),

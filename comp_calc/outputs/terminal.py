@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from comp_calc.errors import Diagnostic
-from comp_calc.outputs.results import PAYOUT_COLUMNS, PAYOUT_EXACT, PAYOUT_MONEY, payouts_frame
+from comp_calc.outputs.results import PAYOUT_COLUMNS, PAYOUT_EXACT, PAYOUT_MONEY, currency_totals, payouts_frame
 from comp_calc.outputs.csvfmt import format_frame
 from comp_calc.outputs.numbers import column_exact_text, money, money_text
 from comp_calc.outputs.rollup import ROLLUP_MONEY, rollup
@@ -150,11 +150,11 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
     """The run's summary: JSON, CSV or a table; `left_out` names the reps of the other period kind;
     `by` ("team" or "manager") adds a rollup per group (`outputs.rollup`)."""
     payouts = payouts_frame(result)
-    totals = {c: payouts[c].sum() if payouts.height else Decimal("0.00") for c in SUMMARY_MONEY}
+    by_currency = currency_totals(payouts, SUMMARY_MONEY)  # never summed across currencies
     groups = rollup(payouts, prep.inputs.reps.frame, by) if by else None
     if fmt == "json":
         rows = format_frame(payouts, PAYOUT_MONEY, PAYOUT_EXACT).to_dicts()
-        totals_json = {"reps": payouts.height, **{c: str(v) for c, v in totals.items()}}
+        totals_json = {cur: {k: v if k == "reps" else str(v) for k, v in t.items()} for cur, t in by_currency.items()}
         summary = {"period": result.period.label, "out": str(folder), "reps": rows, "totals": totals_json}
         if groups is not None:
             summary["rollup"] = {"by": by, "groups": format_frame(groups, set(ROLLUP_MONEY), {"credited"}).to_dicts()}
@@ -174,7 +174,21 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
         column_exact_text("quality_multiplier", payouts).alias("quality"),
         *[money_text(pl.col(c)).alias(c) for c in SUMMARY_HEADINGS if c in amounts],
     )
-    total_row = pl.DataFrame({"rep_id": ["TOTAL"], "name": [""], **{c: [money(totals[c])] for c in amounts}})
+    # one TOTAL row per currency
+    several = len(by_currency) > 1
+    totals = by_currency or {"": {c: Decimal("0.00") for c in SUMMARY_MONEY}}
+    total_row = pl.DataFrame(
+        {
+            "rep_id": ["TOTAL"] * len(totals),
+            "name": [""] * len(totals),
+            **{c: [money(t[c]) for t in totals.values()] for c in amounts},
+        }
+    )
+    headings, keys = SUMMARY_HEADINGS, 1
+    if several:  # each rep's amounts are in its plan's currency: a column says which, beside the rep
+        shown = shown.insert_column(1, payouts["currency"].fill_null(""))
+        total_row = total_row.insert_column(1, pl.Series("currency", list(totals)))
+        headings, keys = {"rep_id": "rep", "currency": "cur.", **SUMMARY_HEADINGS}, 2
     p = result.period
     hidden = max(0, shown.height - MAX_TABLE_ROWS)  # a table of thousands of reps helps nobody; the file has them all
     frame = pl.concat([shown.head(MAX_TABLE_ROWS), total_row], how="diagonal")
@@ -183,7 +197,9 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
     right = set(SUMMARY_HEADINGS) - {"rep_id", "name"}
     say = lambda text: out.print(text, markup=False, highlight=False)  # noqa: E731 - sentences wrap at words
     say(f"Payouts {p.label} ({p.start} to {p.end}), {payouts.height} reps")
-    for i, table in enumerate(fitted_tables(frame, SUMMARY_HEADINGS, right, 1, out.width)):
+    if several:
+        say("Amounts are in each rep's plan currency; totals are per currency: " + ", ".join(by_currency) + ".")
+    for i, table in enumerate(fitted_tables(frame, headings, right, keys, out.width)):
         if i:
             out.print()
         out.print(table)
@@ -193,7 +209,8 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
         _rollup_table(groups, by, say)
     if any_nonzero(payouts, "restatement_open"):
         still = payouts.filter(pl.col("restatement_open") != 0)
-        say(f"Restatement left open for later runs: {money(still['restatement_open'].sum())} ({still.height} reps; restatement_open in payouts.csv).")
+        opens = ", ".join(f"{money(t['restatement_open'])} {c}".strip() for c, t in currency_totals(still, ["restatement_open"]).items())
+        say(f"Restatement left open for later runs: {opens} ({still.height} reps; restatement_open in payouts.csv).")
     if hidden:
         say(f"{hidden} more reps are not shown here; payouts.csv has every rep.")
     if prep.period_was_default:

@@ -52,6 +52,7 @@ def _scalar_number(values: dict[str, Any]) -> dict[str, Any]:
 
 _PLAIN = {
     plan_schema.text: {"type": "string", "pattern": "\\S"},
+    plan_schema.currency_code: {"type": "string", "pattern": "^[A-Z]{3}$"},
     plan_schema.boolean: {"type": "boolean"},
     plan_schema.day: {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
 }

@@ -47,7 +47,7 @@ Diagnostic codes
     duplicate-version         two files define the same (plan, version)
     duplicate-effective-from  two versions of one plan start on the same day
     period-kind-mismatch      versions of one plan with different `period`
-    currency-mismatch         plans with different `currency`
+    currency-mismatch         versions of one plan with different `currency`
 
 Number limits and the exact reading of YAML scalars are described in
 `comp_calc.plan.schema` and `comp_calc.plan.yaml_positions`.
@@ -56,7 +56,6 @@ Number limits and the exact reading of YAML scalars are described in
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from pathlib import Path
 
 from comp_calc.errors import Diagnostic
@@ -135,7 +134,7 @@ def parse_plan(text: bytes | str, source: str) -> tuple[Plan | None, list[Diagno
 
 def check_plan_set(plans: list[Plan]) -> list[Diagnostic]:
     """The rules across files: (plan, version) unique; one `effective_from` per version of a
-    plan; one `period` kind per plan; one `currency` for all plans. The later file (in the
+    plan; one `period` kind and one `currency` per plan. The later file (in the
     given order) is the one reported."""
     diagnostics: list[Diagnostic] = []
 
@@ -157,11 +156,8 @@ def check_plan_set(plans: list[Plan]) -> list[Diagnostic]:
             err(p, "period", "period-kind-mismatch",
                 f"all versions of plan '{p.plan}' must share one period kind: "
                 f"{p.period} here, {other.period} in {other.source}")
-    if plans:
-        currency = Counter(p.currency for p in plans).most_common(1)[0][0]
-        reference = next(p for p in plans if p.currency == currency)
-        for p in plans:
-            if p.currency != currency:
-                err(p, "currency", "currency-mismatch",
-                    f"all plans must share one currency: {p.currency} here, {currency} in {reference.source}")
+        if other.currency != p.currency:  # SPEC 6.2: plans may differ, the versions of one plan may not
+            err(p, "currency", "currency-mismatch",
+                f"all versions of plan '{p.plan}' must share one currency: "
+                f"{p.currency} here, {other.currency} in {other.source}")
     return diagnostics

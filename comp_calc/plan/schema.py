@@ -79,6 +79,17 @@ def text(ck: Checker, v, line: int, path: str):
     return ck.err(line, path, "wrong-type", f"expected text, got {describe(v)}{hint}")
 
 
+CURRENCY_CODE_RE = re.compile(r"^[A-Z]{3}$")
+
+
+def currency_code(ck: Checker, v, line: int, path: str):
+    """A currency code: 3 upper-case letters (EUR, USD), as sales.csv and fx_rates.csv write it."""
+    v = text(ck, v, line, path)
+    if v is INVALID or CURRENCY_CODE_RE.match(v):
+        return v
+    return ck.err(line, path, "bad-currency", f"'{v}' is not a currency code of 3 upper-case letters like EUR")
+
+
 def keyword(*choices: str) -> Kind:
     def kind(ck: Checker, v, line: int, path: str):
         if isinstance(v, str) and v in choices:
@@ -385,7 +396,7 @@ PLAN = {
     "plan": req(text),
     "version": req(integer(1)),
     "effective_from": req(day),
-    "currency": req(text),
+    "currency": req(currency_code),
     "period": req(keyword(MONTH, QUARTER)),
     "rounding": req(keyword("half_up", "half_even")),
     "rates": req(listing(record(RateRule, RATE, rename={"product": "products"}, keep_line=True),

@@ -6,7 +6,8 @@ For a rep active in the period whose plan version (in force at the period's star
 when its customer's value on the contact day is at least that, where the value is the sum
 of the full `amount`s of the customer's sales (by any seller) with
 `contacted_on - 365 <= sold_on <= contacted_on - 1` and not cancelled on or before
-`contacted_on`. With `distinct_customers`, each customer counts once per period. A count
+`contacted_on`, each in the contacting rep's currency at its `sold_on` month's rate (see
+`steps.currency`). With `distinct_customers`, each customer counts once per period. A count
 >= `target` gives one `activity_bonus` line of `bonus` (even 0.00). Not prorated, not
 capped; the balance (step 7) nets it.
 
@@ -34,71 +35,112 @@ KIND = "activity_bonus"
 VALUE_DAYS = 365  # the value window: sales sold 1 to 365 days before the contact
 
 
-def _sale_value(sales: pl.LazyFrame) -> pl.Expr:
-    """What a sale adds to its customer's value, in the contacting rep's currency.
+def _sale_value(sales: pl.LazyFrame, targets: pl.LazyFrame | None, fx: pl.DataFrame | None) -> pl.LazyFrame:
+    """What each sale adds to its customer's value, in the contacting rep's currency: rows of
+    customer_id, `to` (the currency of the value; null with one currency), sale_id, currency,
+    sold_on, cancelled_on and `value`.
 
-    One currency for now: the factor is 1. Sales in another currency will multiply
-    `amount` here by the fx rate of their `sold_on` month into the contacting rep's
-    currency, and the running values below then accumulate per (customer, that currency).
-    """
-    return pl.col("amount")
+    One currency (`fx` None): the amount. Else one row per sale and currency its customer's
+    contacting reps are paid in (`targets`: customer_id, to): the amount times the rate of the
+    sale's `sold_on` month from the sale's currency (resolved: see `steps.currency`) to that
+    one (1 when the same); null when fx_rates.csv lacks the rate (`missing_value_rates`)."""
+    if fx is None:
+        written = {} if "currency" in sales.collect_schema().names() else {"currency": pl.lit(None, dtype=pl.String)}
+        return sales.with_columns(to=pl.lit(None, dtype=pl.String), value=pl.col("amount"), **written)
+    rates = fx.lazy().select("currency", "to", _month="month", _rate="fx_rate")
+    scale = pl.Decimal(38, sales.collect_schema()["amount"].scale + fx.schema["fx_rate"].scale)
+    return (
+        sales.join(targets, on="customer_id")
+        .with_columns(_month=pl.col("sold_on").dt.truncate("1mo"))
+        .join(rates, on=["currency", "to", "_month"], how="left")
+        .with_columns(
+            value=pl.when(pl.col("currency") == pl.col("to"))
+            .then(pl.col("amount").cast(scale))
+            .otherwise(pl.col("amount").cast(scale) * pl.col("_rate").cast(scale))  # exact: see `exact`
+        )
+        .drop("_month", "_rate")
+    )
 
 
-def customer_values(contacts: pl.LazyFrame, sales: pl.LazyFrame) -> pl.LazyFrame:
-    """`contacts` (with customer_id, contacted_on) with `customer_value`: the customer's value on
-    the contact day (see the module docstring), 0 when the customer has none. Exact decimals."""
+def _spans(contacts: pl.LazyFrame, sales: pl.LazyFrame, fx: pl.DataFrame | None) -> pl.LazyFrame:
+    """Each sale's value span for the contacted customers: customer_id, to, sale_id, currency,
+    sold_on, value, `start` (first day it counts) and `stop` (first day it no longer does)."""
     start = pl.col("sold_on") + pl.duration(days=1)  # first day the sale counts
     leaves = pl.col("sold_on") + pl.duration(days=VALUE_DAYS + 1)  # first day it no longer counts
     stop = pl.min_horizontal(leaves, pl.col("cancelled_on").fill_null(leaves))  # cancelled on or before: gone
-    value = _sale_value(sales)
     # only the customers contacted need a value
     sales = sales.join(contacts.select("customer_id").unique(), on="customer_id", how="semi")
-    spans = sales.select("customer_id", value.alias("value"), start.alias("start"), stop.alias("stop")).filter(
-        pl.col("stop") > pl.col("start")  # a sale cancelled on its sale day or the next never counts
+    targets = None if fx is None else contacts.select("customer_id", to="currency").unique()
+    return (
+        _sale_value(sales, targets, fx)
+        .select("customer_id", "to", "sale_id", "currency", "sold_on", "value", start.alias("start"), stop.alias("stop"))
+        .filter(pl.col("stop") > pl.col("start"))  # a sale cancelled on its sale day or the next never counts
     )
+
+
+def customer_values(contacts: pl.LazyFrame, sales: pl.LazyFrame, fx: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """`contacts` (with customer_id, contacted_on; with `fx`, also `currency`, the contacting rep's)
+    with `customer_value`: the customer's value on the contact day (see the module docstring), 0
+    when the customer has none. Exact decimals. With `fx` the sales carry their (resolved)
+    `currency` and values are per (customer, contacting rep's currency)."""
+    spans = _spans(contacts, sales, fx)
+    keys = ["customer_id"] if fx is None else ["customer_id", "to"]
     events = pl.concat(
         [
-            spans.select("customer_id", pl.col("start").alias("day"), "value"),
-            spans.select("customer_id", pl.col("stop").alias("day"), (-pl.col("value")).alias("value")),
+            spans.select(*keys, pl.col("start").alias("day"), "value"),
+            spans.select(*keys, pl.col("stop").alias("day"), (-pl.col("value")).alias("value")),
         ]
     )
     # every sale adds and removes its amount, so each customer's events sum to 0: in (customer, day)
     # order, the running sum over all rows is each customer's own running value
     running = (
-        events.group_by("customer_id", "day")
+        events.group_by(*keys, "day")
         .agg(pl.col("value").sum())
-        .sort("customer_id", "day")
-        .select("customer_id", "day", running=pl.col("value").cum_sum())
+        .sort(*keys, "day")
+        .select(*keys, "day", running=pl.col("value").cum_sum())
         .sort("day")
     )
+    if fx is not None:
+        running = running.rename({"to": "currency"})
+        keys = ["customer_id", "currency"]
     zero = pl.lit(0, dtype=MONEY)
     return (
         contacts.sort("contacted_on")
-        .join_asof(running, left_on="contacted_on", right_on="day", by="customer_id", strategy="backward", check_sortedness=False)
+        .join_asof(running, left_on="contacted_on", right_on="day", by=keys, strategy="backward", check_sortedness=False)
         .with_columns(customer_value=pl.col("running").fill_null(zero))
         .drop("day", "running")
     )
 
 
-def counted_contacts(grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyFrame, *, values: bool) -> pl.LazyFrame:
-    """The contacts that count toward the quota of their rep's period: rep_id, rep_no, p_start,
-    contact_id, customer_id, contacted_on, `customer_value` (with `values`, else null) and
-    `low_value` (left out because the customer is worth less than `act_min_value`). With
-    `distinct_customers`, only the first counted contact of each customer in the period
-    (by contacted_on, contact_id) is kept; contacts left out for low value are all kept.
+def missing_value_rates(grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyFrame, fx: pl.DataFrame) -> pl.LazyFrame:
+    """The rates a customer value needs and fx_rates.csv lacks: (sale_id, sale_currency,
+    rep_currency, month) of each sale in the value window of a contact that a
+    `min_customer_value` quota weighs, by a rep paid in another currency than the sale's."""
+    placed = _placed(grid, contacts).filter(pl.col("act_min_value").is_not_null())
+    spans = _spans(placed, sales, fx).filter(pl.col("value").is_null())
+    days = placed.select("customer_id", to="currency", day="contacted_on").sort("day")
+    # the first contact of the customer by a rep of that currency on or after the span's start
+    first = spans.sort("start").join_asof(days, left_on="start", right_on="day", by=["customer_id", "to"], strategy="forward",
+                                          check_sortedness=False)
+    return first.filter(pl.col("day") < pl.col("stop")).select(
+        "sale_id", sale_currency="currency", rep_currency="to", month=pl.col("sold_on").dt.truncate("1mo")
+    )
 
-    `grid` has rep_id, rep_no, p_start, p_end, start_date, end_date, active and the
-    `act_*` version columns (see `params.ACTIVITY_SCHEMA`)."""
+
+def _placed(grid: pl.LazyFrame, contacts: pl.LazyFrame) -> pl.LazyFrame:
+    """Each contact of a rep active under a version with `activity`, on a day the rep is active,
+    in a listed channel, connected if required, with the rep-period's `act_*` columns and the
+    rep's plan `currency`."""
     keyed = (
         grid.filter(pl.col("active") & pl.col("has_activity").fill_null(False))
         .select(
             "rep_id", "rep_no", "p_start", "p_end", "start_date", "end_date",
-            "act_channels", "act_connected_only", "act_distinct", "act_min_value",
+            "act_channels", "act_connected_only", "act_distinct", "act_min_value", "currency",
         )  # fmt: skip
         .sort("p_start")
     )
     # each contact meets its rep's period by an as-of join on the period start: one row per contact
-    placed = (
+    return (
         contacts.select("contact_id", "rep_id", "customer_id", "contacted_on", "channel", "connected")
         .sort("contacted_on")
         .join_asof(keyed, left_on="contacted_on", right_on="p_start", by="rep_id", strategy="backward", check_sortedness=False)
@@ -110,8 +152,22 @@ def counted_contacts(grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyF
             & (pl.col("connected") | ~pl.col("act_connected_only"))
         )
     )
+
+
+def counted_contacts(
+    grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyFrame, *, values: bool, fx: pl.DataFrame | None = None
+) -> pl.LazyFrame:
+    """The contacts that count toward the quota of their rep's period: rep_id, rep_no, p_start,
+    contact_id, customer_id, contacted_on, `customer_value` (with `values`, else null) and
+    `low_value` (left out because the customer is worth less than `act_min_value`). With
+    `distinct_customers`, only the first counted contact of each customer in the period
+    (by contacted_on, contact_id) is kept; contacts left out for low value are all kept.
+
+    `grid` has rep_id, rep_no, p_start, p_end, start_date, end_date, active and the
+    `act_*` version columns (see `params.ACTIVITY_SCHEMA`)."""
+    placed = _placed(grid, contacts)
     if values:
-        placed = customer_values(placed, sales)
+        placed = customer_values(placed, sales, fx)
     else:
         placed = placed.with_columns(customer_value=pl.lit(None, dtype=MONEY))
     low = pl.col("act_min_value").is_not_null() & (pl.col("customer_value") < pl.col("act_min_value"))
@@ -127,16 +183,20 @@ def counted_contacts(grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyF
     )
 
 
-def activity_lines(grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyFrame, values: bool = True) -> pl.LazyFrame:
+def activity_lines(
+    grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyFrame, values: bool = True, fx: pl.DataFrame | None = None
+) -> pl.LazyFrame:
     """One `activity_bonus` line per rep-period whose count reaches the target: rep_id, rep_no,
     p_start, kind, amount, and for the explanation `activity_count`, `activity_target`,
     `activity_left_out` (contacts left out for low customer value; null without
     `min_customer_value`) and `activity_min_value`.
 
-    `values` False skips the customer values (no plan version has `min_customer_value`)."""
+    `values` False skips the customer values (no plan version has `min_customer_value`). `fx`
+    (the rates of `steps.currency.rate_table`; None: one currency) converts each sale into the
+    contacting rep's currency; the sales then carry their resolved `currency`."""
     settings = grid.select("rep_no", "p_start", "act_target", "act_bonus", "act_min_value")
     counts = (
-        counted_contacts(grid, contacts, sales, values=values)
+        counted_contacts(grid, contacts, sales, values=values, fx=fx)
         .group_by("rep_no", "p_start")
         .agg(
             pl.first("rep_id"),

@@ -81,7 +81,8 @@ def credit_lines(
 
     `reps` is sorted by rep_id and has `rep_no` = its row number. Columns: line_no,
     rep_id, rep_no, role, sale_id, customer_id, product, amount, sold_on, cancelled_on,
-    seller_id, contact_id, contacted_on, credited.
+    seller_id, contact_id, contacted_on, currency (when the sales have it), credited, in the
+    sale's currency (`steps.currency` prices it in the receiving rep's).
 
     line_no is the attainment order (sold_on, sale_id, role) as one integer: sales are
     numbered in (sold_on, sale_id) order, and a sale's lines get 2n (relationship, which
@@ -150,6 +151,7 @@ def credit_lines(
     c = scales.credited
     relationship_part = pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))
     common = ["sale_id", "customer_id", "product", "amount", "sold_on", "cancelled_on", "seller_id", "contact_id", "contacted_on"]
+    common += ["currency"] if "currency" in sales.columns else []  # the sale's, as written (null: the seller's plan's)
     seller_lines = sales.lazy().select(
         (2 * (pl.col("sale_order") + first_sale) + 1).alias("line_no"),
         pl.col("seller_id").alias("rep_id"),

@@ -7,6 +7,17 @@ works at one *working scale* chosen from the inputs (see `Scales`): every
 product it forms fits in it exactly, and the only inexact operation, the
 division by a period's day count that proration needs, is immediately
 rounded by `div_round`, which is proven exact below.
+
+Overflow. A Decimal holds 38 digits, so a value of scale s has 38 - s digits for its
+integer part. Every scale below is a sum of the decimals written in the inputs (amounts,
+quotas, exchange rates: at most 6 each; plan numbers: at most 6), and the engine refuses a
+run whose largest one, `Scales.division`, leaves fewer than 10 integer digits
+(`engine.MIN_INTEGER_DIGITS`). A product that still does not fit (an amount of 15 integer
+digits times an exchange rate of 15, say) is not wrapped or truncated: polars raises an
+overflow error, which the engine reports as `number-too-large` (an input error), so no
+result is ever computed from a value that lost digits. The exchange rate enters through
+`credited` (amount * share * rate), whose scale includes the rate's (`Scales.fx`), and so
+through every scale built on it (`scaled_credit`, `base`, `commission`, `division`).
 """
 
 from __future__ import annotations
@@ -89,10 +100,11 @@ class Scales:
     tier_multiplier: int
     quality_multiplier: int  # of the combined multiplier (two metrics multiplied: twice a band's)
     recover: int
+    fx: int = 0  # fx_rates.csv rates (SPEC 6.3 currency); 0 when no rate is used
 
     @property
-    def credited(self) -> int:  # amount * share
-        return self.amount + self.share
+    def credited(self) -> int:  # amount * share * fx rate
+        return self.amount + self.share + self.fx
 
     @property
     def scaled_credit(self) -> int:  # credited * days and quota * up_to * days share one scale

@@ -100,7 +100,7 @@ def net_credit(credit_lines: pl.LazyFrame, reports: pl.DataFrame, kind: str, fir
     cancelled, or after the run). `reports` is `report_currencies`. Sums of some of the credit
     lines: `add_up` adds those of every turn."""
     value = in_manager_currency()
-    lines = credit_lines.join(reports.lazy(), on="rep_no")
+    lines = credit_lines.drop("currency", strict=False).join(reports.lazy(), on="rep_no")  # the manager's currency
     sold = lines.select("rep_no", "currency", p_start=period_start(pl.col("sold_on"), kind), net=value)
     cancelled = lines.filter(pl.col("cancelled_on").is_not_null()).select(
         "rep_no", "currency", p_start=period_start(pl.col("cancelled_on"), kind), net=-value

@@ -39,7 +39,8 @@ def _max_scale(values) -> int:
     return max((scale_of(v) for v in values if v is not None), default=0)
 
 
-def plan_scales(plans: PlanSet, amount_scale: int, quota_scale: int) -> Scales:
+def plan_scales(plans: PlanSet, amount_scale: int, quota_scale: int, fx_scale: int = 0) -> Scales:
+    """The run's `Scales`; `fx_scale` the decimals of the exchange rates used (0: none)."""
     ps = plans.plans
     quality_multiplier = 0
     for p in ps:
@@ -56,6 +57,7 @@ def plan_scales(plans: PlanSet, amount_scale: int, quota_scale: int) -> Scales:
         tier_multiplier=_max_scale(t.multiplier for p in ps for t in (p.attainment_tiers or ())),
         quality_multiplier=quality_multiplier,
         recover=_max_scale(c.recover for p in ps for c in (p.clawback or ())),
+        fx=fx_scale,
     )
 
 

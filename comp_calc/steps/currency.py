@@ -1,0 +1,108 @@
+"""Currency (SPEC 6.3): a credit line is priced in the currency of the rep who receives it.
+
+Every sale is in its `currency` (empty or absent: the currency of the seller's plan; every
+version of a plan has the same one). A credit line's `credited` is
+`amount * part * fx(sale currency -> receiving rep's plan currency, month of sold_on)`, exact,
+where `part` is `share`, `1 - share` or 1 (step 1). The same currency: the factor is 1. A
+rate comes only from fx_rates.csv as written (units of `to` for one unit of `currency`):
+an inverse rate is never derived, and a rate that is needed but missing is an input error
+(the engine reports it from `missing_rates`). Every later step then works in the receiving
+rep's currency; nothing here is rounded.
+
+Example: a 1000.00 USD sale sold 2026-03-10, share 0.30, seller on a EUR plan, relationship
+rep on a GBP plan, rates USD->EUR 0.92 and USD->GBP 0.79 for 2026-03: the seller is credited
+700.00 * 0.92 = 644.0000 EUR, the relationship rep 300.00 * 0.79 = 237.0000 GBP.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from comp_calc.steps.exact import Scales, dec
+
+
+def plan_currency(reps: pl.DataFrame, versions: pl.DataFrame) -> pl.Series:
+    """The plan currency of each rep of `reps` (in its row order; null when its plan is not in `versions`)."""
+    by_plan = versions.select("plan", "currency").unique(subset="plan", keep="first")
+    return reps.select(
+        pl.col("plan").replace_strict(by_plan["plan"], by_plan["currency"], default=None, return_dtype=pl.String)
+    ).to_series().alias("currency")
+
+
+def with_sale_currency(sales: pl.LazyFrame, reps: pl.DataFrame, currencies: pl.Series) -> pl.LazyFrame:
+    """`sales` with `currency` resolved: as written, else the currency of the seller's plan."""
+    code = pl.col("rep_id").cast(pl.Enum(reps["rep_id"])).to_physical().cast(pl.Int64)
+    written = pl.col("currency") if "currency" in sales.collect_schema().names() else pl.lit(None, dtype=pl.String)
+    return sales.with_columns(currency=pl.coalesce(written, pl.lit(currencies).gather(code)))
+
+
+def rate_table(fx_rates: pl.DataFrame) -> pl.DataFrame:
+    """fx_rates.csv's valid rows as (currency, to, month, fx_rate): `month` the month's first day."""
+    return fx_rates.select("currency", "to", "month", pl.col("rate").alias("fx_rate"))
+
+
+def needs_conversion(currencies: pl.Series, sales: pl.LazyFrame) -> bool:
+    """Whether some sale may be in another currency than the rep it credits: the reps' plans
+    have two currencies or more, or a sale names a currency other than the one they share."""
+    shared = currencies.drop_nulls().unique()
+    if shared.len() > 1:
+        return True
+    if "currency" not in sales.collect_schema().names():
+        return False
+    named = sales.select(pl.col("currency").drop_nulls().unique()).collect().to_series()
+    return bool(named.len()) and not (named.len() == 1 and shared.len() == 1 and named[0] == shared[0])
+
+
+def in_rep_currency(
+    lines: pl.DataFrame, reps: pl.DataFrame, currencies: pl.Series, fx: pl.DataFrame, scales: Scales
+) -> pl.DataFrame:
+    """Credit lines (step 1, with the sale's `currency`, null when not written) priced in the
+    currency of the rep who receives each: `credited` times the rate, exact, at `scales.credited`.
+
+    Adds `sale_currency`, `fx_rate` and `sale_credited` (the credit in the sale's currency; all
+    three null when the sale is in the rep's currency) and
+    `rep_currency`; drops `currency`. A needed rate fx_rates.csv lacks leaves `fx_rate` null
+    and `credited` null: `missing_rates` finds those lines.
+
+    `reps` is sorted by rep_id (row number = rep_no); `currencies` is `plan_currency(reps, ...)`.
+    """
+    code = pl.col("seller_id").cast(pl.Enum(reps["rep_id"])).to_physical().cast(pl.Int64)
+    c = scales.credited
+    written = pl.col("currency") if "currency" in lines.columns else pl.lit(None, dtype=pl.String)
+    sale_currency = pl.coalesce(written, pl.lit(currencies).gather(code))
+    rep_currency = pl.lit(currencies).gather(pl.col("rep_no"))
+    month = pl.col("sold_on").dt.truncate("1mo")
+    keyed = lines.lazy().with_columns(
+        _from=sale_currency, rep_currency=rep_currency, _month=month
+    ).with_columns(_other=pl.col("_from") != pl.col("rep_currency"))
+    rates = fx.lazy().rename({"currency": "_from", "to": "rep_currency", "month": "_month"})
+    return (
+        keyed.join(rates, on=["_from", "rep_currency", "_month"], how="left", maintain_order="left")
+        .with_columns(
+            fx_rate=pl.when(pl.col("_other")).then(pl.col("fx_rate").cast(dec(scales.fx))),
+            sale_currency=pl.when(pl.col("_other")).then(pl.col("_from")),
+            sale_credited=pl.when(pl.col("_other")).then(pl.col("credited").cast(dec(c))),
+            _needed=pl.col("_other"),
+        )
+        .with_columns(
+            # both operands at scale c >= (amount + share) + fx: the product is exact (see `exact`)
+            credited=pl.when(pl.col("_needed"))
+            .then(pl.col("credited").cast(dec(c)) * pl.col("fx_rate").cast(dec(c)))
+            .otherwise(pl.col("credited").cast(dec(c)))
+        )
+        .drop("currency", "_from", "_month", "_other", "_needed", strict=False)
+        .collect()
+    )
+
+
+def as_is(lines: pl.DataFrame) -> pl.DataFrame:
+    """Credit lines all in their rep's currency (no sale needs converting): as they are, without
+    the sale's `currency` (no column is added: a run in one currency carries nothing more)."""
+    return lines.drop("currency", strict=False)
+
+
+def missing_rates(lines: pl.DataFrame) -> pl.DataFrame:
+    """The (sale_id, sale_currency, rep_currency, month) a line needs and fx_rates.csv lacks."""
+    return lines.filter(pl.col("sale_currency").is_not_null() & pl.col("fx_rate").is_null()).select(
+        "sale_id", "sale_currency", "rep_currency", month=pl.col("sold_on").dt.truncate("1mo")
+    )

@@ -27,7 +27,7 @@ import comp_calc
 from comp_calc.commands import alignment as _alignment
 from comp_calc.commands import diff as _diff
 from comp_calc.commands import explain as _explain
-from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, PeriodOpt, PlansOpt
+from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, MapOpt, PeriodOpt, PlansOpt
 from comp_calc.errors import Diagnostic, InputError, MachineError, ReconciliationError
 from comp_calc.outputs import terminal as render
 from comp_calc.outputs.writer import refuse_closed, refuse_unwritable
@@ -119,6 +119,8 @@ def command(name: str | None = None):
         @functools.wraps(function)
         def guarded(*args, **kwargs):
             fmt = kwargs.get("fmt")
+            if (ignored := lib.ignored_mapping(kwargs.get("data"), kwargs.get("map_file"))) is not None:
+                render.note(f"the mapping {kwargs['map_file']} is used; {ignored} is not read (--map wins)")
             try:
                 result = function(*args, **kwargs)
                 sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
@@ -186,6 +188,7 @@ def run(
         ),
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
+    map_file: MapOpt = None,
 ) -> None:
     """Compute a period's payouts and write payouts.csv, lines.csv, exceptions.csv and manifest.json."""
     if streaming and statements:
@@ -197,7 +200,7 @@ def run(
         refuse_closed(out, asked.label, force)
     with terminate_as_exit(), lib.scratch_folder(out, streaming) as scratch:
         with render.progress("Loading plans and data"):
-            prep = lib.prepare(plans, data, period, skip_invalid, scratch, allow_incomplete, strict)
+            prep = lib.prepare(plans, data, period, skip_invalid, scratch, allow_incomplete, strict, map_file)
         render.diagnostics(prep.warnings)
         with render.progress(f"Computing {prep.period}"):
             result = lib.run(prep)
@@ -216,9 +219,10 @@ def validate(
         typer.Option("--streaming", help="Read the data in blocks, as run --streaming does (chosen by itself for large inputs)."),
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
+    map_file: MapOpt = None,
 ) -> None:
     """Check plans and data and report every problem with file and line (warnings too)."""
-    problems = lib.validate(plans, data, streaming or lib.large_inputs(data), strict=strict)
+    problems = lib.validate(plans, data, streaming or lib.large_inputs(data), strict=strict, map_file=map_file)
     render.validation(problems, fmt.value)
     if any(not d.is_warning for d in problems):
         raise typer.Exit(2)

@@ -194,7 +194,7 @@ def run(
     if streaming and statements:
         message = "--statements needs the whole run in memory: run without --streaming to write statements"
         raise InputError(Diagnostic("--statements", None, None, "statements-streaming", message))
-    streaming = streaming or (not statements and lib.large_inputs(data))
+    streaming = streaming or (not statements and lib.large_inputs(data, map_file))
     refuse_unwritable(out)  # --out naming a file is refused before any work, as is a closed period
     if period is not None and (asked := lib.valid_period(period)):
         refuse_closed(out, asked.label, force)
@@ -222,7 +222,7 @@ def validate(
     map_file: MapOpt = None,
 ) -> None:
     """Check plans and data and report every problem with file and line (warnings too)."""
-    problems = lib.validate(plans, data, streaming or lib.large_inputs(data), strict=strict, map_file=map_file)
+    problems = lib.validate(plans, data, streaming or lib.large_inputs(data, map_file), strict=strict, map_file=map_file)
     render.validation(problems, fmt.value)
     if any(not d.is_warning for d in problems):
         raise typer.Exit(2)

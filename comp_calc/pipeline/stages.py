@@ -23,7 +23,7 @@ from comp_calc.data.checks import cross_checks, product_warnings
 from comp_calc.data.contract import FORMATS
 from comp_calc.data.files import file_name
 from comp_calc.data.load import load_inputs
-from comp_calc.data.mapping import MAPPING_FILE, relabel
+from comp_calc.data.mapping import MAPPING_FILE, load_mapping, relabel
 from comp_calc.data.model import OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs
 from comp_calc.data.stream import load_inputs_streaming
 from comp_calc.engine import RunResult, compute
@@ -158,6 +158,8 @@ def ignored_mapping(data_dir: str | Path | None, map_file: str | Path | None) ->
 def in_export_terms(inputs: Inputs, diags: list[Diagnostic]) -> list[Diagnostic]:
     """`diags` about the inputs naming the columns of a mapped CRM export by the export's names
     (the loaders do it for the problems they find; this is for the checks after them)."""
+    if not any(t.columns for t in inputs.tables()):
+        return diags
     return relabel(diags, {file_name(t.name, t.path): t.columns for t in inputs.tables() if t.columns})
 
 
@@ -168,9 +170,10 @@ def check(
     `skip_invalid`, warnings only when `strict` (then as errors). Every command comes through
     here, once per plan set it computes."""
     data_until = latest_date(inputs)
-    loaded = inputs.problems
-    inputs, new = cross_checks(inputs, plans, until=period.end)
-    inputs = replace(inputs, problems=[*loaded, *in_export_terms(inputs, new)])
+    loaded = len(inputs.problems)
+    inputs, _ = cross_checks(inputs, plans, until=period.end)
+    if added := inputs.problems[loaded:]:
+        inputs = replace(inputs, problems=[*inputs.problems[:loaded], *in_export_terms(inputs, added)])
     warnings = in_export_terms(inputs, product_warnings(inputs, plans, until=period.end))
     stop = [*([] if skip_invalid else inputs.problems), *([w.as_error() for w in warnings] if strict else [])]
     if stop:
@@ -199,9 +202,13 @@ def prepare(
 STREAMING_BYTES = 1 << 30
 
 
-def large_inputs(data_dir: str | Path) -> bool:
-    """Whether the input files of `data_dir` together exceed STREAMING_BYTES."""
+def large_inputs(data_dir: str | Path, map_file: str | Path | None = None) -> bool:
+    """Whether the input files of `data_dir` (the exports a column mapping names included) together
+    exceed STREAMING_BYTES."""
     found = [Path(data_dir) / f"{name}{suffix}" for name in (*REQUIRED_FILES, *OPTIONAL_FILES) for suffix in FORMATS]
+    if Path(data_dir).is_dir():
+        mapping, _ = load_mapping(Path(data_dir), map_file)  # its problems are reported when the data is read
+        found += [Path(data_dir) / m.file for m in mapping.inputs.values() if m.file]
     return sum(p.stat().st_size for p in found if p.is_file()) > STREAMING_BYTES
 
 
@@ -291,7 +298,8 @@ def validate(
                 inputs = load_inputs(data_dir, map_file)
         except InputError as e:
             return problems + e.diagnostics
-        loaded = inputs.problems
-        inputs, new = cross_checks(inputs, plans)
+        loaded = len(inputs.problems)
+        inputs, _ = cross_checks(inputs, plans)
         warnings = in_export_terms(inputs, product_warnings(inputs, plans))
-    return problems + loaded + in_export_terms(inputs, new) + [w.as_error() if strict else w for w in warnings]
+    found = inputs.problems[:loaded] + in_export_terms(inputs, inputs.problems[loaded:])
+    return problems + found + [w.as_error() if strict else w for w in warnings]

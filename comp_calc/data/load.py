@@ -62,6 +62,10 @@ Row codes (in `Inputs.problems`):
   unknown-rep        rep_id not in reps.csv
   rep-rejected       rep_id names a rep whose reps.csv row was rejected
 
+CRM exports read through a column mapping (`--map`, `mapping.yaml`) have codes of
+their own, listed in `comp_calc.data.mapping`; the problems above name the
+export's file, physical line and column.
+
 Readings where SPEC section 1 is silent:
 - Surrounding spaces and tabs are trimmed from every cell and header name
   before any rule (exports often pad cells); ids are otherwise kept exactly.

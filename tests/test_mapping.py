@@ -10,10 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date as _date
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import conftest
 from comp_calc.data import stream
@@ -168,6 +172,23 @@ def test_map_is_taken_by_every_command_that_reads_data(tmp_path: Path):
         assert invoke(*[a for a in args if a not in ("--map", good)]).exit_code == 2  # no sales file without it
 
 
+def test_a_parquet_export_is_mapped_the_same_way(tmp_path: Path):
+    import polars as pl
+
+    data = export_folder(tmp_path / "d", mapping=MAPPING.replace("Opportunity_Export.csv", "deals.parquet"), export="")
+    (data / "Opportunity_Export.csv").unlink()
+    pl.read_csv(io.StringIO(EXPORT), infer_schema=False).write_parquet(data / "deals.parquet")
+    ours = load_inputs(folder(tmp_path / "ours", {"reps.csv": REPS, "sales.csv": SALES}))
+    mapped = load_inputs(data)
+    # a Parquet file has no header line: its rows are lines 1 and 2, where the CSV's are 2 and 3
+    assert mapped.sales.frame.equals(ours.sales.frame.with_columns(pl.col("line") - 1))
+
+
+def test_a_map_file_that_does_not_exist(tmp_path: Path):
+    code, diags = diagnostics(export_folder(tmp_path / "d"), "--map", tmp_path / "nowhere.yaml")
+    assert code == 2 and where(diags) == [("nowhere.yaml", None, None, "missing-file")]
+
+
 # --- bad mappings: every problem at once, with the mapping file's line -----------------------------
 
 
@@ -182,6 +203,8 @@ def test_every_problem_of_the_mapping_at_once_with_its_line(tmp_path: Path):
         "contacts:\n"                                       # 7
         "  columns: {contact_id: Id, customer: Account}\n"  # 8: customer is not a column of contacts
         '  decimal_separator: ";"\n'                        # 9
+        "feedback:\n"                                       # 10
+        '  true_values: ["Y"]\n'                            # 11: feedback has no yes/no column
     )
     code, diags = diagnostics(export_folder(tmp_path, mapping=mapping))
     assert code == 2
@@ -191,6 +214,8 @@ def test_every_problem_of_the_mapping_at_once_with_its_line(tmp_path: Path):
         ("mapping.yaml", 5, "deals", "unknown-key"),
         ("mapping.yaml", 8, "contacts.columns.customer", "unknown-key"),
         ("mapping.yaml", 9, "contacts.decimal_separator", "bad-separator"),
+        ("mapping.yaml", 9, "contacts.decimal_separator", "not-applicable"),
+        ("mapping.yaml", 11, "feedback.true_values", "not-applicable"),
     ]
     assert "uses %y, %H; only %Y (year), %m (month number), %b (month name, Jan) and %d (day)" in diags[1]["message"]
 
@@ -352,3 +377,72 @@ def test_the_shipped_examples_are_rebuilt_by_their_script(crm: str, tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in shipped.iterdir())
     for p in tmp_path.iterdir():
         assert p.read_bytes() == (shipped / p.name).read_bytes(), p.name
+
+
+# --- property: any re-layout of valid data reads back to the same rows ------------------------------
+
+FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d %b %Y", "%Y%m%d", "%d.%m.%Y"]
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _written(day: _date | None, fmt: str) -> str:
+    """`day` as `fmt` writes it (English month names whatever the machine's locale)."""
+    if day is None:
+        return ""
+    return day.strftime(fmt.replace("%b", _MONTHS[day.month - 1]))
+
+
+sale_rows = st.lists(
+    st.tuples(
+        st.integers(1, 10**9).map(str),  # amount, in cents
+        st.dates(_date(2025, 11, 1), _date(2026, 10, 31)),
+        st.none() | st.integers(0, 60),  # days to a cancellation
+        st.sampled_from(["credit_card", "mortgage", "Card"]),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=sale_rows,
+    renamed=st.sets(st.sampled_from(["sale_id", "rep_id", "customer_id", "product", "amount", "sold_on", "cancelled_on"])),
+    fmt=st.sampled_from(FORMATS),
+    comma=st.booleans(),
+    order=st.randoms(use_true_random=False),
+)
+def test_any_relayout_reads_back_to_the_same_rows(tmp_path_factory, rows, renamed, fmt, comma, order):
+    root = tmp_path_factory.mktemp("relayout")
+    columns = ["sale_id", "rep_id", "customer_id", "product", "amount", "sold_on", "cancelled_on"]
+    theirs = {c: (f"Their {c.replace('_', ' ').title()}" if c in renamed else c) for c in columns}
+    shuffled = columns[:]
+    order.shuffle(shuffled)  # the export's own column order
+    ours, export = [columns], [[theirs[c] for c in shuffled]]
+    for i, (cents, sold, after, product) in enumerate(rows):
+        amount = f"{int(cents) // 100}.{int(cents) % 100:02d}"
+        cancelled = None if after is None else sold + timedelta(days=after)
+        row = {"sale_id": f"S{i:03d}", "rep_id": "E1", "customer_id": f"C{i}",
+               "product": "credit_card" if product == "Card" else product, "amount": amount,
+               "sold_on": sold.isoformat(), "cancelled_on": "" if cancelled is None else cancelled.isoformat()}
+        ours.append([row[c] for c in columns])
+        row |= {"product": product, "amount": amount.replace(".", ",") if comma else amount,
+                "sold_on": _written(sold, fmt), "cancelled_on": _written(cancelled, fmt)}
+        export.append([row[c] for c in shuffled])
+
+    def text(table):
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(table)
+        return out.getvalue()
+
+    mapping = (
+        "sales:\n  file: export.csv\n"
+        + (f"  columns: {json.dumps({c: theirs[c] for c in sorted(renamed)})}\n" if renamed else "")
+        + f"  date_format: {json.dumps(fmt)}\n"
+        + ('  decimal_separator: ","\n' if comma else "")
+        + '  values: {product: {"Card": credit_card}}\n'
+    )
+    plain = load_inputs(folder(root / "ours", {"reps.csv": REPS, "sales.csv": text(ours)}))
+    mapped = load_inputs(folder(root / "export", {"reps.csv": REPS, "export.csv": text(export), "mapping.yaml": mapping}))
+    assert plain.problems == [] and mapped.problems == []
+    assert mapped.sales.frame.equals(plain.sales.frame)

@@ -39,6 +39,8 @@ Codes (file-level, the mapping file and the line of the key):
   bad-separator           decimal_separator other than "." or ","
   not-text-column         `values` for a date, number or yes/no column
   same-word               a word both in true_values and false_values
+  not-applicable          date_format, decimal_separator or the true/false words in a section
+                          without a column of that kind (feedback has no amount)
   same-export-column      two of our columns read from one export column
   mapped-column-missing   a mapped column is not in the export's header
   missing-file            the export named by `file` is not in the data folder
@@ -72,6 +74,9 @@ DEFAULT_DATE = "%Y-%m-%d"
 DATE_CODES = {"%Y": ("year", "[0-9]{4}"), "%m": ("month", "[0-9]{1,2}"), "%d": ("day", "[0-9]{1,2}"),
               "%b": ("month", "[A-Za-z]{3}")}
 FLAG = "_map_bad_"
+# keys that apply to columns of some kinds only: (the kinds, what the columns are called)
+APPLIES = {"date_format": (DATE_KINDS, "date"), "decimal_separator": (("decimal",), "decimal number"),
+           "true_values": (("bool",), "yes/no"), "false_values": (("bool",), "yes/no")}
 
 
 @dataclass(frozen=True)
@@ -279,6 +284,9 @@ def _section(name: str, section, source: str, line: int) -> tuple[InputMap | Non
         else:  # true_values, false_values
             if (words := texts(key, value, at)) is not None:
                 out[key] = words
+    for key, (wanted, noun) in APPLIES.items():
+        if key in section and not any(kind in wanted for kind in kinds.values()):
+            err(key, lines[key], "not-applicable", f"{key} does not apply to {name}: it has no {noun} column")
     both = set(out.get("true_values", ())) & set(out.get("false_values", ()))
     for word in sorted(both):
         err("false_values", lines.get("false_values"), "same-word", f"'{word}' is both a true and a false word")
@@ -304,9 +312,18 @@ def _date_format_problem(fmt: str) -> str | None:
 
 
 def _date_pattern(fmt: str) -> str:
-    """A regular expression matching exactly the text `fmt` writes."""
-    pieces = re.split(r"(%[Ymdb])", fmt)
-    return "^" + "".join(DATE_CODES[p][1] if p in DATE_CODES else re.escape(p) for p in pieces) + "$"
+    """A regular expression matching exactly the text `fmt` writes (a day or month number takes
+    one or two digits, two when another code follows or precedes it directly: `%Y%m%d`)."""
+    pieces = re.split(r"(%[Ymdb])", fmt)  # codes at odd positions, the text between them (maybe "") at even
+
+    def piece(i: int, p: str) -> str:
+        if i % 2 == 0:
+            return re.escape(p)
+        if p in ("%m", "%d") and ((i > 1 and pieces[i - 1] == "") or (i + 2 < len(pieces) and pieces[i + 1] == "")):
+            return "[0-9]{2}"
+        return DATE_CODES[p][1]
+
+    return "^" + "".join(piece(i, p) for i, p in enumerate(pieces)) + "$"
 
 
 # --- reading an export -----------------------------------------------------------------------------

@@ -233,9 +233,11 @@ def test_a_mapped_column_missing_from_the_export(tmp_path: Path):
     code, diags = diagnostics(export_folder(tmp_path, mapping=MAPPING.replace("AccountId", "Account_Id")))
     assert code == 2
     assert where(diags) == [("mapping.yaml", 3, "sales.columns.customer_id", "mapped-column-missing")]
-    assert diags[0]["message"].startswith(
-        "sales column customer_id is mapped to 'Account_Id', which is not a column of Opportunity_Export.csv "
-        "(its columns: Id, OwnerId, AccountId,")
+    assert diags[0]["message"] == ("sales column customer_id is mapped to 'Account_Id', which is not a column of "
+                                   "Opportunity_Export.csv (did you mean 'AccountId'?)")
+    code, diags = diagnostics(export_folder(tmp_path, mapping=MAPPING.replace("AccountId", "Kunde")))
+    assert diags[0]["message"].endswith("(its columns: Id, OwnerId, AccountId, Product_Family, Amount, CloseDate, "
+                                        "Cancellation_Date)")
 
 
 def test_two_of_our_columns_from_one_export_column(tmp_path: Path):

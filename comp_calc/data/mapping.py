@@ -51,6 +51,7 @@ one of the words).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -74,6 +75,7 @@ DEFAULT_DATE = "%Y-%m-%d"
 DATE_CODES = {"%Y": ("year", "[0-9]{4}"), "%m": ("month", "[0-9]{1,2}"), "%d": ("day", "[0-9]{1,2}"),
               "%b": ("month", "[A-Za-z]{3}")}
 FLAG = "_map_bad_"
+SHOWN_COLUMNS = 12  # of an export's header, in a message
 # keys that apply to columns of some kinds only: (the kinds, what the columns are called)
 APPLIES = {"date_format": (DATE_KINDS, "date"), "decimal_separator": (("decimal",), "decimal number"),
            "true_values": (("bool",), "yes/no"), "false_values": (("bool",), "yes/no")}
@@ -104,12 +106,16 @@ class InputMap:
         return {ours: theirs for ours, theirs in self.columns.items() if ours != theirs}
 
     def missing(self, column: str, export: str, header: list[str]) -> Diagnostic:
-        """The problem of our mapped `column` absent from the header of `export`."""
-        shown = ", ".join(h for h in header if h)
+        """The problem of our mapped `column` absent from the header of `export` (the columns it
+        has: the closest name, or the first SHOWN_COLUMNS)."""
+        names = [h for h in header if h]
+        close = difflib.get_close_matches(self.their(column), names, n=1, cutoff=0.6)
+        shown = f"did you mean '{close[0]}'?" if close else "its columns: " + ", ".join(names[:SHOWN_COLUMNS]) + (
+            ", ..." if len(names) > SHOWN_COLUMNS else "")
         return Diagnostic(self.source, self.lines.get(f"columns.{column}"), f"{self.name}.columns.{column}",
                           "mapped-column-missing",
                           f"{self.name} column {column} is mapped to '{self.their(column)}', which is not a column "
-                          f"of {export} (its columns: {shown})")
+                          f"of {export} ({shown})")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from comp_calc.commands import alignment as _alignment
 from comp_calc.commands import diff as _diff
 from comp_calc.commands import explain as _explain
 from comp_calc.commands import history as _history
-from comp_calc.commands.options import By, DataOpt, Format, FormatOpt, IncompleteOpt, PeriodOpt, PlansOpt
+from comp_calc.commands.options import By, DataOpt, Format, FormatOpt, IncompleteOpt, MapOpt, PeriodOpt, PlansOpt
 from comp_calc.errors import Diagnostic, InputError, MachineError, ReconciliationError
 from comp_calc.outputs import terminal as render
 from comp_calc.data.closed import refuse_force_before_closed
@@ -121,6 +121,8 @@ def command(name: str | None = None):
         @functools.wraps(function)
         def guarded(*args, **kwargs):
             fmt = kwargs.get("fmt")
+            if (ignored := lib.ignored_mapping(kwargs.get("data"), kwargs.get("map_file"))) is not None:
+                render.note(f"the mapping {kwargs['map_file']} is used; {ignored} is not read (--map wins)")
             try:
                 result = function(*args, **kwargs)
                 sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
@@ -196,12 +198,13 @@ def run(
             "below in reps.csv manager_id links).",
         ),
     ] = None,
+    map_file: MapOpt = None,
 ) -> None:
     """Compute a period's payouts and write payouts.csv, lines.csv, exceptions.csv and manifest.json."""
     if streaming and statements:
         message = "--statements needs the whole run in memory: run without --streaming to write statements"
         raise InputError(Diagnostic("--statements", None, None, "statements-streaming", message))
-    streaming = streaming or (not statements and lib.large_inputs(data))
+    streaming = streaming or (not statements and lib.large_inputs(data, map_file))
     refuse_unwritable(out)  # --out naming a file is refused before any work, as is a closed period
     if period is not None and (asked := lib.valid_period(period)):
         refuse_closed(out, asked.label, force)
@@ -209,7 +212,7 @@ def run(
             refuse_force_before_closed(out, asked)
     with terminate_as_exit(), lib.scratch_folder(out, streaming) as scratch:
         with render.progress("Loading plans and data"):
-            prep = lib.prepare(plans, data, period, skip_invalid, scratch, allow_incomplete, strict)
+            prep = lib.prepare(plans, data, period, skip_invalid, scratch, allow_incomplete, strict, map_file)
             closed = lib.closed_periods(prep, out, force)
         render.diagnostics(prep.warnings)
         with render.progress(f"Computing {prep.period}"):
@@ -229,9 +232,10 @@ def validate(
         typer.Option("--streaming", help="Read the data in blocks, as run --streaming does (chosen by itself for large inputs)."),
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
+    map_file: MapOpt = None,
 ) -> None:
     """Check plans and data and report every problem with file and line (warnings too)."""
-    problems = lib.validate(plans, data, streaming or lib.large_inputs(data), strict=strict)
+    problems = lib.validate(plans, data, streaming or lib.large_inputs(data, map_file), strict=strict, map_file=map_file)
     render.validation(problems, fmt.value)
     if any(not d.is_warning for d in problems):
         raise typer.Exit(2)

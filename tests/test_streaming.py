@@ -201,7 +201,7 @@ def test_large_inputs_stream_by_themselves(tmp_path: Path, monkeypatch):
     assert lib.large_inputs(SAMPLE)
     seen = []
     original = lib.load_inputs_streaming
-    monkeypatch.setattr(lib, "load_inputs_streaming", lambda *a: seen.append(a) or original(*a))
+    monkeypatch.setattr(lib, "load_inputs_streaming", lambda *a, **k: seen.append(a) or original(*a, **k))
     assert invoke("run", "--out", tmp_path / "out").exit_code == 0
     assert seen and not list((tmp_path / "out").glob(".streaming-*"))
     # statements need the run in memory: asked for, the run does not stream

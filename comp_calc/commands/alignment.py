@@ -28,7 +28,7 @@ from rich.text import Text
 
 from comp_calc import alignment as lib
 from comp_calc.alignment import page
-from comp_calc.commands.options import DataOpt, IncompleteOpt, PeriodOpt, PlansOpt, SkipOpt
+from comp_calc.commands.options import DataOpt, IncompleteOpt, MapOpt, PeriodOpt, PlansOpt, SkipOpt
 from comp_calc.errors import Diagnostic, InputError, UsageError
 from comp_calc.outputs import numbers
 from comp_calc.outputs import terminal as render
@@ -58,12 +58,13 @@ def alignment(
     out: Annotated[
         Path | None, typer.Option("--out", help="With --format html: write the page to this file (default: standard output).")
     ] = None,
+    map_file: MapOpt = None,
 ) -> None:
     """Whether pay follows customer outcomes: mis-selling, contact-quota gaming, pay versus satisfaction, survey health."""
     if out is not None and fmt != Format.html:
         raise UsageError("--out", "out-needs-html", "--out writes the HTML page: use it with --format html")
     with render.progress("Loading plans and data"):
-        prep = stages.prepare(plans, data, period, skip_invalid, allow_incomplete=allow_incomplete)
+        prep = stages.prepare(plans, data, period, skip_invalid, allow_incomplete=allow_incomplete, map_file=map_file)
     with render.progress(f"Computing {prep.period} and its trailing periods"):
         result = stages.run(prep)
         report = lib.analyze(prep, result)

@@ -18,7 +18,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, PlansOpt, SkipOpt
+from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, MapOpt, PlansOpt, SkipOpt
 from comp_calc.commands.explain import check_after_plans
 from comp_calc.diff.impact import IMPACT_MONEY, RESTATEMENT_MONEY, Impact, fail_over, payout_impact, reps_over
 from comp_calc.diff.rules import PlanDiff, diff_plans
@@ -194,12 +194,13 @@ def diff(
             "restatement due under OLD and NEW is shown (what a change to a paid plan version would pay or recover).",
         ),
     ] = None,
+    map_file: MapOpt = None,
 ) -> None:
     """What a plan change does: the rule changes in words, and each rep's payout under both, with totals."""
     limit, rep_limit = parse_pct(fail_over_pct, "--fail-over"), parse_pct(fail_over_rep_pct, "--fail-over-rep")
     old_plan, new_plan = read_plan(old), read_plan(new)
     base, changed, note = plan_sets(plans, old_plan, new_plan)
-    inputs = stages.load_data(data)
+    inputs = stages.load_data(data, map_file=map_file)
     chosen, was_default, in_force = choose_period(period, inputs, old_plan, base, allow_incomplete)
     note = "; ".join(n for n in (note, in_force) if n) or None
     check_after_plans(base, chosen)

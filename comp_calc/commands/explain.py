@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, PeriodOpt, PlansOpt, SkipOpt
+from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, MapOpt, PeriodOpt, PlansOpt, SkipOpt
 from comp_calc.engine import RunResult, first_period
 from comp_calc.errors import UsageError
 from comp_calc.outputs.results import LINE_EXACT, LINE_MONEY, lines_frame
@@ -53,12 +53,13 @@ def check_after_plans(plans: PlanSet, period: Period) -> None:
 
 
 def _prepare_for_rep(
-    plans_dir: Path, data_dir: Path, period: str | None, skip_invalid: bool, rep: str, allow_incomplete: bool = False
+    plans_dir: Path, data_dir: Path, period: str | None, skip_invalid: bool, rep: str, allow_incomplete: bool = False,
+    map_file: Path | None = None,
 ) -> Prepared:
     """Prepare like `run`; a defaulted period follows the rep's plan kind (the latest complete quarter
     for a rep paid by quarter), since a monthly run has no quarterly reps."""
     plans = stages.load_plan_set(plans_dir)
-    inputs = stages.load_data(data_dir)
+    inputs = stages.load_data(data_dir, map_file=map_file)
     found = inputs.reps.frame.filter(pl.col("rep_id") == rep)
     kind = plans.kind(found["plan"][0]) if found.height else None
     same_kind = PlanSet(tuple(p for p in plans.plans if p.period == kind)) if kind is not None else plans
@@ -79,9 +80,10 @@ def explain(
         Path | None,
         typer.Option("--out", help="The run's output folder: its closed periods are restated as `run` does, and explained."),
     ] = None,
+    map_file: MapOpt = None,
 ) -> None:
     """One rep's statement for a period: each line and how it was computed, then cap, clawbacks, carry and payout."""
-    prep = _prepare_for_rep(plans, data, period, skip_invalid, rep, allow_incomplete)
+    prep = _prepare_for_rep(plans, data, period, skip_invalid, rep, allow_incomplete, map_file)
     check_after_plans(prep.plans, prep.period)
     result = stages.run(prep, stages.closed_periods(prep, out))
     check_period_has_data(prep.inputs, prep.period)

@@ -33,4 +33,12 @@ IncompleteOpt = Annotated[
         help="Run a period that ends after the latest date in the data (refused otherwise: its data may be incomplete).",
     ),
 ]
+MapOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--map",
+        help="A column mapping (YAML) that reads CRM exports as the input files. "
+        "Default: mapping.yaml in the data folder, if there is one; --map wins over it.",
+    ),
+]
 SkipOpt = Annotated[bool, typer.Option("--skip-invalid", help="Run without bad input rows, as `run --skip-invalid` does.")]

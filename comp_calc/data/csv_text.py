@@ -21,6 +21,7 @@ from typing import NamedTuple
 import polars as pl
 
 from comp_calc.data.files import Raw, file_name
+from comp_calc.data.mapping import InputMap, normalize
 from comp_calc.data.model import COLUMNS, OPTIONAL_COLUMNS, REQUIRED_FILES
 from comp_calc.errors import Diagnostic
 
@@ -40,11 +41,15 @@ class Block(NamedTuple):
     shift: int
 
 
-def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) -> tuple[Raw | None, list[Diagnostic]]:
+def parse_csv(
+    data: bytes, path: Path, name: str, block: Block | None = None, mapping: InputMap | None = None
+) -> tuple[Raw | None, list[Diagnostic]]:
     """The CSV text `data` (of the file at `path`) as a `Raw`, or the problems that make it unusable.
 
     With `block` (see `Block`) the rows and problems get the file's line numbers, a
     block without rows is not an error, and the sha256 is left to the caller (empty).
+    With `mapping` the file is a CRM export: each column is found under the export's
+    name and its cells are normalized (`comp_calc.data.mapping`).
     """
     fname = file_name(name, path)
     required = name in REQUIRED_FILES and block is None
@@ -75,7 +80,7 @@ def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) ->
         survey.wait()
         return fail("empty-file", "file is empty: expected a header row")
 
-    if (delimiter := wrong_delimiter(body, name)) is not None:
+    if (delimiter := wrong_delimiter(body, name, mapping)) is not None:
         survey.wait()
         return fail("wrong-delimiter", f"the header is separated by {delimiter}, not commas: "
                     "export the file as comma-separated CSV", line=1)
@@ -105,9 +110,16 @@ def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) ->
             message = f"column '{h}' appears more than once in the header"
             errors.append(Diagnostic(fname, 1, h, "duplicate-column", message))
         seen.add(h)
+    their = mapping.their if mapping else str
     for column in COLUMNS[name]:
-        if column not in seen and column not in OPTIONAL_COLUMNS.get(name, ()):
-            errors.append(Diagnostic(fname, 1, column, "missing-column", f"required column '{column}' is missing"))
+        if their(column) not in seen:
+            if mapping and column in mapping.columns:
+                errors.append(mapping.missing(column, Path(path).name, header))
+                continue
+            if column in OPTIONAL_COLUMNS.get(name, ()):  # an optional column the file leaves out
+                continue
+            hint = f" (or map it under {name}: columns: in {mapping.source})" if mapping else ""
+            errors.append(Diagnostic(fname, 1, column, "missing-column", f"required column '{column}' is missing{hint}"))
     if errors:
         return None, errors
 
@@ -116,9 +128,9 @@ def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) ->
     source = cells.drop("line").columns
 
     def cell(column: str) -> pl.Expr:
-        if column not in position:  # an optional column the file leaves out: empty cells
+        if their(column) not in position:  # an optional column the file leaves out: empty cells
             return pl.lit("", dtype=pl.String).alias(column)
-        v = pl.col(source[position[column]])
+        v = pl.col(source[position[their(column)]])
         return (v.str.strip_chars(" \t") if trim else v).alias(column)
 
     rows = cells.slice(1)
@@ -134,18 +146,19 @@ def parse_csv(data: bytes, path: Path, name: str, block: Block | None = None) ->
             extra.append(pl.when(pl.col("fields") != width).then(pl.col("fields").cast(pl.Int64)).alias("_ragged"))
     del layout
     frame = rows.select(*(cell(c) for c in COLUMNS[name]), pl.col("line").cast(pl.Int64) + shift, *extra)
+    frame = normalize(frame, mapping, name)
     if len(set(frame.n_chunks("all"))) > 1:
         # columns from different sources: align them once, or every later query would
         frame = frame.rechunk()
     if frame.height == 0 and required:
         return fail("no-rows", "has a header but no data rows")
-    return Raw(name, str(path), sha256, frame, width, controls), []
+    return Raw(name, str(path), sha256, frame, width, controls, mapping), []
 
 
 _DELIMITERS = {b";": "';' (semicolons)", b"\t": "tabs"}
 
 
-def wrong_delimiter(body: bytes, name: str) -> str | None:
+def wrong_delimiter(body: bytes, name: str, mapping: InputMap | None = None) -> str | None:
     """How the header of `body` is separated, when it is not by commas: a first line with no
     comma, holding `;` or a tab, at least two of whose parts (trimmed, quotes removed) are
     columns of `name`. Such a file would otherwise be one column and miss every other."""
@@ -157,7 +170,8 @@ def wrong_delimiter(body: bytes, name: str) -> str | None:
         return None
     delimiter = max(found, key=header.count)
     parts = {p.strip(b" \t\r").strip(b'"').strip().decode("utf-8", "replace") for p in header.split(delimiter)}
-    return _DELIMITERS[delimiter] if len(parts & set(COLUMNS[name])) >= 2 else None
+    expected = {mapping.their(c) if mapping else c for c in COLUMNS[name]}
+    return _DELIMITERS[delimiter] if len(parts & expected) >= 2 else None
 
 
 class _Survey:

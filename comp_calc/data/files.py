@@ -13,12 +13,16 @@ import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from comp_calc.data.contract import FORMATS
 from comp_calc.data.model import REQUIRED_FILES
 from comp_calc.errors import Diagnostic, InputError
+
+if TYPE_CHECKING:
+    from comp_calc.data.mapping import InputMap
 
 
 def file_name(name: str, path: str | Path | None = None) -> str:
@@ -42,6 +46,7 @@ class Raw:
     frame: pl.DataFrame
     width: int = 0  # number of fields in the header (CSV)
     controls: bool = True  # false: no cell holds a control character (checked on the bytes)
+    mapping: InputMap | None = None  # the file is a CRM export read through this mapping
 
     @property
     def file(self) -> str:
@@ -68,8 +73,16 @@ def check_dir(data_dir: str | Path) -> Path:
     return data_dir
 
 
-def find_file(data_dir: Path, name: str) -> tuple[Path | None, list[Diagnostic]]:
-    """The input file of `name` (.csv or .parquet); None when it is absent (an error if required)."""
+def find_file(data_dir: Path, name: str, mapping: InputMap | None = None) -> tuple[Path | None, list[Diagnostic]]:
+    """The input file of `name` (.csv or .parquet); None when it is absent (an error if required).
+    A `mapping` that names the export's `file` must find it."""
+    if mapping is not None and mapping.file is not None:
+        path = data_dir / mapping.file
+        if path.exists():
+            return path, []
+        line = mapping.lines.get("file")
+        return None, [Diagnostic(mapping.source, line, f"{name}.file", "missing-file",
+                                 f"the {name} export {mapping.file} is not in {data_dir}")]
     present = [data_dir / f"{name}{suffix}" for suffix in FORMATS if (data_dir / f"{name}{suffix}").exists()]
     if len(present) > 1:
         names = " and ".join(p.name for p in present)

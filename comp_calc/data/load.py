@@ -68,6 +68,10 @@ Row codes (in `Inputs.problems`):
   unknown-rep        rep_id not in reps.csv
   rep-rejected       rep_id names a rep whose reps.csv row was rejected
 
+CRM exports read through a column mapping (`--map`, `mapping.yaml`) have codes of
+their own, listed in `comp_calc.data.mapping`; the problems above name the
+export's file, physical line and column.
+
 Readings where SPEC section 1 is silent:
 - Surrounding spaces and tabs are trimmed from every cell and header name
   before any rule (exports often pad cells); ids are otherwise kept exactly.
@@ -115,19 +119,23 @@ import polars as pl
 from comp_calc.data.csv_text import parse_csv
 from comp_calc.data.files import Raw, check_dir, file_name, find_file, read_bytes
 from comp_calc.data.managers import manager_rules
+from comp_calc.data.mapping import InputMap, load_mapping, mapped_rules, relabel
 from comp_calc.data.model import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES, Inputs, Table, empty_frame
 from comp_calc.data.parquet import read_parquet
 from comp_calc.data.rules import apply_rules, parsed_columns, reference_rules, rejected_rep_lines, row_rules, typed_rows
 from comp_calc.errors import Diagnostic, InputError
 
 
-def load_inputs(data_dir: str | Path) -> Inputs:
-    """Read and validate reps, sales and the optional feedback, contacts, campaigns (.csv or .parquet)."""
+def load_inputs(data_dir: str | Path, map_file: str | Path | None = None) -> Inputs:
+    """Read and validate reps, sales and the optional feedback, contacts, campaigns, fx_rates (.csv or
+    .parquet), the CRM exports of a column mapping (`map_file`, else the folder's mapping.yaml) included."""
     data_dir = check_dir(data_dir)
+    mapping, fatal = load_mapping(data_dir, map_file)
     raws: dict[str, Raw | None] = {}
-    fatal: list[Diagnostic] = []
     for name in (*REQUIRED_FILES, *OPTIONAL_FILES):
-        raws[name], errors = read_input(data_dir, name)
+        if name in mapping.broken:
+            continue
+        raws[name], errors = read_input(data_dir, name, mapping.get(name))
         fatal += errors
     if fatal:
         raise InputError(fatal)
@@ -160,7 +168,10 @@ def validate_rows(
         rules += more
     if "rep_id" in COLUMNS[raw.name] and raw.name != "reps":
         rules += reference_rules(kept_reps, rejected_reps, reps_file, ragged="_ragged" in frame.columns)
-    return apply_rules(frame, rules, raw.file)
+    if raw.mapping is None:
+        return apply_rules(frame, rules, raw.file)
+    kept, rejected, diags = apply_rules(frame, mapped_rules(frame, raw.mapping, raw.name, rules), raw.file)
+    return kept, rejected, relabel(diags, {raw.file: raw.mapping.labels})
 
 
 def rep_refs(raw: Raw, kept: pl.DataFrame, rejected: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, str]:
@@ -179,20 +190,21 @@ def whole_table(raw: Raw, kept: pl.DataFrame, rejected: pl.DataFrame) -> Table:
         sha256=raw.sha256,
         rows_read=raw.frame.height,
         rows_rejected=rejected.height,
+        columns=raw.mapping.labels if raw.mapping else {},
     )
 
 
-def read_input(data_dir: Path, name: str) -> tuple[Raw | None, list[Diagnostic]]:
-    path, errors = find_file(data_dir, name)
+def read_input(data_dir: Path, name: str, mapping: InputMap | None = None) -> tuple[Raw | None, list[Diagnostic]]:
+    path, errors = find_file(data_dir, name, mapping)
     if path is None:
         return None, errors
-    if path.suffix == ".parquet":
-        return read_parquet(path, name)
-    return _read_csv(path, name)
+    if path.suffix.lower() == ".parquet":
+        return read_parquet(path, name, mapping=mapping)
+    return _read_csv(path, name, mapping)
 
 
-def _read_csv(path: Path, name: str) -> tuple[Raw | None, list[Diagnostic]]:
+def _read_csv(path: Path, name: str, mapping: InputMap | None = None) -> tuple[Raw | None, list[Diagnostic]]:
     data, errors = read_bytes(path, path.name)
     if data is None:
         return None, errors
-    return parse_csv(data, path, name)
+    return parse_csv(data, path, name, mapping=mapping)

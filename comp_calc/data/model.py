@@ -117,6 +117,8 @@ class Table:
     rows_rejected: int = 0
     # streaming: (first day of the month, Parquet file) of the rows dated in that month
     parts: tuple[tuple[date, str], ...] = ()
+    # read through a column mapping: our column -> the export's name, where they differ
+    columns: dict[str, str] = field(default_factory=dict)
 
     def scan(self, since: date | None = None, until: date | None = None) -> pl.LazyFrame:
         """The valid rows, lazily; with `since`/`until`, only those whose ROW_DATE lies in

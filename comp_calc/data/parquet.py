@@ -10,15 +10,18 @@ from pathlib import Path
 import polars as pl
 
 from comp_calc.data.files import Raw, file_name, not_a_file, read_bytes
+from comp_calc.data.mapping import InputMap, normalize
 from comp_calc.data.model import COLUMNS, OPTIONAL_COLUMNS, REQUIRED_FILES
 from comp_calc.errors import Diagnostic
 
 
-def read_parquet(path: Path, name: str, rows: tuple[int, int] | None = None) -> tuple[Raw | None, list[Diagnostic]]:
+def read_parquet(
+    path: Path, name: str, rows: tuple[int, int] | None = None, mapping: InputMap | None = None
+) -> tuple[Raw | None, list[Diagnostic]]:
     """A Parquet file as the same untyped, trimmed strings as a CSV (line = row number, 1-based).
 
     `rows=(offset, count)`: only those rows, as a block of a file read in parts (no sha256,
-    no `no-rows`: see `parse_csv`).
+    no `no-rows`: see `parse_csv`); `mapping`: a CRM export (see `parse_csv`).
     """
     fname = file_name(name, path)
 
@@ -49,20 +52,24 @@ def read_parquet(path: Path, name: str, rows: tuple[int, int] | None = None) -> 
         if h and h in names:
             errors.append(Diagnostic(fname, None, h, "duplicate-column", f"column '{h}' appears more than once"))
         names.setdefault(h, original)
+    their = mapping.their if mapping else str
     optional = OPTIONAL_COLUMNS.get(name, ())
     for column in COLUMNS[name]:
-        if column not in names and column in optional:  # left out: empty cells
-            continue
-        if column not in names:
+        if their(column) not in names:
+            if mapping and column in mapping.columns:
+                errors.append(mapping.missing(column, path.name, list(names)))
+                continue
+            if column in optional:  # left out: empty cells
+                continue
             errors.append(Diagnostic(fname, None, column, "missing-column", f"required column '{column}' is missing"))
             continue
-        dtype = schema[names[column]]
+        dtype = schema[names[their(column)]]
         if dtype.is_nested() or dtype in (pl.Binary, pl.Object):
-            errors.append(Diagnostic(fname, None, column, "bad-column-type",
-                                     f"column '{column}' has type {dtype}, which cannot be read as text"))
+            errors.append(Diagnostic(fname, None, their(column), "bad-column-type",
+                                     f"column '{their(column)}' has type {dtype}, which cannot be read as text"))
     if errors:
         return None, errors
-    columns = list(dict.fromkeys(names[c] for c in COLUMNS[name] if c in names))
+    columns = list(dict.fromkeys(names[their(c)] for c in COLUMNS[name] if their(c) in names))
     offset = rows[0] if rows else 0
     try:
         if rows is None:
@@ -75,14 +82,14 @@ def read_parquet(path: Path, name: str, rows: tuple[int, int] | None = None) -> 
         return fail("no-rows", "has no data rows")
     frame = (
         table.select(
-            pl.col(names[c]).cast(pl.String).fill_null("").str.strip_chars(" \t").alias(c) if c in names
+            pl.col(names[their(c)]).cast(pl.String).fill_null("").str.strip_chars(" \t").alias(c) if their(c) in names
             else pl.lit("", dtype=pl.String).alias(c)
             for c in COLUMNS[name]
         )
         .rechunk()
         .with_columns(line=pl.int_range(offset + 1, offset + pl.len() + 1, dtype=pl.Int64))
     )
-    return Raw(name, str(path), sha256, frame, len(schema)), []
+    return Raw(name, str(path), sha256, normalize(frame, mapping, name), len(schema), mapping=mapping), []
 
 
 def _first_line(exc: BaseException) -> str:

@@ -35,6 +35,7 @@ from comp_calc.data.contract import ID_KEYS
 from comp_calc.data.csv_text import BOM, Block, parse_csv
 from comp_calc.data.files import Raw, check_dir, file_name, find_file, not_a_file, unreadable
 from comp_calc.data.load import read_input, rep_refs, validate_rows, whole_table
+from comp_calc.data.mapping import InputMap, load_mapping, relabel
 from comp_calc.data.model import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs, Table, empty_frame
 from comp_calc.data.parquet import read_parquet
 from comp_calc.data.rules import typed_rows
@@ -43,10 +44,16 @@ from comp_calc.errors import Diagnostic, InputError
 BLOCK_BYTES = 256 << 20  # CSV bytes per block: about 3.5 million sales rows
 
 
-def load_inputs_streaming(data_dir: str | Path, scratch: str | Path, block_bytes: int | None = None) -> Inputs:
+def load_inputs_streaming(
+    data_dir: str | Path, scratch: str | Path, block_bytes: int | None = None, map_file: str | Path | None = None
+) -> Inputs:
     """Like `load.load_inputs`, with the sales, feedback and contacts rows in Parquet parts under `scratch`."""
     data_dir, scratch = check_dir(data_dir), Path(scratch)
-    reps_raw, fatal = read_input(data_dir, "reps")
+    mapping, fatal = load_mapping(data_dir, map_file)
+    reps_raw = None
+    if "reps" not in mapping.broken:
+        reps_raw, errors = read_input(data_dir, "reps", mapping.get("reps"))
+        fatal += errors
     tables, problems, refs = {}, [], None
     if reps_raw is not None:
         kept, rejected, problems = validate_rows(reps_raw, None, None, "")
@@ -55,20 +62,22 @@ def load_inputs_streaming(data_dir: str | Path, scratch: str | Path, block_bytes
     # every file-level problem of every file is reported at once, as by a whole-file read: once
     # one is found, the later files are only read for theirs
     for name in (*REQUIRED_FILES, *OPTIONAL_FILES):
-        if name == "reps":
+        if name == "reps" or name in mapping.broken:
             continue
         if name not in ROW_DATE:  # not dated (campaigns.csv, fx_rates.csv): small, read whole like reps.csv
-            tables[name], errors, found = _whole(data_dir, name)
+            tables[name], errors, found = _whole(data_dir, name, mapping.get(name))
             fatal += errors
             problems += found
             continue
-        path, errors = find_file(data_dir, name)
+        path, errors = find_file(data_dir, name, mapping.get(name))
         fatal += errors
         if path is None:
             tables[name] = Table(name, empty_frame(name))
             continue
         try:
-            tables[name], diags = _load_parts(name, path, scratch, block_bytes or BLOCK_BYTES, None if fatal else refs)
+            tables[name], diags = _load_parts(
+                name, path, scratch, block_bytes or BLOCK_BYTES, None if fatal else refs, mapping.get(name)
+            )
         except InputError as e:
             fatal += e.diagnostics
             continue
@@ -78,17 +87,21 @@ def load_inputs_streaming(data_dir: str | Path, scratch: str | Path, block_bytes
     return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems, tables["campaigns"], tables["fx_rates"])
 
 
-def _whole(data_dir: Path, name: str) -> tuple[Table, list[Diagnostic], list[Diagnostic]]:
-    """(table, file-level problems, row problems) of an undated input read in one piece."""
-    raw, errors = read_input(data_dir, name)
+def _whole(data_dir: Path, name: str, mapping: InputMap | None = None) -> tuple[Table, list[Diagnostic], list[Diagnostic]]:
+    """(table, file-level problems, row problems) of an undated input read in one piece
+    (`mapping`: a CRM export read through it)."""
+    raw, errors = read_input(data_dir, name, mapping)
     if raw is None:
         return Table(name, empty_frame(name)), errors, []
-    kept, rejected, found = validate_rows(raw, None, None, "")
+    kept, rejected, found = validate_rows(raw, None, None, "")  # in the export's terms (raw.mapping)
     return whole_table(raw, kept, rejected), errors, found
 
 
-def _load_parts(name: str, path: Path, scratch: Path, block_bytes: int, refs) -> tuple[Table, list[Diagnostic]]:
-    """The file's table and row problems; with `refs` None, only its file-level problems are sought."""
+def _load_parts(
+    name: str, path: Path, scratch: Path, block_bytes: int, refs, mapping: InputMap | None = None
+) -> tuple[Table, list[Diagnostic]]:
+    """The file's table and row problems; with `refs` None, only its file-level problems are sought;
+    `mapping`: the file is a CRM export read through it."""
     key = ID_KEYS[name]
     day = pl.col(ROW_DATE[name])
     parts: list[tuple] = []
@@ -98,7 +111,7 @@ def _load_parts(name: str, path: Path, scratch: Path, block_bytes: int, refs) ->
     in_order, last_id = True, None
     schema = None
     hasher = hashlib.sha256()
-    for number, raw in enumerate(_raws(name, path, block_bytes, hasher)):
+    for number, raw in enumerate(_raws(name, path, block_bytes, hasher, mapping)):
         read += raw.frame.height
         if refs is None:
             continue
@@ -126,9 +139,11 @@ def _load_parts(name: str, path: Path, scratch: Path, block_bytes: int, refs) ->
     parts.sort()
     if not in_order:
         found, repeated = _repeated_ids(key, fname, parts, pl.concat(rejected_ids))
+        if found and mapping is not None:
+            found = relabel(found, {fname: mapping.labels})
         if found:
             diags = [d for d in diags if d.code != "duplicate-id"] + found
-            diags.sort(key=lambda d: (d.line, _column_order(name, d.column)))
+            diags.sort(key=lambda d: (d.line, _column_order(name, d.column, mapping)))
             rejected += _drop_lines(parts, repeated)
     table = Table(
         name,
@@ -138,6 +153,7 @@ def _load_parts(name: str, path: Path, scratch: Path, block_bytes: int, refs) ->
         rows_read=read,
         rows_rejected=rejected,
         parts=tuple(parts),
+        columns=mapping.labels if mapping else {},
     )
     return table, diags
 
@@ -158,10 +174,10 @@ def _by_month(frame: pl.DataFrame, day: pl.Expr) -> Iterator[tuple]:
         yield month, rows
 
 
-def _raws(name: str, path: Path, block_bytes: int, hasher) -> Iterator[Raw]:
+def _raws(name: str, path: Path, block_bytes: int, hasher, mapping: InputMap | None = None) -> Iterator[Raw]:
     """The file as one `Raw` per block, hashing every byte into `hasher`."""
-    if path.suffix == ".parquet":
-        yield from _parquet_blocks(name, path, block_bytes, hasher)
+    if path.suffix.lower() == ".parquet":
+        yield from _parquet_blocks(name, path, block_bytes, hasher, mapping)
         return
     if problem := not_a_file(path):
         raise InputError(problem)
@@ -178,7 +194,7 @@ def _raws(name: str, path: Path, block_bytes: int, hasher) -> Iterator[Raw]:
         for block in _blocks(handle, block_bytes):
             hashing = pool.submit(hasher.update, block)  # alongside the parse
             if not failed or _rank(failed) > 0:
-                raw, errors = parse_csv(header + block, path, name, Block(header_lines, line - header_lines - 1))
+                raw, errors = parse_csv(header + block, path, name, Block(header_lines, line - header_lines - 1), mapping)
                 if raw is None and (not failed or _rank(errors) < _rank(failed)):
                     failed = errors
                 elif raw is not None and not failed:
@@ -189,13 +205,13 @@ def _raws(name: str, path: Path, block_bytes: int, hasher) -> Iterator[Raw]:
             raise InputError(failed)
 
 
-def _parquet_blocks(name: str, path: Path, block_bytes: int, hasher) -> Iterator[Raw]:
+def _parquet_blocks(name: str, path: Path, block_bytes: int, hasher, mapping: InputMap | None = None) -> Iterator[Raw]:
     """A Parquet file as `Raw` blocks of about `block_bytes` of text each (a guess of
     PARQUET_ROW_BYTES a row); the first block's read checks the file and its columns."""
     step = max(1, block_bytes // PARQUET_ROW_BYTES)
     offset, total = 0, None
     while total is None or offset < total:
-        raw, errors = read_parquet(path, name, rows=(offset, step))
+        raw, errors = read_parquet(path, name, rows=(offset, step), mapping=mapping)
         if raw is None:
             raise InputError(errors)
         if total is None:
@@ -283,7 +299,7 @@ def _drop_lines(parts: list[tuple], lines: pl.Series) -> int:
     return dropped
 
 
-def _column_order(name: str, column: str | None) -> int:
-    columns = list(COLUMNS[name])
+def _column_order(name: str, column: str | None, mapping: InputMap | None = None) -> int:
+    columns = [mapping.their(c) for c in COLUMNS[name]] if mapping else list(COLUMNS[name])
     return columns.index(column) if column in columns else -1
 

@@ -46,6 +46,10 @@ def error(message: str) -> None:
     err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
 
 
+def note(message: str) -> None:
+    err.print(f"note: {message}", markup=False, highlight=False)
+
+
 def diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
     """Bad input: the first problems as `file:line: code column: message`, then the count (when
     there are several). Warnings of a run that goes on (`is_warning`) are marked `warning:`

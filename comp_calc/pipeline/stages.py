@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +21,9 @@ import polars as pl
 
 from comp_calc.data.checks import cross_checks, product_warnings, unknown_campaigns
 from comp_calc.data.contract import FORMATS
+from comp_calc.data.files import file_name
 from comp_calc.data.load import load_inputs
+from comp_calc.data.mapping import MAPPING_FILE, load_mapping, relabel
 from comp_calc.data.model import OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs
 from comp_calc.data.stream import load_inputs_streaming
 from comp_calc.data.closed import ClosedPeriods, read_closed, refuse_force_before_closed
@@ -134,11 +136,32 @@ def choose_period(
     return period, False
 
 
-def load_data(data_dir: str | Path, scratch: str | Path | None = None) -> Inputs:
+def load_data(data_dir: str | Path, scratch: str | Path | None = None, map_file: str | Path | None = None) -> Inputs:
     """The input files of `data_dir`, every row checked. With a `scratch` folder the inputs are read
     for a streaming run: block by block, the dated rows kept on disk there (`comp_calc.data.stream`);
-    the folder must outlive the run."""
-    return load_inputs(data_dir) if scratch is None else load_inputs_streaming(data_dir, scratch)
+    the folder must outlive the run. `map_file`: the column mapping of CRM exports (default: the
+    folder's mapping.yaml, if any; `comp_calc.data.mapping`)."""
+    if scratch is None:
+        return load_inputs(data_dir, map_file)
+    return load_inputs_streaming(data_dir, scratch, map_file=map_file)
+
+
+def ignored_mapping(data_dir: str | Path | None, map_file: str | Path | None) -> Path | None:
+    """The data folder's mapping.yaml when `--map` names another mapping (which wins), else None."""
+    if data_dir is None or map_file is None:
+        return None
+    found = Path(data_dir) / MAPPING_FILE
+    if not found.is_file() or (Path(map_file).exists() and found.resolve() == Path(map_file).resolve()):
+        return None
+    return found
+
+
+def in_export_terms(inputs: Inputs, diags: list[Diagnostic]) -> list[Diagnostic]:
+    """`diags` about the inputs naming the columns of a mapped CRM export by the export's names
+    (the loaders do it for the problems they find; this is for the checks after them)."""
+    if not any(t.columns for t in inputs.tables()):
+        return diags
+    return relabel(diags, {file_name(t.name, t.path): t.columns for t in inputs.tables() if t.columns})
 
 
 def check(
@@ -148,8 +171,11 @@ def check(
     `skip_invalid`, warnings only when `strict` (then as errors). Every command comes through
     here, once per plan set it computes."""
     data_until = latest_date(inputs)
+    loaded = len(inputs.problems)
     inputs, _ = cross_checks(inputs, plans, until=period.end)
-    warnings = product_warnings(inputs, plans, until=period.end)
+    if added := inputs.problems[loaded:]:
+        inputs = replace(inputs, problems=[*inputs.problems[:loaded], *in_export_terms(inputs, added)])
+    warnings = in_export_terms(inputs, product_warnings(inputs, plans, until=period.end))
     stop = [*([] if skip_invalid else inputs.problems), *([w.as_error() for w in warnings] if strict else [])]
     stop = [*unknown_campaigns(inputs, plans), *stop]  # plan errors: a plan names a campaign the data lacks
     if stop:
@@ -165,10 +191,11 @@ def prepare(
     scratch: str | Path | None = None,
     allow_incomplete: bool = False,
     strict: bool = False,
+    map_file: str | Path | None = None,
 ) -> Prepared:
     """Load and check plans and inputs for a run of `period` (default: latest complete one)."""
     plans = load_plan_set(plans_dir)
-    inputs = load_data(data_dir, scratch)
+    inputs = load_data(data_dir, scratch, map_file)
     return check(plans, inputs, *choose_period(inputs, plans, period, allow_incomplete=allow_incomplete), skip_invalid, strict)
 
 
@@ -177,9 +204,13 @@ def prepare(
 STREAMING_BYTES = 1 << 30
 
 
-def large_inputs(data_dir: str | Path) -> bool:
-    """Whether the input files of `data_dir` together exceed STREAMING_BYTES."""
+def large_inputs(data_dir: str | Path, map_file: str | Path | None = None) -> bool:
+    """Whether the input files of `data_dir` (the exports a column mapping names included) together
+    exceed STREAMING_BYTES."""
     found = [Path(data_dir) / f"{name}{suffix}" for name in (*REQUIRED_FILES, *OPTIONAL_FILES) for suffix in FORMATS]
+    if Path(data_dir).is_dir():
+        mapping, _ = load_mapping(Path(data_dir), map_file)  # its problems are reported when the data is read
+        found += [Path(data_dir) / m.file for m in mapping.inputs.values() if m.file]
     return sum(p.stat().st_size for p in found if p.is_file()) > STREAMING_BYTES
 
 
@@ -261,7 +292,10 @@ def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool, s
         raise MachineError.from_os(e, str(Path(out_dir) / result.period.label)) from None
 
 
-def validate(plans_dir: str | Path, data_dir: str | Path, streaming: bool = False, strict: bool = False) -> list[Diagnostic]:
+def validate(
+    plans_dir: str | Path, data_dir: str | Path, streaming: bool = False, strict: bool = False,
+    map_file: str | Path | None = None,
+) -> list[Diagnostic]:
     """Every problem of the plans, the data and its references to the plans, then the warnings
     about products (as errors when `strict`) over the whole data.
 
@@ -272,11 +306,13 @@ def validate(plans_dir: str | Path, data_dir: str | Path, streaming: bool = Fals
         try:
             if streaming:
                 scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="comp-calc-validate-"))
-                inputs = load_inputs_streaming(data_dir, scratch)
+                inputs = load_inputs_streaming(data_dir, scratch, map_file=map_file)
             else:
-                inputs = load_inputs(data_dir)
+                inputs = load_inputs(data_dir, map_file)
         except InputError as e:
             return problems + e.diagnostics
+        loaded = len(inputs.problems)
         inputs, _ = cross_checks(inputs, plans)
-        warnings = product_warnings(inputs, plans)
-    return problems + unknown_campaigns(inputs, plans) + inputs.problems + [w.as_error() if strict else w for w in warnings]
+        warnings = in_export_terms(inputs, product_warnings(inputs, plans))
+    found = inputs.problems[:loaded] + in_export_terms(inputs, inputs.problems[loaded:])
+    return problems + unknown_campaigns(inputs, plans) + found + [w.as_error() if strict else w for w in warnings]

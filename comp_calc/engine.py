@@ -1,6 +1,6 @@
 """Compose the steps of SPEC section 3 into lazy polars queries.
 
-credit -> attainment -> rate -> quality -> cap -> clawback -> balance, each a module
+credit -> attainment -> rate -> quality -> cap -> clawback -> balance -> draw, each a module
 of `comp_calc.steps`; this module only orders them, joins what one step gives the
 next, and loops over periods when the sales are streamed from disk. `compute` takes
 validated plans and inputs and a requested period and returns every computed
@@ -23,7 +23,9 @@ from comp_calc.errors import Diagnostic, InputError
 from comp_calc.periods import Period, period_containing, periods_between
 from comp_calc.plan.model import PlanSet
 from comp_calc.reconcile.lines import reconcile
-from comp_calc.steps import attainment, balance, cap, clawback, credit, outcome_bonus, quality, rate, rep_periods
+from comp_calc.steps import (
+    activity, attainment, balance, cap, clawback, credit, draw, holdback, outcome_bonus, quality, rate, rep_periods,
+)  # fmt: skip
 from comp_calc.steps.kinds import COLUMN, ORDER, SECTION6_COLUMNS
 from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, dec
 from comp_calc.steps.params import PlanTables, build_tables, plan_scales
@@ -123,6 +125,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     turns = [(p.start if i else None, p.end) for i, p in enumerate(periods)] if streaming else [(None, end)]
     window = timedelta(days=int(tables.versions["ob_window"].max() or 0))  # the longest outbound window
     sums, kept, numbered, unbalanced = [], [], 0, 0
+    held_sums, held_kept = [], []  # step 6b: per (rep, period, kind) sums of every period, the lines of those shown
     for since, until in turns:
         sales = inputs.sales.scan(since, until).with_columns(
             cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on"))
@@ -137,10 +140,17 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)  # steps 2-4
         del credit_lines
         sums.append(cap.earned(commissions.lazy()).collect())
+        held = holdback.holdback_lines(commissions.lazy(), tables.versions, kind, period.start).collect()
+        held_sums.append(holdback.per_rep_period(held.lazy()).collect())
+        held_kept.append(held.filter(pl.col("p_start") == period.start) if streaming else held)
         last = until == end
         kept.append(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()))
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
-    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind)  # steps 5-7
+    # every period's holdback and release sums enter the balance as component rows, one per (rep, period,
+    # kind): their count says only that the rep-period has lines (see `_present`)
+    summed = pl.concat([components, *held_sums], how="diagonal_relaxed")
+    components = pl.concat([components, *held_kept], how="diagonal_relaxed")
+    grid_df, lines = _finish(grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind, summed)  # steps 5-8
     _check(grid_df, inputs)
     result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming)
     reconcile(unbalanced, grid_df, result.scan_lines(), None if result.complete else period.start)
@@ -158,6 +168,10 @@ def _component_lines(grid: pl.LazyFrame, inputs: Inputs, tables: PlanTables, end
     columns. A component adds its call here, its kind to `steps.kinds`, nothing else."""
     feedback = inputs.feedback.scan(until=end)
     parts = [outcome_bonus.outcome_bonus_lines(grid, feedback, tables.bonus_bands)]
+    if tables.versions["has_activity"].any():
+        values = tables.versions["act_min_value"].is_not_null().any()  # customer values only when a version weighs them
+        contacts, sales = inputs.contacts.scan(until=end), inputs.sales.scan(until=end)
+        parts.append(activity.activity_lines(grid, contacts, sales, values))
     schema = {"rep_id": pl.String, "rep_no": pl.Int64, "p_start": pl.Date, "kind": pl.String, "amount": MONEY}
     return pl.concat([pl.LazyFrame(schema=schema), *parts], how="diagonal_relaxed").collect()
 
@@ -232,22 +246,24 @@ def _finish(
     tables: PlanTables,
     scales: Scales,
     kind: str,
+    summed: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Steps 5-7: the payouts grid (cap, clawbacks, balance, the attainment shown) from
+    """Steps 5-8: the payouts grid (cap, clawbacks, balance, draw, the attainment shown) from
     `earned` (see `cap.earned`) and the commission lines, at least every one that a
-    cancellation in a computed period claws back; and the run's lines (`_lines`)."""
+    cancellation in a computed period claws back; and the run's lines (`_lines`). The section 6
+    columns add up `summed` (rows of rep_no, p_start, kind, amount: lines, or sums of the lines
+    a streaming run does not keep), else the `components` lines."""
     zero = pl.lit(0, dtype=MONEY)
     keys = ["rep_no", "p_start"]
-    claw_lines = clawback.clawback_lines(commissions.lazy(), tables.clawback, scales, kind).collect()
+    claw_lines = clawback.clawback_lines(holdback.with_held(commissions.lazy(), tables.versions), tables.clawback, scales, kind).collect()
     g = (
         grid.join(earned.lazy(), on=keys, how="left")
         .join(clawback.per_rep_period(claw_lines.lazy()), on=keys, how="left")
         .join(qm.drop("rep_id"), on=keys, how="left")
-        .join(_component_sums(components), on=keys, how="left")
+        .join(_component_sums(components if summed is None else summed), on=keys, how="left")
         .with_columns(
             *[pl.col(c).fill_null(zero) for c in SECTION6_COLUMNS],
             pl.col("component_lines").fill_null(0),
-            draw_balance=zero,  # SPEC 6.3 step 8; no draw yet
             restatement_open=zero,  # SPEC 6.3 step 9; no restatement yet
         )
         .with_columns(
@@ -262,6 +278,7 @@ def _finish(
     g = g.with_columns(balance.period_net(g.collect_schema().names()))
     g = (
         balance.settle(g)
+        .pipe(draw.settle)  # step 8
         .with_columns(present=_present())
         .pipe(attainment.prorated_quota, scales)
         .sort("rep_no", "p_start")
@@ -289,7 +306,7 @@ def _lines(
     claw = claw_lines.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start").select(
         "line_no", "rep_id", "rep_no", "p_start", pl.lit(ORDER["clawback"]).alias("order"), pl.lit("clawback").alias("kind"), "sold_on", "product",
         "credited", pl.col("clawback").alias("amount"), "cancelled_on", "within_days", "days",
-        pl.col("recover").cast(pl.String), "original_period", "original_amount", *_DESCRIPTION,
+        pl.col("recover").cast(pl.String), "original_period", "original_amount", "held", *_DESCRIPTION,
     )  # fmt: skip
     cap_lines = grid.filter(pl.col("cap_adjustment").is_not_null()).select(
         "rep_id", "rep_no", "p_start", pl.lit(ORDER["cap"]).alias("order"), pl.lit("cap").alias("kind"), pl.col("cap_adjustment").alias("amount"),
@@ -298,7 +315,12 @@ def _lines(
     carry = grid.filter(pl.col("carry_in") != 0).select(
         "rep_id", "rep_no", "p_start", pl.lit(ORDER["carry"]).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
     )
-    ordered = components.lazy().with_columns(order=pl.col("kind").replace_strict(ORDER, return_dtype=pl.Int32))
+    draws = draw.draw_lines(grid)
+    ordered = pl.concat([components.lazy(), draws], how="diagonal_relaxed").with_columns(
+        order=pl.col("kind").replace_strict(ORDER, return_dtype=pl.Int32)
+    )
+    if "original_start" in components.columns:  # holdback and release lines: the commission's period label
+        ordered = ordered.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start", how="left")
     return commission, pl.concat([claw, cap_lines, carry, ordered], how="diagonal_relaxed").collect()
 
 

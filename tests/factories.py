@@ -8,7 +8,9 @@ from decimal import Decimal
 import polars as pl
 
 from comp_calc.data.model import Inputs, Table
-from comp_calc.plan.model import Band, BonusBand, ClawbackRule, Metric, OutcomeBonus, Outbound, Plan, PlanSet, Quality, RateRule, Tier
+from comp_calc.plan.model import (
+    Activity, Band, BonusBand, ClawbackRule, Draw, Metric, OutcomeBonus, Outbound, Plan, PlanSet, Quality, RateRule, Tier,
+)  # fmt: skip
 
 D = Decimal
 
@@ -113,3 +115,14 @@ def inputs(reps, sales, feedback=(), contacts=()) -> Inputs:
 def outcome_bonus(metric="nps", window_days=90, min_responses=1, *bands) -> OutcomeBonus:
     """outcome_bonus("nps", 90, 1, ("30", "0"), ("60", "250.00"), (None, "500.00"))"""
     return OutcomeBonus(metric, window_days, min_responses, tuple(BonusBand(None if b is None else D(b), D(a)) for b, a in bands))
+
+
+def draw(amount="1500.00", recoverable=True) -> Draw:
+    """draw("1500.00", recoverable=False)"""
+    return Draw(D(amount), recoverable)
+
+
+def activity(target=1, bonus="100.00", channels=("voice",), connected_only=True, distinct_customers=False, min_customer_value=None) -> Activity:
+    """activity(12, "300.00", ("voice",), min_customer_value="1000")"""
+    value = None if min_customer_value is None else D(min_customer_value)
+    return Activity(tuple(channels), connected_only, target, D(bonus), distinct_customers, value)

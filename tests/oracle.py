@@ -1,5 +1,5 @@
 """An independent, literal reading of SPEC section 3 in plain Python (Fractions, row by row),
-with the retroactive tiers and the CES metric of section 6.
+with the retroactive tiers, the CES metric, the outcome bonus and the holdback of section 6.
 
 Slow and simple on purpose: it shares no code with the engine except the
 period calendar and the Plan dataclasses, so the property tests that compare
@@ -43,7 +43,9 @@ def _metric_value(metric: str, scores: list[int]) -> Fraction:
 
 
 def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[dict], contacts: list[dict], period: Period):
-    """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited, outcome_bonus)}."""
+    """Return {(rep_id, period_label): dict(earned, cap, clawbacks, carry_in, payout, carry_out, credited, outcome_bonus,
+    holdback, released, draw, draw_balance, activity_bonus, activity_line: whether an activity_bonus line is
+    written, even of 0.00)}."""
     kind = period.kind
     first = period_containing(min(p.effective_from for p in plans.plans if p.period == kind), kind)
     periods = periods_between(first, period)
@@ -86,7 +88,19 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
 
     results = {}
     commission_of = {}  # (sale_id, role) -> (amount, plan version)
+    # 6b. holdback: (rep_id, period label) -> the sum of its holdback lines, of its release lines, and their count
+    held_back, released, held_lines = defaultdict(Decimal), defaultdict(Decimal), defaultdict(int)
+
+    def held_part(amount, v, s):
+        """(H, release day) of a commission line, or (0, None) without a holdback."""
+        if v.holdback is None:
+            return Decimal("0.00"), None
+        return _round(Fraction(v.holdback.share) * Fraction(amount), v.rounding), s["sold_on"] + timedelta(days=v.holdback.release_after_days)
+
+    def cancelled(s):  # as the run sees it: a cancellation after the requested period is not known yet
+        return s["cancelled_on"] if s["cancelled_on"] is not None and s["cancelled_on"] <= end else None
     carry = defaultdict(lambda: Decimal("0.00"))
+    owed_draw = defaultdict(lambda: Decimal("0.00"))  # the draw balance each rep still owes
     for p in periods:
         for rep in run_reps:
             rid = rep["rep_id"]
@@ -153,6 +167,15 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                     amount = _round(base * qm, v.rounding)
                     commission_of[(s["sale_id"], role)] = (amount, v)
                     earned += amount
+                    h, release_day = held_part(amount, v, s)
+                    if h != 0:
+                        held_back[(rid, p.label)] -= h
+                        held_lines[(rid, p.label)] += 1
+                        gone = cancelled(s)
+                        later = period_containing(release_day, kind)
+                        if not (gone is not None and gone <= release_day) and later.start <= period.start:
+                            released[(rid, later.label)] += h
+                            held_lines[(rid, later.label)] += 1
             cap_line = Decimal("0.00")
             if v is not None and v.cap is not None and earned > v.cap:
                 cap_line = v.cap - earned
@@ -164,9 +187,11 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                 amount, earned_under = commission_of[(s["sale_id"], role)]
                 days = (s["cancelled_on"] - s["sold_on"]).days
                 rule = next((c for c in (earned_under.clawback or ()) if days <= c.within_days), None)
+                h, release_day = held_part(amount, earned_under, s)
+                base = amount - h if release_day is not None and s["cancelled_on"] <= release_day else amount
                 if rule is not None:
                     claw_lines += 1
-                    claws -= _round(Fraction(rule.recover) * Fraction(amount), earned_under.rounding)
+                    claws -= _round(Fraction(rule.recover) * Fraction(base), earned_under.rounding)
             # 4b. outcome bonus: active, enough responses of the metric's survey in the window
             bonus = Decimal("0.00")
             if v is not None and v.outcome_bonus and active_days > 0:
@@ -176,18 +201,61 @@ def compute(plans: PlanSet, reps: list[dict], sales: list[dict], feedback: list[
                 if len(scores) >= ob.min_responses:
                     value = _metric_value(ob.metric, scores)
                     bonus = next((b.amount for b in ob.bands if b.below is not None and value < Fraction(b.below)), ob.bands[-1].amount)
+            # 4c. activity bonus: active, the rep's qualifying contacts of the period reach the target
+            activity_bonus, activity_line = Decimal("0.00"), False
+            if v is not None and v.activity and active_days > 0:
+                a = v.activity
+                counted = []
+                for c in contacts:
+                    day = c["contacted_on"]
+                    if c["rep_id"] != rid or not (p.start <= day <= p.end) or not _active(rep, day):
+                        continue
+                    if c["channel"] not in a.channels or (a.connected_only and not c["connected"]):
+                        continue
+                    if a.min_customer_value is not None:
+                        value = sum(
+                            (
+                                Fraction(s["amount"])
+                                for s in sales
+                                if s["customer_id"] == c["customer_id"]
+                                and day - timedelta(days=365) <= s["sold_on"] <= day - timedelta(days=1)
+                                and not (s["cancelled_on"] is not None and s["cancelled_on"] <= day)
+                            ),
+                            Fraction(0),
+                        )
+                        if value < Fraction(a.min_customer_value):
+                            continue
+                    counted.append(c)
+                count = len({c["customer_id"] for c in counted}) if a.distinct_customers else len(counted)
+                if count >= a.target:
+                    activity_bonus, activity_line = a.bonus, True
             # 7. balance
             carry_in = carry[rid]
-            net = earned + cap_line + bonus + claws + carry_in
+            holdback, release = held_back[(rid, p.label)], released[(rid, p.label)]
+            net = earned + cap_line + bonus + activity_bonus + claws + holdback + release + carry_in
             if v is not None and v.negative_balance == "pay":
                 payout, carry_out = net, Decimal("0.00")
             else:
                 payout, carry_out = max(net, Decimal("0.00")), min(net, Decimal("0.00"))
             carry[rid] = carry_out
-            has_lines = bool(mine) or claw_lines > 0 or carry_in != 0
+            # 8. draw: top up an active rep's payout to the prorated draw, or recover what is owed
+            due = Decimal("0.00")
+            if v is not None and v.draw and active_days > 0:
+                due = _round(Fraction(v.draw.amount) * active_days / p.days, v.rounding)
+            draw_line, owed = Decimal("0.00"), owed_draw[rid]
+            if v is not None and v.draw and active_days > 0 and payout < due:
+                draw_line = due - payout
+                if v.draw.recoverable:
+                    owed_draw[rid] = owed + draw_line
+            elif owed > 0 and payout - due > 0:
+                draw_line = -min(owed, payout - due)
+                owed_draw[rid] = owed + draw_line
+            payout += draw_line
+            has_lines = bool(mine) or claw_lines > 0 or carry_in != 0 or held_lines[(rid, p.label)] > 0
             if active_days > 0 or has_lines:
                 results[(rid, p.label)] = dict(
                     earned=earned, cap=cap_line, clawbacks=claws, carry_in=carry_in, payout=payout, carry_out=carry_out,
-                    credited=credited_total, outcome_bonus=bonus,
+                    credited=credited_total, outcome_bonus=bonus, holdback=holdback, released=release,
+                    draw=draw_line, draw_balance=owed_draw[rid], activity_bonus=activity_bonus, activity_line=activity_line,
                 )  # fmt: skip
     return results

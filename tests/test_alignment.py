@@ -15,7 +15,7 @@ from comp_calc import alignment
 from comp_calc.pipeline.stages import Prepared, run
 from comp_calc.periods import parse_period
 from conftest import ROOT, invoke
-from factories import clawback, contact, inputs, outbound, outcome_bonus, plan, plans, quality, rates, rep, response, sale
+from factories import activity, clawback, contact, draw, inputs, outbound, outcome_bonus, plan, plans, quality, rates, rep, response, sale
 
 MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
 
@@ -117,6 +117,20 @@ def test_an_outcome_bonus_counts_in_the_outcome_share():
     )  # fmt: skip
     p = report.trailing.plans.to_dicts()[0]
     assert (p["outcome_moved"], p["volume_only"]) == (Decimal("20.00"), False)
+
+
+def test_a_draw_is_neither_volume_nor_outcome_pay_but_is_in_the_payout():
+    # sale 1000.00 x 0.1: volume pay 100.00; a draw of 500.00 tops the payout up by 400.00 to 500.00.
+    # The top-up is pay for no sale and no customer outcome: volume pay stays 100.00, outcome moved
+    # 0.00 (share 0 -> volume-only), while the payout ranked against satisfaction is 500.00
+    inp = inputs([rep("R1")], [sale("S1", "R1", "1000.00", "2026-01-10")])
+    report = analyze(plans(plan(rates=rates((None, "0.1")), draw=draw("500.00"))), inp, "2026-01")
+    r1 = rep_row(report, "R1")
+    assert (r1["payout"], r1["volume_pay"], r1["outcome_moved"], r1["outcome_share"]) == (
+        Decimal("500.00"), Decimal("100.00"), Decimal("0.00"), Decimal("0.0000"),
+    )  # fmt: skip
+    p = report.trailing.plans.to_dicts()[0]
+    assert (p["volume_pay"], p["outcome_moved"], p["volume_only"]) == (Decimal("100.00"), Decimal("0.00"), True)
 
 
 # ------------------------------------------------------------------ planted patterns
@@ -636,3 +650,50 @@ def test_html_out_refuses_an_unwritable_place_and_other_formats(tmp_path):
     result = invoke(*base, "--format", "json", "--out", tmp_path / "a.html")
     assert result.exit_code == 2 and "out-needs-html" in result.output
     assert not (tmp_path / "a.html").exists()
+
+
+# ------------------------------------------------------------------ activity quota
+
+
+def _activity_case(min_customer_value=None):
+    # rich bought 1000.00 from R1 on 01-05 (R1: volume pay 1000 x 0.1 = 100.00); nobody else ever bought.
+    # Quota: 2 connected voice contacts pay 50.00. R1 calls rich once and two customers worth nothing;
+    # R2 calls rich twice and one customer worth nothing: both reach 3 >= 2 and are paid 50.00.
+    quota = activity(2, "50.00", min_customer_value=min_customer_value)
+    contacts = [
+        contact("K1", "R1", "rich", "2026-01-10"), contact("K2", "R1", "n1", "2026-01-11"), contact("K3", "R1", "n2", "2026-01-12"),
+        contact("K4", "R2", "rich", "2026-01-10"), contact("K5", "R2", "rich", "2026-01-11"), contact("K6", "R2", "n3", "2026-01-12"),
+    ]  # fmt: skip
+    inp = inputs([rep("R1"), rep("R2")], [sale("S1", "R1", "1000.00", "2026-01-05", customer="rich")], contacts=contacts)
+    return analyze(plans(plan(rates=rates((None, "0.1")), activity=quota)), inp, "2026-01")
+
+
+def test_an_activity_bonus_earned_mostly_on_customers_worth_nothing_is_contact_gaming():
+    report = _activity_case()
+    # R1: 2 of 3 counted contacts with customers worth nothing: 2 > 0.5 x 3 = 1.5 -> flagged;
+    # R2: 1 of 3: 1 <= 1.5 -> not flagged
+    assert flagged(report, "contact_gaming") == ["R1"]
+    r1, r2 = rep_row(report, "R1"), rep_row(report, "R2")
+    assert (r1["activity_bonus"], r1["activity_counted"], r1["activity_no_value"]) == (Decimal("50.00"), 3, 2)
+    assert (r2["activity_bonus"], r2["activity_counted"], r2["activity_no_value"]) == (Decimal("50.00"), 3, 1)
+    flag = report.flags.filter(pl.col("signal") == "contact_gaming").to_dicts()[0]
+    assert (flag["value"], flag["threshold"]) == ("0.6667", "0.5000")
+    assert flag["reason"].startswith(
+        "activity bonus 50.00 EUR in period 2026-01 (1 period(s)) earned on 3 counted contacts, 2 of them (66.67%) "
+        "with customers who kept no purchase in the 365 days before the contact."
+    )
+    # activity pay is not an outcome: volume 100.00 + activity 100.00, nothing moved by outcomes
+    p = report.trailing.plans.to_dicts()[0]
+    assert (p["volume_pay"], p["activity_bonus"], p["outcome_share"], p["volume_only"]) == (
+        Decimal("100.00"), Decimal("100.00"), Decimal("0.0000"), True,
+    )  # fmt: skip
+    assert p["finding"] == "volume-only: customer-outcome terms moved 0.00% of pay (0.00 of 200.00), below the 5.00% threshold"
+
+
+def test_the_value_weighted_fix_leaves_no_box_ticking_to_flag():
+    # min_customer_value 500: R1 counts only rich (1 < 2: no bonus), R2 counts rich twice (2: 50.00, none worth nothing)
+    report = _activity_case("500")
+    assert flagged(report, "contact_gaming") == []
+    r1, r2 = rep_row(report, "R1"), rep_row(report, "R2")
+    assert (r1["activity_bonus"], r1["activity_counted"]) == (Decimal("0.00"), 0)
+    assert (r2["activity_bonus"], r2["activity_counted"], r2["activity_no_value"]) == (Decimal("50.00"), 2, 0)

@@ -357,3 +357,41 @@ def test_outcome_bonus_changes_are_named_in_words():
         "outcome bonus window (days): 90 -> 60",
         "outcome bonus band 2 amount: 250.00 -> 300",
     ]
+
+
+DRAW = "draw:\n  amount: 1500.00\n"
+
+
+def test_draw_changes_are_named_in_words():
+    old, _ = parse_plan(PLAN, "a.yaml")
+    new, problems = parse_plan(PLAN + DRAW, "b.yaml")
+    assert not problems
+    assert [c.sentence for c in diff_plans(old, new).changes] == [
+        "added draw (minimum pay): 1500.00 a month (recoverable: top-ups owed back from later pay)"
+    ]
+    assert [c.sentence for c in diff_plans(new, old).changes] == [
+        "removed draw (minimum pay): 1500.00 a month (recoverable: top-ups owed back from later pay)"
+    ]
+    guarantee, _ = parse_plan(PLAN + DRAW.replace("1500.00", "2000") + "  recoverable: false\n", "c.yaml")
+    assert [c.sentence for c in diff_plans(new, guarantee).changes] == [
+        "draw a month: 1500.00 -> 2000",
+        "draw: recoverable: top-ups owed back from later pay -> a guarantee: top-ups never owed back",
+    ]
+
+
+def test_diff_of_a_guarantee_made_recoverable_shows_the_recovered_pay(tmp_path):
+    # the draw fixture in March: G1 earns 3500.00 after top-ups of 1500.00 and 800.00 (Jan, Feb).
+    # As a guarantee nothing is owed: payout 3500.00. Recoverable: 2300.00 owed, 3500 - 2000 = 1500.00
+    # recovered: payout 2000.00, delta -1500.00 (-42.86% of 3500.00); D1's plan is untouched
+    fixture = Path(__file__).parent / "fixtures" / "draw"
+    old = fixture / "plans" / "guarantee.yaml"
+    new = tmp_path / "guarantee-recoverable.yaml"
+    new.write_text(old.read_text().replace("recoverable: false", "recoverable: true"))
+    result = run_diff(fixture / "plans", fixture / "data", str(old), str(new), "--period", "2026-03", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [c["description"] for c in report["rule_changes"]] == [
+        "draw: a guarantee: top-ups never owed back -> recoverable: top-ups owed back from later pay"
+    ]
+    rows = {r["rep_id"]: (r["old_payout"], r["new_payout"], r["delta"]) for r in report["reps"]}
+    assert rows == {"D1": ("2000.00", "2000.00", "0.00"), "G1": ("3500.00", "2000.00", "-1500.00")}

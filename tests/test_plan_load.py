@@ -651,3 +651,85 @@ BONUS_CASES = {
 @pytest.mark.parametrize("text, expected", BONUS_CASES.values(), ids=BONUS_CASES.keys())
 def test_outcome_bonus_rule(text, expected):
     assert sorted(problems(text), key=str) == sorted(expected, key=str)
+
+
+# ---- draw (SPEC 6.2) ---------------------------------------------------------------------------
+
+# lines 9-10 when appended to BASE
+DRAW = """\
+draw:
+  amount: 1500.00
+"""
+
+
+def test_draw_loads_exactly_and_is_recoverable_by_default():
+    from comp_calc.plan.model import Draw
+
+    assert ok(plus(DRAW)).draw == Draw(Decimal("1500.00"), True)
+    assert ok(plus(DRAW + "  recoverable: false\n")).draw == Draw(Decimal("1500.00"), False)
+    assert ok(plus(DRAW.replace("1500.00", "0"))).draw == Draw(Decimal("0"), True)
+    assert ok(BASE).draw is None
+
+
+DRAW_CASES = {
+    "amount with 3 decimals": (plus(DRAW.replace("1500.00", "1500.005")), [(10, "draw.amount", "too-precise")]),
+    "negative amount": (plus(DRAW.replace("1500.00", "-1")), [(10, "draw.amount", "out-of-range")]),
+    "amount as text": (plus(DRAW.replace("1500.00", "lots")), [(10, "draw.amount", "wrong-type")]),
+    "missing amount": (plus("draw:\n  recoverable: true\n"), [(10, "draw.amount", "missing-key")]),
+    "recoverable not a boolean": (plus(DRAW + "  recoverable: sometimes\n"), [(11, "draw.recoverable", "wrong-type")]),
+    "unknown key": (plus(DRAW + "  guaranteed: true\n"), [(11, "draw.guaranteed", "unknown-key")]),
+    "draw not a mapping": (plus("draw: 1500\n"), [(9, "draw", "wrong-type")]),
+}
+
+
+@pytest.mark.parametrize("text, expected", DRAW_CASES.values(), ids=DRAW_CASES.keys())
+def test_draw_rule(text, expected):
+    assert sorted(problems(text), key=str) == sorted(expected, key=str)
+
+
+# ---- activity (SPEC 6.2) -----------------------------------------------------------------------
+
+# lines 9-12 when appended to BASE
+ACTIVITY = """\
+activity:
+  channels: [voice]
+  target: 12
+  bonus: 300.00
+"""
+
+
+def test_activity_loads_exactly_with_its_defaults():
+    from comp_calc.plan.model import Activity
+
+    plan, diagnostics = parse_plan(plus(ACTIVITY), "p.yaml")
+    assert diagnostics == []
+    # connected_only defaults to true, distinct_customers to false, no value weighting
+    assert plan.activity == Activity(("voice",), True, 12, Decimal("300.00"), False, None)
+    text = plus(ACTIVITY + "  connected_only: false\n  distinct_customers: true\n  min_customer_value: 1000\n")
+    plan, diagnostics = parse_plan(text, "p.yaml")
+    assert diagnostics == []
+    assert plan.activity == Activity(("voice",), False, 12, Decimal("300.00"), True, Decimal("1000"))
+
+
+ACTIVITY_CASES = {
+    "unknown key": (plus(ACTIVITY + "  window_days: 30\n"), [(13, "activity.window_days", "unknown-key")]),
+    "target 0": (plus(ACTIVITY.replace("target: 12", "target: 0")), [(11, "activity.target", "out-of-range")]),
+    "target not whole": (plus(ACTIVITY.replace("target: 12", "target: 1.5")), [(11, "activity.target", "wrong-type")]),
+    "bonus with 3 decimals": (plus(ACTIVITY.replace("300.00", "300.005")), [(12, "activity.bonus", "too-precise")]),
+    "negative bonus": (plus(ACTIVITY.replace("300.00", "-1")), [(12, "activity.bonus", "out-of-range")]),
+    "min_customer_value negative": (plus(ACTIVITY + "  min_customer_value: -5\n"),
+                                    [(13, "activity.min_customer_value", "out-of-range")]),
+    "min_customer_value with 3 decimals": (plus(ACTIVITY + "  min_customer_value: 0.001\n"),
+                                           [(13, "activity.min_customer_value", "too-precise")]),
+    "bad channel": (plus(ACTIVITY.replace("[voice]", "[phone]")), [(10, "activity.channels[0]", "bad-keyword")]),
+    "channel twice": (plus(ACTIVITY.replace("[voice]", "[voice, voice]")), [(10, "activity.channels[1]", "duplicate-entry")]),
+    "connected_only not a boolean": (plus(ACTIVITY + "  connected_only: yes please\n"),
+                                     [(13, "activity.connected_only", "wrong-type")]),
+    "missing target and bonus, all at once": (plus("activity:\n  channels: [voice]\n"),
+                                              [(10, "activity.target", "missing-key"), (10, "activity.bonus", "missing-key")]),
+}
+
+
+@pytest.mark.parametrize("text, expected", ACTIVITY_CASES.values(), ids=ACTIVITY_CASES.keys())
+def test_activity_rule(text, expected):
+    assert sorted(problems(text), key=str) == sorted(expected, key=str)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
@@ -257,3 +258,37 @@ def test_a_killed_runs_scratch_folder_is_removed_by_the_next_run(tmp_path: Path)
     assert invoke("run", "--out", tmp_path, "--streaming").exit_code == 0
     assert not dead.exists() and mine.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["2026-10", mine.name])
+
+
+@pytest.mark.parametrize("block_bytes", [3_000, stream.BLOCK_BYTES])
+def test_draws_over_several_periods_stream_to_the_same_files(tmp_path: Path, monkeypatch, block_bytes: int):
+    # the shipped plans each with a draw (recoverable, but not in the branch plan), over the sample
+    # up to 2026-09: top-ups and recoveries in many months, balances carried from month to month
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    for source in sorted(PLANS.glob("*.yaml")):
+        recoverable = "false" if source.name.startswith("branch") else "true"
+        (plans / source.name).write_text(source.read_text() + f"draw:\n  amount: 800.00\n  recoverable: {recoverable}\n")
+    assert_same_run(SAMPLE, tmp_path, "--period", "2026-09", block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True, plans=plans)
+    # the draw took part both ways, and balances were carried in from earlier months
+    lines = conftest.read_csv(tmp_path / "memory" / "2026-09" / "lines.csv")
+    amounts = [Decimal(row["amount"]) for row in lines if row["kind"] == "draw"]
+    assert any(a > 0 for a in amounts) and any(a < 0 for a in amounts), amounts
+    payouts = conftest.read_csv(tmp_path / "memory" / "2026-09" / "payouts.csv")
+    assert any(Decimal(row["draw_balance"]) > 0 for row in payouts)
+
+
+@pytest.mark.parametrize("block_bytes, period", [(3_000, "2026-09"), (stream.BLOCK_BYTES, "2026-09"), (3_000, "2026-Q2")])
+def test_the_activity_quota_streams_to_the_same_files(tmp_path: Path, monkeypatch, block_bytes: int, period: str):
+    # the shipped plans with an activity quota and its value-weighted fix (the customer values reach
+    # a year back, across periods the streaming run reads part by part), over the sample
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    quota = "activity:\n  channels: [voice, visit]\n  target: 5\n  bonus: 300.00\n  min_customer_value: 1000\n"
+    for source in sorted(PLANS.glob("*.yaml")):
+        (plans / source.name).write_text(source.read_text() + quota)
+    assert_same_run(SAMPLE, tmp_path, "--period", period, block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True, plans=plans)
+    if period == "2026-09":  # the quota took part: bonuses paid, contacts left out for low value
+        lines = conftest.read_csv(tmp_path / "memory" / period / "lines.csv")
+        bonuses = [row["explanation"] for row in lines if row["kind"] == "activity_bonus"]
+        assert bonuses and any("not counted" in b for b in bonuses)

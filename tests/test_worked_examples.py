@@ -263,3 +263,86 @@ def test_capped_period_with_clawbacks_and_carry_in(tmp_path):
         ("clawback", "S1", "-50.00"),
         ("carry", "", "-80.00"),
     ]
+
+
+# ---------------------------------------------------------------- draws: a recoverable draw and a guarantee
+
+DRAW_FIXTURE = Path(__file__).parent / "fixtures" / "draw"
+
+
+def _draw_months(root: Path) -> dict[str, dict]:
+    """payouts.csv rows and draw lines of January to April 2026 of the draw fixture, by period."""
+    months = {}
+    for period in ("2026-01", "2026-02", "2026-03", "2026-04"):
+        args = ("--plans", DRAW_FIXTURE / "plans", "--data", DRAW_FIXTURE / "data", "--period", period)
+        result = invoke("run", *args, "--out", root, "--allow-incomplete")
+        assert result.exit_code == 0, result.output
+        payouts = {row["rep_id"]: row for row in read_csv(root / period / "payouts.csv")}
+        draws = {row["rep_id"]: row["amount"] for row in read_csv(root / period / "lines.csv") if row["kind"] == "draw"}
+        months[period] = {rep: (row["earned"], draws.get(rep, ""), row["payout"], row["draw_balance"]) for rep, row in payouts.items()}
+    return months
+
+
+def test_a_recoverable_draw_over_four_months_is_paid_back_from_the_good_months(tmp_path):
+    # draw 2,000.00 a month, recoverable; commissions (sales x 10%) 500, 1,200, 3,500, 2,600.
+    # month  commission  draw line                          payout  balance owed
+    # Jan       500.00   2000 - 500 = +1500.00 (top-up)    2000.00  0 + 1500 = 1500.00
+    # Feb      1200.00   2000 - 1200 = +800.00 (top-up)    2000.00  1500 + 800 = 2300.00
+    # Mar      3500.00   -min(2300, 3500 - 2000) = -1500   2000.00  2300 - 1500 = 800.00
+    # Apr      2600.00   -min(800, 2600 - 2000) = -600     2000.00  800 - 600 = 200.00
+    # paid 8,000.00 for 7,800.00 of commission: the 200.00 still owed is the difference
+    months = _draw_months(tmp_path)
+    assert [months[p]["D1"] for p in sorted(months)] == [
+        ("500.00", "1500.00", "2000.00", "1500.00"),
+        ("1200.00", "800.00", "2000.00", "2300.00"),
+        ("3500.00", "-1500.00", "2000.00", "800.00"),
+        ("2600.00", "-600.00", "2000.00", "200.00"),
+    ]
+
+
+def test_a_guarantee_over_the_same_months_is_never_paid_back(tmp_path):
+    # draw 2,000.00 a month, recoverable: false (a guarantee); the same commissions.
+    # month  commission  draw line                       payout   balance owed
+    # Jan       500.00   2000 - 500 = +1500.00           2000.00  0.00 (never owed)
+    # Feb      1200.00   2000 - 1200 = +800.00           2000.00  0.00
+    # Mar      3500.00   none (above the guarantee)      3500.00  0.00
+    # Apr      2600.00   none                            2600.00  0.00
+    # paid 10,100.00 = 7,800.00 of commission + 2,300.00 of guarantee top-ups
+    months = _draw_months(tmp_path)
+    assert [months[p]["G1"] for p in sorted(months)] == [
+        ("500.00", "1500.00", "2000.00", "0.00"),
+        ("1200.00", "800.00", "2000.00", "0.00"),
+        ("3500.00", "", "3500.00", "0.00"),
+        ("2600.00", "", "2600.00", "0.00"),
+    ]
+
+
+# ---------------------------------------------------------------- retroactive (non-cumulative) tiers
+
+BANDS_1X_15X = "attainment_tiers:\n  - up_to: 1.0\n    multiplier: 1\n  - multiplier: 1.5\n"
+
+
+def test_retroactive_tiers_pay_every_line_at_the_band_of_the_final_attainment(tmp_path):
+    # quota 10,000; bands: up to 100% of quota x1, above x1.5; rate 10%; credited 7,000 + 5,000 = 12,000:
+    # final attainment 12,000 / 10,000 = 1.2, in the band above 1.0 -> every line at x1.5:
+    #   S1 7000 x 0.1 x 1.5 = 1,050.00; S2 5000 x 0.1 x 1.5 = 750.00; earned 1,800.00
+    # the same under marginal tiers (R2): S1 7000 x 0.1 x 1 = 700.00 (running 0 -> 7,000, below the edge);
+    #   S2 straddles the edge at 10,000: 3000 x 0.1 x 1 + 2000 x 0.1 x 1.5 = 300 + 300 = 600.00; earned 1,300.00
+    plans = {
+        "retro.yaml": plan_text(extra=BANDS_1X_15X + "tier_mode: retroactive\n", plan="retro"),
+        "marginal.yaml": plan_text(extra=BANDS_1X_15X, plan="marginal"),
+    }
+    tables = dict(
+        reps=REPS_HEAD + "R1,Rita,North,retro,10000,2026-01-01,\nR2,Raul,North,marginal,10000,2026-01-01,\n",
+        sales=SALES_HEAD + "S1,R1,c1,loan,7000,2026-01-05,\nS2,R1,c2,loan,5000,2026-01-20,\n"
+        + "S3,R2,c3,loan,7000,2026-01-05,\nS4,R2,c4,loan,5000,2026-01-20,\n",
+    )
+    payouts, lines = run_period(tmp_path, plans, "2026-01", **tables)
+    assert (payouts["R1"]["attainment"], payouts["R1"]["earned"]) == ("1.200000", "1800.00")
+    assert (payouts["R2"]["attainment"], payouts["R2"]["earned"]) == ("1.200000", "1300.00")
+    assert lines_of(lines, "rep_id", "sale_id", "tiers", "amount") == [
+        ("R1", "S1", "1.50@7000.00", "1050.00"),
+        ("R1", "S2", "1.50@5000.00", "750.00"),
+        ("R2", "S3", "1.00@7000.00", "700.00"),
+        ("R2", "S4", "1.00@3000.00|1.50@2000.00", "600.00"),
+    ]

@@ -16,7 +16,7 @@ import polars as pl
 
 from comp_calc.alignment.exact import RATIO, ge, lt
 from comp_calc.alignment.text import money_text, na_text, pct, trim
-from comp_calc.steps.exact import dec, lit
+from comp_calc.steps.exact import dec, lit, scale_of
 
 SIGNALS = ("mis_selling", "contact_gaming", "pay_vs_satisfaction", "thin_survey", "survey_pattern")
 
@@ -38,6 +38,9 @@ class Rules:
     gaming_value_factor: Decimal = Decimal("0.5")
     gaming_follow_factor: Decimal = Decimal("0.5")
     follow_on_days: int = 90
+    # contact_gaming, activity quota: a bonus whose counted contacts are more than this share with
+    # customers worth nothing (no purchase kept in the year before the contact)
+    activity_no_value_share: Decimal = Decimal("0.5")
     # pay_vs_satisfaction
     top_pay_share: Decimal = Decimal("0.10")
     low_satisfaction_share: Decimal = Decimal("0.25")
@@ -76,6 +79,7 @@ def find_flags(windows: list[WindowReps], survey: pl.DataFrame, rules: Rules, cu
         parts += [
             _flag_mis_selling(w.reps, rules, w.said),
             _flag_contact_gaming(w.reps, rules, w.said, currency),
+            _flag_activity_box_ticking(w.reps, rules, w.said, currency),
             _flag_pay_vs_satisfaction(w.reps, rules, w.said, currency),
             _flag_survey_pattern(w.reps, rules, w.said),
         ]
@@ -156,6 +160,29 @@ def _flag_contact_gaming(reps: pl.DataFrame, r: Rules, window: str, currency: st
             "followed", pct(pl.col("follow_on_rate")), pl.lit(r.follow_on_days),
             "team_other_followed", "team_other_connected", pct(pl.col("team_follow_on_rate")),
             pl.lit(r.gaming_min_connected), _with_unit(money_text(value_threshold), currency), pct(lit(r.gaming_follow_factor, 4)),
+        ),
+    )
+
+
+def _flag_activity_box_ticking(reps: pl.DataFrame, r: Rules, window: str, currency: str) -> pl.DataFrame:
+    """contact_gaming of an activity quota: a bonus earned mostly on contacts with customers worth nothing."""
+    # more than the share, exactly: no_value > share * counted
+    s = scale_of(r.activity_no_value_share)
+    more = pl.col("activity_no_value").cast(dec(s)) > pl.col("activity_counted").cast(dec(s)) * lit(r.activity_no_value_share, s)
+    hit = (pl.col("activity_counted") > 0) & more
+    share = (pl.col("activity_no_value").cast(dec(8)) / pl.col("activity_counted").cast(dec(8))).cast(RATIO)
+    threshold = lit(r.activity_no_value_share, 4).cast(RATIO)
+    return reps.filter(hit).with_columns(
+        signal=pl.lit("contact_gaming"),
+        value=share.cast(pl.String),
+        threshold=threshold.cast(pl.String),
+        measure=pl.format("activity contacts with customers worth nothing {}, threshold {}", pct(share), pct(threshold)),
+        reason=pl.format(
+            "activity bonus {} {} ({} period(s)) earned on {} counted contacts, {} of them ({}) with customers who kept "
+            "no purchase in the 365 days before the contact. Rule: an activity bonus paid and more than {} of its counted "
+            "contacts with customers worth nothing; the plan's min_customer_value counts only customers worth at least that.",
+            _with_unit(money_text(pl.col("activity_bonus")), currency), pl.lit(window), "activity_bonuses", "activity_counted",
+            "activity_no_value", pct(share), pct(threshold),
         ),
     )
 

@@ -18,6 +18,7 @@ from comp_calc.alignment.text import money_text, pct, trim
 from comp_calc.pipeline.stages import Prepared
 from comp_calc.engine import MONEY, RunResult
 from comp_calc.periods import Period
+from comp_calc.steps import activity
 from comp_calc.steps.exact import dec, round_to
 
 
@@ -113,7 +114,10 @@ def window_metrics(ctx: Context, window: Window) -> WindowMetrics:
         .filter(pl.col("periods_present") > 0)
     )
     reps = ctx.reps.join(present, on="rep_id", how="inner")
-    parts = [_pay(ctx, window), _mis_selling(ctx, window, reps), _contacts(ctx, window, reps), _satisfaction(ctx, window)]
+    parts = [
+        _pay(ctx, window), _mis_selling(ctx, window, reps), _contacts(ctx, window, reps), _satisfaction(ctx, window),
+        _activity(ctx, window),
+    ]  # fmt: skip
     for part in parts:
         reps = reps.join(part, on="rep_id", how="left")
     reps = reps.with_columns(
@@ -126,7 +130,10 @@ def window_metrics(ctx: Context, window: Window) -> WindowMetrics:
     return WindowMetrics(window, reps, _teams(ctx, window, reps), _plans(ctx, window, reps))
 
 
-_PAY_COLUMNS = ("volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks", "outcome_bonus", "outcome_moved")
+_PAY_COLUMNS = (
+    "volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks", "outcome_bonus", "holdback_forfeited",
+    "outcome_moved", "activity_bonus",
+)  # fmt: skip
 
 
 def _pay(ctx: Context, window: Window) -> pl.DataFrame:
@@ -138,8 +145,15 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
     - relationship_pay: commission of relationship credit lines;
     - clawbacks: clawback lines (negative);
     - outcome_bonus: outcome_bonus lines (SPEC 6.3 step 4b);
-    - outcome_moved = |quality_effect| + |relationship_pay| + |clawbacks| + |outcome_bonus| (the net
-      columns, see `net_moved`).
+    - holdback_forfeited: the held parts (SPEC 6.3 step 6b) never released because the sale was
+      cancelled on or before the release day, counted in the window that holds the cancellation;
+    - outcome_moved = |quality_effect| + |relationship_pay| + |clawbacks| + |outcome_bonus| +
+      |holdback_forfeited| (the net columns, see `net_moved`);
+    - activity_bonus: activity_bonus lines (SPEC 6.3 step 4c). Pay for activity, not for a customer
+      outcome: it sits beside volume pay in the outcome share's base (see `_share`).
+
+    A draw line (SPEC 6.3 step 8) is neither volume nor outcome pay: it pays for no sale and no
+    customer outcome, so it is in the payout but in neither figure.
     """
     rounding = ctx.grid.select("rep_id", "p_start", "rounding")
     lines = ctx.lines.filter(pl.col("period").is_in(window.labels)).join(rounding.lazy(), on=["rep_id", "p_start"], how="left")
@@ -158,22 +172,59 @@ def _pay(ctx: Context, window: Window) -> pl.DataFrame:
             relationship_pay=pl.when(commission & (pl.col("role") == "relationship")).then(pl.col("amount")).sum().cast(MONEY),
             clawbacks=pl.when(pl.col("kind") == "clawback").then(pl.col("amount")).sum().cast(MONEY),
             outcome_bonus=pl.when(pl.col("kind") == "outcome_bonus").then(pl.col("amount")).sum().cast(MONEY),
+            activity_bonus=pl.when(pl.col("kind") == "activity_bonus").then(pl.col("amount")).sum().cast(MONEY),
         )
-        .with_columns(pl.col(c).fill_null(zero) for c in ("volume_pay", "relationship_pay", "clawbacks", "outcome_bonus"))
+        # a rep may lose a held part in a window where it has no line
+        .join(_forfeited(ctx, window), on="rep_id", how="full", coalesce=True)
+        .with_columns(pl.col(c).fill_null(zero) for c in _PAY_COLUMNS if c != "outcome_moved")
         .with_columns(outcome_moved=net_moved())
         .collect()
     )
 
 
+def _forfeited(ctx: Context, window: Window) -> pl.LazyFrame:
+    """Per rep: `holdback_forfeited`, the held parts lost to a cancellation dated in the window (a holdback
+    line is -H; its `forfeited` says the sale was cancelled on or before the release day)."""
+    names = ctx.lines.collect_schema().names()
+    if "forfeited" not in names:
+        return pl.LazyFrame(schema={"rep_id": pl.String, "holdback_forfeited": MONEY})
+    lost = (pl.col("kind") == "holdback") & pl.col("forfeited").fill_null(False) & pl.col("cancelled_on").is_between(window.start, window.end)
+    return ctx.lines.filter(lost).group_by("rep_id").agg(holdback_forfeited=(-pl.col("amount")).sum().cast(MONEY))
+
+
 def net_moved() -> pl.Expr:
     """Pay moved by customer-outcome terms, from the net columns shown beside it (so they add up):
-    |quality_effect| + |relationship_pay| + |clawbacks| + |outcome_bonus|, at whatever level the columns are summed."""
+    |quality_effect| + |relationship_pay| + |clawbacks| + |outcome_bonus| + |holdback_forfeited|, at whatever
+    level the columns are summed."""
     moved = pl.col("quality_effect").abs() + pl.col("relationship_pay").abs() + pl.col("clawbacks").abs()
-    return (moved + pl.col("outcome_bonus").abs()).cast(MONEY)
+    return (moved + pl.col("outcome_bonus").abs() + pl.col("holdback_forfeited").abs()).cast(MONEY)
 
 
 def _share(moved: str, volume: str) -> pl.Expr:
-    return ratio(pl.col(moved), pl.col(volume) + pl.col(moved))
+    """moved / (volume pay + activity bonuses + moved): pay for volume or activity is the pay not moved by outcomes."""
+    return ratio(pl.col(moved), pl.col(volume) + pl.col("activity_bonus") + pl.col(moved))
+
+
+def _activity(ctx: Context, window: Window) -> pl.DataFrame:
+    """Per rep paid an activity bonus in the window: the bonus lines, the contacts that counted
+    toward them (`activity_counted`) and how many of those were with customers worth nothing
+    (`activity_no_value`: no purchase kept in the 365 days before the contact, the customer value
+    of the quota's value-weighted fix). A bonus earned mostly on such contacts is box-ticking."""
+    paid = (
+        ctx.lines.filter((pl.col("kind") == "activity_bonus") & pl.col("period").is_in(window.labels))
+        .select("rep_id", "p_start")
+        .collect()
+    )
+    empty = pl.DataFrame(schema={"rep_id": pl.String, "activity_bonuses": INT, "activity_counted": INT, "activity_no_value": INT})
+    if not paid.height:
+        return empty
+    grid = ctx.grid.lazy().join(paid.lazy(), on=["rep_id", "p_start"], how="semi")
+    counted = activity.counted_contacts(grid, ctx.contacts.lazy(), ctx.sales.lazy(), values=True).filter(~pl.col("low_value"))
+    per_rep = counted.group_by("rep_id").agg(
+        activity_counted=pl.len().cast(INT), activity_no_value=(pl.col("customer_value") == 0).sum().cast(INT)
+    )
+    bonuses = paid.lazy().group_by("rep_id").agg(activity_bonuses=pl.len().cast(INT))
+    return bonuses.join(per_rep, on="rep_id", how="left").collect().select(empty.columns)
 
 
 def _mis_selling(ctx: Context, window: Window, reps: pl.DataFrame) -> pl.DataFrame:
@@ -369,7 +420,8 @@ def _teams(ctx: Context, window: Window, reps: pl.DataFrame) -> pl.DataFrame:
 
     sums = [
         "payout", "volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks", "outcome_bonus",
-        "outcome_moved", "sales", "early_cancellations", "contacts", "connected", "followed",
+        "holdback_forfeited", "outcome_moved", "activity_bonus", "activity_bonuses", "activity_counted", "activity_no_value",
+        "sales", "early_cancellations", "contacts", "connected", "followed",
         "csat_n", "csat_positive", "nps_n", "nps_promoters", "nps_detractors",
     ]
     teams = (
@@ -406,7 +458,7 @@ def _plans(ctx: Context, window: Window, reps: pl.DataFrame) -> pl.DataFrame:
         .join(versions, on="plan", how="left")
         .with_columns(outcome_share=_share("outcome_moved", "volume_pay"))
     )
-    basis = pl.col("volume_pay") + pl.col("outcome_moved")
+    basis = pl.col("volume_pay") + pl.col("activity_bonus") + pl.col("outcome_moved")
     volume_only = (basis > 0) & lt(pl.col("outcome_moved"), basis, rules.volume_only_share, 2)
     return plans.with_columns(volume_only=volume_only, threshold=pl.lit(rules.volume_only_share, dtype=RATIO)).with_columns(
         finding=pl.when(pl.col("volume_only")).then(

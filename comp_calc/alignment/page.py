@@ -193,7 +193,7 @@ def _bars(report: AlignmentReport) -> str:
                "outcome share of pay (%)</text></svg>")
     out.append(
         "<figcaption>Share of pay moved by customer-outcome terms: (|quality multiplier effect| + |relationship credit| "
-        f"+ |clawbacks|) / (volume pay + that); dark: the trailing window, light: the period. Dashed: {_e(said)}."
+        f"+ |clawbacks| + |outcome bonuses|) / (volume pay + activity bonuses + that); dark: the trailing window, light: the period. Dashed: {_e(said)}."
         "</figcaption></figure>"
     )
     return "".join(out)

@@ -52,7 +52,8 @@ def analyze(prep: Prepared, result: RunResult, rules: Rules = Rules()) -> Alignm
 
 REP_FIELDS = [
     "periods_present", "payout", "earned", "cap_adjustment", "volume_pay", "quality_effect", "quality_moved",
-    "relationship_pay", "clawbacks", "outcome_bonus", "outcome_moved", "outcome_share",
+    "relationship_pay", "clawbacks", "outcome_bonus", "holdback_forfeited", "outcome_moved", "outcome_share",
+    "activity_bonus", "activity_bonuses", "activity_counted", "activity_no_value",
     "sales", "early_days", "early_cancellations", "early_rate", "baseline", "baseline_sales", "baseline_early", "baseline_early_rate",
     "contacts", "connected", "customers_contacted", "median_customer_value", "team_median_customer_value",
     "followed", "follow_on_rate", "team_other_connected", "team_other_followed", "team_follow_on_rate",
@@ -62,13 +63,14 @@ REP_FIELDS = [
 ]
 TEAM_FIELDS = [
     "reps", "payout", "volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks", "outcome_bonus",
-    "outcome_moved", "outcome_share", "sales", "early_cancellations", "early_rate", "contacts", "connected", "followed", "follow_on_rate",
+    "holdback_forfeited", "outcome_moved", "outcome_share", "activity_bonus", "activity_counted", "activity_no_value",
+    "sales", "early_cancellations", "early_rate", "contacts", "connected", "followed", "follow_on_rate",
     "median_customer_value", "csat_n", "csat_positive", "csat_share", "nps_n", "nps", "csat_reps", "pay_csat_correlation",
     "nps_reps", "pay_nps_correlation",
 ]
 PLAN_FIELDS = [
     "versions", "reps", "payout", "volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks",
-    "outcome_bonus", "outcome_moved", "outcome_share", "threshold", "volume_only", "finding",
+    "outcome_bonus", "holdback_forfeited", "outcome_moved", "activity_bonus", "outcome_share", "threshold", "volume_only", "finding",
 ]
 SURVEY_FIELDS = [
     "version", "q_window", "q_min", "csat_n", "csat_value_num", "csat_share", "csat_multiplier", "quality_multiplier",
@@ -76,7 +78,7 @@ SURVEY_FIELDS = [
 ]
 MONEY_FIELDS = {
     "payout", "earned", "cap_adjustment", "volume_pay", "quality_effect", "quality_moved", "relationship_pay", "clawbacks",
-    "outcome_bonus", "outcome_moved", "median_customer_value", "team_median_customer_value",
+    "outcome_bonus", "holdback_forfeited", "outcome_moved", "median_customer_value", "team_median_customer_value", "activity_bonus",
 }
 
 

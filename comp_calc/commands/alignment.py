@@ -201,11 +201,15 @@ def _plans(out: Console, report: lib.AlignmentReport) -> None:
         finding=pl.when(pl.col("volume_only")).then(pl.lit("VOLUME-ONLY")).otherwise(pl.lit("ok"))
     )
     bonuses = bool((trl["outcome_bonus"] != 0).any())  # the row (and its term) only where a plan paid one
+    forfeited = bool((trl["holdback_forfeited"] != 0).any())  # likewise: only where a held part was lost
+    activity = bool((trl["activity_bonus"] != 0).any())  # likewise the activity bonuses, beside volume pay
     measures = {
         "versions": "versions", "reps": "reps", "volume_pay": _money("volume pay", report),
+        **({"activity_bonus": _money("activity bonuses", report)} if activity else {}),
         "quality_effect": _money("quality multiplier, net", report),
         "relationship_pay": _money("relationship credit", report), "clawbacks": _money("clawbacks", report),
         **({"outcome_bonus": _money("outcome bonuses", report)} if bonuses else {}),
+        **({"holdback_forfeited": _money("holdbacks forfeited", report)} if forfeited else {}),
         "outcome_moved": _money("outcome moved", report),
         "outcome_share": f"outcome share {report.trailing.window.describe()}",
         "period_share": f"outcome share {report.period.label}", "finding": "finding",
@@ -215,8 +219,9 @@ def _plans(out: Console, report: lib.AlignmentReport) -> None:
         title="Outcome share of pay by plan",
         title_justify="left",
         caption=f"outcome moved = |quality multiplier, net| + |relationship credit| + |clawbacks|"
-        f"{' + |outcome bonuses|' if bonuses else ''} (the rows above); "
-        f"share = outcome moved / (volume pay + outcome moved); volume-only below {threshold}%",
+        f"{' + |outcome bonuses|' if bonuses else ''}{' + |holdbacks forfeited|' if forfeited else ''} (the rows above); "
+        f"share = outcome moved / (volume pay{' + activity bonuses' if activity else ''} + outcome moved); "
+        f"volume-only below {threshold}%",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,

@@ -120,6 +120,11 @@ def show(s: Statement, out: Console) -> None:
         say()
     if s.clawback_lines.height:
         print_fitted(out, s.clawback_lines.select(list(CLAWBACK_HEADINGS)), CLAWBACK_HEADINGS, NUMERIC_CELLS, 1, "Clawbacks")
+    if s.holdback_notes or s.release_notes:
+        say("Held back and released")
+        for note in (*s.holdback_notes, *s.release_notes):
+            say("  " + note)
+        say()
     summary = Table(box=None, show_header=False, pad_edge=False)
     summary.add_column("", justify="left", no_wrap=True)
     summary.add_column("", justify="right", no_wrap=True)

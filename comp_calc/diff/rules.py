@@ -22,8 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from comp_calc.outputs.numbers import as_written
-from comp_calc.plan.model import Band, BonusBand, ClawbackRule, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier, rate_of
+from comp_calc.outputs.numbers import as_written, money, percent
+from comp_calc.plan.model import (
+    Activity, Band, BonusBand, ClawbackRule, Holdback, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier, rate_of,
+)  # fmt: skip
 
 __all__ = ["DIRECT", "METADATA", "PlanDiff", "RuleChange", "diff_plans"]
 
@@ -131,9 +133,35 @@ def _outcome_bonus(o: OutcomeBonus) -> str:
     return f"{o.metric} over {o.window_days} days, at least {o.min_responses} responses: {', '.join(paying) or 'nothing'}"
 
 
+def _draw_owed(recoverable: bool) -> str:
+    return "recoverable: top-ups owed back from later pay" if recoverable else "a guarantee: top-ups never owed back"
+
+
+def _draw(period: str):
+    """`1500.00 a month (recoverable: top-ups owed back from later pay)`."""
+    return lambda d: f"{as_written(d.amount)} a {period} ({_draw_owed(d.recoverable)})"
+
+
+def _holdback(h: Holdback) -> str:
+    """`25% of each commission held back, released after 180 days`."""
+    return f"{percent(h.share)} of each commission held back, released after {h.release_after_days} days"
+
+
 def _outbound(o: Outbound) -> str:
     connected = "connected only" if o.connected_only else "connected or not"
     return f"share {as_written(o.share)} for {', '.join(sorted(o.channels))} ({connected}) within {o.window_days} days"
+
+
+def _activity(a: Activity) -> str:
+    """`12 connected voice contacts pays 300.00`, with `, each customer once` and
+    `, only contacts with customers worth at least 1000.00` when they apply."""
+    connected = "connected " if a.connected_only else ""
+    text = f"{a.target} {connected}{' or '.join(sorted(a.channels))} contacts pays {money(a.bonus)}"
+    if a.distinct_customers:
+        text += ", each customer once"
+    if a.min_customer_value is not None:
+        text += f", only contacts with customers worth at least {money(a.min_customer_value)}"
+    return text
 
 
 # --------------------------------------------------------------------------
@@ -235,11 +263,31 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
         c.compare("outbound_credit.window_days", "relationship credit window (days)", oo.window_days, no.window_days)
         c.compare("outbound_credit.share", "relationship credit share", oo.share, no.share)
 
+    if c.section("activity", "activity quota", old.activity, new.activity, _activity):
+        oa, na = old.activity, new.activity
+        channels = lambda cs: " or ".join(sorted(cs))  # noqa: E731
+        yes_no = lambda b: str(b).lower()  # noqa: E731
+        c.compare("activity.channels", "activity quota channels", frozenset(oa.channels), frozenset(na.channels), channels)
+        c.compare("activity.connected_only", "activity quota counts connected contacts only", oa.connected_only, na.connected_only, yes_no)
+        c.compare("activity.target", "activity quota target (contacts)", oa.target, na.target)
+        c.compare("activity.bonus", "activity bonus", oa.bonus, na.bonus, money)
+        c.compare("activity.distinct_customers", "activity quota counts each customer once", oa.distinct_customers, na.distinct_customers, yes_no)
+        if c.section("activity.min_customer_value", "activity minimum customer value", oa.min_customer_value, na.min_customer_value, money):
+            c.compare("activity.min_customer_value", "activity minimum customer value", oa.min_customer_value, na.min_customer_value, money)
+
     if c.section("clawback", "clawback rules", old.clawback, new.clawback, lambda rs: _list(rs, _claw)):
         c.positional(
             "clawback", "clawback rule", old.clawback, new.clawback,
             [("within_days", "window (days)"), ("recover", "recovered share")], _claw,
         )  # fmt: skip
+
+    if c.section("draw", "draw (minimum pay)", old.draw, new.draw, _draw(new.period)):
+        c.compare("draw.amount", f"draw a {new.period}", old.draw.amount, new.draw.amount)
+        c.compare("draw.recoverable", "draw", old.draw.recoverable, new.draw.recoverable, _draw_owed)
+    if c.section("holdback", "holdback", old.holdback, new.holdback, _holdback):
+        oh, nh = old.holdback, new.holdback
+        c.compare("holdback.share", "holdback share", oh.share, nh.share, percent)
+        c.compare("holdback.release_after_days", "holdback released after (days)", oh.release_after_days, nh.release_after_days)
 
     c.compare("cap", "cap", old.cap, new.cap)
     c.compare("negative_balance", "negative balance", old.negative_balance, new.negative_balance, str)

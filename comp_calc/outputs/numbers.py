@@ -174,3 +174,84 @@ def outcome_bonus_text() -> pl.Expr:
         .otherwise(pl.format("{} to below {}", lower, below))
     )
     return pl.format("{} {} from {} responses, band {}: {}", "metric", value.cast(pl.String), "responses", band, money_text(pl.col("amount")))
+
+
+def draw_text() -> pl.Expr:
+    """The explanation of a `draw` line (see `steps.draw.draw_lines` for its columns): a top-up
+    `minimum pay 1500.00 (prorated 15/30 days: 750.00); payout before the draw 400.00; draw tops
+    up 350.00, owed back from later pay: 350.00` (a guarantee: `..., not owed back`), or a recovery
+    `payout before the draw 1700.00, 200.00 above the minimum pay 1500.00: recovered 200.00 of
+    the draw balance 350.00; 150.00 still owed`."""
+    zero = pl.lit(0, dtype=dec(2))
+    money = lambda c: money_text(pl.col(c))  # noqa: E731 - the draw columns are at scale 2
+    full = pl.col("draw_active_days") == pl.col("draw_period_days")
+    minimum = pl.when(pl.col("draw_amount").is_null()).then(pl.lit("no minimum pay in this plan version")).when(full).then(
+        pl.format("minimum pay {}", money("draw_amount"))
+    ).otherwise(
+        pl.format("minimum pay {} (prorated {}/{} days: {})", money("draw_amount"), "draw_active_days", "draw_period_days", money("draw_due"))
+    )  # fmt: skip
+    before = pl.format("payout before the draw {}", money("draw_payout_before"))
+    still = pl.when(pl.col("draw_balance") > 0).then(pl.format("; draw balance still owed: {}", money("draw_balance"))).otherwise(pl.lit(""))
+    top_up = (
+        pl.when(pl.col("draw_recoverable"))
+        .then(pl.format("{}; {}; draw tops up {}, owed back from later pay: {}", minimum, before, money("amount"), money("draw_balance")))
+        .otherwise(pl.format("{}; {}; guarantee tops up {}, not owed back{}", minimum, before, money("amount"), still))
+    )
+    above = pl.when(pl.col("draw_due") > 0).then(
+        pl.format(", {} above the minimum pay {}", money_text((pl.col("draw_payout_before") - pl.col("draw_due")).cast(dec(2))), money("draw_due"))
+    ).otherwise(pl.lit(""))  # fmt: skip
+    owed = pl.when(pl.col("draw_balance") > 0).then(pl.format("{} still owed", money("draw_balance"))).otherwise(pl.lit("nothing more owed"))
+    recovery = pl.format(
+        "{}{}: recovered {} of the draw balance {}; {}",
+        before, above, money_text((zero - pl.col("amount")).cast(dec(2))), money("draw_balance_in"), owed,
+    )  # fmt: skip
+    return pl.when(pl.col("amount") > 0).then(top_up).otherwise(recovery)
+
+
+def share_percent_text(share: pl.Expr, scale: int) -> pl.Expr:
+    """A share column as a percentage, as written (the column form of `percent`): 0.25 -> `25%`, 0.333 -> `33.3%`."""
+    text = (share.cast(dec(scale)) * pl.lit(100, dtype=dec(0))).cast(dec(scale)).cast(pl.String)
+    return text.str.strip_chars_end("0").str.strip_chars_end(".") + pl.lit("%")
+
+
+def holdback_text() -> pl.Expr:
+    """The explanation of a `holdback` line: `sale S1 sold 2026-03-31: 25% of 400.00 held until 2026-09-27`,
+    with `; forfeited: cancelled 2026-05-02` when the sale was cancelled on or before that day."""
+    held = pl.format(
+        "sale {} sold {}: {} of {} held until {}",
+        "sale_id", "sold_on", share_percent_text(pl.col("held_share"), 6), money_text(pl.col("original_amount")), "release_on",
+    )  # fmt: skip
+    forfeited = pl.format("; forfeited: cancelled {}", "cancelled_on")
+    return pl.concat_str(held, pl.when(pl.col("forfeited")).then(forfeited).otherwise(pl.lit("")))
+
+
+def release_text() -> pl.Expr:
+    """The explanation of a `release` line: `released: held from the sale of 2026-03-31 (sale S1, 25% of 400.00
+    earned in 2026-03), release day 2026-09-27`."""
+    return pl.format(
+        "released: held from the sale of {} (sale {}, {} of {} earned in {}), release day {}",
+        "sold_on", "sale_id", share_percent_text(pl.col("held_share"), 6), money_text(pl.col("original_amount")),
+        "original_period", "release_on",
+    )  # fmt: skip
+
+
+def clawback_base_text() -> pl.Expr:
+    """What a clawback recovers a share of: the commission (`400.00`), or with a part of it still held back
+    when the sale was cancelled, `300.00 (400.00 less 100.00 held back, never released)`."""
+    amount = money_text(pl.col("original_amount"))
+    held = pl.col("held").fill_null(pl.lit(0, dtype=dec(2)))
+    less = pl.format("{} ({} less {} held back, never released)", money_text(pl.col("original_amount") - held), amount, money_text(held))
+    return pl.when(held != 0).then(less).otherwise(amount)
+
+
+def activity_bonus_text() -> pl.Expr:
+    """The explanation of an `activity_bonus` line: the count, the target and the amount, and with
+    `min_customer_value` the contacts left out for low customer value (when there are any).
+    `14 qualifying contacts, target 12: bonus 300.00; 3 contacts with customers worth less than 1000.00 not counted`."""
+    count = pl.col("activity_count")
+    contacts = pl.when(count == 1).then(pl.lit("contact")).otherwise(pl.lit("contacts"))
+    text = pl.format("{} qualifying {}, target {}: bonus {}", count, contacts, "activity_target", money_text(pl.col("amount")))
+    left_out = pl.col("activity_left_out")
+    were = pl.when(left_out == 1).then(pl.lit("contact with a customer")).otherwise(pl.lit("contacts with customers"))
+    low = pl.format("; {} {} worth less than {} not counted", left_out, were, money_text(pl.col("activity_min_value")))
+    return pl.when(left_out > 0).then(text + low).otherwise(text)

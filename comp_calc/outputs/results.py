@@ -20,7 +20,9 @@ from comp_calc.engine import RunResult
 from comp_calc.outputs.lines import period_lines, rep_groups
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
-from comp_calc.outputs.numbers import column_exact_text, money_text, outcome_bonus_text, tier_pieces_text
+from comp_calc.outputs.numbers import (
+    activity_bonus_text, clawback_base_text, column_exact_text, draw_text, holdback_text, money_text, outcome_bonus_text, release_text, tier_pieces_text,
+)  # fmt: skip
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
 from comp_calc.plan.model import PlanSet
 
@@ -104,13 +106,19 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
     cap = pl.format("earned {} is above the cap {}: {}", money("earned"), money("cap"), money("amount"))
     claw = pl.format(
         "sale {} sold {} cancelled {} ({} days, {}-day rule): recover {} of {} paid in {} = {}",
-        "sale_id", "sold_on", "cancelled_on", "days", "within_days", "recover", money("original_amount"),
-        "original_period", money("amount"),
+        "sale_id", "sold_on", "cancelled_on", "days", "within_days", "recover",
+        clawback_base_text() if "held" in lines.columns else money("original_amount"), "original_period", money("amount"),
     )  # fmt: skip
     carry = pl.format("negative balance carried in from the previous period: {}", money("amount"))
     explanations = {"commission": commission, "cap": cap, "clawback": claw, "carry": carry}
     if "value_num" in lines.columns:
         explanations["outcome_bonus"] = outcome_bonus_text()
+    if "draw_due" in lines.columns:
+        explanations["draw"] = draw_text()
+    if "held_share" in lines.columns:
+        explanations |= {"holdback": holdback_text(), "release": release_text()}
+    if "activity_count" in lines.columns:
+        explanations["activity_bonus"] = activity_bonus_text()
     explanation = pl.lit(None, dtype=pl.String)
     for kind, text in explanations.items():
         explanation = pl.when(pl.col("kind") == kind).then(text).otherwise(explanation)

@@ -43,7 +43,8 @@ from comp_calc.outputs.lines import period_lines
 from comp_calc.errors import UsageError
 from comp_calc.periods import Period, period_containing
 from comp_calc.outputs.numbers import (
-    column_exact_text, exact, money, money_text, outcome_bonus_text, percent, tier_pieces_text, two_decimals,
+    activity_bonus_text, clawback_base_text, column_exact_text, draw_text, exact, holdback_text, money, money_text,
+    outcome_bonus_text, percent, release_text, tier_pieces_text, two_decimals,
 )  # fmt: skip
 
 __all__ = [
@@ -224,6 +225,18 @@ class Statement:
     negative_balance: str
     outcome_bonus: Decimal = Decimal("0.00")  # SPEC 6.3 step 4b; 0.00 without an outcome_bonus line
     outcome_bonus_note: str = ""  # the outcome_bonus line's explanation (metric value, responses, band)
+    draw: Decimal = Decimal("0.00")  # SPEC 6.3 step 8: the draw line (a top-up > 0, a recovery < 0), 0.00 without one
+    draw_note: str = ""  # the draw line's explanation
+    draw_amount: Decimal | None = None  # the plan version's draw a period (None: no draw)
+    draw_recoverable: bool | None = None  # None: no draw
+    draw_due: Decimal = Decimal("0.00")  # the rep's draw for the period (prorated)
+    draw_balance: Decimal = Decimal("0.00")  # owed back from later pay, after this period
+    holdback: Decimal = Decimal("0.00")  # SPEC 6.3 step 6b: the holdback lines (negative) and the release lines
+    released: Decimal = Decimal("0.00")
+    holdback_notes: tuple[str, ...] = ()  # one sentence per holdback line, in line order
+    release_notes: tuple[str, ...] = ()  # one sentence per release line, in line order
+    activity_bonus: Decimal = Decimal("0.00")  # SPEC 6.3 step 4c; 0.00 without an activity_bonus line
+    activity_bonus_note: str = ""  # the activity_bonus line's explanation (count, target, contacts left out)
     has_tiers: bool = False
     retroactive: bool = False  # tier_mode: retroactive: the final band applies to every line of the period
     bands: tuple[Band, ...] = ()  # the plan version's tier bands, in order (none without tiers)
@@ -320,12 +333,49 @@ class Statement:
         return [
             ("Earned", money(self.earned), f"{self.commissions.height} commission line(s)"),
             *([("Outcome bonus", money(self.outcome_bonus), self.outcome_bonus_note)] if self.outcome_bonus_note else []),
+            *([("Activity bonus", money(self.activity_bonus), self.activity_bonus_note)] if self.activity_bonus_note else []),
             ("Cap", money(self.cap_adjustment or Decimal("0.00")), self.cap_sentence),
             ("Clawbacks", money(self.clawbacks), claw_note),
+            *self._holdback_rows(),
             ("Carry in", money(self.carry_in), carry_note),
+            *([("Draw", money(self.draw), self.draw_sentence)] if self.shows_draw else []),
             ("Payout", money(self.payout), f"negative balance: {self.negative_balance}"),
             ("Carry out", money(self.carry_out), self.carry_out_sentence),
+            *([("Draw balance", money(self.draw_balance), self.draw_balance_sentence)] if self.shows_draw else []),
         ]
+
+    @property
+    def shows_draw(self) -> bool:
+        """Draw rows on the statement: under a plan version with a draw, with a draw line, or
+        while a draw balance is owed."""
+        return self.draw_amount is not None or bool(self.draw_note) or self.draw_balance != 0
+
+    @property
+    def draw_sentence(self) -> str:
+        if self.draw_note:
+            return self.draw_note
+        if self.draw_amount is None:
+            return "no minimum pay in this plan version; nothing recovered"
+        if self.active_days == 0:
+            return "not active in the period: no minimum pay; nothing recovered"
+        return f"pay is at or above the minimum pay {money(self.draw_due)}: nothing topped up or recovered"
+
+    @property
+    def draw_balance_sentence(self) -> str:
+        if self.draw_balance == 0 and self.draw_recoverable is False:
+            return "a guarantee: its top-ups are never owed back"
+        if self.draw_balance == 0:
+            return "nothing owed back"
+        return "owed back from later pay above the minimum pay"
+
+    def _holdback_rows(self) -> list[tuple[str, str, str]]:
+        """The held back and released rows, only for a rep with such lines in the period."""
+        rows = []
+        if self.holdback_notes:
+            rows.append(("Held back", money(self.holdback), f"{len(self.holdback_notes)} line(s): part of the commission waits for the customer to stay"))
+        if self.release_notes:
+            rows.append(("Released", money(self.released), f"{len(self.release_notes)} held part(s) whose release day has come"))
+        return rows
 
 
 # --------------------------------------------------------------------------
@@ -338,6 +388,38 @@ def bonus_notes(result: RunResult, period: str) -> dict[str, str]:
     if not bonus.height:
         return {}
     notes = bonus.select("rep_id", outcome_bonus_text().alias("note"))
+    return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
+
+
+def draw_notes(result: RunResult, period: str) -> dict[str, str]:
+    """rep_id -> the explanation of the rep's draw line in `period` (one line a rep at most)."""
+    drawn = period_lines(result, period).filter(pl.col("kind") == "draw")
+    if not drawn.height:
+        return {}
+    notes = drawn.select("rep_id", draw_text().alias("note"))
+    return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
+
+
+def holdback_notes(result: RunResult, period: str) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """rep_id -> (one sentence per holdback line, one per release line) of the rep in `period`, in line
+    order: `sale S1 sold 2026-03-31: 25% of 400.00 held until 2026-09-27: -100.00`."""
+    lines = period_lines(result, period).filter(pl.col("kind").is_in(["holdback", "release"]))
+    if not lines.height:
+        return {}
+    text = pl.when(pl.col("kind") == "holdback").then(holdback_text()).otherwise(release_text())
+    notes = lines.select("rep_id", "kind", pl.format("{}: {}", text, money_text(pl.col("amount"))).alias("note"))
+    out: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for (rep_id,), mine in notes.partition_by("rep_id", as_dict=True, maintain_order=True).items():  # a statement's lines
+        out[rep_id] = tuple(tuple(mine.filter(pl.col("kind") == k)["note"].to_list()) for k in ("holdback", "release"))  # type: ignore[assignment]
+    return out
+
+
+def activity_notes(result: RunResult, period: str) -> dict[str, str]:
+    """rep_id -> the explanation of the rep's activity_bonus line in `period` (one line per rep at most)."""
+    bonus = period_lines(result, period).filter(pl.col("kind") == "activity_bonus")
+    if not bonus.height:
+        return {}
+    notes = bonus.select("rep_id", activity_bonus_text().alias("note"))
     return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
 
 
@@ -366,6 +448,10 @@ def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFr
             column_exact_text("credited", lines), column_exact_text("rate", lines), tiers, column_exact_text("quality_multiplier", lines), money_text(pl.col("amount")),
         ).alias("explanation"),
     )  # fmt: skip
+    # with a holdback, a clawback recovers a share of the commission less the part still held (SPEC 6.3 step 6)
+    zero = pl.lit(0, dtype=pl.Decimal(38, 2))
+    held = pl.col("held").fill_null(zero) if "held" in lines.columns else zero
+    base = clawback_base_text() if "held" in lines.columns else money_text(pl.col("original_amount"))
     claw = lines.filter(pl.col("kind") == "clawback").select(
         "rep_id",
         "sale_id",
@@ -376,12 +462,12 @@ def line_tables(result: RunResult, period: str) -> tuple[pl.DataFrame, pl.DataFr
         pl.col("days").cast(pl.String),
         pl.format("within {} days", pl.col("within_days")).alias("rule"),
         pl.col("recover").cast(pl.String),
-        money_text(pl.col("original_amount")).alias("original_amount"),
+        money_text(pl.col("original_amount") - held).alias("original_amount"),
         "original_period",
         money_text(pl.col("amount")).alias("amount"),
         pl.format(
             "cancelled {} days after the sale, within the {}-day window: recover {} of {} paid in {} = {}",
-            "days", "within_days", "recover", money_text(pl.col("original_amount")), "original_period", money_text(pl.col("amount")),
+            "days", "within_days", "recover", base, "original_period", money_text(pl.col("amount")),
         ).alias("explanation"),
     )  # fmt: skip
     return commission, claw
@@ -477,6 +563,9 @@ def _statement(
     bands: dict[int, tuple[Band, ...]] | None = None,
     ytd: pl.DataFrame | None = None,
     bonus_note: str = "",
+    held_notes: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+    draw_note: str = "",
+    activity_note: str = "",
 ) -> Statement:
     has_tiers = bool(row.get("has_tiers"))
     return Statement(
@@ -511,6 +600,18 @@ def _statement(
         negative_balance=row["negative_balance"],
         outcome_bonus=row["outcome_bonus"],
         outcome_bonus_note=bonus_note,
+        draw=row["draw"],
+        draw_note=draw_note,
+        draw_amount=row["draw_amount"],
+        draw_recoverable=row["draw_recoverable"],
+        draw_due=row["draw_due"],
+        draw_balance=row["draw_balance"],
+        holdback=row["holdback"],
+        released=row["released"],
+        holdback_notes=held_notes[0],
+        release_notes=held_notes[1],
+        activity_bonus=row["activity_bonus"],
+        activity_bonus_note=activity_note,
         has_tiers=has_tiers,
         retroactive=bool(row.get("retro")),
         bands=(bands or {}).get(row.get("pv"), ()) if has_tiers else (),
@@ -546,7 +647,13 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
     mine = pl.col("rep_id") == rep_id
     ytd = year_to_date(result).filter(mine)
     note = bonus_notes(result, period.label).get(rep_id, "")
-    return _statement(row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note)
+    draw_note = draw_notes(result, period.label).get(rep_id, "")
+    held = holdback_notes(result, period.label).get(rep_id, ((), ()))
+    activity = activity_notes(result, period.label).get(rep_id, "")
+    return _statement(
+        row, commissions.filter(mine), claws.filter(mine), currency, _bands(result), ytd, note, held,
+        draw_note=draw_note, activity_note=activity,
+    )  # fmt: skip
 
 
 def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
@@ -560,13 +667,17 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
     ytd_by_rep = {k[0]: v for k, v in ytd.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
     bands = _bands(result)
     notes = bonus_notes(result, label)
+    draws = draw_notes(result, label)
+    held = holdback_notes(result, label)
+    activity = activity_notes(result, label)
     out = []
     for row in rows.to_dicts():  # one statement per rep: a handful of header values each
         rep = row["rep_id"]
         out.append(
             _statement(
                 row, by_rep.get(rep, commissions.clear()), claw_by_rep.get(rep, claws.clear()), currency, bands,
-                ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""),
+                ytd_by_rep.get(rep, ytd.clear()), notes.get(rep, ""), held.get(rep, ((), ())),
+                draw_note=draws.get(rep, ""), activity_note=activity.get(rep, ""),
             )
         )  # fmt: skip
     return out
@@ -633,4 +744,13 @@ def statement_dict(s: Statement) -> dict:
         "negative_balance": s.negative_balance,
         "outcome_bonus": money(s.outcome_bonus),
         "outcome_bonus_explanation": s.outcome_bonus_note or None,
+        "draw": money(s.draw),
+        "draw_explanation": s.draw_note or None,
+        "draw_balance": money(s.draw_balance),
+        "holdback": money(s.holdback),
+        "released": money(s.released),
+        "holdback_explanations": list(s.holdback_notes),
+        "release_explanations": list(s.release_notes),
+        "activity_bonus": money(s.activity_bonus),
+        "activity_bonus_explanation": s.activity_bonus_note or None,
     }

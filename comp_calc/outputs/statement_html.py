@@ -131,6 +131,9 @@ def statement_html(s: Statement) -> str:
         parts.append(f'<p class="note credit-note">{esc(s.credit_note)}</p>')
     parts.append("<h2>Clawbacks</h2>")
     parts.append(_table(s.clawback_lines, CLAWBACK_HEADINGS) if s.clawback_lines.height else "<p>none</p>")
+    if s.holdback_notes or s.release_notes:
+        parts.append("<h2>Held back and released</h2>")
+        parts.append("<ul>\n" + "\n".join(f"<li>{esc(n)}</li>" for n in (*s.holdback_notes, *s.release_notes)) + "\n</ul>")
     parts.append('<div class="summary">')
     parts.append("<h2>Payout</h2>")
     parts.append("<table>\n<tbody>")

@@ -79,6 +79,36 @@ class OutcomeBonus:
 
 
 @dataclass(frozen=True)
+class Draw:
+    """A minimum payout per period (SPEC 6.2 `draw`): what pay falls short of it is topped up,
+    and with `recoverable` owed back from later pay above it."""
+
+    amount: Decimal  # plan currency, at most 2 decimals, prorated by active days
+    recoverable: bool = True
+
+
+@dataclass(frozen=True)
+class Holdback:
+    """Long-term pay (SPEC 6.2 `holdback`): `share` of each commission line waits
+    `release_after_days` days after the sale for the customer to stay."""
+
+    share: Decimal  # in (0, 1)
+    release_after_days: int  # >= 1
+
+
+@dataclass(frozen=True)
+class Activity:
+    """An outbound activity quota and its value-weighted fix (SPEC 6.2 `activity`)."""
+
+    channels: tuple[str, ...]
+    connected_only: bool
+    target: int  # qualifying contacts in the period, >= 1
+    bonus: Decimal  # plan currency, at most 2 decimals; paid once when the count reaches target
+    distinct_customers: bool
+    min_customer_value: Decimal | None  # None: no value weighting (every qualifying contact counts)
+
+
+@dataclass(frozen=True)
 class Outbound:
     channels: tuple[str, ...]
     connected_only: bool
@@ -111,6 +141,9 @@ class Plan:
     negative_balance: str = "carry_forward"  # "carry_forward" | "pay"
     tier_mode: str = "marginal"  # "marginal" | "retroactive": how attainment_tiers apply (SPEC 6.2)
     outcome_bonus: OutcomeBonus | None = None
+    draw: Draw | None = None
+    holdback: Holdback | None = None
+    activity: Activity | None = None
     source: str = ""  # the file it came from, as given
     sha256: str = ""  # of the file's bytes
 

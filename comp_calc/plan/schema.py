@@ -24,7 +24,9 @@ from typing import Any, Callable
 from comp_calc.data.contract import CHANNELS
 from comp_calc.errors import Diagnostic
 from comp_calc.periods import MONTH, QUARTER, is_period_start
-from comp_calc.plan.model import Band, BonusBand, ClawbackRule, Metric, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier
+from comp_calc.plan.model import (
+    Activity, Band, BonusBand, ClawbackRule, Draw, Holdback, Metric, OutcomeBonus, Outbound, Plan, Quality, RateRule, Tier,
+)  # fmt: skip
 from comp_calc.plan.yaml_positions import FLOAT_RE, INT_RE, INVALID, YList, YMap, join
 
 MAX_PLACES = 6
@@ -342,11 +344,21 @@ OUTCOME_BONUS = {
     "min_responses": opt(integer(1), 1),
     "bands": req(listing(record(BonusBand, BONUS_BAND), open_last("below", "band", "open-ended"), increasing("below"))),
 }
+HOLDBACK = {"share": req(number(0, 1, lo_open=True, hi_open=True)), "release_after_days": req(integer(1, MAX_DAYS))}
 OUTBOUND = {
     "channels": req(listing(keyword(*CHANNELS), unique())),
     "connected_only": opt(boolean, True),
     "window_days": req(integer(0, MAX_DAYS)),
     "share": req(number(0, 1, lo_open=True, hi_open=True)),
+}
+DRAW = {"amount": req(number(0, places=2)), "recoverable": opt(boolean, True)}
+ACTIVITY = {
+    "channels": req(listing(keyword(*CHANNELS), unique())),
+    "connected_only": opt(boolean, True),
+    "target": req(integer(1)),
+    "bonus": req(number(0, places=2)),
+    "distinct_customers": opt(boolean, False),
+    "min_customer_value": opt(number(0, places=2)),
 }
 CLAWBACK = {"within_days": req(integer(0, MAX_DAYS)), "recover": req(number(0, 1))}
 PLAN = {
@@ -363,10 +375,13 @@ PLAN = {
     "tier_mode": opt(keyword("marginal", "retroactive"), "marginal"),
     "quality": opt(record(Quality, QUALITY)),
     "outcome_bonus": opt(record(OutcomeBonus, OUTCOME_BONUS, check=_metric_range)),
+    "holdback": opt(record(Holdback, HOLDBACK)),
     "outbound_credit": opt(record(Outbound, OUTBOUND)),
+    "activity": opt(record(Activity, ACTIVITY)),
     "clawback": opt(listing(record(ClawbackRule, CLAWBACK), increasing("within_days"))),
     "cap": opt(number(0, places=2)),
     "negative_balance": opt(keyword("carry_forward", "pay"), "carry_forward"),
+    "draw": opt(record(Draw, DRAW)),
 }
 
 

@@ -26,7 +26,8 @@ def reconcile(bad_sales: int, grid: pl.DataFrame, lines: pl.LazyFrame, lines_fro
     - the cap holds: above it, earned + cap line = cap; at or below it, no cap line;
     - balances carry over: each period's carry_in is the previous computed period's
       carry_out (0 in the first), a carry_out is never positive, and under `pay` it is 0,
-      so no carried balance vanishes when a plan version switches between the two.
+      so no carried balance vanishes when a plan version switches between the two;
+    - draw balances carry over the same way (`_draw_balances`).
 
     `grid` is the payouts grid (rep_no, p_start, present, cap, the columns of `kinds.COLUMN`
     (a section 6 column it lacks counts 0), carry_out, payout, negative_balance); `lines` has rep_no,
@@ -74,5 +75,27 @@ def reconcile(bad_sales: int, grid: pl.DataFrame, lines: pl.LazyFrame, lines_fro
     )
     if broken.height:
         failures.append(f"{broken.height} rep-periods whose carried balance does not follow from the period before")
+    failures.extend(_draw_balances(grid))
     if failures:
         raise ReconciliationError("; ".join(failures))
+
+
+def _draw_balances(grid: pl.DataFrame) -> list[str]:
+    """Each period's draw balance is the previous computed period's (0 in the first) plus its
+    draw line when that line is a recovery (negative) or a recoverable top-up, else unchanged;
+    it is never negative, a recovery never exceeds what was owed, and a top-up goes only to an
+    active rep. A grid without draw columns (no draw step) passes."""
+    if "draw_balance" not in grid.columns:
+        return []
+    zero = pl.lit(0, dtype=MONEY)
+    drawn = grid.sort("rep_no", "p_start").with_columns(before=pl.col("draw_balance").shift(1, fill_value=zero).over("rep_no"))
+    counts = (pl.col("draw") < 0) | ((pl.col("draw") > 0) & pl.col("draw_recoverable").fill_null(False))
+    moved = pl.when(counts).then(pl.col("draw")).otherwise(zero)
+    broken = drawn.filter(
+        (pl.col("draw_balance") != pl.col("before") + moved)
+        | (pl.col("draw_balance") < 0)
+        | ((pl.col("draw") > 0) & ~pl.col("active"))
+    )
+    if broken.height:
+        return [f"{broken.height} rep-periods whose draw balance does not follow from the period before"]
+    return []

@@ -4,7 +4,8 @@ The line is clawed back in the period containing `cancelled_on`, whatever
 period it was paid in (`clawback_lines`). With days = cancelled_on - sold_on, the first rule
 (list order) with days <= within_days applies: clawback = -round(recover *
 the line's rounded commission), under the rounding and rules of the plan
-version the line was earned under. No rule: nothing.
+version the line was earned under. No rule: nothing. With a holdback (step 6b), the
+base leaves out the part of the commission still held on `cancelled_on`.
 
 Example: commission 123.45, cancelled 30 days after the sale, rules 30 -> 1.0,
 90 -> 0.5: the 30-day rule applies (edge included): -123.45. At 31 days:
@@ -23,7 +24,8 @@ def clawbacks(commissions: pl.LazyFrame, rules: pl.DataFrame, scales: Scales) ->
     """The commission lines whose sale has `cancelled_on` set (already limited to the run) and
     a rule that matches, with `rule`, `within_days`, `recover`, `days` and `clawback` added.
 
-    `commissions` needs pv, rounding, amount, sold_on, cancelled_on. The rules of each plan
+    `commissions` needs pv, rounding, amount, sold_on, cancelled_on (and may carry `held`,
+    which the base leaves out). The rules of each plan
     version are columns (`within_days_i`, `recover_i`); the first i with days <= within_days_i
     is taken, in list order.
     """
@@ -48,10 +50,18 @@ def clawbacks(commissions: pl.LazyFrame, rules: pl.DataFrame, scales: Scales) ->
         )
         .filter(pl.col("rule").is_not_null())
         .with_columns(
-            clawback=-round_to(pl.col("recover").cast(dec(w)) * pl.col("amount").cast(dec(w)), 2, pl.col("rounding"))
+            clawback=-round_to(pl.col("recover").cast(dec(w)) * _base(commissions).cast(dec(w)), 2, pl.col("rounding"))
         )
         .drop(rule_columns)
     )
+
+
+def _base(commissions: pl.LazyFrame) -> pl.Expr:
+    """A line's clawback base: its amount, less `held` where the lines carry it (SPEC 6.3
+    step 6: the part of a holdback not yet released on `cancelled_on`, see `holdback.with_held`)."""
+    if "held" in commissions.collect_schema().names():
+        return pl.col("amount") - pl.col("held").fill_null(pl.lit(0, dtype=MONEY))
+    return pl.col("amount")
 
 
 def period_start(day: pl.Expr, kind: str) -> pl.Expr:

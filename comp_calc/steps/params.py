@@ -17,7 +17,8 @@ from comp_calc.steps.exact import Scales, dec, scale_of
 @dataclass(frozen=True)
 class PlanTables:
     versions: pl.DataFrame  # plan, version, kind, effective_from, rounding, cap, negative_balance, has_tiers, retro
-    # (tier_mode: retroactive), quality and outbound settings
+    # (tier_mode: retroactive), quality and outbound settings, draw_amount (null: no draw), draw_recoverable
+    # (tier_mode: retroactive), quality and outbound settings, hb_share and hb_days (holdback; null: none)
     rates: pl.DataFrame  # plan, version, product (null: catch-all), rate
     tiers: pl.DataFrame  # plan, version, band, lower, upper (null: open), multiplier
     quality_bands: pl.DataFrame  # plan, version, metric, band, below (null: open), multiplier
@@ -25,6 +26,9 @@ class PlanTables:
     scales: Scales
     # plan, version, band, lower (null: first band), below (null: open), amount: `outcome_bonus` bands
     bonus_bands: pl.DataFrame
+
+
+HOLDBACK_SCALE = 6  # a holdback share has at most 6 decimals (plan schema)
 
 
 def _max_scale(values) -> int:
@@ -72,10 +76,41 @@ def _version_row(p: Plan) -> dict:
         "bonus_metric": b.metric if b else None,
         "bonus_window": b.window_days if b else None,
         "bonus_min": b.min_responses if b else None,
+        "draw_amount": p.draw.amount if p.draw else None,
+        "draw_recoverable": p.draw.recoverable if p.draw else None,
+        "hb_share": p.holdback.share if p.holdback else None,
+        "hb_days": p.holdback.release_after_days if p.holdback else None,
+        **_activity_columns(p),
         "ob_channels": list(o.channels) if o else None,
         "ob_connected_only": o.connected_only if o else None,
         "ob_window": o.window_days if o else None,
         "ob_share": o.share if o else None,
+    }
+
+
+# SPEC 6.2 `activity`: the quota's settings on the version row (channels as one sorted,
+# comma-separated text, so the grid that carries version columns holds no list)
+ACTIVITY_SCHEMA = {
+    "has_activity": pl.Boolean,
+    "act_channels": pl.String,
+    "act_connected_only": pl.Boolean,
+    "act_target": pl.Int64,
+    "act_bonus": dec(2),
+    "act_distinct": pl.Boolean,
+    "act_min_value": dec(2),
+}
+
+
+def _activity_columns(p: Plan) -> dict:
+    a = p.activity
+    return {
+        "has_activity": a is not None,
+        "act_channels": ",".join(sorted(a.channels)) if a else None,
+        "act_connected_only": a.connected_only if a else None,
+        "act_target": a.target if a else None,
+        "act_bonus": a.bonus if a else None,
+        "act_distinct": a.distinct_customers if a else None,
+        "act_min_value": a.min_customer_value if a else None,
     }
 
 
@@ -102,6 +137,11 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
             "bonus_metric": pl.String,
             "bonus_window": pl.Int64,
             "bonus_min": pl.Int64,
+            "draw_amount": dec(2),
+            "draw_recoverable": pl.Boolean,
+            "hb_share": dec(HOLDBACK_SCALE),
+            "hb_days": pl.Int64,
+            **ACTIVITY_SCHEMA,
             "ob_channels": pl.List(pl.String),
             "ob_connected_only": pl.Boolean,
             "ob_window": pl.Int64,

@@ -119,3 +119,47 @@ def test_a_payout_that_leaves_out_the_bonus_raises():
     # lines match every column, but the payout 90.00 forgets the bonus column
     with pytest.raises(ReconciliationError):
         reconcile(0, _grid_with_bonus(payout="90.00"), _lines(*GOOD, ("outcome_bonus", "250.00")))
+
+
+def _drawn(balances, draws, recoverable=(True, True), active=(True, True)) -> pl.DataFrame:
+    # two months of one rep with no lines but draws: payout = draw line
+    n = len(balances)
+    starts = [JAN, date(2026, 2, 1)][:n]
+    zero = dec(["0.00"] * n)
+    return pl.DataFrame(
+        {
+            "rep_no": [0] * n, "p_start": starts, "present": [True] * n, "active": list(active[:n]), "earned": zero,
+            "cap": dec([None] * n), "cap_adjustment": dec([None] * n), "clawbacks": zero, "carry_in": zero, "carry_out": zero,
+            "payout": dec(draws), "negative_balance": ["carry_forward"] * n, "draw": dec(draws), "draw_balance": dec(balances),
+            "draw_recoverable": list(recoverable[:n]),
+        }  # fmt: skip
+    )
+
+
+def _draw_lines(*amounts) -> pl.LazyFrame:
+    starts = [JAN, date(2026, 2, 1)]
+    return pl.LazyFrame({"rep_no": [0] * len(amounts), "p_start": starts[: len(amounts)], "kind": ["draw"] * len(amounts), "amount": dec(list(amounts))})
+
+
+def test_draw_balances_that_follow_pass():
+    # January: top-up 500.00, balance 500.00; February: top-up 200.00, balance 700.00
+    reconcile(0, _drawn(["500.00", "700.00"], ["500.00", "200.00"]), _draw_lines("500.00", "200.00"))
+    # non-recoverable February: the balance stays 500.00
+    reconcile(0, _drawn(["500.00", "500.00"], ["500.00", "200.00"], recoverable=(True, False)), _draw_lines("500.00", "200.00"))
+
+
+def test_a_draw_balance_that_does_not_follow_raises():
+    # February's balance should be 500 + 200 = 700.00, not 600.00
+    with pytest.raises(ReconciliationError, match="draw balance does not follow"):
+        reconcile(0, _drawn(["500.00", "600.00"], ["500.00", "200.00"]), _draw_lines("500.00", "200.00"))
+
+
+def test_a_top_up_of_a_rep_not_active_raises():
+    with pytest.raises(ReconciliationError, match="draw balance"):
+        reconcile(0, _drawn(["500.00"], ["500.00"], active=(False,)), _draw_lines("500.00"))
+
+
+def test_a_recovery_below_zero_raises():
+    # January balance 100.00, February recovers 300.00: the balance would be -200.00
+    with pytest.raises(ReconciliationError, match="draw balance"):
+        reconcile(0, _drawn(["100.00", "-200.00"], ["100.00", "-300.00"]), _draw_lines("100.00", "-300.00"))

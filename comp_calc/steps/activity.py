@@ -1,0 +1,156 @@
+"""Step 4c, activity bonus (SPEC 6.3): an outbound activity quota and its value-weighted fix.
+
+For a rep active in the period whose plan version (in force at the period's start) has
+`activity`: count the rep's contacts dated in the period on days the rep is active, in
+`channels`, connected if `connected_only`. With `min_customer_value`, a contact counts only
+when its customer's value on the contact day is at least that, where the value is the sum
+of the full `amount`s of the customer's sales (by any seller) with
+`contacted_on - 365 <= sold_on <= contacted_on - 1` and not cancelled on or before
+`contacted_on`. With `distinct_customers`, each customer counts once per period. A count
+>= `target` gives one `activity_bonus` line of `bonus` (even 0.00). Not prorated, not
+capped; the balance (step 7) nets it.
+
+Example: target 2, bonus 300.00, min_customer_value 1000. On 2026-03-10 the rep calls a
+customer who bought 1000 on 2025-03-10 (365 days before: counts) and one who bought 5000 on
+2025-03-09 (366 days before: value 0, left out); on 03-12 a customer who bought 2000 on
+2026-01-05, cancelled 03-12 (cancelled on the contact day: value 0, left out). Count 1 < 2:
+no line. One more call on 03-20 to the first customer: count 2 >= 2, a line of 300.00,
+with 2 contacts left out for low value.
+
+The customer value is found without comparing every contact with every sale: each sale adds
+its amount to its customer's value from `sold_on + 1` to the day before it leaves the window
+(`sold_on + 366`, or its `cancelled_on` when earlier). These +/- events, summed per customer
+and day and accumulated in day order, give the value on any day; each contact takes the
+running value of the last event day on or before it (an as-of join by customer).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from comp_calc.steps.exact import MONEY
+
+KIND = "activity_bonus"
+VALUE_DAYS = 365  # the value window: sales sold 1 to 365 days before the contact
+
+
+def _sale_value(sales: pl.LazyFrame) -> pl.Expr:
+    """What a sale adds to its customer's value, in the contacting rep's currency.
+
+    One currency for now: the factor is 1. Sales in another currency will multiply
+    `amount` here by the fx rate of their `sold_on` month into the contacting rep's
+    currency, and the running values below then accumulate per (customer, that currency).
+    """
+    return pl.col("amount")
+
+
+def customer_values(contacts: pl.LazyFrame, sales: pl.LazyFrame) -> pl.LazyFrame:
+    """`contacts` (with customer_id, contacted_on) with `customer_value`: the customer's value on
+    the contact day (see the module docstring), 0 when the customer has none. Exact decimals."""
+    start = pl.col("sold_on") + pl.duration(days=1)  # first day the sale counts
+    leaves = pl.col("sold_on") + pl.duration(days=VALUE_DAYS + 1)  # first day it no longer counts
+    stop = pl.min_horizontal(leaves, pl.col("cancelled_on").fill_null(leaves))  # cancelled on or before: gone
+    value = _sale_value(sales)
+    # only the customers contacted need a value
+    sales = sales.join(contacts.select("customer_id").unique(), on="customer_id", how="semi")
+    spans = sales.select("customer_id", value.alias("value"), start.alias("start"), stop.alias("stop")).filter(
+        pl.col("stop") > pl.col("start")  # a sale cancelled on its sale day or the next never counts
+    )
+    events = pl.concat(
+        [
+            spans.select("customer_id", pl.col("start").alias("day"), "value"),
+            spans.select("customer_id", pl.col("stop").alias("day"), (-pl.col("value")).alias("value")),
+        ]
+    )
+    # every sale adds and removes its amount, so each customer's events sum to 0: in (customer, day)
+    # order, the running sum over all rows is each customer's own running value
+    running = (
+        events.group_by("customer_id", "day")
+        .agg(pl.col("value").sum())
+        .sort("customer_id", "day")
+        .select("customer_id", "day", running=pl.col("value").cum_sum())
+        .sort("day")
+    )
+    zero = pl.lit(0, dtype=MONEY)
+    return (
+        contacts.sort("contacted_on")
+        .join_asof(running, left_on="contacted_on", right_on="day", by="customer_id", strategy="backward", check_sortedness=False)
+        .with_columns(customer_value=pl.col("running").fill_null(zero))
+        .drop("day", "running")
+    )
+
+
+def counted_contacts(grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyFrame, *, values: bool) -> pl.LazyFrame:
+    """The contacts that count toward the quota of their rep's period: rep_id, rep_no, p_start,
+    contact_id, customer_id, contacted_on, `customer_value` (with `values`, else null) and
+    `low_value` (left out because the customer is worth less than `act_min_value`). With
+    `distinct_customers`, only the first counted contact of each customer in the period
+    (by contacted_on, contact_id) is kept; contacts left out for low value are all kept.
+
+    `grid` has rep_id, rep_no, p_start, p_end, start_date, end_date, active and the
+    `act_*` version columns (see `params.ACTIVITY_SCHEMA`)."""
+    keyed = (
+        grid.filter(pl.col("active") & pl.col("has_activity").fill_null(False))
+        .select(
+            "rep_id", "rep_no", "p_start", "p_end", "start_date", "end_date",
+            "act_channels", "act_connected_only", "act_distinct", "act_min_value",
+        )  # fmt: skip
+        .sort("p_start")
+    )
+    # each contact meets its rep's period by an as-of join on the period start: one row per contact
+    placed = (
+        contacts.select("contact_id", "rep_id", "customer_id", "contacted_on", "channel", "connected")
+        .sort("contacted_on")
+        .join_asof(keyed, left_on="contacted_on", right_on="p_start", by="rep_id", strategy="backward", check_sortedness=False)
+        .filter(
+            (pl.col("contacted_on") <= pl.col("p_end"))
+            & (pl.col("contacted_on") >= pl.col("start_date"))
+            & (pl.col("end_date").is_null() | (pl.col("contacted_on") <= pl.col("end_date")))
+            & pl.col("act_channels").str.split(",").list.contains(pl.col("channel"))
+            & (pl.col("connected") | ~pl.col("act_connected_only"))
+        )
+    )
+    if values:
+        placed = customer_values(placed, sales)
+    else:
+        placed = placed.with_columns(customer_value=pl.lit(None, dtype=MONEY))
+    low = pl.col("act_min_value").is_not_null() & (pl.col("customer_value") < pl.col("act_min_value"))
+    placed = placed.with_columns(low_value=low.fill_null(False))
+    # distinct customers: of a customer's counted contacts in the period, the first stands for all
+    repeat = (
+        pl.col("act_distinct")
+        & ~pl.col("low_value")
+        & (pl.int_range(pl.len()).over("rep_no", "p_start", "customer_id", "low_value", order_by=["contacted_on", "contact_id"]) > 0)
+    )
+    return placed.filter(~repeat).select(
+        "rep_id", "rep_no", "p_start", "contact_id", "customer_id", "contacted_on", "customer_value", "low_value"
+    )
+
+
+def activity_lines(grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyFrame, values: bool = True) -> pl.LazyFrame:
+    """One `activity_bonus` line per rep-period whose count reaches the target: rep_id, rep_no,
+    p_start, kind, amount, and for the explanation `activity_count`, `activity_target`,
+    `activity_left_out` (contacts left out for low customer value; null without
+    `min_customer_value`) and `activity_min_value`.
+
+    `values` False skips the customer values (no plan version has `min_customer_value`)."""
+    settings = grid.select("rep_no", "p_start", "act_target", "act_bonus", "act_min_value")
+    counts = (
+        counted_contacts(grid, contacts, sales, values=values)
+        .group_by("rep_no", "p_start")
+        .agg(
+            pl.first("rep_id"),
+            activity_count=(~pl.col("low_value")).sum().cast(pl.Int64),
+            activity_left_out=pl.col("low_value").sum().cast(pl.Int64),
+        )
+    )
+    return (
+        counts.join(settings, on=["rep_no", "p_start"])
+        .filter(pl.col("activity_count") >= pl.col("act_target"))
+        .select(
+            "rep_id", "rep_no", "p_start", pl.lit(KIND).alias("kind"), pl.col("act_bonus").cast(MONEY).alias("amount"),
+            "activity_count", pl.col("act_target").alias("activity_target"),
+            pl.when(pl.col("act_min_value").is_not_null()).then(pl.col("activity_left_out")).alias("activity_left_out"),
+            pl.col("act_min_value").alias("activity_min_value"),
+        )  # fmt: skip
+    )

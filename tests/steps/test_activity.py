@@ -1,0 +1,210 @@
+"""Step 4c, activity bonus (SPEC 6.3): hand-computed runs through the engine.
+
+Every case runs March 2026 under a plan in force from January 2025, so that sales a year
+before a March contact lie in computed periods. Seller S makes the sales that give the
+customers their value; S has no activity quota of its own unless a test says so.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from comp_calc.engine import compute
+from comp_calc.outputs.results import lines_frame, payouts_frame
+from comp_calc.periods import parse_period
+from factories import D, activity, clawback, contact, inputs, plan, plans, rep, sale
+
+START = date(2025, 1, 1)
+
+
+def _run(quota, reps, sales=(), contacts=(), period="2026-03", **kw):
+    ps = plans(plan(effective_from=START, activity=quota, **kw))
+    return compute(ps, inputs(reps, list(sales), (), list(contacts)), parse_period(period))
+
+
+def _row(result, rep_id, period=None):
+    period = period or result.period.label
+    rows = result.grid.filter((pl.col("rep_id") == rep_id) & (pl.col("period") == period) & pl.col("present")).to_dicts()
+    return rows[0] if rows else None
+
+
+def _bonus(result, rep_id, period=None):
+    return _row(result, rep_id, period)["activity_bonus"]
+
+
+def _lines(result, period=None):
+    return lines_frame(result, period).filter(pl.col("kind") == "activity_bonus")
+
+
+def _explanation(result, rep_id):
+    return _lines(result).filter(pl.col("rep_id") == rep_id)["explanation"].item()
+
+
+# min_customer_value 1000, target 1, bonus 100.00: each rep below contacts one customer on
+# 2026-03-10 by voice (connected); the bonus shows whether that contact counted.
+FIX = activity(1, "100.00", min_customer_value="1000")
+CONTACT_DAY = "2026-03-10"
+
+
+def test_the_value_window_is_the_365_days_before_the_contact_day():
+    # 2026-03-10 - 365 days = 2025-03-10 (no 29 February in between): a sale that day is the
+    # window's first day and counts (value 1000 >= 1000); 2025-03-09 is 366 days before: value 0
+    sales = [
+        sale("s1", "S", "1000", "2025-03-10", customer="c365"),
+        sale("s2", "S", "5000", "2025-03-09", customer="c366"),
+    ]
+    contacts = [contact("k1", "A", "c365", CONTACT_DAY), contact("k2", "B", "c366", CONTACT_DAY)]
+    result = _run(FIX, [rep("S"), rep("A"), rep("B")], sales, contacts)
+    assert (_bonus(result, "A"), _bonus(result, "B")) == (D("100.00"), D("0.00"))
+
+
+def test_a_sale_on_the_contact_day_itself_is_outside_the_window():
+    # the window ends on contacted_on - 1 = 2026-03-09: a 3000 sale on 03-10 gives value 0;
+    # one on 03-09 gives 3000 >= 1000
+    sales = [sale("s1", "S", "3000", "2026-03-10", customer="same"), sale("s2", "S", "3000", "2026-03-09", customer="eve")]
+    contacts = [contact("k1", "A", "same", CONTACT_DAY), contact("k2", "B", "eve", CONTACT_DAY)]
+    result = _run(FIX, [rep("S"), rep("A"), rep("B")], sales, contacts)
+    assert (_bonus(result, "A"), _bonus(result, "B")) == (D("0.00"), D("100.00"))
+
+
+def test_a_sale_cancelled_on_the_contact_day_has_no_value_and_one_cancelled_later_does():
+    # both sales 2000 on 2026-01-05; cancelled 03-10 (on the contact day): not counted, value 0;
+    # cancelled 03-11 (after it): still counts on 03-10, value 2000 >= 1000
+    sales = [
+        sale("s1", "S", "2000", "2026-01-05", customer="gone", cancelled_on="2026-03-10"),
+        sale("s2", "S", "2000", "2026-01-05", customer="late", cancelled_on="2026-03-11"),
+    ]
+    contacts = [contact("k1", "A", "gone", CONTACT_DAY), contact("k2", "B", "late", CONTACT_DAY)]
+    result = _run(FIX, [rep("S"), rep("A"), rep("B")], sales, contacts)
+    assert (_bonus(result, "A"), _bonus(result, "B")) == (D("0.00"), D("100.00"))
+
+
+def test_the_value_adds_up_the_full_amounts_of_every_seller():
+    # customer c: 600 sold by S in January, 400 sold by A itself in February: 600 + 400 = 1000,
+    # not below 1000 -> counts. Customer d: 999.99 by S: below 1000 -> left out.
+    sales = [
+        sale("s1", "S", "600", "2026-01-20", customer="c"),
+        sale("s2", "A", "400", "2026-02-20", customer="c"),
+        sale("s3", "S", "999.99", "2026-02-20", customer="d"),
+    ]
+    contacts = [contact("k1", "A", "c", CONTACT_DAY), contact("k2", "B", "d", CONTACT_DAY)]
+    result = _run(FIX, [rep("S"), rep("A"), rep("B")], sales, contacts)
+    assert (_bonus(result, "A"), _bonus(result, "B")) == (D("100.00"), D("0.00"))
+
+
+def test_the_explanation_counts_the_contacts_left_out_for_low_value():
+    # target 2, bonus 300.00, min 1000: A calls rich (value 5000) twice and poor (value 10) three
+    # times: 2 counted, target 2 reached exactly -> 300.00; 3 left out for low value
+    quota = activity(2, "300.00", min_customer_value="1000")
+    sales = [sale("s1", "S", "5000", "2026-01-02", customer="rich"), sale("s2", "S", "10", "2026-01-02", customer="poor")]
+    days = ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05", "2026-03-06"]
+    who = ["rich", "poor", "rich", "poor", "poor"]
+    contacts = [contact(f"k{i}", "A", c, day) for i, (c, day) in enumerate(zip(who, days, strict=True))]
+    result = _run(quota, [rep("S"), rep("A")], sales, contacts)
+    assert _bonus(result, "A") == D("300.00")
+    assert _explanation(result, "A") == (
+        "2 qualifying contacts, target 2: bonus 300.00; 3 contacts with customers worth less than 1000.00 not counted"
+    )
+    lines = _lines(result)
+    assert lines["reference"].to_list() == [None]
+    assert lines["amount"].to_list() == [D("300.00")]
+
+
+def test_distinct_customers_count_each_customer_once_per_period():
+    # A: c1 on 03-02 and 03-09, c2 on 03-03: 3 contacts, 2 customers. B: c1, c2, c3: 3 customers.
+    # target 3: with distinct_customers A has 2 < 3 (nothing) and B 3 (300.00, exactly the
+    # target); without it both have 3 contacts
+    contacts = [
+        contact("a1", "A", "c1", "2026-03-02"), contact("a2", "A", "c1", "2026-03-09"), contact("a3", "A", "c2", "2026-03-03"),
+        contact("b1", "B", "c1", "2026-03-02"), contact("b2", "B", "c2", "2026-03-02"), contact("b3", "B", "c3", "2026-03-02"),
+    ]  # fmt: skip
+    distinct = _run(activity(3, "300.00", distinct_customers=True), [rep("A"), rep("B")], (), contacts)
+    assert (_bonus(distinct, "A"), _bonus(distinct, "B")) == (D("0.00"), D("300.00"))
+    assert _explanation(distinct, "B") == "3 qualifying contacts, target 3: bonus 300.00"
+    every = _run(activity(3, "300.00"), [rep("A"), rep("B")], (), contacts)
+    assert (_bonus(every, "A"), _bonus(every, "B")) == (D("300.00"), D("300.00"))
+
+
+def test_connected_only_false_counts_unconnected_contacts_in_the_listed_channels():
+    # channels voice and visit; A: voice connected, visit not connected, email connected (not listed).
+    # connected_only false: 2 count (voice, visit), target 2 -> 300.00, "2 qualifying contacts";
+    # connected_only true (the default): 1 counts, below 2 -> nothing
+    contacts = [
+        contact("k1", "A", "c1", "2026-03-02", "voice", True),
+        contact("k2", "A", "c2", "2026-03-03", "visit", False),
+        contact("k3", "A", "c3", "2026-03-04", "email", True),
+    ]
+    loose = _run(activity(2, "300.00", ("voice", "visit"), connected_only=False), [rep("A")], (), contacts)
+    assert _bonus(loose, "A") == D("300.00")
+    assert _explanation(loose, "A") == "2 qualifying contacts, target 2: bonus 300.00"
+    strict = _run(activity(2, "300.00", ("voice", "visit")), [rep("A")], (), contacts)
+    assert _bonus(strict, "A") == D("0.00")
+    assert _lines(strict).height == 0
+
+
+def test_only_contacts_on_days_the_rep_is_active_count():
+    # A leaves 2026-03-15: contacts 03-10 and 03-15 count, 03-16 and 03-20 do not: 2 < 3, nothing.
+    # B starts 2026-03-12: 03-11 does not count, 03-12, 03-13 and 03-31 do: 3 -> 300.00.
+    # A February contact of B (before B started... B starts in March) and an April one never count.
+    contacts = [
+        *(contact(f"a{i}", "A", "c1", day) for i, day in enumerate(["2026-03-10", "2026-03-15", "2026-03-16", "2026-03-20"])),
+        *(contact(f"b{i}", "B", "c1", day) for i, day in enumerate(["2026-03-11", "2026-03-12", "2026-03-13", "2026-03-31"])),
+    ]
+    reps = [rep("A", end="2026-03-15"), rep("B", start="2026-03-12")]
+    result = _run(activity(3, "300.00"), reps, (), contacts)
+    assert (_bonus(result, "A"), _bonus(result, "B")) == (D("0.00"), D("300.00"))
+    # with target 2, A's two counted contacts are enough: "2 qualifying contacts"
+    result = _run(activity(2, "300.00"), reps, (), contacts)
+    assert _explanation(result, "A") == "2 qualifying contacts, target 2: bonus 300.00"
+
+
+def test_contacts_of_another_period_count_in_their_own():
+    # target 2: A has 2 contacts in February and 1 in March: the February row has 300.00, March nothing
+    contacts = [contact("k1", "A", "c1", "2026-02-27"), contact("k2", "A", "c1", "2026-02-28"), contact("k3", "A", "c1", "2026-03-01")]
+    result = _run(activity(2, "300.00"), [rep("A")], (), contacts)
+    assert (_bonus(result, "A", "2026-02"), _bonus(result, "A")) == (D("300.00"), D("0.00"))
+
+
+def test_a_zero_bonus_still_writes_its_line():
+    # bonus 0.00, target 1, one contact: a line of 0.00 ("1 qualifying contact", singular)
+    result = _run(activity(1, "0.00"), [rep("A")], (), [contact("k1", "A", "c1", "2026-03-02")])
+    lines = _lines(result)
+    assert lines["amount"].to_list() == [D("0.00")]
+    assert lines["explanation"].to_list() == ["1 qualifying contact, target 1: bonus 0.00"]
+    assert payouts_frame(result)["activity_bonus"].to_list() == [D("0.00")]
+
+
+def test_the_bonus_is_not_capped_not_prorated_and_nets_in_the_balance():
+    # A starts 2026-03-25 (7 of 31 days) and sells 1000 x 0.1 = 100.00; cap 50 -> cap line -50.00.
+    # The activity bonus 300.00 is neither capped nor prorated: payout 100 - 50 + 300 = 350.00.
+    # Line order: commission, activity_bonus, cap.
+    contacts = [contact("k1", "A", "c1", "2026-03-26")]
+    result = _run(activity(1, "300.00"), [rep("A", start="2026-03-25")], [sale("s1", "A", "1000", "2026-03-26")], contacts, cap=D("50"))
+    row = _row(result, "A")
+    assert (row["earned"], row["cap_adjustment"], row["activity_bonus"], row["payout"]) == (
+        D("100.00"), D("-50.00"), D("300.00"), D("350.00"),
+    )  # fmt: skip
+    assert lines_frame(result).filter(pl.col("rep_id") == "A")["kind"].to_list() == ["commission", "activity_bonus", "cap"]
+
+
+def test_the_bonus_pays_off_a_carried_balance():
+    # carry_forward. February: A's January sale 3000 x 0.1 = 300.00 is cancelled 02-05 (26 days,
+    # rule 60 days recover 1): -300.00 -> payout 0, carry_out -300.00. March: bonus 100.00;
+    # net 100.00 - 300.00 = -200.00 -> payout 0.00, carry_out -200.00
+    sales = [sale("s1", "A", "3000", "2026-01-10", cancelled_on="2026-02-05")]
+    result = _run(activity(1, "100.00"), [rep("A")], sales, [contact("k1", "A", "c9", "2026-03-02")], clawback=clawback((60, "1")))
+    row = _row(result, "A")
+    assert (row["activity_bonus"], row["carry_in"], row["payout"], row["carry_out"]) == (
+        D("100.00"), D("-300.00"), D("0.00"), D("-200.00"),
+    )  # fmt: skip
+
+
+def test_a_version_without_activity_pays_nothing():
+    # v1 (from 2025-01) has the quota, v2 (from 2026-03) does not: February pays, March does not
+    v1 = plan(effective_from=START, activity=activity(1, "100.00"))
+    v2 = plan(version=2, effective_from=date(2026, 3, 1))
+    contacts = [contact("k1", "A", "c1", "2026-02-02"), contact("k2", "A", "c1", "2026-03-02")]
+    result = compute(plans(v1, v2), inputs([rep("A")], [], (), contacts), parse_period("2026-03"))
+    assert (_bonus(result, "A", "2026-02"), _bonus(result, "A")) == (D("100.00"), D("0.00"))

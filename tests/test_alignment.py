@@ -503,7 +503,8 @@ def test_outcome_moved_is_the_sum_of_the_net_columns(sample_json):
                 m = row.get(window)
                 if m is None:
                     continue
-                net = abs(money(m["quality_effect"])) + abs(money(m["relationship_pay"])) + abs(money(m["clawbacks"]))
+                parts = ("quality_effect", "relationship_pay", "clawbacks", "outcome_bonus", "holdback_forfeited")
+                net = sum(abs(money(m[p])) for p in parts)
                 assert money(m["outcome_moved"]) == net, (kind, row.get("rep_id") or row.get("team") or row.get("plan"))
     inbound = next(p for p in sample_json["plans"] if p["plan"] == "inbound-2026")["trailing"]
     # |-11800.86| + 165.79 + |-5799.12| = 17765.77; share 17765.77 / (212581.61 + 17765.77) = 0.077126 -> 0.0771

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Seeded generator of comp-calc input data: reps.csv, sales.csv, feedback.csv, contacts.csv.
+"""Seeded generator of comp-calc input data: reps.csv, sales.csv, feedback.csv (nps, csat and
+ces answers), contacts.csv, campaigns.csv (marketing's campaign calendar).
 
 The output is valid input for the plans shipped in `plans/` (SPEC sections 1 and 3):
 unique prefixed ids with leading zeros, every sale inside its seller's active dates,
@@ -615,6 +616,54 @@ def make_feedback(
     }
 
 
+CES_SHARE = 0.2  # of the feedback rows, asked the customer-effort question instead
+
+
+def ask_ces(rng: np.random.Generator, reps: Reps, feedback: dict[str, np.ndarray]) -> None:
+    """Turn a share of the answers into customer-effort (ces, 1..7) answers, in place.
+
+    Drawn from their own random stream, so every other row stays as it was; each rep has a
+    typical ease, the planted reps are harder to deal with."""
+    n = feedback["rep"].shape[0]
+    ces_mean = 5.6 + 0.4 * rng.standard_normal(reps.n)
+    if reps.low_csat is not None:
+        ces_mean[reps.low_csat] = 3.6
+    if reps.mis_seller is not None:
+        ces_mean[reps.mis_seller] = 4.6
+    ces = rng.random(n) < CES_SHARE
+    score = np.clip(np.rint(ces_mean[feedback["rep"]] + 1.1 * rng.standard_normal(n)), 1, 7).astype(np.int64)
+    feedback["survey"] = np.where(ces, 2, feedback["survey"])
+    feedback["score"] = np.where(ces, score, feedback["score"])
+
+
+# Marketing's campaign calendar: (campaign_id, product, month of the data (0 = first),
+# first day in that month, length in days). A campaign is written only when it fits in the data.
+CAMPAIGNS = [
+    ("spring-cards", "credit_card", 4, 1, 31),
+    ("home-week", "home_insurance", 7, 8, 7),
+    ("savings-drive", "savings_account", 10, 15, 31),
+]
+
+
+def make_campaigns(month_starts: np.ndarray) -> pl.DataFrame:
+    last_day = int(month_starts[-1]) - 1
+    rows = []
+    for campaign_id, product, month, first, days in CAMPAIGNS:
+        if month >= month_starts.shape[0] - 1:
+            continue
+        start = int(month_starts[month]) + first - 1
+        rows.append((campaign_id, product, start, min(start + days - 1, last_day)))
+    columns = list(zip(*rows)) if rows else [[], [], [], []]
+    return pl.DataFrame(
+        {
+            "campaign_id": pl.Series(columns[0], dtype=pl.String),
+            "product": pl.Series(columns[1], dtype=pl.String),
+            "starts_on": days_to_dates(np.array(columns[2], dtype=np.int64)),
+            "ends_on": days_to_dates(np.array(columns[3], dtype=np.int64)),
+        }
+    )
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -637,6 +686,7 @@ def generate(out: Path, seed: int, n_reps: int, n_sales: int, n_feedback: int, n
     contacts = make_contacts(rng, reps, n_contacts, n_active_customers, n_dormant)
     sales = make_sales(rng, reps, contacts, n_sales, n_active_customers, month_starts)
     feedback = make_feedback(rng, reps, sales, contacts, n_feedback, last_day)
+    ask_ces(np.random.default_rng([seed, 2]), reps, feedback)
     c_order = np.lexsort((rng.random(n_contacts), contacts["day"]))
     contacts = {k: v[c_order] for k, v in contacts.items()}
 
@@ -665,7 +715,7 @@ def generate(out: Path, seed: int, n_reps: int, n_sales: int, n_feedback: int, n
             "rep_id": rep_col(feedback["rep"]),
             "customer_id": text_ids("C", feedback["customer"] + 1, cust_width),
             "responded_on": days_to_dates(feedback["day"]),
-            "survey": code_to_text(feedback["survey"], ["nps", "csat"]),
+            "survey": code_to_text(feedback["survey"], ["nps", "csat", "ces"]),
             "score": feedback["score"],
         }
     ).write_csv(out / "feedback.csv", date_format="%Y-%m-%d")
@@ -679,6 +729,7 @@ def generate(out: Path, seed: int, n_reps: int, n_sales: int, n_feedback: int, n
             "connected": pl.Series(contacts["connected"], dtype=pl.Boolean),
         }
     ).write_csv(out / "contacts.csv", date_format="%Y-%m-%d")
+    make_campaigns(month_starts).write_csv(out / "campaigns.csv", date_format="%Y-%m-%d")
 
     def rid(i: int | None) -> str | None:
         return None if i is None else str(rep_ids[i])

@@ -109,6 +109,12 @@ def hubspot(folder: Path) -> None:
            for i, c in enumerate(sliced("contacts"))])
 
 
+def campaigns(folder: Path) -> None:
+    """Marketing's campaign calendar, kept in comp-calc's own layout (campaigns.csv needs no mapping)."""
+    (folder / "campaigns.csv").write_bytes((SAMPLE / "campaigns.csv").read_bytes())
+
+
 if __name__ == "__main__":
-    salesforce(ROOT / "examples" / "salesforce_export")
-    hubspot(ROOT / "examples" / "hubspot_export")
+    for crm, export in (("salesforce", salesforce), ("hubspot", hubspot)):
+        export(ROOT / "examples" / f"{crm}_export")
+        campaigns(ROOT / "examples" / f"{crm}_export")

@@ -503,12 +503,15 @@ def test_outcome_moved_is_the_sum_of_the_net_columns(sample_json):
                 m = row.get(window)
                 if m is None:
                     continue
-                net = abs(money(m["quality_effect"])) + abs(money(m["relationship_pay"])) + abs(money(m["clawbacks"]))
+                parts = ("quality_effect", "relationship_pay", "clawbacks", "outcome_bonus", "holdback_forfeited")
+                net = sum(abs(money(m[p])) for p in parts)
                 assert money(m["outcome_moved"]) == net, (kind, row.get("rep_id") or row.get("team") or row.get("plan"))
     inbound = next(p for p in sample_json["plans"] if p["plan"] == "inbound-2026")["trailing"]
-    # |-11800.86| + 165.79 + |-5799.12| = 17765.77; share 17765.77 / (212581.61 + 17765.77) = 0.077126 -> 0.0771
-    assert (inbound["quality_effect"], inbound["relationship_pay"], inbound["clawbacks"]) == ("-11800.86", "165.79", "-5799.12")
-    assert (inbound["outcome_moved"], inbound["outcome_share"]) == ("17765.77", "0.0771")
+    # |-7524.14| + 165.35 + |-6159.37| + 4950.00 (outcome bonuses) = 18798.86;
+    # share 18798.86 / (215082.72 + 0.00 activity + 18798.86) = 0.080378 -> 0.0804
+    assert (inbound["quality_effect"], inbound["relationship_pay"], inbound["clawbacks"]) == ("-7524.14", "165.35", "-6159.37")
+    assert (inbound["outcome_bonus"], inbound["volume_pay"], inbound["activity_bonus"]) == ("4950.00", "215082.72", "0.00")
+    assert (inbound["outcome_moved"], inbound["outcome_share"]) == ("18798.86", "0.0804")
 
 
 # ------------------------------------------------------------------ the terminal report
@@ -532,7 +535,7 @@ def test_terminal_report_fits_80_columns_and_wraps_reasons_at_words(sample_table
 
 def test_terminal_report_shows_units(sample_table):
     flowing = " ".join(sample_table.split())
-    assert "payout 13553.96 EUR" in flowing
+    assert "payout 14479.92 EUR" in flowing
     assert "early-cancellation rate 39.34%, threshold 10.00%" in flowing
     assert "volume pay (EUR)" in flowing
     assert "Pay vs CSAT" not in sample_table  # the charts are in --format html

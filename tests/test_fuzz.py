@@ -73,12 +73,7 @@ def _sample(name: str, rows: int) -> list[list[str]]:
 
 
 BASE_CSV = {name: _sample(name, rows) for name, rows in SAMPLE_ROWS.items()}
-# the sample has no campaign calendar: a small one (undated rows, read whole even when streaming)
-BASE_CSV["campaigns"] = [
-    ["campaign_id", "product", "starts_on", "ends_on"],
-    ["spring-cards", "credit_card", "2026-03-01", "2026-03-31"],
-    ["home-week", "mortgage", "2026-04-06", "2026-04-12"],
-]
+BASE_CSV["campaigns"] = _sample("campaigns", 10)  # every campaign the shipped plans name (undated: read whole)
 PLAN_FILES = sorted(p.name for p in (ROOT / "plans").glob("*.yaml"))
 BASE_PLANS = {name: (ROOT / "plans" / name).read_text(encoding="utf-8") for name in PLAN_FILES}
 

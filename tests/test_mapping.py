@@ -50,7 +50,9 @@ sales:
 
 
 def folder(root: Path, files: dict[str, str]) -> Path:
+    """A data folder with `files`, and the sample's campaign calendar (the shipped plans name its campaigns)."""
     root.mkdir(parents=True, exist_ok=True)
+    (root / "campaigns.csv").write_bytes((SAMPLE / "campaigns.csv").read_bytes())
     for name, content in files.items():
         (root / name).write_text(content, encoding="utf-8", newline="")
     return root
@@ -349,6 +351,7 @@ def sample_slice(target: Path) -> Path:
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows(kept)
         (target / f"{name}.csv").write_text(out.getvalue(), encoding="utf-8", newline="")
+    (target / "campaigns.csv").write_bytes((SAMPLE / "campaigns.csv").read_bytes())  # undated: whole
     return target
 
 
@@ -375,6 +378,7 @@ def test_the_shipped_examples_are_rebuilt_by_their_script(crm: str, tmp_path: Pa
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     getattr(module, crm)(tmp_path)
+    module.campaigns(tmp_path)
     shipped = EXAMPLES / f"{crm}_export"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in shipped.iterdir())
     for p in tmp_path.iterdir():

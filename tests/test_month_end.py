@@ -5,12 +5,14 @@ date is 2026-10-31)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from decimal import Decimal as D
 
-from conftest import PLANS, SAMPLE, invoke, write_case
+from comp_calc.outputs.terminal import SUMMARY_HEADINGS, SUMMARY_MONEY
+from conftest import PLANS, SAMPLE, invoke, read_csv, write_case
 
 LATEST = "2026-10-31"
 
@@ -64,27 +66,32 @@ def _summary(tmp_path, *args):
 
 
 def _total_row(out: str) -> dict[str, str]:
+    """heading -> TOTAL cell, over every table of the summary (a narrow terminal splits it in two)."""
     lines = out.splitlines()
-    header = next(line for line in lines if line.startswith("rep "))
-    total = next(line for line in lines if line.startswith("TOTAL")).split()
-    names = header.replace("attain.", "attain").replace("carry in", "carry_in").replace("carried out", "carried_out").split()
-    return dict(zip(names[-(len(total) - 1):], total[1:], strict=True))
+    headers = [line for line in lines if line.startswith("rep ")]
+    totals = [line.split()[1:] for line in lines if line.startswith("TOTAL")]
+    row = {}
+    for header, values in zip(headers, totals, strict=True):
+        names = re.split(r"\s{2,}", header.strip())  # headings are one or two words, columns 2+ blanks apart
+        row.update(zip(names[-len(values):], values, strict=True))
+    return row
 
 
 def test_the_summary_adds_up_and_fits_80_columns(tmp_path):
     out = _summary(tmp_path, "--period", "2026-10")
     assert all(len(line) <= 80 for line in out.splitlines()), out
     totals = _total_row(out)
-    manifest = json.loads((tmp_path / "out" / "2026-10" / "manifest.json").read_text())["totals"]["EUR"]
-    names = {"earned": "earned", "cap": "cap_adjustment", "clawbacks": "clawbacks", "carry_in": "carry_in", "carried_out": "carry_out", "payout": "payout"}
-    for shown, column in names.items():  # a column is shown exactly when some rep has a nonzero amount in it
-        assert (shown in totals) == (shown in ("earned", "payout") or D(manifest[column]) != 0), shown
-        if shown in totals:
-            assert totals[shown] == manifest[column]
-    moved = sum(D(totals.get(c, "0")) for c in ("earned", "cap", "clawbacks", "carry_in")) - D(totals.get("carried_out", "0"))
-    assert moved == D(totals["payout"])
-    terms = " + ".join(c.replace("_", " ") for c in ("earned", "cap", "clawbacks", "carry_in") if c in totals)
-    assert f"payout = {terms}" in " ".join(out.split())
+    payouts = read_csv(tmp_path / "out" / "2026-10" / "payouts.csv")
+    for column in SUMMARY_MONEY:  # a column is shown exactly when some rep has a nonzero amount in it
+        heading, total = SUMMARY_HEADINGS[column], sum((D(r[column] or "0") for r in payouts), D("0.00"))
+        assert (heading in totals) == (column in ("earned", "payout") or total != 0), column
+        if heading in totals:
+            assert D(totals[heading]) == total, column
+    # the shipped plans pay more than commission this month
+    assert {"outcome bonus", "activity bonus", "draw"} <= totals.keys()
+    terms = [h for h in totals if h not in ("payout", "carried out")]
+    assert sum(D(totals[h]) for h in terms) - D(totals.get("carried out", "0")) == D(totals["payout"])
+    assert f"payout = {' + '.join(terms)}" in " ".join(out.split())
 
 
 CARRY_PLAN = """\

@@ -63,16 +63,22 @@ def assert_same_run(
 
 
 @pytest.mark.parametrize(
-    "block_bytes, args",
+    "block_bytes, args, folder, kinds",
     [
-        (stream.BLOCK_BYTES, ()),  # one block a file
-        (20_000, ("--period", "2026-03")),  # a few hundred rows a block
-        (20_000, ("--period", "2026-Q2")),
-        (3_000, ("--format", "json")),
+        # one block a file; the default period: the value-weighted activity quota, draws, outcome bonuses
+        (stream.BLOCK_BYTES, (), "2026-10", {"activity_bonus", "draw", "outcome_bonus", "clawback", "spif"}),
+        # a few hundred rows a block; the naive activity quota of version 1
+        (20_000, ("--period", "2026-03"), "2026-03", {"activity_bonus", "draw", "clawback", "spif"}),
+        # the branch plan: retroactive tiers, CES, held parts and releases from two quarters back
+        (20_000, ("--period", "2026-Q2"), "2026-Q2", {"holdback", "release", "clawback"}),
+        (3_000, ("--format", "json"), "2026-10", {"activity_bonus", "draw", "outcome_bonus"}),
     ],
 )
-def test_the_sample_streams_to_the_same_files(tmp_path: Path, monkeypatch, block_bytes: int, args):
+def test_the_sample_streams_to_the_same_files(tmp_path: Path, monkeypatch, block_bytes: int, args, folder: str, kinds: set[str]):
+    """The shipped plans use every component, so the sample compares them all, streamed and in memory."""
     assert_same_run(SAMPLE, tmp_path, *args, block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True)
+    lines = conftest.read_csv(tmp_path / "memory" / folder / "lines.csv")
+    assert kinds <= {row["kind"] for row in lines}
 
 
 @fuzz_settings(40)
@@ -93,6 +99,7 @@ def _write(folder: Path, tables: dict[str, list[list[str]]], newline: str = "\n"
         buffer = io.StringIO(newline="")
         csv.writer(buffer, lineterminator=newline).writerows(tables.get(name) or _sample_rows(name))
         (folder / f"{name}.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    (folder / "campaigns.csv").write_bytes((SAMPLE / "campaigns.csv").read_bytes())  # the shipped plans name its campaigns
     return folder
 
 
@@ -162,32 +169,6 @@ def test_a_bad_byte_late_in_the_file_is_reported_on_its_line(tmp_path: Path, mon
     assert "on line 3001" in result.output
 
 
-@pytest.mark.parametrize("block_bytes", [3_000, stream.BLOCK_BYTES])
-def test_retroactive_tiers_and_ces_stream_to_the_same_files(tmp_path: Path, monkeypatch, block_bytes: int):
-    # the shipped plans with every tier list retroactive and a ces metric in each quality section,
-    # over the sample with every other nps response turned into a ces one (score 0..10 -> 1..7)
-    plans = tmp_path / "plans"
-    plans.mkdir()
-    ces = "  metrics:\n    - metric: ces\n      bands:\n        - below: 4\n          multiplier: 0.95\n        - multiplier: 1.05\n"
-    for source in sorted(PLANS.glob("*.yaml")):
-        text = source.read_text()
-        assert "attainment_tiers:" in text
-        (plans / source.name).write_text(text.replace("  metrics:\n", ces, 1) + "tier_mode: retroactive\n")
-    header, *rows = _sample_rows("feedback")
-    survey, score = header.index("survey"), header.index("score")
-    for i, row in enumerate(rows):
-        if row[survey] == "nps" and i % 2 == 0:
-            row[survey], row[score] = "ces", str(1 + int(row[score]) * 6 // 10)
-    data = _write(tmp_path / "data", {"feedback": [header, *rows]})
-    assert_same_run(data, tmp_path, "--period", "2026-09", block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True, plans=plans)
-    # both features took part: no line is split across tiers, and some rep's ces counted
-    # (0.85 * 0.75 * 0.95 = 0.605625: csat and nps bands of the sample plans times the ces band below 4)
-    lines = conftest.read_csv(tmp_path / "memory" / "2026-09" / "lines.csv")
-    assert not any("|" in row["tiers"] for row in lines if row["kind"] == "commission")
-    payouts = conftest.read_csv(tmp_path / "memory" / "2026-09" / "payouts.csv")
-    assert "0.605625" in {row["quality_multiplier"] for row in payouts}
-
-
 def test_statements_are_refused_in_a_streaming_run(tmp_path: Path):
     result = invoke("run", "--out", tmp_path, "--streaming", "--statements")
     assert result.exit_code == 2
@@ -221,6 +202,7 @@ def test_parquet_inputs_stream_to_the_same_files(tmp_path: Path, monkeypatch, bl
         if name == "sales":  # a bad row, late in the file, so a later block rejects it
             frame = frame.with_columns(amount=pl.when(pl.int_range(pl.len()) == 3000).then(-1.0).otherwise(pl.col("amount")))
         frame.write_parquet(data / f"{name}.parquet", row_group_size=500)
+    (data / "campaigns.csv").write_bytes((SAMPLE / "campaigns.csv").read_bytes())
     assert_same_run(data, tmp_path, "--skip-invalid", block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True)
     assert "sales.parquet,3001,amount" in (tmp_path / "memory" / "2026-10" / "exceptions.csv").read_text()
 
@@ -258,37 +240,3 @@ def test_a_killed_runs_scratch_folder_is_removed_by_the_next_run(tmp_path: Path)
     assert invoke("run", "--out", tmp_path, "--streaming").exit_code == 0
     assert not dead.exists() and mine.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["2026-10", mine.name])
-
-
-@pytest.mark.parametrize("block_bytes", [3_000, stream.BLOCK_BYTES])
-def test_draws_over_several_periods_stream_to_the_same_files(tmp_path: Path, monkeypatch, block_bytes: int):
-    # the shipped plans each with a draw (recoverable, but not in the branch plan), over the sample
-    # up to 2026-09: top-ups and recoveries in many months, balances carried from month to month
-    plans = tmp_path / "plans"
-    plans.mkdir()
-    for source in sorted(PLANS.glob("*.yaml")):
-        recoverable = "false" if source.name.startswith("branch") else "true"
-        (plans / source.name).write_text(source.read_text() + f"draw:\n  amount: 800.00\n  recoverable: {recoverable}\n")
-    assert_same_run(SAMPLE, tmp_path, "--period", "2026-09", block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True, plans=plans)
-    # the draw took part both ways, and balances were carried in from earlier months
-    lines = conftest.read_csv(tmp_path / "memory" / "2026-09" / "lines.csv")
-    amounts = [Decimal(row["amount"]) for row in lines if row["kind"] == "draw"]
-    assert any(a > 0 for a in amounts) and any(a < 0 for a in amounts), amounts
-    payouts = conftest.read_csv(tmp_path / "memory" / "2026-09" / "payouts.csv")
-    assert any(Decimal(row["draw_balance"]) > 0 for row in payouts)
-
-
-@pytest.mark.parametrize("block_bytes, period", [(3_000, "2026-09"), (stream.BLOCK_BYTES, "2026-09"), (3_000, "2026-Q2")])
-def test_the_activity_quota_streams_to_the_same_files(tmp_path: Path, monkeypatch, block_bytes: int, period: str):
-    # the shipped plans with an activity quota and its value-weighted fix (the customer values reach
-    # a year back, across periods the streaming run reads part by part), over the sample
-    plans = tmp_path / "plans"
-    plans.mkdir()
-    quota = "activity:\n  channels: [voice, visit]\n  target: 5\n  bonus: 300.00\n  min_customer_value: 1000\n"
-    for source in sorted(PLANS.glob("*.yaml")):
-        (plans / source.name).write_text(source.read_text() + quota)
-    assert_same_run(SAMPLE, tmp_path, "--period", period, block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True, plans=plans)
-    if period == "2026-09":  # the quota took part: bonuses paid, contacts left out for low value
-        lines = conftest.read_csv(tmp_path / "memory" / period / "lines.csv")
-        bonuses = [row["explanation"] for row in lines if row["kind"] == "activity_bonus"]
-        assert bonuses and any("not counted" in b for b in bonuses)

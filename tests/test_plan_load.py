@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import FUZZ_SCALE
 from comp_calc.plan.load import check_plan_set, load_plan_file, load_plans, parse_plan
 from comp_calc.plan.model import Band, ClawbackRule, Metric, Outbound, Quality, RateRule, Tier
 
@@ -567,7 +568,7 @@ def test_check_plan_set_on_parsed_plans():
 # ---- robustness: no input makes the loader raise ---------------------------------------------------
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150 * FUZZ_SCALE, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mangled_plans_never_raise(data):
     text = SPEC_EXAMPLE

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import oracle
+from conftest import FUZZ_SCALE
 from comp_calc.engine import compute
 from comp_calc.errors import InputError
 from comp_calc.outputs.results import joined, lines_frame, period_files
@@ -152,7 +153,7 @@ def _typed(inp, tables=("reps", "sales", "feedback", "contacts")):
     return [[{k: (Decimal(v) if isinstance(v, Decimal) else v) for k, v in row.items()} for row in f.to_dicts()] for f in frames]
 
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=50 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -272,7 +273,7 @@ def edge_cases(draw):
     return plans(plan(**kw)), (reps, sales, feedback, [])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edge_cases())
 def test_retroactive_tiers_and_ces_on_their_edges_agree_with_literal_reading(case):
     ps, data = case
@@ -315,7 +316,7 @@ def activity_cases(draw):
     return ps, (reps, sales, [], contacts)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(activity_cases())
 def test_activity_quota_on_the_edges_of_its_value_window_agrees_with_literal_reading(case):
     ps, data = case
@@ -357,7 +358,7 @@ def _closed(recorded: dict, labels: list[str]):
     return ClosedPeriods([ClosedPeriod(parse_period(q), Path(q), "0" * 64, True) for q in labels], frame)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plan_versions(), restatement_histories())
 def test_restated_runs_pay_what_the_final_data_says_less_what_stays_open(ps, history):
     # runs of January, February and March, each on the data known then, each closing its period:
@@ -421,7 +422,7 @@ def currency_cases(draw):
     return q, (reps_, sales_, feedback_, contacts_, campaigns_, fx)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(currency_cases())
 def test_two_currencies_agree_with_literal_reading(case):
     ps, (reps_, sales_, feedback_, contacts_, campaigns_, fx) = case

@@ -154,7 +154,7 @@ def test_an_unbalanced_quote_is_reported_with_its_line(tmp_path: Path, monkeypat
 def test_unusable_sales_files_fail_the_same_way(tmp_path: Path, monkeypatch, content: bytes):
     data = _write(tmp_path / "data", {})
     (data / "sales.csv").write_bytes(content)
-    assert_same_run(data, tmp_path, block_bytes=10, monkeypatch=monkeypatch, succeeds=False)
+    assert_same_run(data, tmp_path, block_bytes=2_000, monkeypatch=monkeypatch, succeeds=False)
     assert invoke("run", "--data", data, "--out", tmp_path / "x", "--streaming").exit_code == 2
 
 

@@ -227,18 +227,12 @@ def restatement_text() -> pl.Expr:
     )
 
 
-def share_percent_text(share: pl.Expr, scale: int) -> pl.Expr:
-    """A share column as a percentage, as written (the column form of `percent`): 0.25 -> `25%`, 0.333 -> `33.3%`."""
-    text = (share.cast(dec(scale)) * pl.lit(100, dtype=dec(0))).cast(dec(scale)).cast(pl.String)
-    return text.str.strip_chars_end("0").str.strip_chars_end(".") + pl.lit("%")
-
-
 def holdback_text() -> pl.Expr:
     """The explanation of a `holdback` line: `sale S1 sold 2026-03-31: 25% of 400.00 held until 2026-09-27`,
     with `; forfeited: cancelled 2026-05-02` when the sale was cancelled on or before that day."""
     held = pl.format(
         "sale {} sold {}: {} of {} held until {}",
-        "sale_id", "sold_on", share_percent_text(pl.col("held_share"), 6), money_text(pl.col("original_amount")), "release_on",
+        "sale_id", "sold_on", percent_exact_text(pl.col("held_share"), 6), money_text(pl.col("original_amount")), "release_on",
     )  # fmt: skip
     forfeited = pl.format("; forfeited: cancelled {}", "cancelled_on")
     return pl.concat_str(held, pl.when(pl.col("forfeited")).then(forfeited).otherwise(pl.lit("")))
@@ -249,7 +243,7 @@ def release_text() -> pl.Expr:
     earned in 2026-03), release day 2026-09-27`."""
     return pl.format(
         "released: held from the sale of {} (sale {}, {} of {} earned in {}), release day {}",
-        "sold_on", "sale_id", share_percent_text(pl.col("held_share"), 6), money_text(pl.col("original_amount")),
+        "sold_on", "sale_id", percent_exact_text(pl.col("held_share"), 6), money_text(pl.col("original_amount")),
         "original_period", "release_on",
     )  # fmt: skip
 
@@ -325,6 +319,6 @@ def override_text(net_scale: int) -> pl.Expr:
     where = pl.when(depth == 1).then(pl.lit("direct report")).otherwise(pl.format("{} levels down", depth))
     return pl.format(
         "{}, {}: net credit {} (sold less cancelled in the period) x {} = {}",
-        "reference", where, exact_text(pl.col("override_net"), net_scale), share_percent_text(pl.col("override_rate"), 6),
+        "reference", where, exact_text(pl.col("override_net"), net_scale), percent_exact_text(pl.col("override_rate"), 6),
         money_text(pl.col("amount")),
     )  # fmt: skip

@@ -413,21 +413,13 @@ class Statement:
 # building
 
 
-def bonus_notes(result: RunResult, period: str) -> dict[str, str]:
-    """rep_id -> the explanation of the rep's outcome_bonus line in `period` (a handful of lines)."""
-    bonus = period_lines(result, period).filter(pl.col("kind") == "outcome_bonus")
-    if not bonus.height:
+def line_notes(result: RunResult, period: str, kind: str, text: pl.Expr) -> dict[str, str]:
+    """rep_id -> the explanation (`text`) of the rep's line of `kind` in `period`: kinds a rep has
+    one line of at most (outcome_bonus, activity_bonus, draw, restatement)."""
+    lines = period_lines(result, period).filter(pl.col("kind") == kind)
+    if not lines.height:
         return {}
-    notes = bonus.select("rep_id", outcome_bonus_text().alias("note"))
-    return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
-
-
-def draw_notes(result: RunResult, period: str) -> dict[str, str]:
-    """rep_id -> the explanation of the rep's draw line in `period` (one line a rep at most)."""
-    drawn = period_lines(result, period).filter(pl.col("kind") == "draw")
-    if not drawn.height:
-        return {}
-    notes = drawn.select("rep_id", draw_text().alias("note"))
+    notes = lines.select("rep_id", text.alias("note"))
     return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
 
 
@@ -443,15 +435,6 @@ def holdback_notes(result: RunResult, period: str) -> dict[str, tuple[tuple[str,
     for (rep_id,), mine in notes.partition_by("rep_id", as_dict=True, maintain_order=True).items():  # a statement's lines
         out[rep_id] = tuple(tuple(mine.filter(pl.col("kind") == k)["note"].to_list()) for k in ("holdback", "release"))  # type: ignore[assignment]
     return out
-
-
-def activity_notes(result: RunResult, period: str) -> dict[str, str]:
-    """rep_id -> the explanation of the rep's activity_bonus line in `period` (one line per rep at most)."""
-    bonus = period_lines(result, period).filter(pl.col("kind") == "activity_bonus")
-    if not bonus.height:
-        return {}
-    notes = bonus.select("rep_id", activity_bonus_text().alias("note"))
-    return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
 
 
 def override_notes(result: RunResult, period: str) -> dict[str, tuple[str, ...]]:
@@ -631,15 +614,6 @@ def _bands(result: RunResult) -> dict[int, tuple[Band, ...]]:
     return {pv: tuple(bs) for pv, bs in out.items()}
 
 
-def _restatement_note(result: RunResult, period: str) -> dict[str, str]:
-    """rep_id -> the explanation of the rep's restatement line in `period`."""
-    lines = period_lines(result, period).filter(pl.col("kind") == "restatement")
-    if not lines.height:
-        return {}
-    notes = lines.select("rep_id", restatement_text().alias("note"))
-    return dict(zip(notes["rep_id"].to_list(), notes["note"].to_list(), strict=True))
-
-
 def _with_restatement(s: Statement, row: dict, note: str, restated: tuple) -> Statement:
     return replace(s, restatement=row["restatement"], restatement_open=row["restatement_open"], restatement_note=note, restated=restated)
 
@@ -741,10 +715,10 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
     commissions, claws = line_tables(result, period.label)
     mine = pl.col("rep_id") == rep_id
     ytd = year_to_date(result).filter(mine)
-    note = bonus_notes(result, period.label).get(rep_id, "")
-    draw_note = draw_notes(result, period.label).get(rep_id, "")
+    note = line_notes(result, period.label, "outcome_bonus", outcome_bonus_text()).get(rep_id, "")
+    draw_note = line_notes(result, period.label, "draw", draw_text()).get(rep_id, "")
     held = holdback_notes(result, period.label).get(rep_id, ((), ()))
-    activity = activity_notes(result, period.label).get(rep_id, "")
+    activity = line_notes(result, period.label, "activity_bonus", activity_bonus_text()).get(rep_id, "")
     spifs = spif_tables(result, period.label)
     spifs = None if spifs is None else spifs.filter(mine)
     overrides = override_notes(result, period.label).get(rep_id, ())
@@ -753,7 +727,7 @@ def statement_for(result: RunResult, inputs: Inputs, rep_id: str, currency: str 
         draw_note=draw_note, activity_note=activity, spifs=spifs, overrides=overrides,
     )  # fmt: skip
     restated = restated_periods(result, [rep_id]).get(rep_id, ())
-    return _with_restatement(s, row, _restatement_note(result, period.label).get(rep_id, ""), restated)
+    return _with_restatement(s, row, line_notes(result, period.label, "restatement", restatement_text()).get(rep_id, ""), restated)
 
 
 def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
@@ -766,14 +740,15 @@ def period_statements(result: RunResult, currency: str = "") -> list[Statement]:
     ytd = year_to_date(result)
     ytd_by_rep = {k[0]: v for k, v in ytd.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
     bands = _bands(result)
-    notes = bonus_notes(result, label)
-    draws = draw_notes(result, label)
+    notes = line_notes(result, label, "outcome_bonus", outcome_bonus_text())
+    draws = line_notes(result, label, "draw", draw_text())
     held = holdback_notes(result, label)
-    activity = activity_notes(result, label)
+    activity = line_notes(result, label, "activity_bonus", activity_bonus_text())
     spifs = spif_tables(result, label)
     spif_by_rep = {} if spifs is None else {k[0]: v for k, v in spifs.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
     overrides = override_notes(result, label)
-    restatements, restated = _restatement_note(result, label), restated_periods(result)
+    restatements = line_notes(result, label, "restatement", restatement_text())
+    restated = restated_periods(result)
     out = []
     for row in rows.to_dicts():  # one statement per rep: a handful of header values each
         rep = row["rep_id"]

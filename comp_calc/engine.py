@@ -13,6 +13,7 @@ Before returning, the run reconciles with itself (`comp_calc.reconcile`). Stages
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -96,6 +97,19 @@ def first_period(plans: PlanSet, kind: str) -> Period | None:
 def compute(plans: PlanSet, inputs: Inputs, period: Period, closed: ClosedPeriods | None = None) -> RunResult:
     """Every period from the first up to `period`; with `closed` (the paid records of closed
     periods before `period`, `comp_calc.data.closed`), `period` restates them (step 9)."""
+    first = _first_period(plans, period)
+    scales = _scales(plans, inputs)
+    try:
+        return _compute(plans, inputs, period, first, scales, closed or ClosedPeriods())
+    except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as e:
+        if "overflow" not in str(e) and "conversion from `decimal" not in str(e):
+            raise
+        message = "a number is too large for exact 38-digit decimal arithmetic; check amounts and quotas for typos"
+        raise InputError(Diagnostic(file_name("sales", inputs.sales.path), None, "amount", "number-too-large", message)) from None
+
+
+def _first_period(plans: PlanSet, period: Period) -> Period:
+    """The first period a run of `period` computes; a period the plans do not cover is an input error."""
     kind = period.kind
     first = first_period(plans, kind)
     if first is None:
@@ -107,6 +121,11 @@ def compute(plans: PlanSet, inputs: Inputs, period: Period, closed: ClosedPeriod
     if (period.start.year - first.start.year) > MAX_YEARS:
         message = f"{period} is more than {MAX_YEARS} years after the first plan period {first}; check the dates in the data"
         raise InputError(Diagnostic("--period", None, None, "period-too-far", message))
+    return first
+
+
+def _scales(plans: PlanSet, inputs: Inputs) -> Scales:
+    """The run's scales (`exact.Scales`); too many decimals for exact arithmetic is an input error."""
     scales = plan_scales(plans, _scale(inputs.sales.frame, "amount"), _scale(inputs.reps.frame, "quota"), _fx_scale(plans, inputs))
     if scales.division > MAX_PRECISION - MIN_INTEGER_DIGITS:
         message = (
@@ -114,13 +133,7 @@ def compute(plans: PlanSet, inputs: Inputs, period: Period, closed: ClosedPeriod
             f"arithmetic, more than {MAX_PRECISION - MIN_INTEGER_DIGITS}; write amounts, quotas, exchange rates and plan numbers with fewer decimals"
         )
         raise InputError(Diagnostic("plans", None, None, "too-many-decimals", message))
-    try:
-        return _compute(plans, inputs, period, first, scales, closed or ClosedPeriods())
-    except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as e:
-        if "overflow" not in str(e) and "conversion from `decimal" not in str(e):
-            raise
-        message = "a number is too large for exact 38-digit decimal arithmetic; check amounts and quotas for typos"
-        raise InputError(Diagnostic(file_name("sales", inputs.sales.path), None, "amount", "number-too-large", message)) from None
+    return scales
 
 
 def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scales: Scales, closed: ClosedPeriods) -> RunResult:
@@ -132,8 +145,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     end = period.end
     tables = build_tables(plans, scales)
     ignored = {t.name: _rows_after(t, end) for t in (inputs.sales, inputs.contacts, inputs.feedback)} | {"reps": 0}
-    # rep_no: rep_id order as an integer, so lines group, join and sort on integers
-    reps = inputs.reps.frame.sort("rep_id").with_row_index("rep_no").with_columns(pl.col("rep_no").cast(pl.Int64))
+    reps = _numbered(inputs.reps.frame)
 
     grid = rep_periods.grid(reps.lazy(), tables, periods, kind).sort("rep_no", "p_start").collect()
     recorded = _recorded(grid, closed)
@@ -142,36 +154,19 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     converting = currency.needs_conversion(currencies, inputs.sales.scan(until=end))
     fx = currency.rate_table(inputs.fx_rates.frame)
     missing = []  # rates needed that fx_rates.csv lacks: an input error, once all are found
-    pricing = (fx, reps, currencies, missing) if converting else None
-    components = _component_lines(grid.lazy(), inputs, tables, end, pricing)
+    pricing = currency.Pricing(fx, reps, currencies, scales) if converting else None
+    components = _component_lines(grid.lazy(), inputs, tables, end, (pricing, missing) if pricing else None)
     streaming = bool(inputs.sales.parts)
-    turns = [(p.start if i else None, p.end) for i, p in enumerate(periods)] if streaming else [(None, end)]
-    window = timedelta(days=int(tables.versions["ob_window"].max() or 0))  # the longest outbound window
-    sums, kept, numbered, unbalanced = [], [], 0, 0
+    sums, kept, unbalanced = [], [], 0
     held_sums, held_kept = [], []  # step 6b: per (rep, period, kind) sums of every period, the lines of those shown
     spif_sums, spif_kept = [], []  # step 3b, kept as the commissions are
     calendar = inputs.campaigns.frame.lazy()
     pairs, reports, net_sums = _override_reports(grid, reps, tables)  # step 4d: who overrides whom
-    for since, until in turns:
-        sales = inputs.sales.scan(since, until).with_columns(
-            cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on"))
-        )
-        contacts = inputs.contacts.scan(since and since - window, until)
-        # step 1; one chunk per column: eager operations on a frame of hundreds of chunks
-        # (what the streaming engine returns) cost seconds each at millions of rows
-        credit_lines = credit.credit_lines(sales, contacts, reps, tables.versions, scales, numbered).collect().rechunk()
-        count = inputs.sales.frame.height - ignored["sales"] if not streaming else sales.select(pl.len()).collect().item()
+    for credit_lines, count, until in _credit_turns(inputs, tables, reps, scales, periods, end, ignored["sales"]):
         unbalanced += credit.unbalanced_sales(credit_lines, count)
-        if reports.height:  # step 4d: the reports' credit of this turn, whatever their period kind
-            net_sums.append(override.net_credit(credit_lines.lazy(), reports, kind, first.start).collect())
-        numbered += count
-        if converting:  # SPEC 6.3 currency: each line in its receiving rep's currency
-            credit_lines = currency.in_rep_currency(credit_lines, reps, currencies, fx, scales)
-            missing.append(currency.missing_rates(credit_lines))
-            if any(m.height for m in missing):
-                continue  # reported below, with every other missing rate
-        else:
-            credit_lines = currency.as_is(credit_lines)
+        credit_lines = _priced(credit_lines, pricing, reports, kind, first.start, net_sums, missing)
+        if credit_lines is None:
+            continue  # reported below, with every other missing rate
         commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)  # steps 2-4
         del credit_lines
         sums.append(cap.earned(commissions.lazy()).collect())
@@ -187,7 +182,7 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         raise InputError(missing_rate_problems(pl.concat(missing), inputs, end))
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
     if reports.height:  # step 4d: override lines of every period, from the net credits of all turns
-        lines = override.override_lines(grid.lazy(), pairs, override.add_up(net_sums), reps).collect()
+        lines = override.override_lines(grid.lazy(), pairs, override.add_up(net_sums), reps, converting).collect()
         components = pl.concat([components, lines], how="diagonal_relaxed")
     # every period's holdback and release sums enter the balance as component rows, one per (rep, period,
     # kind): their count says only that the rep-period has lines (see `_present`)
@@ -201,6 +196,95 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming, closed=closed)
     reconcile(unbalanced, grid_df, result.scan_lines(), None if result.complete else period.start)
     return result
+
+
+def _numbered(reps: pl.DataFrame) -> pl.DataFrame:
+    """reps.csv with rep_no: rep_id order as an integer, so lines group, join and sort on integers."""
+    return reps.sort("rep_id").with_row_index("rep_no").with_columns(pl.col("rep_no").cast(pl.Int64))
+
+
+def _credit_turns(
+    inputs: Inputs, tables: PlanTables, reps: pl.DataFrame, scales: Scales, periods: list[Period], end: date, ignored: int
+) -> Iterator[tuple[pl.DataFrame, int, date]]:
+    """Step 1, turn by turn: (the credit lines, in the sale's currency, how many sales they come
+    from, the turn's last day). Sales held in memory make one turn; sales on disk (a streaming
+    run) one per period. A cancellation after `end` is not known yet. `ignored`: the sales
+    dated after `end`."""
+    streaming = bool(inputs.sales.parts)
+    turns = [(p.start if i else None, p.end) for i, p in enumerate(periods)] if streaming else [(None, end)]
+    window = timedelta(days=int(tables.versions["ob_window"].max() or 0))  # the longest outbound window
+    numbered = 0
+    for since, until in turns:
+        sales = inputs.sales.scan(since, until).with_columns(
+            cancelled_on=pl.when(pl.col("cancelled_on") <= end).then(pl.col("cancelled_on"))
+        )
+        contacts = inputs.contacts.scan(since and since - window, until)
+        count = inputs.sales.frame.height - ignored if not streaming else sales.select(pl.len()).collect().item()
+        # one chunk per column: eager operations on a frame of hundreds of chunks (what the
+        # streaming engine returns) cost seconds each at millions of rows; the lines are not
+        # kept here, so the caller can let them go
+        yield credit.credit_lines(sales, contacts, reps, tables.versions, scales, numbered).collect().rechunk(), count, until
+        numbered += count
+
+
+def _priced(
+    credit_lines: pl.DataFrame,
+    pricing: currency.Pricing | None,
+    reports: pl.DataFrame,
+    kind: str,
+    first: date,
+    net_sums: list[pl.DataFrame],
+    missing: list[pl.DataFrame],
+) -> pl.DataFrame | None:
+    """One turn's credit lines in their receiving rep's currency (SPEC 6.3 currency), after
+    step 4d took the reports' net credits of the turn, in each manager's currency, into
+    `net_sums` (whatever the reports' period kind). `pricing` None: one currency, nothing to
+    convert. The rates the lines or the net credits need and fx_rates.csv lacks go to
+    `missing`; when there are any (of this turn or an earlier one), None: the run stops."""
+    if reports.height:
+        net = override.net_credit(credit_lines.lazy(), reports, kind, first, pricing).collect()
+        if pricing is not None and net["unpriced"].sum():
+            missing.append(override.missing_rates(credit_lines.lazy(), reports, kind, first, pricing).collect())
+        net_sums.append(net)
+    if pricing is None:
+        return currency.as_is(credit_lines)
+    credit_lines = currency.in_rep_currency(credit_lines, pricing.reps, pricing.currencies, pricing.fx, pricing.scales)
+    missing.append(currency.missing_rates(credit_lines))
+    return None if any(m.height for m in missing) else credit_lines
+
+
+def missing_fx_rates(plans: PlanSet, inputs: Inputs, period: Period) -> list[Diagnostic]:
+    """The `missing-fx-rate` diagnostics a run of `period` stops with, found as the run finds
+    them (credit lines, overrides, customer values) without pricing any pay: what `validate`
+    reports. Empty when the plans cannot run `period` at all (the run says why)."""
+    try:
+        first, scales = _first_period(plans, period), _scales(plans, inputs)
+    except InputError:
+        return []
+    kind, end = period.kind, period.end
+    periods = periods_between(first, period)
+    tables = build_tables(plans, scales)
+    reps = _numbered(inputs.reps.frame)
+    currencies = currency.plan_currency(reps, tables.versions)
+    if not currency.needs_conversion(currencies, inputs.sales.scan(until=end)):
+        return []
+    grid = rep_periods.grid(reps.lazy(), tables, periods, kind).sort("rep_no", "p_start").collect()
+    pricing = currency.Pricing(currency.rate_table(inputs.fx_rates.frame), reps, currencies, scales)
+    missing: list[pl.DataFrame] = []
+    if tables.versions["act_min_value"].is_not_null().any():
+        missing.append(_missing_value_rates(grid.lazy(), inputs, end, pricing))
+    _, reports, net_sums = _override_reports(grid, reps, tables)
+    for credit_lines, _, _ in _credit_turns(inputs, tables, reps, scales, periods, end, _rows_after(inputs.sales, end)):
+        _priced(credit_lines, pricing, reports, kind, first.start, net_sums, missing)
+        net_sums.clear()
+    found = [m for m in missing if m.height]
+    return missing_rate_problems(pl.concat(found), inputs, end) if found else []
+
+
+def _missing_value_rates(grid: pl.LazyFrame, inputs: Inputs, end: date, pricing: currency.Pricing) -> pl.DataFrame:
+    """The rates step 4c's customer values need and fx_rates.csv lacks (`activity.missing_value_rates`)."""
+    sales = currency.with_sale_currency(inputs.sales.scan(until=end), pricing.reps, pricing.currencies)
+    return activity.missing_value_rates(grid, inputs.contacts.scan(until=end), sales, pricing.fx).collect()
 
 
 MAX_LISTED = 50  # missing rates listed one by one; the rest are counted
@@ -245,9 +329,10 @@ def _component_lines(grid: pl.LazyFrame, inputs: Inputs, tables: PlanTables, end
         contacts, sales = inputs.contacts.scan(until=end), inputs.sales.scan(until=end)
         fx = None
         if pricing is not None and values:  # SPEC 6.3 step 4c: values in the contacting rep's currency
-            fx, reps, currencies, missing = pricing
-            sales = currency.with_sale_currency(sales, reps, currencies)
-            missing.append(activity.missing_value_rates(grid, contacts, sales, fx).collect())
+            prices, missing = pricing
+            fx = prices.fx
+            sales = currency.with_sale_currency(sales, prices.reps, prices.currencies)
+            missing.append(_missing_value_rates(grid, inputs, end, prices))
         parts.append(activity.activity_lines(grid, contacts, sales, values, fx))
     schema = {"rep_id": pl.String, "rep_no": pl.Int64, "p_start": pl.Date, "kind": pl.String, "amount": MONEY}
     return pl.concat([pl.LazyFrame(schema=schema), *parts], how="diagonal_relaxed").collect()

@@ -105,7 +105,7 @@ def compute(
         return plans.in_force(rep["plan"], period_containing(day, k).start)
 
     # 1. credit
-    lines = []  # (rep_id, role, sale, credited)
+    lines = []  # (rep_id, role, sale, credited, part: the line's share of the sale)
     for s in sales:
         v = version(s["rep_id"], s["sold_on"])
         ob = v.outbound_credit
@@ -125,10 +125,10 @@ def compute(
         amount = Fraction(s["amount"])
         if best is not None and best["rep_id"] != s["rep_id"]:
             share = Fraction(ob.share)
-            lines.append((best["rep_id"], "relationship", s, amount * share * fx(s, best["rep_id"])))
-            lines.append((s["rep_id"], "seller", s, amount * (1 - share) * fx(s, s["rep_id"])))
+            lines.append((best["rep_id"], "relationship", s, amount * share * fx(s, best["rep_id"]), share))
+            lines.append((s["rep_id"], "seller", s, amount * (1 - share) * fx(s, s["rep_id"]), 1 - share))
         else:
-            lines.append((s["rep_id"], "seller", s, amount * fx(s, s["rep_id"])))
+            lines.append((s["rep_id"], "seller", s, amount * fx(s, s["rep_id"]), Fraction(1)))
 
     results = {}
     commission_of = {}  # (sale_id, role) -> (amount, plan version)
@@ -192,7 +192,7 @@ def compute(
                     held = [t for t in v.attainment_tiers if t.up_to is None or total < Fraction(t.up_to) * prorated]
                     retro_multiplier = Fraction(held[0].multiplier)
                 running = Fraction(0)
-                for rid_, role, s, credited in mine:
+                for rid_, role, s, credited, _ in mine:
                     rate = next(r.rate for r in v.rates if r.products is None or s["product"] in r.products)
                     lo_run, hi_run = running, running + credited
                     running = hi_run
@@ -235,7 +235,7 @@ def compute(
                 cap_line = v.cap - earned
             # 6. clawback
             claws, claw_lines = Decimal("0.00"), 0
-            for rid_, role, s, credited in lines:
+            for rid_, role, s, credited, _ in lines:
                 if rid_ != rid or s["cancelled_on"] is None or not (p.start <= s["cancelled_on"] <= min(p.end, end)):
                     continue
                 amount, earned_under = commission_of[(s["sale_id"], role)]
@@ -294,14 +294,21 @@ def compute(
                     if depth is None or depth > v.override.levels:
                         continue
                     report_net = Fraction(0)
-                    for owner, role, s, credited in lines:
+                    for owner, role, s, credited, part in lines:
                         if owner != r["rep_id"]:
                             continue
-                        if p.start <= s["sold_on"] <= p.end:
-                            report_net += credited
+                        # in the manager's currency: amount * part * fx(sale currency -> rid's, sold_on month),
+                        # never the report's own credit (in the report's currency) times a second rate
                         gone = cancelled(s)
-                        if gone is not None and p.start <= gone <= p.end:
-                            report_net -= credited
+                        sold_in = p.start <= s["sold_on"] <= p.end
+                        gone_in = gone is not None and p.start <= gone <= p.end
+                        if not (sold_in or gone_in):
+                            continue
+                        in_mine = Fraction(s["amount"]) * part * fx(s, rid)
+                        if sold_in:
+                            report_net += in_mine
+                        if gone_in:
+                            report_net -= in_mine
                     if report_net != 0:
                         amount = _round_signed(Fraction(v.override.rate) * report_net, v.rounding)
                         override_lines.append((r["rep_id"], amount))

@@ -290,3 +290,132 @@ def test_alignment_compares_pay_only_within_one_currency(tmp_path):
     ]
     assert sorted(t["team"] for t in got["teams"]) == ["London (GBP)", "Paris (EUR)"]
     assert got["currency"] == ""  # no single unit: each rep's amounts are in its own currency
+
+
+# ---------------------------------------------------------------- overrides across currencies (SPEC 6.3 step 4d)
+
+MANAGED = """\
+plan: {plan}
+version: 1
+effective_from: 2026-03-01
+currency: {currency}
+period: month
+rounding: half_up
+rates:
+  - rate: 0.10
+clawback:
+  - within_days: 90
+    recover: 1.0
+{override}"""
+
+
+def _managed(tmp_path: Path, sales: str, fx: str) -> tuple[Path, Path]:
+    """M1 (GBP plan, override 0.005 of 1 level) manages R1 (EUR plan); E2 (EUR plan, override
+    0.01) manages G2 (GBP plan)."""
+    plans = {
+        "gbp-mgr.yaml": MANAGED.format(plan="gbp-mgr", currency="GBP", override="override:\n  rate: 0.005\n  levels: 1\n"),
+        "eur-rep.yaml": MANAGED.format(plan="eur-rep", currency="EUR", override=""),
+        "eur-mgr.yaml": MANAGED.format(plan="eur-mgr", currency="EUR", override="override:\n  rate: 0.01\n  levels: 1\n"),
+        "gbp-rep.yaml": MANAGED.format(plan="gbp-rep", currency="GBP", override=""),
+    }
+    reps = (
+        "rep_id,name,team,plan,quota,start_date,end_date,manager_id\n"
+        "E2,Eli Kent,Paris,eur-mgr,0,2026-01-01,,\nG2,Gil Moor,London,gbp-rep,0,2026-01-01,,E2\n"
+        "M1,Mia Ross,London,gbp-mgr,0,2026-01-01,,\nR1,Rui Sol,Paris,eur-rep,0,2026-01-01,,M1\n"
+    )
+    return write_case(tmp_path, plans, reps=reps, sales=sales, fx_rates=fx)
+
+
+MANAGED_SALES = (
+    "sale_id,rep_id,customer_id,product,amount,sold_on,cancelled_on,currency\n"
+    "S1,R1,c1,card,1000.00,2026-03-10,2026-04-05,USD\n"  # a USD sale of a EUR rep under a GBP manager
+    "S2,G2,c2,card,2000.00,2026-03-12,,\n"  # in G2's own GBP, under a EUR manager
+)
+MANAGED_FX = (
+    "currency,to,month,rate\n"
+    "USD,EUR,2026-03,0.92\nUSD,GBP,2026-03,0.79\nUSD,EUR,2026-04,0.50\nUSD,GBP,2026-04,0.50\n"
+    "EUR,GBP,2026-03,0.90\nGBP,EUR,2026-03,1.15\n"
+)
+
+
+def _overrides(out: Path, period: str) -> list[tuple]:
+    return [(r["rep_id"], r["reference"], r["amount"], r["currency"]) for r in read_csv(out / period / "lines.csv") if r["kind"] == "override"]
+
+
+def test_an_override_is_the_reports_credit_in_the_managers_currency_at_the_sale_months_rate(tmp_path):
+    # March. S1: 1000.00 USD sold by R1 (EUR plan) on 03-10; R1 is credited 1000.00 * 0.92 = 920.00 EUR.
+    #   M1 (GBP plan) overrides R1 on the sale itself: 1000.00 * 1 (part) * 0.79 (USD->GBP, 2026-03)
+    #   = 790.0000 GBP -> round(0.005 * 790.0000) = 3.95. Not R1's 920.00 EUR * 0.90 (EUR->GBP)
+    #   = 828.00 -> 4.14.
+    # S2: 2000.00 GBP (G2's plan currency, no currency written) under E2 (EUR plan):
+    #   2000.00 * 1.15 (GBP->EUR, 2026-03) = 2300.0000 EUR -> round(0.01 * 2300.0000) = 23.00.
+    # April: S1 cancelled on 04-05 nets R1's credit in M1's April, at the rate of March (sold_on),
+    #   not April's 0.50: -1000.00 * 0.79 = -790.0000 -> -3.95 (with 0.50 it would be -2.50).
+    plans, data = _managed(tmp_path, MANAGED_SALES, MANAGED_FX)
+    for period in ("2026-03", "2026-04"):
+        assert _run(tmp_path / "out", period, plans, data).exit_code == 0
+    assert _overrides(tmp_path / "out", "2026-03") == [("E2", "G2", "23.00", "EUR"), ("M1", "R1", "3.95", "GBP")]
+    assert _overrides(tmp_path / "out", "2026-04") == [("M1", "R1", "-3.95", "GBP")]
+    payouts = {r["rep_id"]: (r["overrides"], r["currency"]) for r in read_csv(tmp_path / "out" / "2026-04" / "payouts.csv")}
+    assert payouts["M1"] == ("-3.95", "GBP")
+    # the explanation shows the net credit in the manager's currency
+    notes = {(r["rep_id"], r["reference"]): r["explanation"] for r in read_csv(tmp_path / "out" / "2026-03" / "lines.csv") if r["kind"] == "override"}
+    assert notes[("M1", "R1")] == ("R1, direct report: net credit 790.00 GBP (sold less cancelled in the period, each sale at the rate of its month of sale) x 0.5% = 3.95")
+    assert notes[("E2", "G2")].startswith("G2, direct report: net credit 2300.00 EUR")
+    # a streaming run writes the same files
+    for period in ("2026-03", "2026-04"):
+        assert _run(tmp_path / "streamed", period, plans, data, "--streaming").exit_code == 0
+        for name in ("payouts.csv", "lines.csv"):
+            assert (tmp_path / "out" / period / name).read_bytes() == (tmp_path / "streamed" / period / name).read_bytes()
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_rate_only_an_override_needs_is_reported_by_run_and_validate(tmp_path, streaming):
+    # S2 (GBP, G2's own currency) needs no rate for G2, but E2's override needs GBP->EUR for
+    # 2026-03, which fx_rates.csv lacks: EUR->GBP is given and never turned around. S1 is
+    # priced for R1 (USD->EUR) and for M1 (USD->GBP).
+    fx = "currency,to,month,rate\nUSD,EUR,2026-03,0.92\nUSD,GBP,2026-03,0.79\nEUR,GBP,2026-03,0.87\n"
+    sales = MANAGED_SALES.replace("2026-04-05", "")
+    plans, data = _managed(tmp_path, sales, fx)
+    extra = ("--streaming",) if streaming else ()
+    expected = f"{data / 'sales.csv'}:3: missing-fx-rate currency: sale S2 needs a rate from GBP to EUR for 2026-03"
+    result = _run(tmp_path / "out", "2026-03", plans, data, *extra)
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert ":2:" not in result.output
+    checked = invoke("validate", "--plans", plans, "--data", data, *extra)
+    assert checked.exit_code == 2
+    assert expected in checked.output
+    found = json.loads(invoke("validate", "--plans", plans, "--data", data, "--format", "json", *extra).stdout)["diagnostics"]
+    assert found == [{
+        "file": str(data / "sales.csv"), "line": 3, "column": "currency", "code": "missing-fx-rate",
+        "message": "sale S2 needs a rate from GBP to EUR for 2026-03, which fx_rates.csv lacks", "severity": "error",
+    }]  # fmt: skip
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_validate_reports_every_missing_rate_as_run_does(tmp_path, streaming):
+    # the folder of test_a_missing_rate_names_the_sale_the_pair_and_the_month, plus S4 of April
+    # (USD->EUR of 2026-04 is given): validate, which takes no period, checks every sale, with
+    # the run's diagnostics (file, line, column currency, missing-fx-rate), in text and json
+    sales = "sale_id,rep_id,customer_id,product,amount,sold_on,cancelled_on,currency\n" \
+            "S1,H1,c1,card,10.00,2026-03-02,,USD\nS2,V1,c2,card,10.00,2026-03-03,,EUR\nS3,H1,c3,card,5.00,2026-03-04,,\n" \
+            "S4,H1,c4,card,7.00,2026-04-01,,USD\n"
+    fx = "currency,to,month,rate\nUSD,EUR,2026-04,0.9\nGBP,EUR,2026-03,1.2\n"
+    plans, data = _two_plans(tmp_path, sales, fx)
+    extra = ("--streaming",) if streaming else ()
+    ran = _run(tmp_path / "out", "2026-04", plans, data, *extra)
+    checked = invoke("validate", "--plans", plans, "--data", data, *extra)
+    assert (ran.exit_code, checked.exit_code) == (2, 2)
+    wanted = [
+        f"{data / 'sales.csv'}:2: missing-fx-rate currency: sale S1 needs a rate from USD to EUR for 2026-03, which fx_rates.csv lacks",
+        f"{data / 'sales.csv'}:3: missing-fx-rate currency: sale S2 needs a rate from EUR to GBP for 2026-03, which fx_rates.csv lacks",
+    ]
+    for line in wanted:
+        assert line in ran.output and line in checked.output
+    assert ":4:" not in checked.output and ":5:" not in checked.output
+    found = json.loads(invoke("validate", "--plans", plans, "--data", data, "--format", "json", *extra).stdout)["diagnostics"]
+    assert [(d["line"], d["column"], d["code"]) for d in found] == [(2, "currency", "missing-fx-rate"), (3, "currency", "missing-fx-rate")]
+    # with the rates given, validate is clean
+    (data / "fx_rates.csv").write_text(fx + "USD,EUR,2026-03,0.9\nEUR,GBP,2026-03,0.8\n")
+    assert invoke("validate", "--plans", plans, "--data", data, *extra).exit_code == 0

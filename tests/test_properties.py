@@ -406,8 +406,8 @@ def currency_cases(draw):
     all of them, sometimes a pair's rates left out (of one month or all). Rates with up to 6 decimals, some on no round number."""
     p = draw(plan_versions())
     q = draw(plan_versions())
-    # overrides across currencies are not converted yet (README: known limits): plans here have none
-    q = plans(*(replace(v, override=None) for v in p.plans), *(replace(v, plan="q", currency="GBP", override=None) for v in q.plans))
+    # overrides too: a manager on one plan over reports on the other prices their credit in its own currency
+    q = plans(*p.plans, *(replace(v, plan="q", currency="GBP") for v in q.plans))
     reps_, sales_, feedback_, contacts_, campaigns_ = draw(datasets())
     reps_ = [r | {"plan": draw(st.sampled_from(["p", "q"]))} for r in reps_]
     sales_ = [s | {"currency": draw(st.sampled_from([None, None, *CURRENCIES]))} for s in sales_]
@@ -444,14 +444,15 @@ def test_two_currencies_agree_with_literal_reading(case):
     result = compute(ps, inp, period)
     converting = "fx_rate" in result.lines.columns  # only a run with a sale in another currency than its rep's
     event(f"converted lines: {converting and result.lines.filter(pl.col('fx_rate').is_not_null()).height > 0}")
+    event(f"override lines: {any(v['override_lines'] for v in expected.values())}")
     got = {
-        (r["rep_id"], r["period"]): (r["credited"], r["earned"], r["clawbacks"], r["payout"], r["activity_bonus"], r["currency"])
+        (r["rep_id"], r["period"]): (r["credited"], r["earned"], r["clawbacks"], r["payout"], r["activity_bonus"], r["overrides"], r["currency"])
         for r in result.grid.filter(pl.col("present")).to_dicts()
     }
     plan_currency = {"p": "EUR", "q": "GBP"}
     rep_plan = {r["rep_id"]: r["plan"] for r in reps_}
     want = {
-        k: (v["credited"], v["earned"], v["clawbacks"], v["payout"], v["activity_bonus"], plan_currency[rep_plan[k[0]]])
+        k: (v["credited"], v["earned"], v["clawbacks"], v["payout"], v["activity_bonus"], v["overrides"], plan_currency[rep_plan[k[0]]])
         for k, v in expected.items()
     }
     assert got == want

@@ -311,14 +311,21 @@ def spif_clawback_text() -> pl.Expr:
     )  # fmt: skip
 
 
-def override_text(net_scale: int) -> pl.Expr:
+def override_text(net_scale: int, converted: bool = False) -> pl.Expr:
     """The explanation of an `override` line: the report, how far below, its net credit of the period
     (exact, `net_scale` decimals), the rate and the amount.
-    `S2, 2 levels down: net credit 2500.00 (sold less cancelled in the period) x 1% = 25.00`."""
+    `S2, 2 levels down: net credit 2500.00 (sold less cancelled in the period) x 1% = 25.00`.
+    `converted` (a run with sales in other currencies, lines with `override_currency`): the net
+    credit names the manager's currency it is in, `net credit 790.00 GBP (sold less cancelled in
+    the period, each sale at the rate of its month of sale)`."""
     depth = pl.col("override_depth")
     where = pl.when(depth == 1).then(pl.lit("direct report")).otherwise(pl.format("{} levels down", depth))
+    net = exact_text(pl.col("override_net"), net_scale)
+    how = "sold less cancelled in the period"
+    if converted:
+        net = pl.format("{} {}", net, "override_currency")
+        how += ", each sale at the rate of its month of sale"
     return pl.format(
-        "{}, {}: net credit {} (sold less cancelled in the period) x {} = {}",
-        "reference", where, exact_text(pl.col("override_net"), net_scale), percent_exact_text(pl.col("override_rate"), 6),
-        money_text(pl.col("amount")),
+        "{}, {}: net credit {} (" + how + ") x {} = {}",
+        "reference", where, net, percent_exact_text(pl.col("override_rate"), 6), money_text(pl.col("amount")),
     )  # fmt: skip

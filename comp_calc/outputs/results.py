@@ -134,7 +134,7 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
         explanations["spif"] = spif_text(_scale(lines, "rate"))
         explanations["clawback"] = pl.when(pl.col("reference").is_null()).then(claw).otherwise(spif_clawback_text())
     if "override_net" in lines.columns:
-        explanations["override"] = override_text(getattr(lines.schema["override_net"], "scale", 0) or 0)
+        explanations["override"] = override_text(getattr(lines.schema["override_net"], "scale", 0) or 0, "override_currency" in lines.columns)
     if "restatement_due" in lines.columns:
         explanations["restatement"] = restatement_text()
     explanation = pl.lit(None, dtype=pl.String)

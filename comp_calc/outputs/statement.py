@@ -442,7 +442,7 @@ def override_notes(result: RunResult, period: str) -> dict[str, tuple[str, ...]]
     lines = period_lines(result, period).filter(pl.col("kind") == "override")
     if not lines.height:
         return {}
-    notes = lines.select("rep_id", override_text(getattr(lines.schema["override_net"], "scale", 0) or 0).alias("note"))
+    notes = lines.select("rep_id", override_text(getattr(lines.schema["override_net"], "scale", 0) or 0, "override_currency" in lines.columns).alias("note"))
     return {k[0]: tuple(v["note"].to_list()) for k, v in notes.partition_by("rep_id", as_dict=True, maintain_order=True).items()}
 
 

@@ -27,7 +27,7 @@ from comp_calc.data.mapping import MAPPING_FILE, load_mapping, relabel
 from comp_calc.data.model import OPTIONAL_FILES, REQUIRED_FILES, ROW_DATE, Inputs
 from comp_calc.data.stream import load_inputs_streaming
 from comp_calc.data.closed import ClosedPeriods, read_closed, refuse_force_before_closed
-from comp_calc.engine import RunResult, compute, first_period
+from comp_calc.engine import RunResult, compute, first_period, missing_fx_rates
 from comp_calc.errors import Diagnostic, InputError, MachineError, UsageError
 from comp_calc.outputs.results import period_files
 from comp_calc.reconcile.rows import account_rows
@@ -314,5 +314,20 @@ def validate(
         loaded = len(inputs.problems)
         inputs, _ = cross_checks(inputs, plans)
         warnings = in_export_terms(inputs, product_warnings(inputs, plans))
+        rates = [] if problems else in_export_terms(inputs, missing_rates(plans, inputs))  # needs the streaming parts
     found = inputs.problems[:loaded] + in_export_terms(inputs, inputs.problems[loaded:])
-    return problems + unknown_campaigns(inputs, plans) + found + [w.as_error() if strict else w for w in warnings]
+    return problems + unknown_campaigns(inputs, plans) + found + rates + [w.as_error() if strict else w for w in warnings]
+
+
+def missing_rates(plans: PlanSet, inputs: Inputs) -> list[Diagnostic]:
+    """The exchange rates the data needs and fx_rates.csv lacks (`missing-fx-rate`), over the whole
+    data: for each period kind of the plans, what a run of the period holding the latest date
+    stops with (`engine.missing_fx_rates`, the run's own check), each diagnostic once."""
+    last = latest_date(inputs)
+    if last is None:
+        return []
+    found: dict[tuple, Diagnostic] = {}
+    for kind in sorted({p.period for p in plans.plans}):
+        for d in missing_fx_rates(plans, inputs, period_containing(last, kind)):
+            found.setdefault((d.line, d.message), d)
+    return list(found.values())

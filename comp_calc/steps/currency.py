@@ -16,9 +16,23 @@ rep on a GBP plan, rates USD->EUR 0.92 and USD->GBP 0.79 for 2026-03: the seller
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from comp_calc.steps.exact import Scales, dec
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """What converting a sale into another currency needs (a receiving rep's, a manager's): the rates of
+    `steps.currency.rate_table`, the reps sorted by rep_id and their plan currencies
+    (`steps.currency.plan_currency`), and the run's scales."""
+
+    fx: pl.DataFrame
+    reps: pl.DataFrame
+    currencies: pl.Series
+    scales: Scales
 
 
 def plan_currency(reps: pl.DataFrame, versions: pl.DataFrame) -> pl.Series:
@@ -53,6 +67,37 @@ def needs_conversion(currencies: pl.Series, sales: pl.LazyFrame) -> bool:
     return bool(named.len()) and not (named.len() == 1 and shared.len() == 1 and named[0] == shared[0])
 
 
+def sale_currency(columns: list[str], reps: pl.DataFrame, currencies: pl.Series) -> pl.Expr:
+    """A credit line's sale currency: its `currency` as written, else the seller's plan currency.
+    `columns` are the lines' columns; `reps` is sorted by rep_id, `currencies` its `plan_currency`."""
+    code = pl.col("seller_id").cast(pl.Enum(reps["rep_id"])).to_physical().cast(pl.Int64)
+    written = pl.col("currency") if "currency" in columns else pl.lit(None, dtype=pl.String)
+    return pl.coalesce(written, pl.lit(currencies).gather(code))
+
+
+def join_rates(lines: pl.LazyFrame, fx: pl.DataFrame, frm: str, to: str, scales: Scales) -> pl.LazyFrame:
+    """`lines` (with the sale's currency in column `frm`, the wanted one in `to`, and `sold_on`)
+    with `fx_rate`, the rate of fx_rates.csv for (frm, to, month of sold_on) at `scales.fx`
+    (null when the currencies are the same, or when fx_rates.csv lacks the rate) and `_other`
+    (whether the currencies differ: a rate is needed). Row order is kept."""
+    rates = fx.lazy().rename({"currency": frm, "to": to, "month": "_month"})
+    return (
+        lines.with_columns(_month=pl.col("sold_on").dt.truncate("1mo"), _other=pl.col(frm) != pl.col(to))
+        .join(rates, on=[frm, to, "_month"], how="left", maintain_order="left")
+        .with_columns(fx_rate=pl.when(pl.col("_other")).then(pl.col("fx_rate").cast(dec(scales.fx))))
+        .drop("_month")
+    )
+
+
+def converted(value: pl.Expr, scales: Scales) -> pl.Expr:
+    """`value` (a line's credit in the sale's currency, scale at most `scales.credited - scales.fx`)
+    times `fx_rate` when `_other` (null when the rate is missing), else `value`: exact, at
+    `scales.credited`. Both operands at scale c >= (amount + share) + fx: the product is exact
+    (see `exact`)."""
+    c = dec(scales.credited)
+    return pl.when(pl.col("_other")).then(value.cast(c) * pl.col("fx_rate").cast(c)).otherwise(value.cast(c))
+
+
 def in_rep_currency(
     lines: pl.DataFrame, reps: pl.DataFrame, currencies: pl.Series, fx: pl.DataFrame, scales: Scales
 ) -> pl.DataFrame:
@@ -66,31 +111,18 @@ def in_rep_currency(
 
     `reps` is sorted by rep_id (row number = rep_no); `currencies` is `plan_currency(reps, ...)`.
     """
-    code = pl.col("seller_id").cast(pl.Enum(reps["rep_id"])).to_physical().cast(pl.Int64)
     c = scales.credited
-    written = pl.col("currency") if "currency" in lines.columns else pl.lit(None, dtype=pl.String)
-    sale_currency = pl.coalesce(written, pl.lit(currencies).gather(code))
-    rep_currency = pl.lit(currencies).gather(pl.col("rep_no"))
-    month = pl.col("sold_on").dt.truncate("1mo")
     keyed = lines.lazy().with_columns(
-        _from=sale_currency, rep_currency=rep_currency, _month=month
-    ).with_columns(_other=pl.col("_from") != pl.col("rep_currency"))
-    rates = fx.lazy().rename({"currency": "_from", "to": "rep_currency", "month": "_month"})
+        _from=sale_currency(lines.columns, reps, currencies), rep_currency=pl.lit(currencies).gather(pl.col("rep_no"))
+    )
     return (
-        keyed.join(rates, on=["_from", "rep_currency", "_month"], how="left", maintain_order="left")
+        join_rates(keyed, fx, "_from", "rep_currency", scales)
         .with_columns(
-            fx_rate=pl.when(pl.col("_other")).then(pl.col("fx_rate").cast(dec(scales.fx))),
             sale_currency=pl.when(pl.col("_other")).then(pl.col("_from")),
             sale_credited=pl.when(pl.col("_other")).then(pl.col("credited").cast(dec(c))),
-            _needed=pl.col("_other"),
+            credited=converted(pl.col("credited"), scales),
         )
-        .with_columns(
-            # both operands at scale c >= (amount + share) + fx: the product is exact (see `exact`)
-            credited=pl.when(pl.col("_needed"))
-            .then(pl.col("credited").cast(dec(c)) * pl.col("fx_rate").cast(dec(c)))
-            .otherwise(pl.col("credited").cast(dec(c)))
-        )
-        .drop("currency", "_from", "_month", "_other", "_needed", strict=False)
+        .drop("currency", "_from", "_other", strict=False)
         .collect()
     )
 

@@ -16,6 +16,12 @@ B has a relationship line of 3000.00 (share 0.30 of a 10000.00 sale) and a 2000.
 of January cancelled on 03-20: A's net 10000.00 -> 50.00; B's net 3000.00 - 2000.00 =
 1000.00 -> 5.00. With levels 1, only A's line.
 
+Currencies: the net is priced from each line's own part of the sale, in the sale's currency,
+at the rate for M's currency; never from R's credit in R's currency. M on a GBP plan, R on
+a EUR plan selling 1000.00 USD in 2026-03 (USD->GBP 0.79): R's net for M is
+1000.00 * 0.79 = 790.0000, whatever the USD->EUR rate; a rate fx_rates.csv lacks is an
+input error (`missing_rates`), also when only the override needs it.
+
 The hierarchy is resolved with joins over the small reps table (`reporting_lines`); the
 net credits are sums over the credit lines, taken turn by turn as the engine builds them
 (`net_credit`, added up across turns by `add_up`), so a run that reads its sales period
@@ -28,6 +34,7 @@ from datetime import date
 
 import polars as pl
 
+from comp_calc.steps import currency
 from comp_calc.steps.clawback import period_start
 from comp_calc.steps.exact import MONEY, dec, round_to
 from comp_calc.steps.params import OVERRIDE_RATE_SCALE
@@ -67,49 +74,80 @@ def reporting_lines(reps: pl.DataFrame, deepest: int) -> pl.DataFrame:
 
 
 def report_currencies(grid: pl.LazyFrame, pairs: pl.DataFrame) -> pl.DataFrame:
-    """(rep_no, currency): each report whose credit some manager overrides, with that manager's
-    currency (one row per distinct currency): the lines `net_credit` adds up."""
-    managers = wanted(grid).select(manager_no="rep_no", levels="ov_levels", currency="currency").unique()
+    """(rep_no, currency, p_start): each report whose credit some manager overrides in the
+    period starting `p_start`, with that manager's currency (one row per distinct currency):
+    the net credits `net_credit` adds up, and the only ones whose rates are needed."""
+    managers = wanted(grid).select(manager_no="rep_no", levels="ov_levels", currency="currency", p_start="p_start").unique()
     return (
         pairs.lazy()
         .join(managers, on="manager_no")
         .filter(pl.col("depth") <= pl.col("levels"))
-        .select(rep_no="report_no", currency="currency")
+        .select(rep_no="report_no", currency="currency", p_start="p_start")
         .unique()
-        .sort("rep_no", "currency")
+        .sort("rep_no", "currency", "p_start")
         .collect()
     )
 
 
-def in_manager_currency() -> pl.Expr:
-    """A credit line's `amount * part * fx(sale currency -> currency, month of sold_on)`, on a
-    credit line joined with the overriding manager's `currency` (the one place currencies enter
-    this step).
-
-    One currency for now: a line's `credited` is exactly `amount * part` in the sale's
-    currency, and fx is 1. With sales in other currencies, this becomes the line's
-    `amount * part` (not its `credited`, which is in the report's own currency) times the
-    rate of fx_rates.csv for (sale currency, `currency`, month of sold_on)."""
-    return pl.col("credited")
-
-
-def net_credit(credit_lines: pl.LazyFrame, reports: pl.DataFrame, kind: str, first: date) -> pl.LazyFrame:
-    """Per (rep_no, currency, p_start) of the periods of `kind` from `first` on: what
-    `credit_lines` add to the report's net credit, in the manager's currency: + each line in
-    the period of its `sold_on`, - each line in the period of its `cancelled_on` (null: not
-    cancelled, or after the run). `reports` is `report_currencies`. Sums of some of the credit
-    lines: `add_up` adds those of every turn."""
-    value = in_manager_currency()
-    lines = credit_lines.drop("currency", strict=False).join(reports.lazy(), on="rep_no")  # the manager's currency
-    sold = lines.select("rep_no", "currency", p_start=period_start(pl.col("sold_on"), kind), net=value)
+def _signed(credit_lines: pl.LazyFrame, reports: pl.DataFrame, kind: str, first: date, pricing: currency.Pricing | None) -> pl.LazyFrame:
+    """The terms of the net credits: per credit line of a report and manager currency, + the
+    line in the period of its `sold_on`, - the line in the period of its `cancelled_on` (null:
+    not cancelled, or after the run), each in the manager's currency (`in_manager_currency`),
+    kept only for the (report, currency, period) of `reports`. Columns rep_no, currency,
+    p_start, net, and sale_id, sale_currency, month, `priced` (false: fx_rates.csv lacks the
+    rate, `net` is null)."""
+    columns = credit_lines.collect_schema().names()
+    frm = pl.lit(None, dtype=pl.String) if pricing is None else currency.sale_currency(columns, pricing.reps, pricing.currencies)
+    to = reports.select("rep_no", _to="currency").unique().lazy()
+    lines = credit_lines.with_columns(_from=frm).drop("currency", strict=False).join(to, on="rep_no")  # the manager's currency
+    if pricing is not None:
+        lines = currency.join_rates(lines, pricing.fx, "_from", "_to", pricing.scales)
+    value = in_manager_currency(pricing)
+    detail = (
+        "sale_id", pl.col("_from").alias("sale_currency"), pl.col("sold_on").dt.truncate("1mo").alias("month"),
+        (value.is_not_null()).alias("priced"),
+    )  # fmt: skip
+    sold = lines.select("rep_no", pl.col("_to").alias("currency"), period_start(pl.col("sold_on"), kind).alias("p_start"), value.alias("net"), *detail)
     cancelled = lines.filter(pl.col("cancelled_on").is_not_null()).select(
-        "rep_no", "currency", p_start=period_start(pl.col("cancelled_on"), kind), net=-value
+        "rep_no", pl.col("_to").alias("currency"), period_start(pl.col("cancelled_on"), kind).alias("p_start"), (-value).alias("net"), *detail
     )
+    return pl.concat([sold, cancelled]).filter(pl.col("p_start") >= first).join(reports.lazy(), on=["rep_no", "currency", "p_start"])
+
+
+def in_manager_currency(pricing: currency.Pricing | None) -> pl.Expr:
+    """A credit line's `amount * part * fx(sale currency -> manager's currency, month of sold_on)`,
+    on a credit line of step 1 (whose `credited` is `amount * part` in the sale's currency) joined
+    with the manager's currency and, when converting, its rate (`steps.currency.join_rates`): the
+    line's credit times the rate of fx_rates.csv, exact at `scales.credited` (null when the rate
+    is missing), never the report's converted credit times another rate. `pricing` None: one
+    currency, the line's credit as it is."""
+    if pricing is None:
+        return pl.col("credited")
+    return currency.converted(pl.col("credited"), pricing.scales)
+
+
+def net_credit(
+    credit_lines: pl.LazyFrame, reports: pl.DataFrame, kind: str, first: date, pricing: currency.Pricing | None = None
+) -> pl.LazyFrame:
+    """Per (rep_no, currency, p_start) of `reports` (`report_currencies`), in periods of `kind`
+    from `first` on: what `credit_lines` add to the report's net credit, in the manager's
+    currency: + each line in the period of its `sold_on`, - each line in the period of its
+    `cancelled_on`; and `unpriced`, how many of its terms lack a rate (`missing_rates` names
+    them). Sums of some of the credit lines: `add_up` adds those of every turn."""
     return (
-        pl.concat([sold, cancelled])
-        .filter(pl.col("p_start") >= first)
+        _signed(credit_lines, reports, kind, first, pricing)
         .group_by("rep_no", "currency", "p_start")
-        .agg(pl.col("net").sum())
+        .agg(pl.col("net").sum(), unpriced=(~pl.col("priced")).sum())
+    )
+
+
+def missing_rates(credit_lines: pl.LazyFrame, reports: pl.DataFrame, kind: str, first: date, pricing: currency.Pricing) -> pl.LazyFrame:
+    """The (sale_id, sale_currency, rep_currency, month) a net credit of `reports` needs and
+    fx_rates.csv lacks (`rep_currency`: the manager's), as `steps.currency.missing_rates` gives them."""
+    return (
+        _signed(credit_lines, reports, kind, first, pricing)
+        .filter(~pl.col("priced"))
+        .select("sale_id", "sale_currency", pl.col("currency").alias("rep_currency"), "month")
     )
 
 
@@ -118,11 +156,14 @@ def add_up(parts: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(parts).group_by("rep_no", "currency", "p_start").agg(pl.col("net").sum())
 
 
-def override_lines(grid: pl.LazyFrame, pairs: pl.DataFrame, net: pl.DataFrame, reps: pl.DataFrame) -> pl.LazyFrame:
+def override_lines(
+    grid: pl.LazyFrame, pairs: pl.DataFrame, net: pl.DataFrame, reps: pl.DataFrame, converted: bool = False
+) -> pl.LazyFrame:
     """One `override` line per (manager rep-period, report) with a nonzero net credit: rep_id,
     rep_no, p_start, kind, amount, `line_no` (the report's rep_no: lines sort by the report's
     rep_id), `reference` (the report's rep_id), and for the explanation `override_net` (the
-    net credit), `override_rate` and `override_depth` (1: a direct report).
+    net credit), `override_rate` and `override_depth` (1: a direct report); `converted` (the net
+    credits were priced in the managers' currencies) adds `override_currency`, the manager's.
 
     `net` is `add_up`'s; `reps` has rep_id and rep_no."""
     net_scale = net.schema["net"].scale if isinstance(net.schema["net"], pl.Decimal) else 0
@@ -140,5 +181,6 @@ def override_lines(grid: pl.LazyFrame, pairs: pl.DataFrame, net: pl.DataFrame, r
             round_to(pl.col("ov_rate").cast(w) * pl.col("net").cast(w), 2, pl.col("rounding")).cast(MONEY).alias("amount"),
             pl.col("report_no").alias("line_no"), "reference",
             pl.col("net").alias("override_net"), pl.col("ov_rate").alias("override_rate"), pl.col("depth").alias("override_depth"),
+            *([pl.col("currency").alias("override_currency")] if converted else []),
         )  # fmt: skip
     )

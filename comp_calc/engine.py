@@ -102,7 +102,7 @@ def compute(plans: PlanSet, inputs: Inputs, period: Period, closed: ClosedPeriod
     try:
         return _compute(plans, inputs, period, first, scales, closed or ClosedPeriods())
     except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as e:
-        if "overflow" not in str(e) and "conversion from `decimal" not in str(e):
+        if not _too_large(e):
             raise
         message = "a number is too large for exact 38-digit decimal arithmetic; check amounts and quotas for typos"
         raise InputError(Diagnostic(file_name("sales", inputs.sales.path), None, "amount", "number-too-large", message)) from None
@@ -259,8 +259,22 @@ def missing_fx_rates(plans: PlanSet, inputs: Inputs, period: Period) -> list[Dia
     reports. Empty when the plans cannot run `period` at all (the run says why)."""
     try:
         first, scales = _first_period(plans, period), _scales(plans, inputs)
+        return _missing_fx_rates(plans, inputs, period, first, scales)
     except InputError:
         return []
+    except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as e:
+        if not _too_large(e):
+            raise
+        return []  # number-too-large: the run says so
+
+
+def _too_large(error: Exception) -> bool:
+    """Whether a polars error says a decimal did not fit its 38 digits."""
+    return "overflow" in str(error) or "conversion from `decimal" in str(error)
+
+
+def _missing_fx_rates(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scales: Scales) -> list[Diagnostic]:
+    """`missing_fx_rates` once the run's first period and scales are known."""
     kind, end = period.kind, period.end
     periods = periods_between(first, period)
     tables = build_tables(plans, scales)

@@ -419,3 +419,16 @@ def test_validate_reports_every_missing_rate_as_run_does(tmp_path, streaming):
     # with the rates given, validate is clean
     (data / "fx_rates.csv").write_text(fx + "USD,EUR,2026-03,0.9\nEUR,GBP,2026-03,0.8\n")
     assert invoke("validate", "--plans", plans, "--data", data, *extra).exit_code == 0
+
+
+def test_validate_names_a_mapped_exports_currency_column(tmp_path):
+    # the sales come as a CRM export whose currency column is CurrencyIsoCode: the run and
+    # validate name that column, at the export's line
+    sales = "sale_id,rep_id,customer_id,product,amount,sold_on,cancelled_on,CurrencyIsoCode\nS1,H1,c1,card,10.00,2026-03-02,,USD\n"
+    plans, data = _two_plans(tmp_path, sales, "currency,to,month,rate\n")
+    (data / "mapping.yaml").write_text("sales:\n  columns: {currency: CurrencyIsoCode}\n")
+    expected = f"{data / 'sales.csv'}:2: missing-fx-rate CurrencyIsoCode: sale S1 needs a rate from USD to EUR for 2026-03"
+    checked = invoke("validate", "--plans", plans, "--data", data)
+    ran = _run(tmp_path / "out", "2026-03", plans, data)
+    assert (checked.exit_code, ran.exit_code) == (2, 2)
+    assert expected in checked.output and expected in ran.output

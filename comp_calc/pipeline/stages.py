@@ -278,7 +278,11 @@ def closed_periods(prep: Prepared, out_dir: str | Path | None, force: bool = Fal
 
 
 def run(prep: Prepared, closed: ClosedPeriods | None = None) -> RunResult:
-    return compute(prep.plans, prep.inputs, prep.period, closed)
+    """Compute the run; its input errors (a missing exchange rate, say) name a mapped export's own columns."""
+    try:
+        return compute(prep.plans, prep.inputs, prep.period, closed)
+    except InputError as e:
+        raise InputError(in_export_terms(prep.inputs, e.diagnostics)) from None
 
 
 def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool, statements: bool = False) -> Path:

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Seeded generator of comp-calc input data: reps.csv, sales.csv, feedback.csv (nps, csat and
-ces answers), contacts.csv, campaigns.csv (marketing's campaign calendar).
+ces answers), contacts.csv, campaigns.csv (marketing's campaign calendar) and, with
+--currencies, fx_rates.csv.
 
 The output is valid input for the plans shipped in `plans/` (SPEC sections 1 and 3):
 unique prefixed ids with leading zeros, every sale inside its seller's active dates,
@@ -16,6 +17,18 @@ float format. Needs numpy besides the project's own dependencies (`pip install n
     python bench/generate.py --preset sample --out sample_data
     python bench/generate.py --out bench/data/big --seed 1 --reps 5000 --sales 10000000 \\
         --feedback 2000000 --contacts 4000000
+    python bench/generate.py --out bench/data/s6 --seed 1 --currencies --managers
+
+Two options add SPEC section 6 inputs (both on in the sample preset; `--no-currencies`,
+`--no-managers` turn them off there). Each draws from its own random stream, so with both
+off the files are byte for byte what they were before the options existed:
+- `--currencies`: a UK inbound team (about a tenth of the inbound reps, at least three)
+  on plan inbound-uk-2026, paid in GBP, whose sales and quotas are in GBP; about 2% of
+  all sales in USD; a `currency` column in sales.csv; fx_rates.csv with every directed
+  pair of EUR, GBP and USD for every month, each direction drawn on its own (6 decimals);
+- `--managers`: a `manager_id` column in reps.csv: one team lead per team, to whom the
+  team reports, and a head of sales (a new rep, after the others, on plan
+  sales-leadership-2026, selling nothing) to whom the team leads report.
 
 Planted patterns (for `comp-calc alignment`), whenever the groups are large enough:
 - a mis-seller (inbound): many sales cancelled within 30 days;
@@ -46,9 +59,12 @@ PRESETS: dict[str, dict[str, object]] = {
         "contacts": 2500,
         "start": "2025-11-01",
         "months": 12,
+        "currencies": True,
+        "managers": True,
     },
 }
-DEFAULTS = PRESETS["sample"]
+OPTIONS = ("currencies", "managers")  # off unless asked for (or set by the preset)
+DEFAULTS = {**{k: v for k, v in PRESETS["sample"].items() if k not in OPTIONS}, **dict.fromkeys(OPTIONS, False)}
 
 # The shipped monthly plans take effect on this day, so no rep may be active before it.
 EARLIEST_START = date(2025, 11, 1)
@@ -664,6 +680,122 @@ def make_campaigns(month_starts: np.ndarray) -> pl.DataFrame:
     )
 
 
+# ---------------------------------------------------------------- --currencies: a UK team, USD sales, rates
+
+UK_PLAN = "inbound-uk-2026"
+UK_TEAM = "Inbound UK"
+UK_SHARE = 0.10  # of the inbound reps
+UK_MIN = 3
+USD_SHARE = 0.02  # of all sales
+CURRENCIES = ["EUR", "GBP", "USD"]
+# About what one EUR buys, to size amounts, quotas and rates (statistics only: a run prices
+# with fx_rates.csv); the monthly rates wander around these.
+EUR_IN = {"GBP": 0.86, "USD": 1.08}
+FX_DRIFT = {"GBP": 0.010, "USD": 0.015}  # monthly lognormal step of the EUR rate
+FX_SPREAD = 0.001  # each direction's own lognormal deviation from the mid rate
+
+
+def add_currencies(
+    rng: np.random.Generator, reps: Reps, sales: dict[str, np.ndarray], month_starts: np.ndarray
+) -> tuple[np.ndarray, pl.DataFrame]:
+    """Move a UK team to the GBP plan (its quotas and sales in GBP), put a few sales in USD; the
+    currency code of each sale (index into CURRENCIES) and the monthly rates. The UK team is
+    drawn from the inbound reps who work the whole data range; the planted reps stay where they are."""
+    planted = [i for i in (reps.mis_seller, reps.low_csat, reps.box_ticker) if i is not None]
+    full_year = (reps.start == month_starts[0]) & ~reps.left
+    candidates = np.setdiff1d(np.flatnonzero((reps.group == 0) & full_year), planted)
+    k = min(max(UK_MIN, round(UK_SHARE * int((reps.group == 0).sum()))), candidates.shape[0] // 2)
+    uk = np.sort(rng.choice(candidates, size=k, replace=False))
+    is_uk = np.zeros(reps.n, dtype=bool)
+    is_uk[uk] = True
+
+    quota_cents = reps.frame["quota"].str.replace(".", "", literal=True).cast(pl.Int64).to_numpy()
+    gbp_quota = round_quota(quota_cents / 100 * EUR_IN["GBP"])
+    mask = pl.Series(is_uk)
+    reps.frame = reps.frame.with_columns(
+        team=pl.when(mask).then(pl.lit(UK_TEAM)).otherwise(pl.col("team")),
+        plan=pl.when(mask).then(pl.lit(UK_PLAN)).otherwise(pl.col("plan")),
+        quota=pl.when(mask).then(money(gbp_quota)).otherwise(pl.col("quota")),
+    )
+
+    m = sales["rep"].shape[0]
+    currency = np.where(rng.random(m) < USD_SHARE, 2, np.where(is_uk[sales["rep"]], 1, 0))
+    step = np.array([PRODUCTS[p][2] for p in PRODUCT_NAMES], dtype=np.int64)[sales["product"]]
+    factor = np.array([1.0, EUR_IN["GBP"], EUR_IN["USD"]])[currency]
+    converted = np.maximum(np.rint(sales["amount"] * factor / step).astype(np.int64), 1) * step
+    sales["amount"] = np.where(currency == 0, sales["amount"], converted)
+    return currency, fx_rates(rng, month_starts)
+
+
+def fx_rates(rng: np.random.Generator, month_starts: np.ndarray) -> pl.DataFrame:
+    """Every directed pair of CURRENCIES for every month: a mid rate per month (EUR->GBP and
+    EUR->USD wander month by month), each direction then drawn on its own around it, so a
+    rate is never the exact inverse of the other direction. Rates in millionths, exactly."""
+    months = month_starts.shape[0] - 1
+    mid = {"EUR": np.ones(months)}
+    for cur in ("GBP", "USD"):
+        mid[cur] = EUR_IN[cur] * np.exp(np.cumsum(FX_DRIFT[cur] * rng.standard_normal(months)))
+    pairs = [(a, b) for a in CURRENCIES for b in CURRENCIES if a != b]
+    micro = np.concatenate(
+        [np.rint(1e6 * mid[b] / mid[a] * np.exp(FX_SPREAD * rng.standard_normal(months))).astype(np.int64) for a, b in pairs]
+    )
+    month = pl.Series(month_starts[:-1].astype(np.int32)).cast(pl.Date).dt.strftime("%Y-%m")
+    c = pl.Series(micro)
+    return pl.DataFrame(
+        {
+            "currency": [a for a, _ in pairs for _ in range(months)],
+            "to": [b for _, b in pairs for _ in range(months)],
+            "month": pl.concat([month] * len(pairs)),
+            "rate": pl.select(
+                (c // 1_000_000).cast(pl.String) + pl.lit(".") + (c % 1_000_000).cast(pl.String).str.zfill(6)
+            ).to_series(),
+        }
+    )
+
+
+# ---------------------------------------------------------------- --managers: team leads and a head of sales
+
+LEADERSHIP_PLAN = "sales-leadership-2026"
+LEADERSHIP_TEAM = "Sales Leadership"
+
+
+def add_managers(rng: np.random.Generator, reps: Reps) -> dict[str, object]:
+    """A `manager_id` column: per team a lead (a full-year rep, not a planted one) to whom the
+    team reports, and a head of sales, a new rep numbered after the others, to whom the leads
+    report. Returns the ids chosen."""
+    planted = {i for i in (reps.mis_seller, reps.low_csat, reps.box_ticker) if i is not None}
+    full_year = (reps.start == reps.start.min()) & ~reps.left
+    teams = reps.frame["team"].to_numpy()
+    lead_of = {}
+    for name in sorted(set(teams)):  # a handful of teams
+        members = np.flatnonzero(teams == name)
+        choices = [i for i in members if full_year[i] and i not in planted] or list(members)
+        lead_of[name] = int(rng.choice(choices))
+    rep_ids = reps.frame["rep_id"].to_numpy()
+    head_no = reps.n + 1
+    head_id = str(text_ids("R", np.array([head_no]), max(4, len(str(reps.n))))[0])
+    leads = np.array([lead_of[t] for t in teams])
+    is_lead = leads == np.arange(reps.n)
+    manager = np.where(is_lead, head_id, rep_ids[leads])
+    head = pl.DataFrame(
+        {
+            "rep_id": [head_id],
+            "name": [f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"],
+            "team": [LEADERSHIP_TEAM],
+            "plan": [LEADERSHIP_PLAN],
+            "quota": ["0.00"],  # the head sells nothing: no quota, attainment is not computed
+            "start_date": days_to_dates(reps.start.min(keepdims=True)),
+            "end_date": days_to_dates(np.array([-1])),
+            "_no": [head_no],
+            "manager_id": pl.Series([None], dtype=pl.String),
+        }
+    )
+    reps.frame = pl.concat(
+        [reps.frame.with_columns(manager_id=pl.Series(manager, dtype=pl.String)), head.cast(reps.frame.schema | {"manager_id": pl.String})]
+    )
+    return {"head_of_sales": head_id, "team_leads": ", ".join(sorted(str(rep_ids[i]) for i in lead_of.values()))}
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -673,7 +805,7 @@ def month_starts_from(start: date, months: int) -> np.ndarray:
 
 
 def generate(out: Path, seed: int, n_reps: int, n_sales: int, n_feedback: int, n_contacts: int,
-             start: date, months: int) -> dict[str, object]:
+             start: date, months: int, currencies: bool = False, managers: bool = False) -> dict[str, object]:
     rng = np.random.default_rng(seed)
     month_starts = month_starts_from(start, months)
     last_day = int(month_starts[-1]) - 1
@@ -689,6 +821,11 @@ def generate(out: Path, seed: int, n_reps: int, n_sales: int, n_feedback: int, n
     ask_ces(np.random.default_rng([seed, 2]), reps, feedback)
     c_order = np.lexsort((rng.random(n_contacts), contacts["day"]))
     contacts = {k: v[c_order] for k, v in contacts.items()}
+    # the options come last, each from its own stream: without them nothing above changes
+    sale_currency = rates = None
+    if currencies:
+        sale_currency, rates = add_currencies(np.random.default_rng([seed, 3]), reps, sales, month_starts)
+    chosen = add_managers(np.random.default_rng([seed, 4]), reps) if managers else {}
 
     rep_ids = reps.frame["rep_id"].to_numpy()
     out.mkdir(parents=True, exist_ok=True)
@@ -707,8 +844,11 @@ def generate(out: Path, seed: int, n_reps: int, n_sales: int, n_feedback: int, n
             "amount": money(sales["amount"]),
             "sold_on": days_to_dates(sales["day"]),
             "cancelled_on": days_to_dates(sales["cancel_day"]),
+            **({"currency": code_to_text(sale_currency, CURRENCIES)} if currencies else {}),
         }
     ).write_csv(out / "sales.csv", date_format="%Y-%m-%d")
+    if rates is not None:
+        rates.write_csv(out / "fx_rates.csv")
     pl.DataFrame(
         {
             "response_id": pl.select(ids("FB", n_feedback, max(7, len(str(n_feedback))))).to_series(),
@@ -734,8 +874,8 @@ def generate(out: Path, seed: int, n_reps: int, n_sales: int, n_feedback: int, n
     def rid(i: int | None) -> str | None:
         return None if i is None else str(rep_ids[i])
 
-    return {
-        "reps": n_reps,
+    summary = {
+        "reps": reps.frame.height,
         "sales": m,
         "cancelled": int((sales["cancel_day"] >= 0).sum()),
         "feedback": n_feedback,
@@ -744,6 +884,11 @@ def generate(out: Path, seed: int, n_reps: int, n_sales: int, n_feedback: int, n
         "box_ticker": rid(reps.box_ticker),
         "low_csat_high_pay": rid(reps.low_csat),
     }
+    if currencies:
+        on_uk = reps.frame.filter(pl.col("plan") == UK_PLAN)["rep_id"].sort()
+        summary["uk_team_gbp"] = ", ".join(on_uk)
+        summary["sales_by_currency"] = ", ".join(f"{c} {int((sale_currency == i).sum())}" for i, c in enumerate(CURRENCIES))
+    return summary | chosen
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -757,8 +902,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--contacts", type=int)
     ap.add_argument("--start", help="first day of the data, the first of a month (YYYY-MM-DD)")
     ap.add_argument("--months", type=int, help="number of months of data")
+    ap.add_argument("--currencies", action=argparse.BooleanOptionalAction,
+                    help="a UK team paid in GBP, some sales in USD, fx_rates.csv (on in the sample preset)")
+    ap.add_argument("--managers", action=argparse.BooleanOptionalAction,
+                    help="manager_id: team leads and a head of sales (on in the sample preset)")
     args = ap.parse_args(argv)
-    base = PRESETS[args.preset] if args.preset else DEFAULTS
+    base = {**DEFAULTS, **PRESETS[args.preset]} if args.preset else DEFAULTS
     for key, value in base.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -783,7 +932,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     t0 = time.perf_counter()
     summary = generate(args.out, args.seed, args.reps, args.sales, args.feedback, args.contacts,
-                       args.start, args.months)
+                       args.start, args.months, args.currencies, args.managers)
     elapsed = time.perf_counter() - t0
     for key, value in summary.items():
         print(f"{key:>18}: {value}")

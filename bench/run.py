@@ -13,9 +13,16 @@ In one sitting, on the same generated inputs, each measured as its own child pro
 The totals of (b) and (c) must agree to the cent (and every rep's payout too); a
 mismatch exits 1. Data is generated under bench/data/ (gitignored) unless --data is given.
 
+Two worlds: `part1` (the default) prices SPEC sections 1-5 with bench/plan; `s6` (`--world s6`,
+or by itself with `--plans bench/plan-s6`) prices every SPEC section 6 component with
+bench/plan-s6 on data generated with `--currencies --managers` (a UK team paid in GBP, sales in
+USD, team leads and a head of sales) into bench/data/<size>-s<seed>-s6. The pandas
+implementation knows part one only, so (c) is skipped in the s6 world, which says so.
+
     python bench/run.py --size small
     python bench/run.py --size large --skip-pandas
     python bench/run.py --data bench/data/medium-s1 --period 2026-10
+    python bench/run.py --size medium --world s6
 """
 
 from __future__ import annotations
@@ -33,6 +40,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PLAN = HERE / "plan"
+PLAN_S6 = HERE / "plan-s6"
+WORLDS = {"part1": PLAN, "s6": PLAN_S6}  # world -> its bench plans
+S6_GENERATE = ("--currencies", "--managers")  # the generator options of the s6 world
+S6_FILES = ("campaigns.csv", "fx_rates.csv")  # inputs the s6 world reads besides FILES (a few rows each)
 START = "2025-11-01"
 MONTHS = 12
 PERIOD = "2026-10"  # the last month of START + MONTHS
@@ -111,28 +122,30 @@ def measure(label: str, cmd: list[str], cwd: Path = ROOT) -> Measure:
 # ---------------------------------------------------------------- data
 
 
-def ensure_data(size: str, seed: int) -> Path:
-    folder = HERE / "data" / f"{size}-s{seed}"
-    if all((folder / f).exists() for f in FILES):
+def ensure_data(size: str, seed: int, world: str = "part1") -> Path:
+    s6 = world == "s6"
+    folder = HERE / "data" / f"{size}-s{seed}{'-s6' if s6 else ''}"
+    if all((folder / f).exists() for f in FILES + (S6_FILES if s6 else ())):
         return folder
     if size in REPEATED:
         source, copies = REPEATED[size]
-        return repeat_sales(ensure_data(source, seed), folder, copies)
+        return repeat_sales(ensure_data(source, seed, world), folder, copies, S6_FILES if s6 else ())
     reps, sales, feedback, contacts = SIZES[size]
-    print(f"generating {size} data into {folder} ...", flush=True)
+    print(f"generating {size} data{' of the s6 world' if s6 else ''} into {folder} ...", flush=True)
     cmd = [
         sys.executable, str(HERE / "generate.py"), "--out", str(folder), "--seed", str(seed),
         "--reps", str(reps), "--sales", str(sales), "--feedback", str(feedback), "--contacts", str(contacts),
-        "--start", START, "--months", str(MONTHS),
+        "--start", START, "--months", str(MONTHS), *(S6_GENERATE if s6 else ()),
     ]  # fmt: skip
     m = measure("generate", cmd)
     print(f"generated in {m.wall:.1f}s", flush=True)
     return folder
 
 
-def repeat_sales(source: Path, folder: Path, copies: int) -> Path:
+def repeat_sales(source: Path, folder: Path, copies: int, extra: tuple[str, ...] = ()) -> Path:
     """`source` with every sale repeated `copies` times as sale_id `<id>-0` ... `<id>-<copies-1>`
-    (ids stay unique and in file order, dates in order); reps, feedback and contacts as they are.
+    (ids stay unique and in file order, dates in order); reps, feedback and contacts as they are,
+    and the `extra` files (the s6 world's campaigns and rates) copied.
 
     Far quicker than generating that many sales, and streamed: it never holds the sales in memory.
     """
@@ -141,7 +154,7 @@ def repeat_sales(source: Path, folder: Path, copies: int) -> Path:
     print(f"repeating each sale of {source} {copies} times into {folder} ...", flush=True)
     t0 = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
+    for name in FILES + extra:
         if name != "sales.csv":
             (folder / name).write_bytes((source / name).read_bytes())
     copy = pl.int_range(copies, dtype=pl.Int32).implode()
@@ -211,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", choices=[*SIZES, *REPEATED], default="small")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data", type=Path, help="reuse this data folder instead of generating one")
-    ap.add_argument("--plans", type=Path, default=PLAN, help="plan folder (default: bench/plan)")
+    ap.add_argument("--world", choices=sorted(WORLDS), help="part1 (default): SPEC sections 1-5 with bench/plan; s6: every "
+                    "section 6 component with bench/plan-s6, on data made with --currencies --managers (no pandas run)")
+    ap.add_argument("--plans", type=Path, help="plan folder (default: the world's, bench/plan or bench/plan-s6)")
     ap.add_argument("--period", default=PERIOD)
     ap.add_argument("--out", type=Path, default=HERE / "out", help="where comp-calc writes (gitignored bench/out)")
     ap.add_argument("--skip-pandas", action="store_true", help="do not run the pandas implementation")
@@ -227,12 +242,17 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(read_floor(args.read_floor)))
         return 0
 
-    data = (args.data or ensure_data(args.size, args.seed)).resolve()
-    plans = args.plans.resolve()
-    input_bytes = sum((data / f).stat().st_size for f in FILES if (data / f).exists())
-    rows = {f: sum(1 for _ in open(data / f, "rb")) - 1 for f in FILES if (data / f).exists()}
+    world = args.world or ("s6" if args.plans and args.plans.resolve() == PLAN_S6 else "part1")
+    s6 = world == "s6"
+    data = (args.data or ensure_data(args.size, args.seed, world)).resolve()
+    plans = (args.plans or WORLDS[world]).resolve()
+    files = FILES + (S6_FILES if s6 else ())
+    input_bytes = sum((data / f).stat().st_size for f in files if (data / f).exists())
+    rows = {f: sum(1 for _ in open(data / f, "rb")) - 1 for f in files if (data / f).exists()}
     info = machine()
     print(f"machine: {info['cpus']} CPUs, {info['memory']}, {info['cpu']}; python {info['python']}, polars {info['polars']}")
+    if s6:
+        print("world: s6 (every SPEC section 6 component; sales in EUR, GBP and USD; team leads and a head of sales)")
     print(f"data: {data}  ({mib(input_bytes)} of CSV; " + ", ".join(f"{k} {v:,}" for k, v in rows.items()) + ")")
     print(f"plans: {plans}  period: {args.period}  comp_calc from: {args.src.resolve()}", flush=True)
 
@@ -251,9 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     show(b)
     ours = json.loads(b.stdout)
-    (ours["totals"],) = ours["totals"].values()  # totals are per currency: the bench plan has one
+    by_currency = ours["totals"]  # totals are per currency: one in part one, EUR and GBP in s6
+    if not s6:
+        (ours["totals"],) = by_currency.values()
     c = None
-    if not args.skip_pandas:
+    if s6 and not args.skip_pandas:
+        print("(c) pandas: skipped in the s6 world (bench/pandas_impl.py implements SPEC sections 1-5 only)", flush=True)
+    if not s6 and not args.skip_pandas:
         c = measure(
             "(c) pandas",
             [sys.executable, str(HERE / "pandas_impl.py"), "--plans", str(plans), "--data", str(data), "--period", args.period, "--payouts"],
@@ -262,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average after: {os.getloadavg()[0]:.2f} (on {os.cpu_count()} CPUs; other work on the machine inflates wall times)")
 
     print()
-    print(f"comp-calc total payout {args.period}: {ours['totals']['payout']} over {ours['totals']['reps']} reps")
+    totals = "; ".join(f"{cur} {t['payout']} over {t['reps']} reps" for cur, t in by_currency.items())
+    print(f"comp-calc total payout {args.period}: {totals}" if s6 else
+          f"comp-calc total payout {args.period}: {ours['totals']['payout']} over {ours['totals']['reps']} reps")
     status = 0
     if c is not None:
         theirs = json.loads(c.stdout)
@@ -295,12 +321,13 @@ def main(argv: list[str] | None = None) -> int:
             "rows": rows,
             "input_bytes": input_bytes,
             "period": args.period,
+            "world": world,
             "streaming": args.streaming,
             "results": {
                 m.label: {"wall_s": round(m.wall, 3), "cpu_s": round(m.cpu, 3), "peak_rss_bytes": m.peak_rss} for m in (a, b, c) if m
             },
             "load_average_after": os.getloadavg()[0],
-            "total_payout": ours["totals"]["payout"],
+            "total_payout": {cur: t["payout"] for cur, t in by_currency.items()} if s6 else ours["totals"]["payout"],
             "match": status == 0 if c else None,
         }
         args.json.write_text(json.dumps(record, indent=2) + "\n")

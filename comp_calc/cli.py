@@ -195,7 +195,7 @@ def run(
         typer.Option(
             "--by",
             help="Also show a rollup of credited and payout per team, or per manager (the manager and everyone "
-            "below in reps.csv manager_id links).",
+            "below in reps.csv manager_id links), one row per group and currency.",
         ),
     ] = None,
     map_file: MapOpt = None,

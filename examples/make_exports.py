@@ -4,7 +4,9 @@ The slice is every rep and the sales, survey answers and contacts dated up to
 SLICE_END; each example re-lays it out the way its CRM exports it (other column
 names, date and number formats, words for values) without changing a value, so
 that `comp-calc run` with the example's mapping gives the same results as on
-the slice in our own layout (tests/test_mapping.py checks it).
+the slice in our own layout (tests/test_mapping.py checks it). The reps carry
+their manager and the sales their currency; marketing's campaign calendar and
+the exchange rates stay in comp-calc's own layout (they need no mapping).
 
     python examples/make_exports.py
 """
@@ -65,13 +67,14 @@ def title(word: str) -> str:  # savings_account -> Savings Account
 def salesforce(folder: Path) -> None:
     reps = sliced("reps")
     write(folder / "User_Export.csv",
-          ["Id", "Name", "Sales_Team__c", "Comp_Plan__c", "Quota__c", "Start_Date__c", "End_Date__c", "IsActive"],
+          ["Id", "Name", "Sales_Team__c", "Comp_Plan__c", "Quota__c", "Start_Date__c", "End_Date__c", "IsActive",
+           "ManagerId"],
           [[r["rep_id"], r["name"], r["team"], r["plan"], r["quota"], us_date(r["start_date"]), us_date(r["end_date"]),
-            "0" if r["end_date"] else "1"] for r in reps])
+            "0" if r["end_date"] else "1", r["manager_id"]] for r in reps])
     write(folder / "Opportunity_Export.csv",
           ["Id", "StageName", "OwnerId", "AccountId", "Product_Family", "Amount", "CurrencyIsoCode", "CloseDate",
            "Cancellation_Date"],
-          [[s["sale_id"], "Closed Won", s["rep_id"], s["customer_id"], title(s["product"]), s["amount"], "EUR",
+          [[s["sale_id"], "Closed Won", s["rep_id"], s["customer_id"], title(s["product"]), s["amount"], s["currency"],
             us_date(s["sold_on"]), us_date(s["cancelled_on"])] for s in sliced("sales")])
     write(folder / "Survey_Response_Export.csv",
           ["Id", "OwnerId", "AccountId", "Survey_Type__c", "Score__c", "Response_Date__c"],
@@ -86,14 +89,14 @@ def salesforce(folder: Path) -> None:
 
 def hubspot(folder: Path) -> None:
     write(folder / "owners.csv",
-          ["Owner ID", "Owner name", "Team", "Compensation plan", "Quota", "Start date", "End date"],
+          ["Owner ID", "Owner name", "Team", "Compensation plan", "Quota", "Start date", "End date", "Reports to"],
           [[r["rep_id"], r["name"], r["team"], r["plan"], comma(r["quota"]), eu_date(r["start_date"]),
-            eu_date(r["end_date"])] for r in sliced("reps")])
+            eu_date(r["end_date"]), r["manager_id"]] for r in sliced("reps")])
     write(folder / "deals.csv",
-          ["Record ID", "Deal Name", "Deal owner", "Associated Company ID", "Product", "Amount", "Close Date",
-           "Cancellation date"],
+          ["Record ID", "Deal Name", "Deal owner", "Associated Company ID", "Product", "Amount", "Currency",
+           "Close Date", "Cancellation date"],
           [[s["sale_id"], f"{title(s['product'])} {s['customer_id']}", s["rep_id"], s["customer_id"],
-            title(s["product"]), comma(s["amount"]), eu_date(s["sold_on"]), eu_date(s["cancelled_on"])]
+            title(s["product"]), comma(s["amount"]), s["currency"], eu_date(s["sold_on"]), eu_date(s["cancelled_on"])]
            for s in sliced("sales")])
     write(folder / "feedback_submissions.csv",
           ["Submission ID", "Contact owner", "Associated Company ID", "Submitted at", "Survey type", "Rating"],
@@ -109,12 +112,14 @@ def hubspot(folder: Path) -> None:
            for i, c in enumerate(sliced("contacts"))])
 
 
-def campaigns(folder: Path) -> None:
-    """Marketing's campaign calendar, kept in comp-calc's own layout (campaigns.csv needs no mapping)."""
-    (folder / "campaigns.csv").write_bytes((SAMPLE / "campaigns.csv").read_bytes())
+def own_layout(folder: Path) -> None:
+    """Marketing's campaign calendar and the exchange rates, kept in comp-calc's own layout
+    (campaigns.csv and fx_rates.csv need no mapping), whole: they are not dated rows."""
+    for name in ("campaigns.csv", "fx_rates.csv"):
+        (folder / name).write_bytes((SAMPLE / name).read_bytes())
 
 
 if __name__ == "__main__":
     for crm, export in (("salesforce", salesforce), ("hubspot", hubspot)):
         export(ROOT / "examples" / f"{crm}_export")
-        campaigns(ROOT / "examples" / f"{crm}_export")
+        own_layout(ROOT / "examples" / f"{crm}_export")

@@ -387,7 +387,7 @@ def test_json_shape(sample_json):
     assert [r["rep_id"] for r in doc["reps"]] == sorted(r["rep_id"] for r in doc["reps"])
     team = doc["teams"][0]
     assert {"team", "period", "trailing"} <= set(team) and ratio.match(team["trailing"]["pay_csat_correlation"])
-    assert [p["plan"] for p in doc["plans"]] == ["inbound-2026", "outbound-2026"]
+    assert [p["plan"] for p in doc["plans"]] == ["inbound-2026", "inbound-uk-2026", "outbound-2026", "sales-leadership-2026"]
     assert all(isinstance(p["trailing"]["volume_only"], bool) for p in doc["plans"])
     assert doc["trailing"] == {"from": "2025-11", "to": "2026-10", "periods": 12}
 
@@ -507,11 +507,14 @@ def test_outcome_moved_is_the_sum_of_the_net_columns(sample_json):
                 net = sum(abs(money(m[p])) for p in parts)
                 assert money(m["outcome_moved"]) == net, (kind, row.get("rep_id") or row.get("team") or row.get("plan"))
     inbound = next(p for p in sample_json["plans"] if p["plan"] == "inbound-2026")["trailing"]
-    # |-7524.14| + 165.35 + |-6159.37| + 4950.00 (outcome bonuses) = 18798.86;
-    # share 18798.86 / (215082.72 + 0.00 activity + 18798.86) = 0.080378 -> 0.0804
-    assert (inbound["quality_effect"], inbound["relationship_pay"], inbound["clawbacks"]) == ("-7524.14", "165.35", "-6159.37")
-    assert (inbound["outcome_bonus"], inbound["volume_pay"], inbound["activity_bonus"]) == ("4950.00", "215082.72", "0.00")
-    assert (inbound["outcome_moved"], inbound["outcome_share"]) == ("18798.86", "0.0804")
+    # |-7957.11| + 108.87 + |-5895.41| + 3300.00 (outcome bonuses) = 17261.39;
+    # share 17261.39 / (193655.54 + 0.00 activity + 17261.39) = 0.081840 -> 0.0818
+    assert (inbound["quality_effect"], inbound["relationship_pay"], inbound["clawbacks"]) == ("-7957.11", "108.87", "-5895.41")
+    assert (inbound["outcome_bonus"], inbound["volume_pay"], inbound["activity_bonus"]) == ("3300.00", "193655.54", "0.00")
+    assert (inbound["outcome_moved"], inbound["outcome_share"]) == ("17261.39", "0.0818")
+    # the head of sales is paid overrides only: neither volume pay nor an outcome, so no share at all
+    leadership = next(p for p in sample_json["plans"] if p["plan"] == "sales-leadership-2026")["trailing"]
+    assert (leadership["volume_pay"], leadership["outcome_moved"], leadership["outcome_share"]) == ("0.00", "0.00", None)
 
 
 # ------------------------------------------------------------------ the terminal report
@@ -535,9 +538,11 @@ def test_terminal_report_fits_80_columns_and_wraps_reasons_at_words(sample_table
 
 def test_terminal_report_shows_units(sample_table):
     flowing = " ".join(sample_table.split())
-    assert "payout 14479.92 EUR" in flowing
+    assert "payout 14462.14 EUR" in flowing
     assert "early-cancellation rate 39.34%, threshold 10.00%" in flowing
-    assert "volume pay (EUR)" in flowing
+    # reps are paid in EUR and GBP: amounts carry no single unit; the plan table names each plan's currency
+    assert "amounts in each rep's plan currency" in flowing and "volume pay (EUR)" not in flowing
+    assert "currency EUR GBP EUR EUR" in flowing  # inbound-2026, inbound-uk-2026, outbound-2026, sales-leadership-2026
     assert "Pay vs CSAT" not in sample_table  # the charts are in --format html
 
 
@@ -619,7 +624,13 @@ def test_html_scatters_have_one_point_per_ranked_rep_in_order(sample_page, sampl
         flagged = {f["rep_id"] for f in sample_json["flags"]} & set(ranked)
         assert {p["data-rep"] for p in points if p.get("data-flagged") == "true"} == flagged
     texts = " ".join(html for html in [sample_page[0]])
-    assert "payout (EUR)" in texts and "CSAT: share of answers 4 or 5 (%)" in texts and "NPS (points)" in texts
+    assert "CSAT: share of answers 4 or 5 (%)" in texts and "NPS (points)" in texts
+    # reps paid in EUR and in GBP share the axis: it says so, and each point names its rep's currency
+    assert "payout (each rep&#x27;s plan currency)" in texts
+    tips = {p["data-rep"]: p for p in page.charts["pay-csat"]}
+    assert "R0036" in tips and "R0025" in tips
+    assert re.search(r'data-rep="R0036"[^>]*><title>R0036 [^<]*Inbound UK \(GBP\): payout \d+\.\d{2} GBP,', texts)
+    assert re.search(r'data-rep="R0025"[^>]*><title>R0025 [^<]*Inbound East \(EUR\): payout 14462\.14 EUR,', texts)
 
 
 def test_html_outcome_bars_mark_the_volume_only_threshold(sample_page, sample_json):

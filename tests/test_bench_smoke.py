@@ -105,3 +105,20 @@ def test_repeated_sales_run_streaming(tiny_data: Path, tmp_path: Path) -> None:
     done = _run(BENCH / "run.py", "--data", data, "--out", tmp_path / "out", "--skip-pandas", "--streaming", "--json", tmp_path / "f.json")
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads((tmp_path / "f.json").read_text())["streaming"] is True
+
+
+def test_the_s6_world_runs_every_section_6_component(tmp_path: Path) -> None:
+    """bench/plan-s6 on the sample (the generator's sample preset: --currencies --managers), the
+    world chosen by its plans folder: comp-calc exits 0 (its own reconciliation of lines against
+    payouts passed), pays in EUR and GBP, writes a line of every section 6 kind, and pandas is
+    skipped, saying why."""
+    done = _run(BENCH / "run.py", "--data", ROOT / "sample_data", "--plans", BENCH / "plan-s6", "--out", tmp_path / "out",
+                "--json", tmp_path / "figures.json")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(c) pandas: skipped in the s6 world" in done.stdout
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    assert figures["world"] == "s6" and set(figures["total_payout"]) == {"EUR", "GBP"}
+    assert set(figures["results"]) == {"(a) polars read", "(b) comp-calc"}
+    lines = (tmp_path / "out" / "2026-10" / "lines.csv").read_text(encoding="utf-8")
+    kinds = {row.split(",")[2] for row in lines.splitlines()[1:]}
+    assert {"spif", "outcome_bonus", "activity_bonus", "override", "holdback", "release", "draw", "clawback"} <= kinds

@@ -64,7 +64,7 @@ def fuzz_settings(examples: int):
 # the small valid case everything starts from: the shipped plans, and the
 # first rows of the shipped sample data (every rep, a few rows of each export)
 
-SAMPLE_ROWS = {"reps": 40, "sales": 30, "feedback": 15, "contacts": 15}
+SAMPLE_ROWS = {"reps": 41, "sales": 30, "feedback": 15, "contacts": 15}
 
 
 def _sample(name: str, rows: int) -> list[list[str]]:
@@ -74,6 +74,7 @@ def _sample(name: str, rows: int) -> list[list[str]]:
 
 BASE_CSV = {name: _sample(name, rows) for name, rows in SAMPLE_ROWS.items()}
 BASE_CSV["campaigns"] = _sample("campaigns", 10)  # every campaign the shipped plans name (undated: read whole)
+BASE_CSV["fx_rates"] = _sample("fx_rates", 100)  # every rate of the sample (its sales are in EUR, GBP and USD)
 PLAN_FILES = sorted(p.name for p in (ROOT / "plans").glob("*.yaml"))
 BASE_PLANS = {name: (ROOT / "plans" / name).read_text(encoding="utf-8") for name in PLAN_FILES}
 
@@ -269,9 +270,9 @@ def csv_bytes(draw, name: str) -> bytes | None:
 
 @st.composite
 def data_folder(draw) -> dict[str, bytes | None]:
-    """The five exports, one to three of them mangled (reps and sales more often)."""
+    """The six exports, one to three of them mangled (reps and sales more often)."""
     files = {}
-    mangled = draw(st.sets(st.sampled_from(["reps", "sales", "sales", "reps", "feedback", "contacts", "campaigns"]), min_size=1, max_size=3))
+    mangled = draw(st.sets(st.sampled_from(["reps", "sales", "sales", "reps", "feedback", "contacts", "campaigns", "fx_rates"]), min_size=1, max_size=3))
     for name in BASE_CSV:
         if name in mangled:
             files[name] = draw(csv_bytes(name))

@@ -351,7 +351,8 @@ def sample_slice(target: Path) -> Path:
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows(kept)
         (target / f"{name}.csv").write_text(out.getvalue(), encoding="utf-8", newline="")
-    (target / "campaigns.csv").write_bytes((SAMPLE / "campaigns.csv").read_bytes())  # undated: whole
+    for name in ("campaigns", "fx_rates"):  # undated: whole
+        (target / f"{name}.csv").write_bytes((SAMPLE / f"{name}.csv").read_bytes())
     return target
 
 
@@ -368,6 +369,8 @@ def test_the_shipped_examples_run_like_the_sample_data(crm: str, streaming: bool
                    EXAMPLES / "mappings" / f"{crm}.yaml", *(["--streaming"] if streaming else []))
     assert mapped == ours
     assert len(ours["payouts.csv"].splitlines()) > 30 and len(ours["lines.csv"].splitlines()) > 300
+    # the exports carry the managers and the currencies: overrides, and a UK team paid in GBP
+    assert b",override," in ours["lines.csv"] and b",GBP," in ours["payouts.csv"]
 
 
 @pytest.mark.parametrize("crm", ["salesforce", "hubspot"])
@@ -378,7 +381,7 @@ def test_the_shipped_examples_are_rebuilt_by_their_script(crm: str, tmp_path: Pa
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     getattr(module, crm)(tmp_path)
-    module.campaigns(tmp_path)
+    module.own_layout(tmp_path)
     shipped = EXAMPLES / f"{crm}_export"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in shipped.iterdir())
     for p in tmp_path.iterdir():

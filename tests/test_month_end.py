@@ -65,32 +65,42 @@ def _summary(tmp_path, *args):
     return result.stdout
 
 
-def _total_row(out: str) -> dict[str, str]:
-    """heading -> TOTAL cell, over every table of the summary (a narrow terminal splits it in two)."""
+def _total_rows(out: str) -> dict[str, dict[str, str]]:
+    """currency -> heading -> TOTAL cell, over every table of the summary (a narrow terminal
+    splits it in two; with several currencies each table has a TOTAL row per currency)."""
     lines = out.splitlines()
-    headers = [line for line in lines if line.startswith("rep ")]
-    totals = [line.split()[1:] for line in lines if line.startswith("TOTAL")]
-    row = {}
-    for header, values in zip(headers, totals, strict=True):
-        names = re.split(r"\s{2,}", header.strip())  # headings are one or two words, columns 2+ blanks apart
-        row.update(zip(names[-len(values):], values, strict=True))
-    return row
+    rows: dict[str, dict[str, str]] = {}
+    for start in (i for i, line in enumerate(lines) if line.startswith("rep ")):
+        names = re.split(r"\s{2,}", lines[start].strip())  # headings are one or two words, columns 2+ blanks apart
+        for line in lines[start + 1 :]:
+            if not line.strip() or line.startswith("payout ="):
+                break
+            if line.startswith("TOTAL"):
+                currency, *values = line.split()[1:]
+                rows.setdefault(currency, {}).update(zip(names[-len(values):], values, strict=True))
+    return rows
 
 
 def test_the_summary_adds_up_and_fits_80_columns(tmp_path):
     out = _summary(tmp_path, "--period", "2026-10")
     assert all(len(line) <= 80 for line in out.splitlines()), out
-    totals = _total_row(out)
+    by_currency = _total_rows(out)
+    assert set(by_currency) == {"EUR", "GBP"}  # the sample pays a UK team in GBP: never one total of both
     payouts = read_csv(tmp_path / "out" / "2026-10" / "payouts.csv")
+    shown = set().union(*by_currency.values())
     for column in SUMMARY_MONEY:  # a column is shown exactly when some rep has a nonzero amount in it
-        heading, total = SUMMARY_HEADINGS[column], sum((D(r[column] or "0") for r in payouts), D("0.00"))
-        assert (heading in totals) == (column in ("earned", "payout") or total != 0), column
-        if heading in totals:
-            assert D(totals[heading]) == total, column
-    # the shipped plans pay more than commission this month
-    assert {"outcome bonus", "activity bonus", "draw"} <= totals.keys()
-    terms = [h for h in totals if h not in ("payout", "carried out")]
-    assert sum(D(totals[h]) for h in terms) - D(totals.get("carried out", "0")) == D(totals["payout"])
+        nonzero = any(D(r[column] or "0") for r in payouts)
+        assert (SUMMARY_HEADINGS[column] in shown) == (column in ("earned", "payout") or nonzero), column
+    for currency, totals in by_currency.items():
+        rows = [r for r in payouts if r["currency"] == currency]
+        for column in SUMMARY_MONEY:
+            if SUMMARY_HEADINGS[column] in totals:
+                assert D(totals[SUMMARY_HEADINGS[column]]) == sum((D(r[column] or "0") for r in rows), D("0.00")), (currency, column)
+        terms = [h for h in totals if h not in ("payout", "carried out")]
+        assert sum(D(totals[h]) for h in terms) - D(totals.get("carried out", "0")) == D(totals["payout"]), currency
+    # the shipped plans pay more than commission this month, overrides among it
+    assert {"outcome bonus", "activity bonus", "overrides", "draw"} <= shown
+    terms = [h for h in by_currency["EUR"] if h not in ("payout", "carried out")]
     assert f"payout = {' + '.join(terms)}" in " ".join(out.split())
 
 

@@ -186,3 +186,30 @@ def test_run_rolls_up_by_team_and_by_manager(tmp_path: Path):
     ]
     r = _run(tmp_path, "2026-03", "--by", "team", "--force")
     assert "By team" in r.output and "north" in r.output
+
+
+def test_a_rollup_never_adds_up_two_currencies(tmp_path: Path):
+    lead = PLAN.replace("plan: p", "plan: lead") + "override:\n  rate: 0.01\n  levels: 1\n"
+    uk = PLAN.replace("plan: p", "plan: uk").replace("currency: EUR", "currency: GBP")
+    reps = (
+        "rep_id,name,team,plan,quota,start_date,end_date,manager_id\n"
+        "M,Mia,t,lead,1000,2026-01-01,,\nA,Ann,t,lead,1000,2026-01-01,,M\nB,Ben,t,uk,1000,2026-01-01,,M\n"
+    )
+    sales = "sale_id,rep_id,customer_id,product,amount,sold_on,cancelled_on\ns1,A,c,x,1000,2026-01-02,\ns2,B,c,x,2000,2026-01-03,\n"
+    plans, data = write_case(tmp_path, {"lead.yaml": lead, "uk.yaml": uk}, reps=reps, sales=sales,
+                             fx_rates="currency,to,month,rate\nGBP,EUR,2026-01,1.15\n")  # fmt: skip
+    # A: 10% x 1000 = 100.00 EUR; B: 10% x 2000 = 200.00 GBP; M's override: 1% x 1000 = 10.00
+    # plus 1% x 2000 GBP x 1.15 = 23.00, so M is paid 33.00 EUR. Team t and manager M hold
+    # EUR reps (M, A: credited 1000, payout 133.00) and a GBP rep (B: 2000, 200.00): two rows each.
+    expected = [("EUR", "2", "1000.00", "100.00", "33.00", "133.00"), ("GBP", "1", "2000.00", "200.00", "0.00", "200.00")]
+    for by, group in (("team", "t"), ("manager", "M")):
+        r = invoke("run", "--plans", plans, "--data", data, "--period", "2026-01", "--out", tmp_path / by, "--allow-incomplete",
+                   "--by", by, "--format", "json")  # fmt: skip
+        assert r.exit_code == 0, r.output
+        groups = json.loads(r.output)["rollup"]["groups"]
+        assert [(g["currency"], g["reps"], g["credited"], g["earned"], g["overrides"], g["payout"]) for g in groups] == expected
+        assert {g["group"] for g in groups} == {group}
+    r = invoke("run", "--plans", plans, "--data", data, "--period", "2026-01", "--out", tmp_path / "t", "--allow-incomplete", "--by", "team")
+    assert r.exit_code == 0, r.output
+    rows = [line.split() for line in r.output.splitlines() if line.startswith("t ")]
+    assert rows == [["t", "EUR", "2", "1000.00", "100.00", "33.00", "133.00"], ["t", "GBP", "1", "2000.00", "200.00", "0.00", "200.00"]]

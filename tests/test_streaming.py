@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
@@ -65,10 +64,11 @@ def assert_same_run(
 @pytest.mark.parametrize(
     "block_bytes, args, folder, kinds",
     [
-        # one block a file; the default period: the value-weighted activity quota, draws, outcome bonuses
-        (stream.BLOCK_BYTES, (), "2026-10", {"activity_bonus", "draw", "outcome_bonus", "clawback", "spif"}),
-        # a few hundred rows a block; the naive activity quota of version 1
-        (20_000, ("--period", "2026-03"), "2026-03", {"activity_bonus", "draw", "clawback", "spif"}),
+        # one block a file; the default period: the value-weighted activity quota, draws, outcome bonuses,
+        # the team leads' and the head of sales' overrides across EUR and GBP
+        (stream.BLOCK_BYTES, (), "2026-10", {"activity_bonus", "draw", "outcome_bonus", "clawback", "spif", "override"}),
+        # a few hundred rows a block; the naive activity quota of version 1; the head's override alone
+        (20_000, ("--period", "2026-03"), "2026-03", {"activity_bonus", "draw", "clawback", "spif", "override"}),
         # the branch plan: retroactive tiers, CES, held parts and releases from two quarters back
         (20_000, ("--period", "2026-Q2"), "2026-Q2", {"holdback", "release", "clawback"}),
         (3_000, ("--format", "json"), "2026-10", {"activity_bonus", "draw", "outcome_bonus"}),
@@ -99,7 +99,8 @@ def _write(folder: Path, tables: dict[str, list[list[str]]], newline: str = "\n"
         buffer = io.StringIO(newline="")
         csv.writer(buffer, lineterminator=newline).writerows(tables.get(name) or _sample_rows(name))
         (folder / f"{name}.csv").write_text(buffer.getvalue(), encoding="utf-8")
-    (folder / "campaigns.csv").write_bytes((SAMPLE / "campaigns.csv").read_bytes())  # the shipped plans name its campaigns
+    for name in ("campaigns", "fx_rates"):  # the shipped plans name its campaigns; the sample has three currencies
+        (folder / f"{name}.csv").write_bytes((SAMPLE / f"{name}.csv").read_bytes())
     return folder
 
 
@@ -202,7 +203,8 @@ def test_parquet_inputs_stream_to_the_same_files(tmp_path: Path, monkeypatch, bl
         if name == "sales":  # a bad row, late in the file, so a later block rejects it
             frame = frame.with_columns(amount=pl.when(pl.int_range(pl.len()) == 3000).then(-1.0).otherwise(pl.col("amount")))
         frame.write_parquet(data / f"{name}.parquet", row_group_size=500)
-    (data / "campaigns.csv").write_bytes((SAMPLE / "campaigns.csv").read_bytes())
+    for name in ("campaigns", "fx_rates"):
+        (data / f"{name}.csv").write_bytes((SAMPLE / f"{name}.csv").read_bytes())
     assert_same_run(data, tmp_path, "--skip-invalid", block_bytes=block_bytes, monkeypatch=monkeypatch, succeeds=True)
     assert "sales.parquet,3001,amount" in (tmp_path / "memory" / "2026-10" / "exceptions.csv").read_text()
 

@@ -82,6 +82,9 @@ def _c(value: float) -> str:
     return numbers.coordinate(value)
 
 
+EACH_CURRENCY = "each rep's plan currency"  # the unit of a pay axis when reps are paid in several
+
+
 def _scatter(report: AlignmentReport, chart_id: str, title: str, n: str, value: str, x_label: str,
              x_ticks: list[tuple[float, str]], x_range: tuple[float, float], teams: dict[str, str]) -> str:
     rules = report.rules
@@ -90,7 +93,8 @@ def _scatter(report: AlignmentReport, chart_id: str, title: str, n: str, value: 
         _flags=pl.format("{} ({})", "signal", "window").unique(maintain_order=True).str.join(", "),
         _behaviour=(pl.col("signal") != "thin_survey").any(),
     )
-    unit = f" {report.currency}" if report.currency else ""
+    # one currency: the report's; several: each point names its rep's own (the axis mixes them, never a sum)
+    unit = pl.lit(f" {report.currency}") if report.currency else pl.lit(" ") + pl.col("currency")
     points = (
         reps.join(flagged, on="rep_id", how="left")
         .with_columns(
@@ -98,7 +102,7 @@ def _scatter(report: AlignmentReport, chart_id: str, title: str, n: str, value: 
             _y=pl.col("payout").cast(pl.Float64),  # geometry only
             _tip=pl.format(
                 "{} {}, {}: payout {}{}, {} ({} answers){}",
-                "rep_id", "name", "team", money_text(pl.col("payout")), pl.lit(unit), measure_text(value),
+                "rep_id", "name", "team", money_text(pl.col("payout")), unit, measure_text(value),
                 n, pl.when(pl.col("_flags").is_not_null()).then(pl.lit("; flags: ") + pl.col("_flags")).otherwise(pl.lit("")),
             ),
         )
@@ -121,8 +125,8 @@ def _scatter(report: AlignmentReport, chart_id: str, title: str, n: str, value: 
     out.append(f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{HEIGHT - BOTTOM}"/>')
     out.append(f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - 12}" text-anchor="middle">{_e(x_label)}</text>')
     mid = (TOP + HEIGHT - BOTTOM) / 2
-    out.append(f'<text x="16" y="{_c(mid)}" text-anchor="middle" transform="rotate(-90 16 {_c(mid)})">'
-               f'{_e("payout (" + report.currency + ")" if report.currency else "payout")}</text>')
+    y_label = f"payout ({report.currency or EACH_CURRENCY})"
+    out.append(f'<text x="16" y="{_c(mid)}" text-anchor="middle" transform="rotate(-90 16 {_c(mid)})">{_e(y_label)}</text>')
     for rep_id, team, x, y, tip, flag, behaviour in points.rows():  # a small, computed frame: one row per rep
         cx, cy = _c(xa.at(x)), _c(ya.at(y))
         out.append(
@@ -228,7 +232,7 @@ def render(report: AlignmentReport) -> str:
         f" {thin} more rep{'s have' if thin != 1 else ' has'} a wide CSAT interval holding no band edge "
         "(the multiplier is the same at either end): not flagged." if thin else ""
     )
-    unit = f"Amounts in {_e(report.currency)}. " if report.currency else ""
+    unit = f"Amounts in {_e(report.currency)}. " if report.currency else "Amounts are in each rep's plan currency, never added across currencies. "
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>Alignment {_e(report.period.label)}</title>'

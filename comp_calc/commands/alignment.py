@@ -133,7 +133,7 @@ def _percent(column: str) -> pl.Expr:
 def show(report: lib.AlignmentReport, period_was_default: bool, skipped: int) -> None:
     out = render.console()
     trl = report.trailing
-    unit = f"; amounts in {report.currency}" if report.currency else ""
+    unit = f"; amounts in {report.currency}" if report.currency else "; amounts in each rep's plan currency"
     out.print(
         Text.assemble(
             ("Alignment ", "bold"),
@@ -201,11 +201,15 @@ def _plans(out: Console, report: lib.AlignmentReport) -> None:
     frame = frame.with_columns(
         finding=pl.when(pl.col("volume_only")).then(pl.lit("VOLUME-ONLY")).otherwise(pl.lit("ok"))
     )
+    several = not report.currency  # reps paid in several currencies: a row says each plan's (a plan has one)
+    if several:
+        frame = frame.join(report.trailing.reps.select("plan", "currency").unique("plan"), on="plan", how="left")
     bonuses = bool((trl["outcome_bonus"] != 0).any())  # the row (and its term) only where a plan paid one
     forfeited = bool((trl["holdback_forfeited"] != 0).any())  # likewise: only where a held part was lost
     activity = bool((trl["activity_bonus"] != 0).any())  # likewise the activity bonuses, beside volume pay
     measures = {
-        "versions": "versions", "reps": "reps", "volume_pay": _money("volume pay", report),
+        "versions": "versions", "reps": "reps", **({"currency": "currency"} if several else {}),
+        "volume_pay": _money("volume pay", report),
         **({"activity_bonus": _money("activity bonuses", report)} if activity else {}),
         "quality_effect": _money("quality multiplier, net", report),
         "relationship_pay": _money("relationship credit", report), "clawbacks": _money("clawbacks", report),

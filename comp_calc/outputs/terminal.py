@@ -230,15 +230,20 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
 
 
 def _rollup_table(groups: pl.DataFrame, by: str, say) -> None:
-    """The `--by` rollup under the summary table."""
+    """The `--by` rollup under the summary table: one row per group and currency, with a
+    currency column when there are several."""
     out.print()
     if by == "team":
         say("By team")
     else:
         say("By manager: each manager with everyone below (a rep counts under every manager above it)")
+    several = groups["currency"].n_unique() > 1
+    if several:
+        say("A group with reps paid in several currencies has one row per currency.")
     shown = groups.select(
         pl.col("group").alias("team" if by == "team" else "manager"),
         *([] if by == "team" else ["name"]),
+        *([pl.col("currency").alias("cur.")] if several else []),
         pl.col("reps").cast(pl.String),
         pl.col("credited").round(2).cast(pl.Decimal(38, 2)).cast(pl.String),
         *[money_text(pl.col(c)).alias(c) for c in ROLLUP_MONEY],

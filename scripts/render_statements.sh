@@ -4,14 +4,14 @@
 #
 #   scripts/render_statements.sh [REP] [PERIOD] [OUT]
 #
-# REP defaults to R0034 (an outbound rep: relationship credit with 4 decimals),
+# REP defaults to R0023 (a monthly outbound rep with relationship credit lines),
 # PERIOD to 2026-10, OUT to /tmp/comp-calc-statements. Needs comp-calc installed
 # (pip install -e .) and Chromium (Debian: apt-get install chromium). Writes
 # OUT/PERIOD/statements/*.html, OUT/REP.png and OUT/REP.pdf, and prints the PDF's
 # page size when pdfinfo (poppler-utils) is there.
 set -euo pipefail
 
-rep=${1:-R0034}
+rep=${1:-R0023}
 period=${2:-2026-10}
 out=${3:-/tmp/comp-calc-statements}
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -12,7 +12,9 @@ Before returning, the run reconciles with itself (`comp_calc.reconcile`). Stages
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,7 +34,7 @@ from comp_calc.steps import (
 from comp_calc.data.closed import ClosedPeriods
 from comp_calc.steps import currency, restatement
 from comp_calc.steps.kinds import COLUMN, ORDER, SECTION6_COLUMNS
-from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, dec
+from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, UnitTypes, dec, from_units, pricing_units, units
 from comp_calc.steps.params import PlanTables, build_tables, plan_scales
 
 MIN_INTEGER_DIGITS = 10  # least room for the integer part; larger values that do not fit raise overflow, caught below
@@ -63,7 +65,7 @@ class RunResult:
         starts = [p.start for p in self.periods]
         days = pl.col("p_start").replace_strict(starts, [p.days for p in self.periods], return_dtype=pl.Int64)
         base = rate.base_commission(self.tables.scales, days)
-        commission = self.commission_lines.lazy().with_columns(
+        commission = in_decimal(self.commission_lines.lazy(), self.tables.scales).with_columns(
             order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), base=base
         ).drop("base_d")
         period = pl.col("p_start").replace_strict(starts, [p.label for p in self.periods], return_dtype=pl.String)
@@ -73,6 +75,16 @@ class RunResult:
     def lines(self) -> pl.DataFrame:
         """Every line of every computed period as one frame (costly on large runs: prefer scan_lines)."""
         return self.scan_lines().collect()
+
+
+def in_decimal(commissions: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
+    """Commission lines with `run_from`, `run_to` and `base_d` as Decimal columns: as they are after
+    Decimal pricing, else the Decimals their integer units stand for (`exact.from_units`), of the
+    same scales as the Decimal path's, so that both read alike."""
+    schema = commissions.collect_schema()
+    scale = {"run_from": scales.scaled_credit, "run_to": scales.scaled_credit, "base_d": scales.base}
+    integers = [c for c in scale if schema[c].is_integer()]
+    return commissions.with_columns(from_units(pl.col(c), scale[c]) for c in integers) if integers else commissions
 
 
 def _scale(frame: pl.DataFrame, column: str) -> int:
@@ -180,6 +192,8 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         spif_kept.append(spifs if last else spifs.filter(pl.col("cancelled_on").is_not_null()))
     if any(m.height for m in missing):
         raise InputError(missing_rate_problems(pl.concat(missing), inputs, end))
+    if len({(k.schema["run_to"], k.schema["base_d"]) for k in kept}) > 1:  # turns priced alike or not: one dtype for all
+        kept = [in_decimal(k.lazy(), scales).collect() for k in kept]
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
     if reports.height:  # step 4d: override lines of every period, from the net credits of all turns
         lines = override.override_lines(grid.lazy(), pairs, override.add_up(net_sums), reps, converting).collect()
@@ -413,16 +427,20 @@ def _commissions(
         .collect()
     )
     columns = ["line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION, *_converted(credit_lines.columns)]
-    lines, at = attainment.gather_rep_periods(credit_lines, columns, grid, table, periods)
     products = credit_lines["product"].unique().sort()
     rates = rate.rate_table(tables.rates, bands, n_bands, products, scales)
+    types = _unit_types(credit_lines, table, rates, n_bands, scales, periods) if INTEGER_PRICING else None
+    if types:  # the small tables' quantities as integer units, before they are gathered onto the lines
+        table, rates = _units_tables(table, rates, n_bands, scales, types)
+    lines, at = attainment.gather_rep_periods(credit_lines, columns, grid, table, periods)
     line_rates = rate.line_rates(rates, at["pv"], lines["product"], products)
+    commission = [quality.line_commission_units(scales, types)] if types else quality.line_commission(scales)
     priced = (
         pl.concat([lines.select("credited"), at, line_rates], how="horizontal")
         .lazy()
-        .pipe(attainment.running_credit, scales, "row")  # step 2
-        .with_columns(base_d=rate.base_times_days(n_bands, scales))  # step 3
-        .with_columns(quality.line_commission(scales))  # step 4
+        .pipe(attainment.running_credit, scales, "row", types)  # step 2
+        .with_columns(base_d=rate.base_times_days(n_bands, scales, types))  # step 3
+        .with_columns(commission)  # step 4
         .select(
             "p_start", "pv", "p_days", "rounding", "run_from", "run_to", "rate", "qm_used",
             "base_d",  # the base commission (before quality) times D, exact; see RunResult.scan_lines
@@ -432,6 +450,58 @@ def _commissions(
         .rechunk()
     )
     return pl.concat([lines, priced], how="horizontal")
+
+
+# Steps 2-4 price lines as integers of known scale when `exact.pricing_units` proves it safe (see
+# `comp_calc.steps.exact`), else as Decimal; the same numbers either way. Tests switch it off to
+# compare the two paths.
+INTEGER_PRICING = True
+
+
+def _max_units(frame: pl.DataFrame, columns: list[str], scale: int) -> int:
+    """The largest magnitude among `columns` of `frame` (Decimal, scale <= `scale`) in units of 10^-scale (0: none)."""
+    if not columns or not frame.height:
+        return 0
+    found = frame.select(pl.max_horizontal(pl.col(c).abs().max() for c in columns)).item()
+    return 0 if found is None else math.ceil(Decimal(found).scaleb(scale))
+
+
+def _unit_types(
+    credit_lines: pl.DataFrame, table: pl.DataFrame, rates: pl.DataFrame, bands: int, scales: Scales, periods: list[Period]
+) -> UnitTypes | None:
+    """The integer types this turn's lines are priced in (`exact.pricing_units`; None: Decimal)."""
+    try:
+        credit_sum = credit_lines.select(pl.col("credited").abs().sum()).item()
+    except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
+        return None  # too large even to add up: the Decimal path says so
+    edges = [f"{side}_{b}" for b in range(bands) for side in ("lo", "hi")]
+    qm = table.select(pl.col("quality_multiplier").fill_null(1).cast(dec(scales.quality_multiplier)))
+    return pricing_units(
+        scales,
+        credit_max=_max_units(credit_lines, ["credited"], scales.credited),
+        credit_sum=math.ceil(Decimal(credit_sum or 0).scaleb(scales.credited)),
+        days_max=max(p.days for p in periods),
+        edge_max=_max_units(table, edges, scales.scaled_credit),
+        rx_max=_max_units(rates, [f"rate_x_multiplier_{b}" for b in range(bands)], scales.rate + scales.tier_multiplier),
+        qm_max=max(1, _max_units(qm, ["quality_multiplier"], scales.quality_multiplier)),
+        bands=bands,
+    )
+
+
+def _units_tables(
+    table: pl.DataFrame, rates: pl.DataFrame, bands: int, scales: Scales, types: UnitTypes
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rep-period table and the rate table with what pricing reads as integer units: band
+    edges (of `scales.scaled_credit`), rate x multiplier (of rate + tier multiplier), the quality
+    multiplier applied (`qm_units`, 1 where none); `qm_used` stays the Decimal that lines show."""
+    one = pl.lit(1, dtype=dec(scales.quality_multiplier))
+    table = table.with_columns(
+        *[units(pl.col(f"{side}_{b}"), scales.scaled_credit, types.running) for b in range(bands) for side in ("lo", "hi")],
+        qm_used=pl.col("quality_multiplier").fill_null(one),
+    ).with_columns(qm_units=units(pl.col("qm_used"), scales.quality_multiplier, types.products)).drop("quality_multiplier")
+    rx = scales.rate + scales.tier_multiplier
+    rates = rates.with_columns(units(pl.col(f"rate_x_multiplier_{b}"), rx, types.products) for b in range(bands))
+    return table, rates
 
 
 def _finish(

@@ -34,14 +34,14 @@ import polars as pl
 
 from comp_calc.errors import ReconciliationError
 from comp_calc.periods import MONTH, Period
-from comp_calc.steps.exact import Scales, dec, div_round, round_to
+from comp_calc.steps.exact import Scales, UnitTypes, dec, div_round, round_to, units
 from comp_calc.steps.params import PlanTables, month_number, wide_by_version
 
 
 RETRO = "retro"  # a rep-period table column, present only when some plan version is retroactive
 
 
-def running_credit(lines: pl.LazyFrame, scales: Scales, rep_period: str) -> pl.LazyFrame:
+def running_credit(lines: pl.LazyFrame, scales: Scales, rep_period: str, types: UnitTypes | None = None) -> pl.LazyFrame:
     """Add `run_from`, `run_to`: the running credit before and after each line, times D.
 
     `lines` must be in line_no (attainment) order; a window over `rep_period` (one
@@ -49,23 +49,29 @@ def running_credit(lines: pl.LazyFrame, scales: Scales, rep_period: str) -> pl.L
     every line of the rep-period. When the lines carry `retro` (see `rep_period_table`),
     the band edges `lo_b`, `hi_b` of retroactive rep-periods are collapsed onto the band
     of the period's total credit (`retroactive_bands`).
+
+    `types` (the integer path, see `exact.pricing_units`): the running credit as integers of type
+    `types.running` counting units of `scales.scaled_credit` (`exact.units`; the edges must then
+    be such units too); None: Decimal.
     """
     s = scales.scaled_credit
-    scaled = pl.col("credited").cast(dec(s)) * pl.col("p_days")
+    credit = units(pl.col("credited"), s, types.running) if types else pl.col("credited").cast(dec(s))
+    scaled = credit * pl.col("p_days")
     out = lines.with_columns(run_to=scaled.cum_sum().over(rep_period)).with_columns(run_from=pl.col("run_to") - scaled)
     names = lines.collect_schema().names()
     if RETRO in names:
         bands = sum(1 for c in names if c.startswith("lo_"))
-        out = out.with_columns(retroactive_bands(bands, scaled.sum().over(rep_period), scales))
+        out = out.with_columns(retroactive_bands(bands, scaled.sum().over(rep_period), scales, types))
     return out
 
 
-def retroactive_bands(bands: int, total: pl.Expr, scales: Scales) -> list[pl.Expr]:
+def retroactive_bands(bands: int, total: pl.Expr, scales: Scales, types: UnitTypes | None = None) -> list[pl.Expr]:
     """`lo_b`, `hi_b` (see `band_edges`) as `band_piece` needs them on lines with `retro`:
     unchanged on a marginal rep-period; on a retroactive one, the band [lower, upper) that
     holds `total` (the rep-period's final credit, times D; compared exactly) becomes
-    [0, open) and every other band is absent, so the whole line lands in that band."""
-    zero = pl.lit(0, dtype=dec(scales.scaled_credit))
+    [0, open) and every other band is absent, so the whole line lands in that band.
+    `types`: edges and total are integer units (see `running_credit`)."""
+    zero = pl.lit(0, dtype=types.running if types else dec(scales.scaled_credit))
     marginal = ~pl.col(RETRO).fill_null(False)
     edges = []
     for b in range(bands):

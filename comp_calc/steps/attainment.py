@@ -142,7 +142,10 @@ def rep_period_rows(credit_lines: pl.DataFrame, run_reps: pl.Series, periods: li
     """
     n_periods = len(periods)
     index = period_index(pl.col("sold_on"), periods[0])
-    position = pl.col("rep_no").replace_strict(run_reps, pl.int_range(len(run_reps), eager=True), default=None)
+    # a rep's position among the run reps, looked up by rep_no (a small integer) rather than hashed
+    size = max(run_reps.max() if len(run_reps) else -1, credit_lines["rep_no"].max() if credit_lines.height else -1) + 1
+    positions = pl.repeat(None, size, dtype=pl.Int64, eager=True).scatter(run_reps, pl.int_range(len(run_reps), eager=True))
+    position = pl.lit(positions).gather(pl.col("rep_no"))
     return credit_lines.select(
         row=position * n_periods + index, ok=position.is_not_null() & index.is_between(0, n_periods - 1)
     )

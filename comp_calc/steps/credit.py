@@ -91,19 +91,20 @@ def credit_lines(
     one numbering (every sale of an earlier turn sorts before this turn's).
 
     Not lazy inside: it collects the sales and the contacts (to check the order and to
-    look reps and settings up by position); the lines it returns are a lazy merge.
+    look reps and settings up by position) and builds the lines in one pass (`_lines`); the
+    LazyFrame it returns reads that frame.
     """
     rep_ids = reps["rep_id"]
     code = lambda col: pl.col(col).cast(pl.Enum(rep_ids)).to_physical().cast(pl.Int64)  # noqa: E731 - rep_no of a rep_id
     plans = reps["plan"].unique().sort()
     rep_plan = reps.select(pl.col("plan").cast(pl.Enum(plans)).to_physical().cast(pl.Int64))["plan"]
 
-    sales = sales.collect()
+    # one chunk per column (the in-memory engine does not split frames into morsels): the sales
+    # are gathered into lines below, and eager steps follow
+    sales = sales.collect(engine="in-memory")
     if not _in_sale_order(sales):  # exports are often in date and id order already: no copy then
         sales = sales.sort("sold_on", "sale_id")
-    sales = sales.lazy().with_columns(
-        sale_order=pl.int_range(pl.len(), dtype=pl.Int64), seller_no=code("rep_id")
-    ).rename({"rep_id": "seller_id"}).collect().rechunk()  # one chunk: eager steps follow
+    sales = sales.with_columns(seller_no=code("rep_id")).rename({"rep_id": "seller_id"})
     days = sales["sold_on"]
     first_month = days.min().year * 12 + days.min().month - 1 if sales.height else 0
     months = days.max().year * 12 + days.max().month - first_month if sales.height else 1
@@ -120,6 +121,7 @@ def credit_lines(
     sold = pl.col("sold_on")
     candidates = (
         sales.lazy()
+        .with_row_index("sale_order")
         .filter(pl.col("ob_share").is_not_null())
         .select("sale_order", "customer_id", "sold_on", *_OUTBOUND)
         .join(contacts.lazy(), on="customer_id")
@@ -144,35 +146,48 @@ def credit_lines(
         for name in ("contact_no", "contact_id", "contacted_on")
     }
     sales = sales.with_columns(**spread).with_columns(
-        split=pl.col("contact_no").is_not_null() & (pl.col("contact_no") != pl.col("seller_no")),
-        contact_rep=pl.lit(rep_ids).gather(pl.col("contact_no")),
+        split=(pl.col("contact_no").is_not_null() & (pl.col("contact_no") != pl.col("seller_no"))).fill_null(False)
     )
+    return _lines(sales, rep_ids, scales, first_sale).lazy()
 
+
+def _lines(sales: pl.DataFrame, rep_ids: pl.Series, scales: Scales, first_sale: int) -> pl.DataFrame:
+    """The credit lines of `sales` (in sale order, with `seller_no`, `split`, the outbound
+    settings and the latest qualifying contact) in line order, built in one pass: each column
+    of the sales is gathered once into line order (a split sale's relationship line first,
+    then its seller line), or taken as it is when no sale is split."""
+    n = sales.height
+    split = sales["split"]
     c = scales.credited
-    relationship_part = pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))
     common = ["sale_id", "customer_id", "product", "amount", "sold_on", "cancelled_on", "seller_id", "contact_id", "contacted_on"]
     common += ["currency"] if "currency" in sales.columns else []  # the sale's, as written (null: the seller's plan's)
-    seller_lines = sales.lazy().select(
-        (2 * (pl.col("sale_order") + first_sale) + 1).alias("line_no"),
-        pl.col("seller_id").alias("rep_id"),
-        pl.col("seller_no").alias("rep_no"),
-        pl.lit("seller").alias("role"),
+    sale_no = pl.int_range(n, dtype=pl.Int64, eager=True)
+    # a sale's seller line sits after every line of the sales before it and its own relationship line
+    seller_at = sale_no + split.cast(pl.Int64).cum_sum()
+    relationship_at = seller_at.filter(split) - 1
+    split_sales = sale_no.filter(split)
+    lines = n + split_sales.len()
+    if split_sales.len():
+        of_sale = pl.zeros(lines, pl.Int64, eager=True).scatter(seller_at, sale_no).scatter(relationship_at, split_sales)
+        relationship = pl.repeat(False, lines, eager=True).scatter(relationship_at, True)
+        frame = sales.select(*common, "seller_no", "contact_no").select(pl.all().gather(of_sale))
+    else:
+        of_sale, relationship, frame = sale_no, pl.repeat(False, n, eager=True), sales.select(*common, "seller_no", "contact_no")
+    # credited: the whole amount, but amount * share (relationship) and amount - amount * share (seller) of a split sale
+    whole = sales.select(pl.col("amount").cast(dec(c))).to_series()
+    credited = whole.gather(of_sale) if split_sales.len() else whole
+    if split_sales.len():
+        split_rows = sales.filter(split)
+        part = split_rows.select(pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))).to_series()
+        credited = credited.scatter(relationship_at, part).scatter(seller_at.filter(split), split_rows["amount"].cast(dec(c)) - part)
+    return frame.select(
+        (2 * (pl.lit(of_sale) + first_sale) + (~pl.lit(relationship)).cast(pl.Int64)).alias("line_no"),
+        pl.lit(rep_ids).gather(pl.when(pl.lit(relationship)).then(pl.col("contact_no")).otherwise(pl.col("seller_no"))).alias("rep_id"),
+        pl.when(pl.lit(relationship)).then(pl.col("contact_no")).otherwise(pl.col("seller_no")).alias("rep_no"),
+        pl.when(pl.lit(relationship)).then(pl.lit("relationship")).otherwise(pl.lit("seller")).alias("role"),
         *common,
-        pl.when(pl.col("split"))
-        .then(pl.col("amount").cast(dec(c)) - relationship_part)
-        .otherwise(pl.col("amount").cast(dec(c)))
-        .alias("credited"),
+        pl.lit(credited).alias("credited"),
     )
-    relationship_lines = sales.lazy().filter(pl.col("split")).select(
-        (2 * (pl.col("sale_order") + first_sale)).alias("line_no"),
-        pl.col("contact_rep").alias("rep_id"),
-        pl.col("contact_no").alias("rep_no"),
-        pl.lit("relationship").alias("role"),
-        *common,
-        relationship_part.alias("credited"),
-    )
-    # both are in line_no order already: a merge, not a sort
-    return seller_lines.merge_sorted(relationship_lines, key="line_no")
 
 
 def unbalanced_sales(credit_lines: pl.DataFrame, sales: int) -> int:

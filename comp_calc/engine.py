@@ -83,7 +83,7 @@ def in_decimal(commissions: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
     same scales as the Decimal path's, so that both read alike."""
     schema = commissions.collect_schema()
     scale = {"run_from": scales.scaled_credit, "run_to": scales.scaled_credit, "base_d": scales.base}
-    integers = [c for c in scale if schema[c].is_integer()]
+    integers = [c for c in scale if c in schema and schema[c].is_integer()]
     return commissions.with_columns(from_units(pl.col(c), scale[c]) for c in integers) if integers else commissions
 
 

@@ -34,7 +34,7 @@ from comp_calc.steps import (
 from comp_calc.data.closed import ClosedPeriods
 from comp_calc.steps import currency, restatement
 from comp_calc.steps.kinds import COLUMN, ORDER, SECTION6_COLUMNS
-from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, UnitTypes, dec, from_units, pricing_units, units
+from comp_calc.steps.exact import INT64_LIMIT, MAX_PRECISION, MONEY, Scales, UnitTypes, dec, from_units, pricing_units, units
 from comp_calc.steps.params import PlanTables, build_tables, plan_scales
 
 MIN_INTEGER_DIGITS = 10  # least room for the integer part; larger values that do not fit raise overflow, caught below
@@ -442,7 +442,7 @@ def _commissions(
         .with_columns(base_d=rate.base_times_days(n_bands, scales, types))  # step 3
         .with_columns(commission)  # step 4
         .select(
-            "p_start", "pv", "p_days", "rounding", "run_from", "run_to", "rate", "qm_used",
+            "p_start", "pv", "rounding", "run_from", "run_to", "rate", "qm_used",
             "base_d",  # the base commission (before quality) times D, exact; see RunResult.scan_lines
             "amount",
         )  # fmt: skip
@@ -498,10 +498,19 @@ def _units_tables(
     table = table.with_columns(
         *[units(pl.col(f"{side}_{b}"), scales.scaled_credit, types.running) for b in range(bands) for side in ("lo", "hi")],
         qm_used=pl.col("quality_multiplier").fill_null(one),
-    ).with_columns(qm_units=units(pl.col("qm_used"), scales.quality_multiplier, types.products)).drop("quality_multiplier")
+    ).drop("quality_multiplier")
+    # multipliers and rates are small numbers: Int64 where they fit (the products are formed in `types.products`)
+    qs = scales.quality_multiplier
+    table = table.with_columns(qm_units=units(pl.col("qm_used"), qs, _narrow(table, ["qm_used"], qs, types.products)))
     rx = scales.rate + scales.tier_multiplier
-    rates = rates.with_columns(units(pl.col(f"rate_x_multiplier_{b}"), rx, types.products) for b in range(bands))
+    columns = [f"rate_x_multiplier_{b}" for b in range(bands)]
+    rates = rates.with_columns(units(pl.col(c), rx, _narrow(rates, columns, rx, types.products)) for c in columns)
     return table, rates
+
+
+def _narrow(frame: pl.DataFrame, columns: list[str], scale: int, wide: pl.DataType) -> pl.DataType:
+    """Int64 when every value of `columns` fits it as units of `scale` (with the room of `exact.INT64_LIMIT`), else `wide`."""
+    return pl.Int64() if _max_units(frame, columns, scale) < INT64_LIMIT else wide
 
 
 def _finish(

@@ -180,13 +180,15 @@ def _lines(sales: pl.DataFrame, rep_ids: pl.Series, scales: Scales, first_sale: 
         split_rows = sales.filter(split)
         part = split_rows.select(pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))).to_series()
         credited = credited.scatter(relationship_at, part).scatter(seller_at.filter(split), split_rows["amount"].cast(dec(c)) - part)
-    return frame.select(
-        (2 * (pl.lit(of_sale) + first_sale) + (~pl.lit(relationship)).cast(pl.Int64)).alias("line_no"),
-        pl.lit(rep_ids).gather(pl.when(pl.lit(relationship)).then(pl.col("contact_no")).otherwise(pl.col("seller_no"))).alias("rep_id"),
-        pl.when(pl.lit(relationship)).then(pl.col("contact_no")).otherwise(pl.col("seller_no")).alias("rep_no"),
-        pl.when(pl.lit(relationship)).then(pl.lit("relationship")).otherwise(pl.lit("seller")).alias("role"),
+    relationship_line = pl.col("_relationship")
+    rep_no = pl.when(relationship_line).then(pl.col("contact_no")).otherwise(pl.col("seller_no"))
+    return frame.hstack([of_sale.alias("_sale"), relationship.alias("_relationship"), credited.alias("credited")]).select(
+        (2 * (pl.col("_sale") + first_sale) + (~relationship_line).cast(pl.Int64)).alias("line_no"),
+        pl.lit(rep_ids).gather(rep_no).alias("rep_id"),
+        rep_no.alias("rep_no"),
+        pl.when(relationship_line).then(pl.lit("relationship")).otherwise(pl.lit("seller")).alias("role"),
         *common,
-        pl.lit(credited).alias("credited"),
+        "credited",
     )
 
 

@@ -57,6 +57,8 @@ class RunResult:
     # (the grid is complete)
     complete: bool = True
     closed: ClosedPeriods | None = None  # the closed periods the requested period restates (step 9)
+    # where the commission lines' text is looked up (their `sale`, see `credit.describe`)
+    text: Text | None = None
 
     def scan_lines(self) -> pl.LazyFrame:
         """Every line with its `kind`, `order`, `period` and, on commission lines, `base`: the
@@ -65,9 +67,10 @@ class RunResult:
         starts = [p.start for p in self.periods]
         days = pl.col("p_start").replace_strict(starts, [p.days for p in self.periods], return_dtype=pl.Int64)
         base = rate.base_commission(self.tables.scales, days)
-        commission = in_decimal(self.commission_lines.lazy(), self.tables.scales).with_columns(
-            order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), base=base
-        ).drop("base_d")
+        commission = in_decimal(self.commission_lines.lazy(), self.tables.scales)
+        if self.text is not None:
+            commission = self.text.of(commission).select(*COMMISSION_COLUMNS, *_converted(self.commission_lines.columns))
+        commission = commission.with_columns(order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), base=base).drop("base_d")
         period = pl.col("p_start").replace_strict(starts, [p.label for p in self.periods], return_dtype=pl.String)
         return pl.concat([commission, self.other_lines.lazy()], how="diagonal_relaxed").with_columns(period=period)
 
@@ -75,6 +78,19 @@ class RunResult:
     def lines(self) -> pl.DataFrame:
         """Every line of every computed period as one frame (costly on large runs: prefer scan_lines)."""
         return self.scan_lines().collect()
+
+
+@dataclass(frozen=True)
+class Text:
+    """Where the text of lines that carry `sale` is looked up: the sales (`credit.coded_lines`)
+    and the rep ids (row = rep_no)."""
+
+    sales: pl.DataFrame
+    rep_ids: pl.Series
+
+    def of(self, lines: pl.LazyFrame, columns: list[str] | None = None) -> pl.LazyFrame:
+        """`lines` with their text (`credit.describe`), or only `columns` of it."""
+        return credit.describe(lines, self.sales, self.rep_ids, columns)
 
 
 def in_decimal(commissions: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
@@ -174,21 +190,22 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     spif_sums, spif_kept = [], []  # step 3b, kept as the commissions are
     calendar = inputs.campaigns.frame.lazy()
     pairs, reports, net_sums = _override_reports(grid, reps, tables)  # step 4d: who overrides whom
-    for credit_lines, count, until in _credit_turns(inputs, tables, reps, scales, periods, end, ignored["sales"]):
+    texts = _KeptSales()
+    for credit_lines, count, until, text in _credit_turns(inputs, tables, reps, scales, periods, end, ignored["sales"]):
         unbalanced += credit.unbalanced_sales(credit_lines, count)
-        credit_lines = _priced(credit_lines, pricing, reports, kind, first.start, net_sums, missing)
+        credit_lines = _priced(credit_lines, text, pricing, reports, kind, first.start, net_sums, missing)
         if credit_lines is None:
             continue  # reported below, with every other missing rate
-        commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)  # steps 2-4
+        commissions = _commissions(credit_lines, text, grid, qm, tables, scales, periods)  # steps 2-4
         del credit_lines
         sums.append(cap.earned(commissions.lazy()).collect())
-        held = holdback.holdback_lines(commissions.lazy(), tables.versions, kind, period.start).collect()
+        held = holdback.holdback_lines(commissions.lazy(), tables.versions, kind, period.start, text.of).collect()
         held_sums.append(holdback.per_rep_period(held.lazy()).collect())
         held_kept.append(held.filter(pl.col("p_start") == period.start) if streaming else held)
-        spifs = spif.spif_lines(commissions.lazy(), tables.campaigns, calendar, scales).collect()  # step 3b
-        spif_sums.append(spif.per_rep_period(spifs.lazy()).collect())
+        spifs = spif.spif_lines(text.of(commissions.lazy(), ["role", "product"]), tables.campaigns, calendar, scales, text.of).collect()
+        spif_sums.append(spif.per_rep_period(spifs.lazy()).collect())  # step 3b
         last = until == end
-        kept.append(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()))
+        kept.append(texts.keep(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()), text, last))
         spif_kept.append(spifs if last else spifs.filter(pl.col("cancelled_on").is_not_null()))
     if any(m.height for m in missing):
         raise InputError(missing_rate_problems(pl.concat(missing), inputs, end))
@@ -203,11 +220,12 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     summed = pl.concat([components, *held_sums], how="diagonal_relaxed")
     components = pl.concat([components, *held_kept], how="diagonal_relaxed")
     spifs = (spif_kept[0] if len(spif_kept) == 1 else pl.concat(spif_kept), pl.concat(spif_sums))
+    text = texts.text(reps["rep_id"])
     grid_df, lines = _finish(
-        grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind, spifs, summed, recorded, period
+        grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind, spifs, summed, recorded, period, text
     )  # steps 5-9
     _check(grid_df, inputs)
-    result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming, closed=closed)
+    result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming, closed=closed, text=text)
     reconcile(unbalanced, grid_df, result.scan_lines(), None if result.complete else period.start)
     return result
 
@@ -217,11 +235,36 @@ def _numbered(reps: pl.DataFrame) -> pl.DataFrame:
     return reps.sort("rep_id").with_row_index("rep_no").with_columns(pl.col("rep_no").cast(pl.Int64))
 
 
+class _KeptSales:
+    """The sales whose text the kept commission lines need, over the turns: all of a turn whose
+    lines are all kept, the few that a later cancellation claws back of the others."""
+
+    def __init__(self) -> None:
+        self.parts: list[pl.DataFrame] = []
+        self.height = 0
+
+    def keep(self, lines: pl.DataFrame, text: Text, every: bool) -> pl.DataFrame:
+        """`lines` of a turn whose text is `text`, with `sale` renumbered into the kept sales."""
+        if every:
+            sales, sale = text.sales, pl.col("sale")
+        else:
+            used = lines["sale"].unique().sort()
+            sales, sale = text.sales[used], pl.lit(used).search_sorted(pl.col("sale")).cast(pl.Int64)
+        self.parts.append(sales)
+        lines = lines.with_columns(sale=sale + self.height) if self.height or not every else lines
+        self.height += sales.height
+        return lines
+
+    def text(self, rep_ids: pl.Series) -> Text:
+        sales = self.parts[0] if len(self.parts) == 1 else pl.concat(self.parts) if self.parts else pl.DataFrame()
+        return Text(sales, rep_ids)
+
+
 def _credit_turns(
     inputs: Inputs, tables: PlanTables, reps: pl.DataFrame, scales: Scales, periods: list[Period], end: date, ignored: int
-) -> Iterator[tuple[pl.DataFrame, int, date]]:
+) -> Iterator[tuple[pl.DataFrame, int, date, Text]]:
     """Step 1, turn by turn: (the credit lines, in the sale's currency, how many sales they come
-    from, the turn's last day). Sales held in memory make one turn; sales on disk (a streaming
+    from, the turn's last day, where their text is looked up; see `credit.coded_lines`). Sales held in memory make one turn; sales on disk (a streaming
     run) one per period. A cancellation after `end` is not known yet. `ignored`: the sales
     dated after `end`."""
     streaming = bool(inputs.sales.parts)
@@ -237,12 +280,14 @@ def _credit_turns(
         # one chunk per column: eager operations on a frame of hundreds of chunks (what the
         # streaming engine returns) cost seconds each at millions of rows; the lines are not
         # kept here, so the caller can let them go
-        yield credit.credit_lines(sales, contacts, reps, tables.versions, scales, numbered).collect().rechunk(), count, until
+        lines, described = credit.coded_lines(sales, contacts, reps, tables.versions, scales, numbered)
+        yield lines.rechunk(), count, until, Text(described, reps["rep_id"])
         numbered += count
 
 
 def _priced(
     credit_lines: pl.DataFrame,
+    text: Text,
     pricing: currency.Pricing | None,
     reports: pl.DataFrame,
     kind: str,
@@ -256,14 +301,16 @@ def _priced(
     convert. The rates the lines or the net credits need and fx_rates.csv lacks go to
     `missing`; when there are any (of this turn or an earlier one), None: the run stops."""
     if reports.height:
-        net = override.net_credit(credit_lines.lazy(), reports, kind, first, pricing).collect()
+        described = text.of(credit_lines.lazy())  # only what the net credits read is looked up
+        net = override.net_credit(described, reports, kind, first, pricing).collect()
         if pricing is not None and net["unpriced"].sum():
-            missing.append(override.missing_rates(credit_lines.lazy(), reports, kind, first, pricing).collect())
+            missing.append(override.missing_rates(described, reports, kind, first, pricing).collect())
         net_sums.append(net)
     if pricing is None:
         return currency.as_is(credit_lines)
-    credit_lines = currency.in_rep_currency(credit_lines, pricing.reps, pricing.currencies, pricing.fx, pricing.scales)
-    missing.append(currency.missing_rates(credit_lines))
+    with_seller = text.of(credit_lines.lazy(), ["seller_no"]).collect()
+    credit_lines = currency.in_rep_currency(with_seller, pricing.reps, pricing.currencies, pricing.fx, pricing.scales).drop("seller_no")
+    missing.append(currency.missing_rates(text.of(credit_lines.lazy(), ["sale_id"])).collect())
     return None if any(m.height for m in missing) else credit_lines
 
 
@@ -302,8 +349,8 @@ def _missing_fx_rates(plans: PlanSet, inputs: Inputs, period: Period, first: Per
     if tables.versions["act_min_value"].is_not_null().any():
         missing.append(_missing_value_rates(grid.lazy(), inputs, end, pricing))
     _, reports, net_sums = _override_reports(grid, reps, tables)
-    for credit_lines, _, _ in _credit_turns(inputs, tables, reps, scales, periods, end, _rows_after(inputs.sales, end)):
-        _priced(credit_lines, pricing, reports, kind, first.start, net_sums, missing)
+    for credit_lines, _, _, text in _credit_turns(inputs, tables, reps, scales, periods, end, _rows_after(inputs.sales, end)):
+        _priced(credit_lines, text, pricing, reports, kind, first.start, net_sums, missing)
         net_sums.clear()
     found = [m for m in missing if m.height]
     return missing_rate_problems(pl.concat(found), inputs, end) if found else []
@@ -394,6 +441,13 @@ def _component_sums(components: pl.DataFrame, *more: pl.DataFrame) -> pl.LazyFra
 
 # descriptive columns a commission line carries from its credit line into the statement
 _DESCRIPTION = ["sale_id", "role", "customer_id", "contact_id", "seller_id"]
+# the text of a line, looked up by its `sale` (`credit.describe`) rather than stored on millions of lines
+_TEXT = ("rep_id", "product", *_DESCRIPTION)
+# a commission line's columns (RunResult.commission_lines stores `sale` in place of the `_TEXT` ones)
+COMMISSION_COLUMNS = [
+    "line_no", "rep_id", "rep_no", "sale", "p_start", "sold_on", "product", "credited", "rate", "quality_multiplier", "amount",
+    "base_d", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",
+]  # fmt: skip
 # SPEC 6.3 currency: the sale's currency, rate and credit, on the lines of a run that converts (absent otherwise)
 _CONVERTED = ["sale_currency", "fx_rate", "sale_credited"]
 
@@ -404,6 +458,7 @@ def _converted(columns: list[str]) -> list[str]:
 
 def _commissions(
     credit_lines: pl.DataFrame,
+    text: Text,
     grid: pl.DataFrame,
     qm: pl.DataFrame,
     tables: PlanTables,
@@ -426,14 +481,15 @@ def _commissions(
         .drop("rep_id", "rep_no", *[f"multiplier_{b}" for b in range(n_bands)])
         .collect()
     )
-    columns = ["line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION, *_converted(credit_lines.columns)]
-    products = credit_lines["product"].unique().sort()
+    columns = ["line_no", "rep_no", "sale", "sold_on", "cancelled_on", "credited", *_converted(credit_lines.columns)]
+    products = text.sales["product"].unique().sort()  # every sale has a line
     rates = rate.rate_table(tables.rates, bands, n_bands, products, scales)
     types = _unit_types(credit_lines, table, rates, n_bands, scales, periods) if INTEGER_PRICING else None
     if types:  # the small tables' quantities as integer units, before they are gathered onto the lines
         table, rates = _units_tables(table, rates, n_bands, scales, types)
     lines, at = attainment.gather_rep_periods(credit_lines, columns, grid, table, periods)
-    line_rates = rate.line_rates(rates, at["pv"], lines["product"], products)
+    product = text.sales.select(rate.product_code(products)).to_series().gather(lines["sale"])  # hashed once per sale
+    line_rates = rate.line_rates_by_code(rates, at["pv"], product, len(products))
     commission = [quality.line_commission_units(scales, types)] if types else quality.line_commission(scales)
     priced = (
         pl.concat([lines.select("credited"), at, line_rates], how="horizontal")
@@ -523,9 +579,10 @@ def _finish(
     scales: Scales,
     kind: str,
     spifs: tuple[pl.DataFrame, pl.DataFrame],
-    summed: pl.DataFrame | None = None,
-    recorded: tuple[pl.DataFrame, list[date]] | None = None,
-    period: Period | None = None,
+    summed: pl.DataFrame | None,
+    recorded: tuple[pl.DataFrame, list[date]],
+    period: Period,
+    text: Text,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Steps 5-8: the payouts grid (cap, clawbacks, balance, draw, the attainment shown) from
     `earned` (see `cap.earned`) and the commission lines, at least every one that a
@@ -567,7 +624,7 @@ def _finish(
         .sort("rep_no", "p_start")
         .collect()
     )
-    return g, _lines(g.lazy(), commissions, claw_lines.lazy(), components, (spif_lines, spif_claws))
+    return g, _lines(g.lazy(), commissions, claw_lines.lazy(), components, (spif_lines, spif_claws), text)
 
 
 def _present() -> pl.Expr:
@@ -612,17 +669,17 @@ def _lines(
     commissions: pl.DataFrame,
     claw_lines: pl.LazyFrame,
     components: pl.DataFrame,
-    spifs: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+    spifs: tuple[pl.DataFrame, pl.DataFrame],
+    text: Text,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(commission lines, every other kind's lines) of every computed period, unordered
-    (`outputs.lines.period_lines` orders one period's). The commission lines share the commissions' columns.
+    (`outputs.lines.period_lines` orders one period's). The commission lines share the commissions' columns,
+    with `sale` in place of their text (looked up in `text`, `RunResult.text`).
     `spifs` is (spif lines, their clawback lines): each carries its campaign as `reference` and
     `campaign_no`, its place in the plan's list, which orders the lines of one sale."""
-    commission = commissions.select(
-        "line_no", "rep_id", "rep_no", "p_start", "sold_on", "product", "credited", "rate",
-        pl.col("qm_used").alias("quality_multiplier"), "amount", "base_d", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",
-        *_converted(commissions.columns),
-    )  # fmt: skip
+    stored = [pl.col("qm_used").alias(c) if c == "quality_multiplier" else pl.col(c) for c in COMMISSION_COLUMNS if c not in _TEXT]
+    commission = commissions.select(*stored, *_converted(commissions.columns))
+    claw_lines = text.of(claw_lines, list(_TEXT))  # the clawback lines' text, looked up now (a few lines)
     periods = grid.select("p_start", "period").unique()
 
     def clawbacks(lines: pl.LazyFrame, *extra) -> pl.LazyFrame:
@@ -634,7 +691,7 @@ def _lines(
 
     claw = clawbacks(claw_lines, "held", *_converted(claw_lines.collect_schema().names()))
     spif_parts = []
-    if spifs is not None and spifs[0].height:
+    if spifs[0].height:
         campaign = (pl.col("campaign").alias("reference"), "campaign_no")
         spif_parts.append(spifs[0].lazy().with_columns(order=pl.lit(ORDER["spif"])).rename({"campaign": "reference"}).drop("rounding"))
         spif_parts.append(clawbacks(spifs[1].lazy(), *campaign))

@@ -53,12 +53,12 @@ def commission_part(result: RunResult, period: str | None = None, reps: tuple[in
     rows = commissions.lazy().select("rep_no", "line_no", "p_start").with_row_index("_i").filter(keep).sort("rep_no", "line_no")
     rows = rows.select("_i").collect().to_series()
     shown = [
-        "rep_id", "rep_no", "p_start", "sale_id", "role", "product", "credited", "rate", "quality_multiplier", "amount",
-        "contact_id", "seller_id", "sold_on", "run_from", "run_to",
+        "rep_no", "line_no", "sale", "p_start", "credited", "rate", "quality_multiplier", "amount", "sold_on", "run_from", "run_to",
         *[c for c in ("sale_currency", "fx_rate", "sale_credited") if c in commissions.columns],
     ]  # fmt: skip
-    lines = commissions.select(pl.col(shown).gather(rows))
-    lines = in_decimal(lines.lazy(), result.tables.scales).with_columns(
+    lines = commissions.select(pl.col(shown).gather(rows)).lazy()
+    text = ["rep_id", "sale_id", "role", "product", "contact_id", "seller_id"]
+    lines = result.text.of(in_decimal(lines, result.tables.scales), text).with_columns(
         order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), period=pl.lit(_label(result, period))
     ).collect()
     return tier_pieces(result, _with_currency(result, lines)).drop("run_from", "run_to")

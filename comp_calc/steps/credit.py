@@ -77,12 +77,47 @@ def credit_lines(
     scales: Scales,
     first_sale: int = 0,
 ) -> pl.LazyFrame:
-    """Credit lines of `sales`, in attainment order.
+    """Credit lines of `sales`, in attainment order, described: `coded_lines` with the text
+    columns of `describe` (rep_id, role, sale_id, customer_id, product, seller_id, contact_id)."""
+    lines, described = coded_lines(sales, contacts, reps, versions, scales, first_sale)
+    return describe(lines.lazy(), described, reps["rep_id"])
 
-    `reps` is sorted by rep_id and has `rep_no` = its row number. Columns: line_no,
-    rep_id, rep_no, role, sale_id, customer_id, product, amount, sold_on, cancelled_on,
-    seller_id, contact_id, contacted_on, currency (when the sales have it), credited, in the
-    sale's currency (`steps.currency` prices it in the receiving rep's).
+
+# what a line says of its sale, as text: looked up by the line's `sale` (see `describe`)
+DESCRIPTION = ["sale_id", "customer_id", "product", "seller_id", "contact_id"]
+
+
+def describe(lines: pl.LazyFrame, sales: pl.DataFrame, rep_ids: pl.Series, columns: list[str] | None = None) -> pl.LazyFrame:
+    """`lines` (with rep_no, line_no and `sale`, a row of `sales`, see `coded_lines`) with their
+    text: `rep_id` (of rep_no, a row of `rep_ids`), `role` (relationship for an even line_no,
+    seller for an odd one), the sale's `DESCRIPTION` columns and `seller_no`; or only `columns`.
+
+    Lazy lookups: a query computes only the columns it reads, on the rows it keeps (a filter on
+    other columns is applied first), so millions of lines need not carry their text.
+    """
+    looked_up = {
+        "rep_id": pl.lit(rep_ids).gather(pl.col("rep_no")),
+        "role": pl.when(pl.col("line_no") % 2 == 0).then(pl.lit("relationship")).otherwise(pl.lit("seller")),
+        **{c: pl.lit(sales[c]).gather(pl.col("sale")) for c in (*DESCRIPTION, "seller_no")},
+    }
+    return lines.with_columns(v.alias(c) for c, v in looked_up.items() if columns is None or c in columns)
+
+
+def coded_lines(
+    sales: pl.LazyFrame,
+    contacts: pl.LazyFrame,
+    reps: pl.DataFrame,
+    versions: pl.DataFrame,
+    scales: Scales,
+    first_sale: int = 0,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(credit lines of `sales` in attainment order, the sales they come from).
+
+    `reps` is sorted by rep_id and has `rep_no` = its row number. The lines' columns: line_no,
+    rep_no, `sale` (the sale's row in the sales returned), amount, sold_on, cancelled_on,
+    currency (when the sales have it), credited, in the sale's currency
+    (`steps.currency` prices it in the receiving rep's). No text: the sales returned (in sale
+    order, with `DESCRIPTION` and seller_no) give it, `describe` looks it up.
 
     line_no is the attainment order (sold_on, sale_id, role) as one integer: sales are
     numbered in (sold_on, sale_id) order, and a sale's lines get 2n (relationship, which
@@ -91,8 +126,7 @@ def credit_lines(
     one numbering (every sale of an earlier turn sorts before this turn's).
 
     Not lazy inside: it collects the sales and the contacts (to check the order and to
-    look reps and settings up by position) and builds the lines in one pass (`_lines`); the
-    LazyFrame it returns reads that frame.
+    look reps and settings up by position) and builds the lines in one pass (`_lines`).
     """
     rep_ids = reps["rep_id"]
     code = lambda col: pl.col(col).cast(pl.Enum(rep_ids)).to_physical().cast(pl.Int64)  # noqa: E731 - rep_no of a rep_id
@@ -148,18 +182,18 @@ def credit_lines(
     sales = sales.with_columns(**spread).with_columns(
         split=(pl.col("contact_no").is_not_null() & (pl.col("contact_no") != pl.col("seller_no"))).fill_null(False)
     )
-    return _lines(sales, rep_ids, scales, first_sale).lazy()
+    return _lines(sales, scales, first_sale), sales.select(*DESCRIPTION, "seller_no")
 
 
-def _lines(sales: pl.DataFrame, rep_ids: pl.Series, scales: Scales, first_sale: int) -> pl.DataFrame:
+def _lines(sales: pl.DataFrame, scales: Scales, first_sale: int) -> pl.DataFrame:
     """The credit lines of `sales` (in sale order, with `seller_no`, `split`, the outbound
     settings and the latest qualifying contact) in line order, built in one pass: each column
-    of the sales is gathered once into line order (a split sale's relationship line first,
-    then its seller line), or taken as it is when no sale is split."""
+    a line takes from its sale is gathered once into line order (a split sale's relationship
+    line first, then its seller line), or taken as it is when no sale is split."""
     n = sales.height
     split = sales["split"]
     c = scales.credited
-    common = ["sale_id", "customer_id", "product", "amount", "sold_on", "cancelled_on", "seller_id", "contact_id", "contacted_on"]
+    common = ["amount", "sold_on", "cancelled_on"]
     common += ["currency"] if "currency" in sales.columns else []  # the sale's, as written (null: the seller's plan's)
     sale_no = pl.int_range(n, dtype=pl.Int64, eager=True)
     # a sale's seller line sits after every line of the sales before it and its own relationship line
@@ -181,12 +215,10 @@ def _lines(sales: pl.DataFrame, rep_ids: pl.Series, scales: Scales, first_sale: 
         part = split_rows.select(pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))).to_series()
         credited = credited.scatter(relationship_at, part).scatter(seller_at.filter(split), split_rows["amount"].cast(dec(c)) - part)
     relationship_line = pl.col("_relationship")
-    rep_no = pl.when(relationship_line).then(pl.col("contact_no")).otherwise(pl.col("seller_no"))
-    return frame.hstack([of_sale.alias("_sale"), relationship.alias("_relationship"), credited.alias("credited")]).select(
-        (2 * (pl.col("_sale") + first_sale) + (~relationship_line).cast(pl.Int64)).alias("line_no"),
-        pl.lit(rep_ids).gather(rep_no).alias("rep_id"),
-        rep_no.alias("rep_no"),
-        pl.when(relationship_line).then(pl.lit("relationship")).otherwise(pl.lit("seller")).alias("role"),
+    return frame.hstack([of_sale.alias("sale"), relationship.alias("_relationship"), credited.alias("credited")]).select(
+        (2 * (pl.col("sale") + first_sale) + (~relationship_line).cast(pl.Int64)).alias("line_no"),
+        pl.when(relationship_line).then(pl.col("contact_no")).otherwise(pl.col("seller_no")).alias("rep_no"),
+        "sale",
         *common,
         "credited",
     )

@@ -42,17 +42,27 @@ def rate_table(rates: pl.DataFrame, bands: pl.DataFrame, n_bands: int, products:
     )
 
 
+def product_code(products: pl.Series) -> pl.Expr:
+    """On rows with `product`: its position in `products` (the sorted products of a `rate_table`)."""
+    return pl.col("product").cast(pl.Enum(products)).to_physical().cast(pl.Int64)
+
+
 def rate_row(products: pl.Series) -> pl.Expr:
     """On lines with `pv` and `product`: their row of `rate_table(..., products, ...)`
     (plan versions are numbered 0, 1, ... and every version has a row per product)."""
-    code = pl.col("product").cast(pl.Enum(products)).to_physical().cast(pl.Int64)
-    return pl.col("pv") * len(products) + code
+    return pl.col("pv") * len(products) + product_code(products)
 
 
 def line_rates(rates: pl.DataFrame, pv: pl.Series, product: pl.Series, products: pl.Series) -> pl.DataFrame:
     """Row for row with the lines whose plan version and product are `pv` and `product`: their
     row of `rates` (a `rate_table` over `products`) without its keys, gathered by position. Eager."""
-    rows = pl.DataFrame([pv.alias("pv"), product.alias("product")]).select(rate_row(products)).to_series()
+    code = pl.DataFrame([product.alias("product")]).select(product_code(products)).to_series()
+    return line_rates_by_code(rates, pv, code, len(products))
+
+
+def line_rates_by_code(rates: pl.DataFrame, pv: pl.Series, code: pl.Series, products: int) -> pl.DataFrame:
+    """`line_rates` of lines whose product is given by its `product_code` among `products` products."""
+    rows = pv * products + code
     return rates.drop("pv", "product").select(pl.all().gather(rows))
 
 

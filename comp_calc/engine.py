@@ -476,9 +476,11 @@ def _commissions(
     """
     keys = ["rep_no", "p_start"]
     table, bands, n_bands = attainment.rep_period_table(grid.lazy(), tables, scales)
+    one = pl.lit(1, dtype=dec(scales.quality_multiplier))
     table = (
         table.join(qm.lazy().select(*keys, "quality_multiplier"), on=keys, how="left", maintain_order="left")
         .drop("rep_id", "rep_no", *[f"multiplier_{b}" for b in range(n_bands)])
+        .with_columns(qm_used=pl.col("quality_multiplier").fill_null(one))  # the multiplier applied, as lines show it
         .collect()
     )
     columns = ["line_no", "rep_no", "sale", "sold_on", "cancelled_on", "credited", *_converted(credit_lines.columns)]
@@ -498,14 +500,16 @@ def _commissions(
         .with_columns(base_d=rate.base_times_days(n_bands, scales, types))  # step 3
         .with_columns(commission)  # step 4
         .select(
-            "p_start", "pv", "rounding", "run_from", "run_to", "rate", "qm_used",
+            "run_from", "run_to",
             "base_d",  # the base commission (before quality) times D, exact; see RunResult.scan_lines
             "amount",
         )  # fmt: skip
         .collect()
-        .rechunk()
+        .rechunk()  # only what was computed: what the lines take from `at` and `line_rates` is one chunk already
     )
-    return pl.concat([lines, priced], how="horizontal")
+    return pl.concat([lines, at.select("p_start", "pv", "rounding", "qm_used"), line_rates.select("rate"), priced], how="horizontal").select(
+        *lines.columns, "p_start", "pv", "rounding", "run_from", "run_to", "rate", "qm_used", "base_d", "amount"
+    )
 
 
 # Steps 2-4 price lines as integers of known scale when `exact.pricing_units` proves it safe (see
@@ -549,11 +553,9 @@ def _units_tables(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The rep-period table and the rate table with what pricing reads as integer units: band
     edges (of `scales.scaled_credit`), rate x multiplier (of rate + tier multiplier), the quality
-    multiplier applied (`qm_units`, 1 where none); `qm_used` stays the Decimal that lines show."""
-    one = pl.lit(1, dtype=dec(scales.quality_multiplier))
+    multiplier applied (`qm_units` of `qm_used`, 1 where none; `qm_used` stays the Decimal that lines show)."""
     table = table.with_columns(
         *[units(pl.col(f"{side}_{b}"), scales.scaled_credit, types.running) for b in range(bands) for side in ("lo", "hi")],
-        qm_used=pl.col("quality_multiplier").fill_null(one),
     ).drop("quality_multiplier")
     # multipliers and rates are small numbers: Int64 where they fit (the products are formed in `types.products`)
     qs = scales.quality_multiplier

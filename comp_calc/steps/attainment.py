@@ -30,6 +30,8 @@ edges at 4285.71... and 8571.43...; times D=28 those are 120000 and 240000.
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from comp_calc.errors import ReconciliationError
@@ -141,7 +143,15 @@ def rep_period_rows(credit_lines: pl.DataFrame, run_reps: pl.Series, periods: li
     Eager: the rows are used to gather, on frames already in memory.
     """
     n_periods = len(periods)
-    index = period_index(pl.col("sold_on"), periods[0])
+    # a day's period index, looked up by the day (an integer) among the few days the lines span
+    days = credit_lines["sold_on"]
+    first, last = days.min(), days.max()
+    if first is None:
+        index = pl.lit(None, dtype=pl.Int64)
+    else:
+        span = pl.date_range(first, last, eager=True)
+        by_day = pl.select(period_index(pl.lit(span), periods[0])).to_series()
+        index = pl.lit(by_day).gather(pl.col("sold_on").to_physical().cast(pl.Int64) - (first - date(1970, 1, 1)).days)
     # a rep's position among the run reps, looked up by rep_no (a small integer) rather than hashed
     size = max(run_reps.max() if len(run_reps) else -1, credit_lines["rep_no"].max() if credit_lines.height else -1) + 1
     positions = pl.repeat(None, size, dtype=pl.Int64, eager=True).scatter(run_reps, pl.int_range(len(run_reps), eager=True))

@@ -19,6 +19,8 @@ code per rep, per plan and month) rather than by joining on text.
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from comp_calc.data.contract import CHANNELS
@@ -143,7 +145,7 @@ def coded_lines(
     first_month = days.min().year * 12 + days.min().month - 1 if sales.height else 0
     months = days.max().year * 12 + days.max().month - first_month if sales.height else 1
     outbound = outbound_by_month(versions, plans.to_list(), first_month, months)
-    version_row = rep_plan.gather(sales["seller_no"]) * months + (sales.select(month_number(pl.col("sold_on"))).to_series() - first_month)
+    version_row = rep_plan.gather(sales["seller_no"]) * months + _month_index(days, first_month)
     sales = pl.concat([sales, outbound.select(pl.all().gather(version_row))], how="horizontal")
 
     contact_reps = reps.select("start_date", "end_date")
@@ -170,19 +172,30 @@ def coded_lines(
         )
         .sort("sale_order", "contacted_on", "contact_id")
         .unique(subset="sale_order", keep="last")
-        .select("sale_order", "contact_no", "contact_id", "contacted_on")
+        .select("sale_order", "contact_no", "contact_id")
         .collect()
     )
     # spread the (unique per sale) matches over the sales by position
     at = candidates["sale_order"]
     spread = {
         name: pl.repeat(None, sales.height, dtype=candidates.schema[name], eager=True).scatter(at, candidates[name])
-        for name in ("contact_no", "contact_id", "contacted_on")
+        for name in ("contact_no", "contact_id")
     }
     sales = sales.with_columns(**spread).with_columns(
         split=(pl.col("contact_no").is_not_null() & (pl.col("contact_no") != pl.col("seller_no"))).fill_null(False)
     )
     return _lines(sales, scales, first_sale), sales.select(*DESCRIPTION, "seller_no")
+
+
+def _month_index(days: pl.Series, first_month: int) -> pl.Series:
+    """`month_number` of each day minus `first_month`, looked up by the day among the few days
+    `days` span rather than computed from year and month on every row."""
+    first, last = days.min(), days.max()
+    if first is None:
+        return pl.Series([], dtype=pl.Int64)
+    span = pl.date_range(first, last, eager=True)
+    by_day = pl.select(month_number(pl.lit(span)) - first_month).to_series()
+    return by_day.gather(days.to_physical().cast(pl.Int64) - (first - date(1970, 1, 1)).days)
 
 
 def _lines(sales: pl.DataFrame, scales: Scales, first_sale: int) -> pl.DataFrame:
@@ -200,13 +213,14 @@ def _lines(sales: pl.DataFrame, scales: Scales, first_sale: int) -> pl.DataFrame
     seller_at = sale_no + split.cast(pl.Int64).cum_sum()
     relationship_at = seller_at.filter(split) - 1
     split_sales = sale_no.filter(split)
-    lines = n + split_sales.len()
     if split_sales.len():
-        of_sale = pl.zeros(lines, pl.Int64, eager=True).scatter(seller_at, sale_no).scatter(relationship_at, split_sales)
-        relationship = pl.repeat(False, lines, eager=True).scatter(relationship_at, True)
-        frame = sales.select(*common, "seller_no", "contact_no").select(pl.all().gather(of_sale))
+        of_sale = pl.zeros(n + split_sales.len(), pl.Int64, eager=True).scatter(seller_at, sale_no).scatter(relationship_at, split_sales)
+        frame = sales.select(pl.col(common).gather(of_sale))
+        # every line the seller's, but the relationship lines the contact's
+        rep_no = sales["seller_no"].gather(of_sale).scatter(relationship_at, sales["contact_no"].filter(split))
+        line_no = (2 * (of_sale + first_sale) + 1).scatter(relationship_at, 2 * (split_sales + first_sale))
     else:
-        of_sale, relationship, frame = sale_no, pl.repeat(False, n, eager=True), sales.select(*common, "seller_no", "contact_no")
+        of_sale, frame, rep_no, line_no = sale_no, sales.select(common), sales["seller_no"], 2 * (sale_no + first_sale) + 1
     # credited: the whole amount, but amount * share (relationship) and amount - amount * share (seller) of a split sale
     whole = sales.select(pl.col("amount").cast(dec(c))).to_series()
     credited = whole.gather(of_sale) if split_sales.len() else whole
@@ -214,14 +228,8 @@ def _lines(sales: pl.DataFrame, scales: Scales, first_sale: int) -> pl.DataFrame
         split_rows = sales.filter(split)
         part = split_rows.select(pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))).to_series()
         credited = credited.scatter(relationship_at, part).scatter(seller_at.filter(split), split_rows["amount"].cast(dec(c)) - part)
-    relationship_line = pl.col("_relationship")
-    return frame.hstack([of_sale.alias("sale"), relationship.alias("_relationship"), credited.alias("credited")]).select(
-        (2 * (pl.col("sale") + first_sale) + (~relationship_line).cast(pl.Int64)).alias("line_no"),
-        pl.when(relationship_line).then(pl.col("contact_no")).otherwise(pl.col("seller_no")).alias("rep_no"),
-        "sale",
-        *common,
-        "credited",
-    )
+    columns = [line_no.alias("line_no"), rep_no.alias("rep_no"), of_sale.alias("sale"), *frame.get_columns(), credited.alias("credited")]
+    return pl.DataFrame(columns)
 
 
 def unbalanced_sales(credit_lines: pl.DataFrame, sales: int) -> int:

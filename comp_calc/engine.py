@@ -470,7 +470,8 @@ def _commissions(
     Lines stay in line_no (attainment) order throughout, so the running credit is a
     window over that order and nothing is sorted or joined back by line. What a line
     needs from small tables is gathered by position instead of joined: its rep-period's
-    row of the grid (`attainment.gather_rep_periods`), its rate row (`rate.line_rates`).
+    row of the grid (`attainment.gather_rep_periods`), its rate row (`rate.rate_row`); what
+    only pricing reads of them is looked up inside the pricing query.
     Keeps `pv`, `run_from` and `run_to`, from which `outputs.lines.tier_pieces` rebuilds the tier
     pieces of the lines that are shown.
     """
@@ -489,14 +490,23 @@ def _commissions(
     types = _unit_types(credit_lines, table, rates, n_bands, scales, periods) if INTEGER_PRICING else None
     if types:  # the small tables' quantities as integer units, before they are gathered onto the lines
         table, rates = _units_tables(table, rates, n_bands, scales, types)
-    lines, at = attainment.gather_rep_periods(credit_lines, columns, grid, table, periods)
+    # what the lines keep of their rep-period and rate rows is gathered now; what only pricing reads
+    # (band edges, multipliers) is looked up inside the query, where it need not be held whole
+    priced_only = [c for c in table.columns if c.startswith(("lo_", "hi_")) or c in ("qm_units", "quality_multiplier")]
+    lines, at = attainment.gather_rep_periods(credit_lines, columns, grid, table.drop(priced_only), periods)
     product = text.sales.select(rate.product_code(products)).to_series().gather(lines["sale"])  # hashed once per sale
-    line_rates = rate.line_rates_by_code(rates, at["pv"], product, len(products))
+    rate_row = (at["pv"] * len(products) + product).alias("_rate_row")
+    line_rates = rates.select(pl.col("rate").gather(rate_row))
+    look_up = [pl.lit(table[c]).gather(pl.col("row")).alias(c) for c in priced_only]
+    look_up += [pl.lit(rates[c]).gather(pl.col("_rate_row")).alias(c) for c in rates.columns if c.startswith("rate_x_multiplier_")]
+    retro = attainment.RETRO in at.columns  # the retroactive bands need the edges beside the running credit
     commission = [quality.line_commission_units(scales, types)] if types else quality.line_commission(scales)
     priced = (
-        pl.concat([lines.select("credited"), at, line_rates], how="horizontal")
+        pl.concat([lines.select("credited"), at, rate_row.to_frame()], how="horizontal")
         .lazy()
+        .with_columns(look_up if retro else [])
         .pipe(attainment.running_credit, scales, "row", types)  # step 2
+        .with_columns([] if retro else look_up)
         .with_columns(base_d=rate.base_times_days(n_bands, scales, types))  # step 3
         .with_columns(commission)  # step 4
         .select(
@@ -507,7 +517,7 @@ def _commissions(
         .collect()
         .rechunk()  # only what was computed: what the lines take from `at` and `line_rates` is one chunk already
     )
-    return pl.concat([lines, at.select("p_start", "pv", "rounding", "qm_used"), line_rates.select("rate"), priced], how="horizontal").select(
+    return pl.concat([lines, at.select("p_start", "pv", "rounding", "qm_used"), line_rates, priced], how="horizontal").select(
         *lines.columns, "p_start", "pv", "rounding", "run_from", "run_to", "rate", "qm_used", "base_d", "amount"
     )
 

@@ -12,7 +12,9 @@ Before returning, the run reconciles with itself (`comp_calc.reconcile`). Stages
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,7 +34,7 @@ from comp_calc.steps import (
 from comp_calc.data.closed import ClosedPeriods
 from comp_calc.steps import currency, restatement
 from comp_calc.steps.kinds import COLUMN, ORDER, SECTION6_COLUMNS
-from comp_calc.steps.exact import MAX_PRECISION, MONEY, Scales, dec
+from comp_calc.steps.exact import INT64_LIMIT, MAX_PRECISION, MONEY, Scales, UnitTypes, dec, from_units, pricing_units, units
 from comp_calc.steps.params import PlanTables, build_tables, plan_scales
 
 MIN_INTEGER_DIGITS = 10  # least room for the integer part; larger values that do not fit raise overflow, caught below
@@ -55,6 +57,8 @@ class RunResult:
     # (the grid is complete)
     complete: bool = True
     closed: ClosedPeriods | None = None  # the closed periods the requested period restates (step 9)
+    # where the commission lines' text is looked up (their `sale`, see `credit.describe`)
+    text: Text | None = None
 
     def scan_lines(self) -> pl.LazyFrame:
         """Every line with its `kind`, `order`, `period` and, on commission lines, `base`: the
@@ -63,9 +67,10 @@ class RunResult:
         starts = [p.start for p in self.periods]
         days = pl.col("p_start").replace_strict(starts, [p.days for p in self.periods], return_dtype=pl.Int64)
         base = rate.base_commission(self.tables.scales, days)
-        commission = self.commission_lines.lazy().with_columns(
-            order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), base=base
-        ).drop("base_d")
+        commission = in_decimal(self.commission_lines.lazy(), self.tables.scales)
+        if self.text is not None:
+            commission = self.text.of(commission).select(*COMMISSION_COLUMNS, *_converted(self.commission_lines.columns))
+        commission = commission.with_columns(order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), base=base).drop("base_d")
         period = pl.col("p_start").replace_strict(starts, [p.label for p in self.periods], return_dtype=pl.String)
         return pl.concat([commission, self.other_lines.lazy()], how="diagonal_relaxed").with_columns(period=period)
 
@@ -73,6 +78,29 @@ class RunResult:
     def lines(self) -> pl.DataFrame:
         """Every line of every computed period as one frame (costly on large runs: prefer scan_lines)."""
         return self.scan_lines().collect()
+
+
+@dataclass(frozen=True)
+class Text:
+    """Where the text of lines that carry `sale` is looked up: the sales (`credit.coded_lines`)
+    and the rep ids (row = rep_no)."""
+
+    sales: pl.DataFrame
+    rep_ids: pl.Series
+
+    def of(self, lines: pl.LazyFrame, columns: list[str] | None = None) -> pl.LazyFrame:
+        """`lines` with their text (`credit.describe`), or only `columns` of it."""
+        return credit.describe(lines, self.sales, self.rep_ids, columns)
+
+
+def in_decimal(commissions: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
+    """Commission lines with `run_from`, `run_to` and `base_d` as Decimal columns: as they are after
+    Decimal pricing, else the Decimals their integer units stand for (`exact.from_units`), of the
+    same scales as the Decimal path's, so that both read alike."""
+    schema = commissions.collect_schema()
+    scale = {"run_from": scales.scaled_credit, "run_to": scales.scaled_credit, "base_d": scales.base}
+    integers = [c for c in scale if c in schema and schema[c].is_integer()]
+    return commissions.with_columns(from_units(pl.col(c), scale[c]) for c in integers) if integers else commissions
 
 
 def _scale(frame: pl.DataFrame, column: str) -> int:
@@ -162,24 +190,27 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     spif_sums, spif_kept = [], []  # step 3b, kept as the commissions are
     calendar = inputs.campaigns.frame.lazy()
     pairs, reports, net_sums = _override_reports(grid, reps, tables)  # step 4d: who overrides whom
-    for credit_lines, count, until in _credit_turns(inputs, tables, reps, scales, periods, end, ignored["sales"]):
+    texts = _KeptSales()
+    for credit_lines, count, until, text in _credit_turns(inputs, tables, reps, scales, periods, end, ignored["sales"]):
         unbalanced += credit.unbalanced_sales(credit_lines, count)
-        credit_lines = _priced(credit_lines, pricing, reports, kind, first.start, net_sums, missing)
+        credit_lines = _priced(credit_lines, text, pricing, reports, kind, first.start, net_sums, missing)
         if credit_lines is None:
             continue  # reported below, with every other missing rate
-        commissions = _commissions(credit_lines, grid, qm, tables, scales, periods)  # steps 2-4
+        commissions = _commissions(credit_lines, text, grid, qm, tables, scales, periods)  # steps 2-4
         del credit_lines
         sums.append(cap.earned(commissions.lazy()).collect())
-        held = holdback.holdback_lines(commissions.lazy(), tables.versions, kind, period.start).collect()
+        held = holdback.holdback_lines(commissions.lazy(), tables.versions, kind, period.start, text.of).collect()
         held_sums.append(holdback.per_rep_period(held.lazy()).collect())
         held_kept.append(held.filter(pl.col("p_start") == period.start) if streaming else held)
-        spifs = spif.spif_lines(commissions.lazy(), tables.campaigns, calendar, scales).collect()  # step 3b
-        spif_sums.append(spif.per_rep_period(spifs.lazy()).collect())
+        spifs = spif.spif_lines(text.of(commissions.lazy(), ["role", "product"]), tables.campaigns, calendar, scales, text.of).collect()
+        spif_sums.append(spif.per_rep_period(spifs.lazy()).collect())  # step 3b
         last = until == end
-        kept.append(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()))
+        kept.append(texts.keep(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()), text, last))
         spif_kept.append(spifs if last else spifs.filter(pl.col("cancelled_on").is_not_null()))
     if any(m.height for m in missing):
         raise InputError(missing_rate_problems(pl.concat(missing), inputs, end))
+    if len({(k.schema["run_to"], k.schema["base_d"]) for k in kept}) > 1:  # turns priced alike or not: one dtype for all
+        kept = [in_decimal(k.lazy(), scales).collect() for k in kept]
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
     if reports.height:  # step 4d: override lines of every period, from the net credits of all turns
         lines = override.override_lines(grid.lazy(), pairs, override.add_up(net_sums), reps, converting).collect()
@@ -189,11 +220,12 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     summed = pl.concat([components, *held_sums], how="diagonal_relaxed")
     components = pl.concat([components, *held_kept], how="diagonal_relaxed")
     spifs = (spif_kept[0] if len(spif_kept) == 1 else pl.concat(spif_kept), pl.concat(spif_sums))
+    text = texts.text(reps["rep_id"])
     grid_df, lines = _finish(
-        grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind, spifs, summed, recorded, period
+        grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind, spifs, summed, recorded, period, text
     )  # steps 5-9
     _check(grid_df, inputs)
-    result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming, closed=closed)
+    result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming, closed=closed, text=text)
     reconcile(unbalanced, grid_df, result.scan_lines(), None if result.complete else period.start)
     return result
 
@@ -203,11 +235,36 @@ def _numbered(reps: pl.DataFrame) -> pl.DataFrame:
     return reps.sort("rep_id").with_row_index("rep_no").with_columns(pl.col("rep_no").cast(pl.Int64))
 
 
+class _KeptSales:
+    """The sales whose text the kept commission lines need, over the turns: all of a turn whose
+    lines are all kept, the few that a later cancellation claws back of the others."""
+
+    def __init__(self) -> None:
+        self.parts: list[pl.DataFrame] = []
+        self.height = 0
+
+    def keep(self, lines: pl.DataFrame, text: Text, every: bool) -> pl.DataFrame:
+        """`lines` of a turn whose text is `text`, with `sale` renumbered into the kept sales."""
+        if every:
+            sales, sale = text.sales, pl.col("sale")
+        else:
+            used = lines["sale"].unique().sort()
+            sales, sale = text.sales[used], pl.lit(used).search_sorted(pl.col("sale")).cast(pl.Int64)
+        self.parts.append(sales)
+        lines = lines.with_columns(sale=sale + self.height) if self.height or not every else lines
+        self.height += sales.height
+        return lines
+
+    def text(self, rep_ids: pl.Series) -> Text:
+        sales = self.parts[0] if len(self.parts) == 1 else pl.concat(self.parts) if self.parts else pl.DataFrame()
+        return Text(sales, rep_ids)
+
+
 def _credit_turns(
     inputs: Inputs, tables: PlanTables, reps: pl.DataFrame, scales: Scales, periods: list[Period], end: date, ignored: int
-) -> Iterator[tuple[pl.DataFrame, int, date]]:
+) -> Iterator[tuple[pl.DataFrame, int, date, Text]]:
     """Step 1, turn by turn: (the credit lines, in the sale's currency, how many sales they come
-    from, the turn's last day). Sales held in memory make one turn; sales on disk (a streaming
+    from, the turn's last day, where their text is looked up; see `credit.coded_lines`). Sales held in memory make one turn; sales on disk (a streaming
     run) one per period. A cancellation after `end` is not known yet. `ignored`: the sales
     dated after `end`."""
     streaming = bool(inputs.sales.parts)
@@ -223,12 +280,14 @@ def _credit_turns(
         # one chunk per column: eager operations on a frame of hundreds of chunks (what the
         # streaming engine returns) cost seconds each at millions of rows; the lines are not
         # kept here, so the caller can let them go
-        yield credit.credit_lines(sales, contacts, reps, tables.versions, scales, numbered).collect().rechunk(), count, until
+        lines, described = credit.coded_lines(sales, contacts, reps, tables.versions, scales, numbered)
+        yield lines.rechunk(), count, until, Text(described, reps["rep_id"])
         numbered += count
 
 
 def _priced(
     credit_lines: pl.DataFrame,
+    text: Text,
     pricing: currency.Pricing | None,
     reports: pl.DataFrame,
     kind: str,
@@ -242,14 +301,16 @@ def _priced(
     convert. The rates the lines or the net credits need and fx_rates.csv lacks go to
     `missing`; when there are any (of this turn or an earlier one), None: the run stops."""
     if reports.height:
-        net = override.net_credit(credit_lines.lazy(), reports, kind, first, pricing).collect()
+        described = text.of(credit_lines.lazy())  # only what the net credits read is looked up
+        net = override.net_credit(described, reports, kind, first, pricing).collect()
         if pricing is not None and net["unpriced"].sum():
-            missing.append(override.missing_rates(credit_lines.lazy(), reports, kind, first, pricing).collect())
+            missing.append(override.missing_rates(described, reports, kind, first, pricing).collect())
         net_sums.append(net)
     if pricing is None:
         return currency.as_is(credit_lines)
-    credit_lines = currency.in_rep_currency(credit_lines, pricing.reps, pricing.currencies, pricing.fx, pricing.scales)
-    missing.append(currency.missing_rates(credit_lines))
+    with_seller = text.of(credit_lines.lazy(), ["seller_no"]).collect()
+    credit_lines = currency.in_rep_currency(with_seller, pricing.reps, pricing.currencies, pricing.fx, pricing.scales).drop("seller_no")
+    missing.append(currency.missing_rates(text.of(credit_lines.lazy(), ["sale_id"])).collect())
     return None if any(m.height for m in missing) else credit_lines
 
 
@@ -288,8 +349,8 @@ def _missing_fx_rates(plans: PlanSet, inputs: Inputs, period: Period, first: Per
     if tables.versions["act_min_value"].is_not_null().any():
         missing.append(_missing_value_rates(grid.lazy(), inputs, end, pricing))
     _, reports, net_sums = _override_reports(grid, reps, tables)
-    for credit_lines, _, _ in _credit_turns(inputs, tables, reps, scales, periods, end, _rows_after(inputs.sales, end)):
-        _priced(credit_lines, pricing, reports, kind, first.start, net_sums, missing)
+    for credit_lines, _, _, text in _credit_turns(inputs, tables, reps, scales, periods, end, _rows_after(inputs.sales, end)):
+        _priced(credit_lines, text, pricing, reports, kind, first.start, net_sums, missing)
         net_sums.clear()
     found = [m for m in missing if m.height]
     return missing_rate_problems(pl.concat(found), inputs, end) if found else []
@@ -380,6 +441,13 @@ def _component_sums(components: pl.DataFrame, *more: pl.DataFrame) -> pl.LazyFra
 
 # descriptive columns a commission line carries from its credit line into the statement
 _DESCRIPTION = ["sale_id", "role", "customer_id", "contact_id", "seller_id"]
+# the text of a line, looked up by its `sale` (`credit.describe`) rather than stored on millions of lines
+_TEXT = ("rep_id", "product", *_DESCRIPTION)
+# a commission line's columns (RunResult.commission_lines stores `sale` in place of the `_TEXT` ones)
+COMMISSION_COLUMNS = [
+    "line_no", "rep_id", "rep_no", "sale", "p_start", "sold_on", "product", "credited", "rate", "quality_multiplier", "amount",
+    "base_d", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",
+]  # fmt: skip
 # SPEC 6.3 currency: the sale's currency, rate and credit, on the lines of a run that converts (absent otherwise)
 _CONVERTED = ["sale_currency", "fx_rate", "sale_credited"]
 
@@ -390,6 +458,7 @@ def _converted(columns: list[str]) -> list[str]:
 
 def _commissions(
     credit_lines: pl.DataFrame,
+    text: Text,
     grid: pl.DataFrame,
     qm: pl.DataFrame,
     tables: PlanTables,
@@ -401,37 +470,115 @@ def _commissions(
     Lines stay in line_no (attainment) order throughout, so the running credit is a
     window over that order and nothing is sorted or joined back by line. What a line
     needs from small tables is gathered by position instead of joined: its rep-period's
-    row of the grid (`attainment.gather_rep_periods`), its rate row (`rate.line_rates`).
+    row of the grid (`attainment.gather_rep_periods`), its rate row (`rate.rate_row`); what
+    only pricing reads of them is looked up inside the pricing query.
     Keeps `pv`, `run_from` and `run_to`, from which `outputs.lines.tier_pieces` rebuilds the tier
     pieces of the lines that are shown.
     """
     keys = ["rep_no", "p_start"]
     table, bands, n_bands = attainment.rep_period_table(grid.lazy(), tables, scales)
+    one = pl.lit(1, dtype=dec(scales.quality_multiplier))
     table = (
         table.join(qm.lazy().select(*keys, "quality_multiplier"), on=keys, how="left", maintain_order="left")
         .drop("rep_id", "rep_no", *[f"multiplier_{b}" for b in range(n_bands)])
+        .with_columns(qm_used=pl.col("quality_multiplier").fill_null(one))  # the multiplier applied, as lines show it
         .collect()
     )
-    columns = ["line_no", "rep_id", "rep_no", "product", "sold_on", "cancelled_on", "credited", *_DESCRIPTION, *_converted(credit_lines.columns)]
-    lines, at = attainment.gather_rep_periods(credit_lines, columns, grid, table, periods)
-    products = credit_lines["product"].unique().sort()
+    columns = ["line_no", "rep_no", "sale", "sold_on", "cancelled_on", "credited", *_converted(credit_lines.columns)]
+    products = text.sales["product"].unique().sort()  # every sale has a line
     rates = rate.rate_table(tables.rates, bands, n_bands, products, scales)
-    line_rates = rate.line_rates(rates, at["pv"], lines["product"], products)
+    types = _unit_types(credit_lines, table, rates, n_bands, scales, periods) if INTEGER_PRICING else None
+    if types:  # the small tables' quantities as integer units, before they are gathered onto the lines
+        table, rates = _units_tables(table, rates, n_bands, scales, types)
+    # what the lines keep of their rep-period and rate rows is gathered now; what only pricing reads
+    # (band edges, multipliers) is looked up inside the query, where it need not be held whole
+    priced_only = [c for c in table.columns if c.startswith(("lo_", "hi_")) or c in ("qm_units", "quality_multiplier")]
+    lines, at = attainment.gather_rep_periods(credit_lines, columns, grid, table.drop(priced_only), periods)
+    product = text.sales.select(rate.product_code(products)).to_series().gather(lines["sale"])  # hashed once per sale
+    rate_row = (at["pv"] * len(products) + product).alias("_rate_row")
+    line_rates = rates.select(pl.col("rate").gather(rate_row))
+    look_up = [pl.lit(table[c]).gather(pl.col("row")).alias(c) for c in priced_only]
+    look_up += [pl.lit(rates[c]).gather(pl.col("_rate_row")).alias(c) for c in rates.columns if c.startswith("rate_x_multiplier_")]
+    retro = attainment.RETRO in at.columns  # the retroactive bands need the edges beside the running credit
+    commission = [quality.line_commission_units(scales, types)] if types else quality.line_commission(scales)
     priced = (
-        pl.concat([lines.select("credited"), at, line_rates], how="horizontal")
+        pl.concat([lines.select("credited"), at, rate_row.to_frame()], how="horizontal")
         .lazy()
-        .pipe(attainment.running_credit, scales, "row")  # step 2
-        .with_columns(base_d=rate.base_times_days(n_bands, scales))  # step 3
-        .with_columns(quality.line_commission(scales))  # step 4
+        .with_columns(look_up if retro else [])
+        .pipe(attainment.running_credit, scales, "row", types)  # step 2
+        .with_columns([] if retro else look_up)
+        .with_columns(base_d=rate.base_times_days(n_bands, scales, types))  # step 3
+        .with_columns(commission)  # step 4
         .select(
-            "p_start", "pv", "p_days", "rounding", "run_from", "run_to", "rate", "qm_used",
+            "run_from", "run_to",
             "base_d",  # the base commission (before quality) times D, exact; see RunResult.scan_lines
             "amount",
         )  # fmt: skip
         .collect()
-        .rechunk()
+        .rechunk()  # only what was computed: what the lines take from `at` and `line_rates` is one chunk already
     )
-    return pl.concat([lines, priced], how="horizontal")
+    return pl.concat([lines, at.select("p_start", "pv", "rounding", "qm_used"), line_rates, priced], how="horizontal").select(
+        *lines.columns, "p_start", "pv", "rounding", "run_from", "run_to", "rate", "qm_used", "base_d", "amount"
+    )
+
+
+# Steps 2-4 price lines as integers of known scale when `exact.pricing_units` proves it safe (see
+# `comp_calc.steps.exact`), else as Decimal; the same numbers either way. Tests switch it off to
+# compare the two paths.
+INTEGER_PRICING = True
+
+
+def _max_units(frame: pl.DataFrame, columns: list[str], scale: int) -> int:
+    """The largest magnitude among `columns` of `frame` (Decimal, scale <= `scale`) in units of 10^-scale (0: none)."""
+    if not columns or not frame.height:
+        return 0
+    found = frame.select(pl.max_horizontal(pl.col(c).abs().max() for c in columns)).item()
+    return 0 if found is None else math.ceil(Decimal(found).scaleb(scale))
+
+
+def _unit_types(
+    credit_lines: pl.DataFrame, table: pl.DataFrame, rates: pl.DataFrame, bands: int, scales: Scales, periods: list[Period]
+) -> UnitTypes | None:
+    """The integer types this turn's lines are priced in (`exact.pricing_units`; None: Decimal)."""
+    try:
+        credit_sum = credit_lines.select(pl.col("credited").abs().sum()).item()
+    except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
+        return None  # too large even to add up: the Decimal path says so
+    edges = [f"{side}_{b}" for b in range(bands) for side in ("lo", "hi")]
+    qm = table.select(pl.col("quality_multiplier").fill_null(1).cast(dec(scales.quality_multiplier)))
+    return pricing_units(
+        scales,
+        credit_max=_max_units(credit_lines, ["credited"], scales.credited),
+        credit_sum=math.ceil(Decimal(credit_sum or 0).scaleb(scales.credited)),
+        days_max=max(p.days for p in periods),
+        edge_max=_max_units(table, edges, scales.scaled_credit),
+        rx_max=_max_units(rates, [f"rate_x_multiplier_{b}" for b in range(bands)], scales.rate + scales.tier_multiplier),
+        qm_max=max(1, _max_units(qm, ["quality_multiplier"], scales.quality_multiplier)),
+        bands=bands,
+    )
+
+
+def _units_tables(
+    table: pl.DataFrame, rates: pl.DataFrame, bands: int, scales: Scales, types: UnitTypes
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rep-period table and the rate table with what pricing reads as integer units: band
+    edges (of `scales.scaled_credit`), rate x multiplier (of rate + tier multiplier), the quality
+    multiplier applied (`qm_units` of `qm_used`, 1 where none; `qm_used` stays the Decimal that lines show)."""
+    table = table.with_columns(
+        *[units(pl.col(f"{side}_{b}"), scales.scaled_credit, types.running) for b in range(bands) for side in ("lo", "hi")],
+    ).drop("quality_multiplier")
+    # multipliers and rates are small numbers: Int64 where they fit (the products are formed in `types.products`)
+    qs = scales.quality_multiplier
+    table = table.with_columns(qm_units=units(pl.col("qm_used"), qs, _narrow(table, ["qm_used"], qs, types.products)))
+    rx = scales.rate + scales.tier_multiplier
+    columns = [f"rate_x_multiplier_{b}" for b in range(bands)]
+    rates = rates.with_columns(units(pl.col(c), rx, _narrow(rates, columns, rx, types.products)) for c in columns)
+    return table, rates
+
+
+def _narrow(frame: pl.DataFrame, columns: list[str], scale: int, wide: pl.DataType) -> pl.DataType:
+    """Int64 when every value of `columns` fits it as units of `scale` (with the room of `exact.INT64_LIMIT`), else `wide`."""
+    return pl.Int64() if _max_units(frame, columns, scale) < INT64_LIMIT else wide
 
 
 def _finish(
@@ -444,9 +591,10 @@ def _finish(
     scales: Scales,
     kind: str,
     spifs: tuple[pl.DataFrame, pl.DataFrame],
-    summed: pl.DataFrame | None = None,
-    recorded: tuple[pl.DataFrame, list[date]] | None = None,
-    period: Period | None = None,
+    summed: pl.DataFrame | None,
+    recorded: tuple[pl.DataFrame, list[date]],
+    period: Period,
+    text: Text,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Steps 5-8: the payouts grid (cap, clawbacks, balance, draw, the attainment shown) from
     `earned` (see `cap.earned`) and the commission lines, at least every one that a
@@ -488,7 +636,7 @@ def _finish(
         .sort("rep_no", "p_start")
         .collect()
     )
-    return g, _lines(g.lazy(), commissions, claw_lines.lazy(), components, (spif_lines, spif_claws))
+    return g, _lines(g.lazy(), commissions, claw_lines.lazy(), components, (spif_lines, spif_claws), text)
 
 
 def _present() -> pl.Expr:
@@ -533,17 +681,17 @@ def _lines(
     commissions: pl.DataFrame,
     claw_lines: pl.LazyFrame,
     components: pl.DataFrame,
-    spifs: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+    spifs: tuple[pl.DataFrame, pl.DataFrame],
+    text: Text,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(commission lines, every other kind's lines) of every computed period, unordered
-    (`outputs.lines.period_lines` orders one period's). The commission lines share the commissions' columns.
+    (`outputs.lines.period_lines` orders one period's). The commission lines share the commissions' columns,
+    with `sale` in place of their text (looked up in `text`, `RunResult.text`).
     `spifs` is (spif lines, their clawback lines): each carries its campaign as `reference` and
     `campaign_no`, its place in the plan's list, which orders the lines of one sale."""
-    commission = commissions.select(
-        "line_no", "rep_id", "rep_no", "p_start", "sold_on", "product", "credited", "rate",
-        pl.col("qm_used").alias("quality_multiplier"), "amount", "base_d", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",
-        *_converted(commissions.columns),
-    )  # fmt: skip
+    stored = [pl.col("qm_used").alias(c) if c == "quality_multiplier" else pl.col(c) for c in COMMISSION_COLUMNS if c not in _TEXT]
+    commission = commissions.select(*stored, *_converted(commissions.columns))
+    claw_lines = text.of(claw_lines, list(_TEXT))  # the clawback lines' text, looked up now (a few lines)
     periods = grid.select("p_start", "period").unique()
 
     def clawbacks(lines: pl.LazyFrame, *extra) -> pl.LazyFrame:
@@ -555,7 +703,7 @@ def _lines(
 
     claw = clawbacks(claw_lines, "held", *_converted(claw_lines.collect_schema().names()))
     spif_parts = []
-    if spifs is not None and spifs[0].height:
+    if spifs[0].height:
         campaign = (pl.col("campaign").alias("reference"), "campaign_no")
         spif_parts.append(spifs[0].lazy().with_columns(order=pl.lit(ORDER["spif"])).rename({"campaign": "reference"}).drop("rounding"))
         spif_parts.append(clawbacks(spifs[1].lazy(), *campaign))

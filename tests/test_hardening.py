@@ -130,10 +130,12 @@ def _drop_cap_lines(original):
 
 
 def _lose_a_credit_line(original):
-    def credit_lines(*args, **kwargs):
-        return original(*args, **kwargs).filter(pl.col("sale_id") != "S1")
+    def coded_lines(*args, **kwargs):
+        lines, sales = original(*args, **kwargs)  # the lines carry their sale's row of `sales`
+        s1 = sales.with_row_index("sale").filter(pl.col("sale_id") == "S1")["sale"].cast(pl.Int64)
+        return lines.filter(~pl.col("sale").is_in(s1.implode())), sales
 
-    return credit_lines
+    return coded_lines
 
 
 @pytest.mark.parametrize(
@@ -141,7 +143,7 @@ def _lose_a_credit_line(original):
     [
         ("comp_calc.steps.balance", "settle", _shift_payout),
         ("comp_calc.engine", "_lines", _drop_cap_lines),
-        ("comp_calc.steps.credit", "credit_lines", _lose_a_credit_line),
+        ("comp_calc.steps.credit", "coded_lines", _lose_a_credit_line),
     ],
     ids=["payout-off-by-a-cent", "cap-line-lost", "credit-line-lost"],
 )

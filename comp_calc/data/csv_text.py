@@ -128,8 +128,9 @@ def parse_csv(
     source = cells.drop("line").columns
 
     def cell(column: str) -> pl.Expr:
-        if their(column) not in position:  # an optional column the file leaves out: empty cells
-            return pl.lit("", dtype=pl.String).alias(column)
+        if their(column) not in position:  # an optional column the file leaves out: empty cells,
+            # made from another column so that they are chunked like the rest (no copy to align them)
+            return pl.col(source[0]).str.slice(0, 0).fill_null("").alias(column)
         v = pl.col(source[position[their(column)]])
         return (v.str.strip_chars(" \t") if trim else v).alias(column)
 
@@ -162,7 +163,8 @@ def wrong_delimiter(body: bytes, name: str, mapping: InputMap | None = None) -> 
     """How the header of `body` is separated, when it is not by commas: a first line with no
     comma, holding `;` or a tab, at least two of whose parts (trimmed, quotes removed) are
     columns of `name`. Such a file would otherwise be one column and miss every other."""
-    header = body.split(b"\n", 1)[0]
+    end = body.find(b"\n")
+    header = body if end < 0 else body[:end]  # the first line only: not a copy of the whole file
     if b"," in header:
         return None
     found = [d for d in _DELIMITERS if d in header]

@@ -1,16 +1,25 @@
 """How a run's lines are read for writing: one period's lines in SPEC order
-(`period_lines`), split into groups of whole reps (`rep_groups`), each commission line
-with its tier pieces as data (`tier_pieces`: a multiplier and a piece, shown to cents, per
-band the line reaches into); `comp_calc.outputs.numbers` turns them into text.
+(`period_lines`, every column; `commission_part` and `other_part`, the two kinds of line
+apart, with what lines.csv shows), split into groups of whole reps (`rep_groups`), each
+commission line with its tier pieces as data (`tier_pieces`: a multiplier and a piece,
+shown to cents, per band the line reaches into); `comp_calc.outputs.numbers` turns them
+into text.
+
+What a line takes from its rep-period (the rep's currency, the band edges of its tier pieces)
+is joined on the few key columns alone and set beside the lines, so that no wide frame of
+lines is copied by a join.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from comp_calc.engine import RunResult
+from comp_calc.engine import RunResult, in_decimal
 from comp_calc.steps import attainment
 from comp_calc.steps.exact import dec
+from comp_calc.steps.kinds import ORDER
+
+KEYS = ["rep_no", "p_start"]
 
 
 def period_lines(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.DataFrame:
@@ -21,23 +30,70 @@ def period_lines(result: RunResult, period: str | None = None, reps: tuple[int, 
     (commission lines in attainment order, spif lines in attainment order then the plan's
     campaign order, the outcome_bonus line, the cap line, clawbacks by the original (sold_on,
     sale_id, role), which line_no encodes, a commission's before its spifs', the carry line, ...).
-    Each line carries its rep's plan `currency`.
+    Each line carries its rep's plan `currency`. The sort keys are unique per line, so the
+    order is fully determined (`commission_part` and `other_part` rely on it).
     """
     lines = result.scan_lines().filter(_in_period(result, period))
     if reps is not None:
         lines = lines.filter(pl.col("rep_no").is_between(*reps))
-    currency = result.grid.lazy().select("rep_no", "p_start", "currency")
-    lines = lines.join(currency, on=["rep_no", "p_start"], how="left", maintain_order="left")
-    lines = tier_pieces(result, lines.collect())
+    lines = _with_currency(result, lines.collect())
+    lines = tier_pieces(result, lines)
     # the pricing columns have served the tier pieces; fewer columns make the sort cheaper
+    return lines.drop("rep_no", "pv", "run_from", "run_to").sort(_order_keys(lines), nulls_last=True)
+
+
+def commission_part(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.DataFrame:
+    """The commission lines of `period_lines`, in the same order (rep_no, then line_no), with
+    `rep_no` kept and only the columns lines.csv shows of a commission line (and its tier pieces)."""
+    commissions = result.commission_lines
+    keep = _in_period(result, period)
+    if reps is not None:
+        keep = keep & pl.col("rep_no").is_between(*reps)
+    # the order on the two key columns alone, then one gather of the columns shown
+    rows = commissions.lazy().select("rep_no", "line_no", "p_start").with_row_index("_i").filter(keep).sort("rep_no", "line_no")
+    rows = rows.select("_i").collect().to_series()
+    shown = [
+        "rep_no", "line_no", "sale", "p_start", "credited", "rate", "quality_multiplier", "amount", "sold_on", "run_from", "run_to",
+        *[c for c in ("sale_currency", "fx_rate", "sale_credited") if c in commissions.columns],
+    ]  # fmt: skip
+    lines = commissions.select(pl.col(shown).gather(rows)).lazy()
+    text = ["rep_id", "sale_id", "role", "product", "contact_id", "seller_id"]
+    lines = result.text.of(in_decimal(lines, result.tables.scales), text).with_columns(
+        order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), period=pl.lit(_label(result, period))
+    ).collect()
+    return tier_pieces(result, _with_currency(result, lines)).drop("run_from", "run_to")
+
+
+def other_part(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.DataFrame:
+    """The lines of `period_lines` of every kind but commission, in the same order, with `rep_no`
+    kept and the columns of the kinds that have lines (no tier pieces: they are a commission's)."""
+    lines = result.other_lines.lazy().filter(_in_period(result, period))
+    if reps is not None:
+        lines = lines.filter(pl.col("rep_no").is_between(*reps))
+    lines = _with_currency(result, lines.with_columns(period=pl.lit(_label(result, period))).collect())
+    return lines.sort(_order_keys(lines), nulls_last=True)
+
+
+def _order_keys(lines: pl.DataFrame) -> list:
     keys = [lines["rep_no"], "order", "line_no"]
     if "campaign_no" in lines.columns:  # one sale's spif lines in the plan's list order, its commission's clawback first
         keys.append(pl.col("campaign_no").fill_null(-1))
-    return lines.drop("rep_no", "pv", "run_from", "run_to").sort(keys, nulls_last=True)
+    return keys
+
+
+def _with_currency(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
+    """`lines` with their rep's plan `currency`, found on the key columns alone."""
+    currency = result.grid.lazy().select(*KEYS, "currency")
+    found = lines.lazy().select(KEYS).join(currency, on=KEYS, how="left", maintain_order="left").select("currency").collect()
+    return pl.concat([lines, found], how="horizontal")
+
+
+def _label(result: RunResult, period: str | None) -> str:
+    return period or result.period.label
 
 
 def _in_period(result: RunResult, period: str | None) -> pl.Expr:
-    period = period or result.period.label
+    period = _label(result, period)
     starts = [p.start for p in result.periods if p.label == period]
     return (pl.col("p_start") == starts[0]) if starts else pl.lit(False)
 
@@ -65,15 +121,17 @@ def tier_pieces(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
     each band b of the run's widest tier table, `tier_multiplier_b` and `tier_piece_b` (the
     line's exact piece in that band, shown rounded to cents), both null when the line does not
     reach into the band (and on other kinds of line). A line of a retroactive rep-period has
-    one piece: the final band's multiplier and its whole credit."""
+    one piece: the final band's multiplier and its whole credit.
+
+    The rep-period's edges are joined to the lines' key and pricing columns alone; the pieces
+    are set beside `lines`, row for row."""
     scales = result.tables.scales
     table, _, n_bands = attainment.rep_period_table(result.grid.lazy(), result.tables, scales)
-    keys = ["rep_no", "p_start"]
     retroactive = []
     if attainment.RETRO in table.collect_schema().names():
         # the rep-period's final credit times D: the grid's credited (every line, even after a streaming run)
-        totals = result.grid.lazy().select(*keys, pl.col("credited").alias("_period_credited"))
-        table = table.join(totals, on=keys, how="left", maintain_order="left")
+        totals = result.grid.lazy().select(*KEYS, pl.col("credited").alias("_period_credited"))
+        table = table.join(totals, on=KEYS, how="left", maintain_order="left")
         total = pl.col("_period_credited").cast(dec(scales.scaled_credit)) * pl.col("p_days")
         retroactive = attainment.retroactive_bands(n_bands, total, scales)
     multiplier = dec(max(scales.tier_multiplier, 2))
@@ -86,10 +144,12 @@ def tier_pieces(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
             pl.when(touched).then(pl.col(f"multiplier_{b}").cast(multiplier)).alias(f"tier_multiplier_{b}"),
             pl.when(touched).then(shown).alias(f"tier_piece_{b}"),
         ]
-    return (
+    found = (
         lines.lazy()
-        .join(table.drop("rep_id", "pv", "rounding"), on=keys, how="left", maintain_order="left")
+        .select(*KEYS, "kind", "run_from", "run_to")
+        .join(table.drop("rep_id", "pv", "rounding"), on=KEYS, how="left", maintain_order="left")
         .with_columns(retroactive)
-        .select(*lines.columns, *pieces)
+        .select(pieces)
         .collect()
     )
+    return pl.concat([lines, found], how="horizontal")

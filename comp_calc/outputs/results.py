@@ -17,7 +17,7 @@ import polars as pl
 from comp_calc import __version__
 from comp_calc.data.model import Inputs
 from comp_calc.engine import RunResult
-from comp_calc.outputs.lines import period_lines, rep_groups
+from comp_calc.outputs.lines import commission_part, other_part, rep_groups
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
 from comp_calc.outputs.numbers import (
@@ -75,9 +75,28 @@ def payouts_frame(result: RunResult, period: str | None = None) -> pl.DataFrame:
     )
 
 
-def lines_frame(result: RunResult, period: str | None = None) -> pl.DataFrame:
-    """Every line of the period in SPEC order, with a one-sentence explanation."""
-    return _explained(period_lines(result, period))
+def lines_frame(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.DataFrame:
+    """Every line of the period in SPEC order, with a one-sentence explanation (the columns of
+    lines.csv); with `reps=(first, last)`, only those of the reps whose rep_no lies in that range.
+
+    The commission lines (nearly all of a period's lines) and the other kinds' lines are
+    explained apart, each with only its own columns (`lines.commission_part`, `lines.other_part`),
+    then merged in order: a rep's commission lines come before its other lines, whose kinds
+    come after `commission` in `steps.kinds.LINE_KINDS`.
+    """
+    parts = [
+        _explained(commission_part(result, period, reps), keep=["rep_no"]),
+        _explained(other_part(result, period, reps), keep=["rep_no"]),
+    ]
+    # one type per column (the commission part's frame is typed even without lines): e.g. rate at the wider scale
+    schema = pl.concat([p.head(0) for p in parts], how="diagonal_relaxed").schema
+    commission, other = (p.select(pl.col(n).cast(t) for n, t in schema.items()) for p in parts)
+    if not other.height or not commission.height:
+        return (commission if commission.height else other).drop("rep_no")
+    # both parts are in order; a stable sort on (rep, part) interleaves them (a gather of string views)
+    side = (pl.col("rep_no") * 2).alias("_key"), (pl.col("rep_no") * 2 + 1).alias("_key")
+    merged = pl.concat([commission.with_columns(side[0]), other.with_columns(side[1])]).sort("_key", maintain_order=True)
+    return merged.drop("rep_no", "_key")
 
 
 LINES_PER_PIECE = 1_000_000  # lines.csv is gathered, ordered and formatted about this many lines at a time
@@ -87,7 +106,7 @@ def lines_csv(result: RunResult) -> Iterator[bytes]:
     """lines.csv of the requested period in pieces of whole reps (header first), so that a
     period of millions of lines is never gathered, sorted or formatted all at once."""
     for i, reps in enumerate(rep_groups(result, LINES_PER_PIECE)):
-        piece = format_frame(_explained(period_lines(result, reps=reps)), LINE_MONEY, LINE_EXACT)
+        piece = format_frame(lines_frame(result, reps=reps), LINE_MONEY, LINE_EXACT)
         yield to_csv_bytes(piece, header=i == 0)
 
 
@@ -99,8 +118,14 @@ def fx_text(lines: pl.DataFrame) -> pl.Expr:
     )  # fmt: skip
 
 
-def _explained(lines: pl.DataFrame) -> pl.DataFrame:
-    """`lines` (see `lines.period_lines`) with their tiers text and explanation, as the columns of lines.csv."""
+def _explained(lines: pl.DataFrame, keep: list[str] = ()) -> pl.DataFrame:
+    """`lines` (see `lines.period_lines`) with their tiers text and explanation, as the columns of
+    lines.csv (and the columns `keep`). A kind's explanation is built only when `lines` hold lines
+    of that kind, so a frame of some kinds needs only their columns; a column of lines.csv that
+    none of them has is empty."""
+    kinds = set(lines["kind"].unique().to_list())
+    # a column no line here has: null of no type yet, so that merging with lines that have it takes their type
+    lines = lines.with_columns(pl.lit(None).alias(c) for c in LINE_COLUMNS if c not in lines.columns and c not in ("tiers", "explanation"))
     credited, rate, qm = (column_exact_text(c, lines) for c in ("credited", "rate", "quality_multiplier"))
     money = lambda c: money_text(pl.col(c))  # noqa: E731 - money columns are already at scale 2
     via = (
@@ -139,13 +164,10 @@ def _explained(lines: pl.DataFrame) -> pl.DataFrame:
         explanations["restatement"] = restatement_text()
     explanation = pl.lit(None, dtype=pl.String)
     for kind, text in explanations.items():
-        explanation = pl.when(pl.col("kind") == kind).then(text).otherwise(explanation)
-    reference = pl.col("reference") if "reference" in lines.columns else pl.lit(None, dtype=pl.String)
-    return (
-        lines.with_columns(tiers=tier_pieces_text(lines))
-        .with_columns(explanation=explanation, reference=reference)
-        .select(LINE_COLUMNS)
-    )
+        if kind in kinds:
+            explanation = pl.when(pl.col("kind") == kind).then(text).otherwise(explanation)
+    tiers = tier_pieces_text(lines) if any(c.startswith("tier_piece_") for c in lines.columns) else pl.lit(None, dtype=pl.String)
+    return lines.with_columns(tiers=tiers).with_columns(explanation=explanation).select(*LINE_COLUMNS, *keep)
 
 
 def _scale(frame: pl.DataFrame, column: str) -> int:

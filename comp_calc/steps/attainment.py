@@ -30,18 +30,20 @@ edges at 4285.71... and 8571.43...; times D=28 those are 120000 and 240000.
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from comp_calc.errors import ReconciliationError
 from comp_calc.periods import MONTH, Period
-from comp_calc.steps.exact import Scales, dec, div_round, round_to
+from comp_calc.steps.exact import Scales, UnitTypes, dec, div_round, round_to, units
 from comp_calc.steps.params import PlanTables, month_number, wide_by_version
 
 
 RETRO = "retro"  # a rep-period table column, present only when some plan version is retroactive
 
 
-def running_credit(lines: pl.LazyFrame, scales: Scales, rep_period: str) -> pl.LazyFrame:
+def running_credit(lines: pl.LazyFrame, scales: Scales, rep_period: str, types: UnitTypes | None = None) -> pl.LazyFrame:
     """Add `run_from`, `run_to`: the running credit before and after each line, times D.
 
     `lines` must be in line_no (attainment) order; a window over `rep_period` (one
@@ -49,23 +51,29 @@ def running_credit(lines: pl.LazyFrame, scales: Scales, rep_period: str) -> pl.L
     every line of the rep-period. When the lines carry `retro` (see `rep_period_table`),
     the band edges `lo_b`, `hi_b` of retroactive rep-periods are collapsed onto the band
     of the period's total credit (`retroactive_bands`).
+
+    `types` (the integer path, see `exact.pricing_units`): the running credit as integers of type
+    `types.running` counting units of `scales.scaled_credit` (`exact.units`; the edges must then
+    be such units too); None: Decimal.
     """
     s = scales.scaled_credit
-    scaled = pl.col("credited").cast(dec(s)) * pl.col("p_days")
+    credit = units(pl.col("credited"), s, types.running) if types else pl.col("credited").cast(dec(s))
+    scaled = credit * pl.col("p_days")
     out = lines.with_columns(run_to=scaled.cum_sum().over(rep_period)).with_columns(run_from=pl.col("run_to") - scaled)
     names = lines.collect_schema().names()
     if RETRO in names:
         bands = sum(1 for c in names if c.startswith("lo_"))
-        out = out.with_columns(retroactive_bands(bands, scaled.sum().over(rep_period), scales))
+        out = out.with_columns(retroactive_bands(bands, scaled.sum().over(rep_period), scales, types))
     return out
 
 
-def retroactive_bands(bands: int, total: pl.Expr, scales: Scales) -> list[pl.Expr]:
+def retroactive_bands(bands: int, total: pl.Expr, scales: Scales, types: UnitTypes | None = None) -> list[pl.Expr]:
     """`lo_b`, `hi_b` (see `band_edges`) as `band_piece` needs them on lines with `retro`:
     unchanged on a marginal rep-period; on a retroactive one, the band [lower, upper) that
     holds `total` (the rep-period's final credit, times D; compared exactly) becomes
-    [0, open) and every other band is absent, so the whole line lands in that band."""
-    zero = pl.lit(0, dtype=dec(scales.scaled_credit))
+    [0, open) and every other band is absent, so the whole line lands in that band.
+    `types`: edges and total are integer units (see `running_credit`)."""
+    zero = pl.lit(0, dtype=types.running if types else dec(scales.scaled_credit))
     marginal = ~pl.col(RETRO).fill_null(False)
     edges = []
     for b in range(bands):
@@ -135,8 +143,19 @@ def rep_period_rows(credit_lines: pl.DataFrame, run_reps: pl.Series, periods: li
     Eager: the rows are used to gather, on frames already in memory.
     """
     n_periods = len(periods)
-    index = period_index(pl.col("sold_on"), periods[0])
-    position = pl.col("rep_no").replace_strict(run_reps, pl.int_range(len(run_reps), eager=True), default=None)
+    # a day's period index, looked up by the day (an integer) among the few days the lines span
+    days = credit_lines["sold_on"]
+    first, last = days.min(), days.max()
+    if first is None:
+        index = pl.lit(None, dtype=pl.Int64)
+    else:
+        span = pl.date_range(first, last, eager=True)
+        by_day = pl.select(period_index(pl.lit(span), periods[0])).to_series()
+        index = pl.lit(by_day).gather(pl.col("sold_on").to_physical().cast(pl.Int64) - (first - date(1970, 1, 1)).days)
+    # a rep's position among the run reps, looked up by rep_no (a small integer) rather than hashed
+    size = max(run_reps.max() if len(run_reps) else -1, credit_lines["rep_no"].max() if credit_lines.height else -1) + 1
+    positions = pl.repeat(None, size, dtype=pl.Int64, eager=True).scatter(run_reps, pl.int_range(len(run_reps), eager=True))
+    position = pl.lit(positions).gather(pl.col("rep_no"))
     return credit_lines.select(
         row=position * n_periods + index, ok=position.is_not_null() & index.is_between(0, n_periods - 1)
     )

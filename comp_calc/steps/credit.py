@@ -19,6 +19,8 @@ code per rep, per plan and month) rather than by joining on text.
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from comp_calc.data.contract import CHANNELS
@@ -77,12 +79,47 @@ def credit_lines(
     scales: Scales,
     first_sale: int = 0,
 ) -> pl.LazyFrame:
-    """Credit lines of `sales`, in attainment order.
+    """Credit lines of `sales`, in attainment order, described: `coded_lines` with the text
+    columns of `describe` (rep_id, role, sale_id, customer_id, product, seller_id, contact_id)."""
+    lines, described = coded_lines(sales, contacts, reps, versions, scales, first_sale)
+    return describe(lines.lazy(), described, reps["rep_id"])
 
-    `reps` is sorted by rep_id and has `rep_no` = its row number. Columns: line_no,
-    rep_id, rep_no, role, sale_id, customer_id, product, amount, sold_on, cancelled_on,
-    seller_id, contact_id, contacted_on, currency (when the sales have it), credited, in the
-    sale's currency (`steps.currency` prices it in the receiving rep's).
+
+# what a line says of its sale, as text: looked up by the line's `sale` (see `describe`)
+DESCRIPTION = ["sale_id", "customer_id", "product", "seller_id", "contact_id"]
+
+
+def describe(lines: pl.LazyFrame, sales: pl.DataFrame, rep_ids: pl.Series, columns: list[str] | None = None) -> pl.LazyFrame:
+    """`lines` (with rep_no, line_no and `sale`, a row of `sales`, see `coded_lines`) with their
+    text: `rep_id` (of rep_no, a row of `rep_ids`), `role` (relationship for an even line_no,
+    seller for an odd one), the sale's `DESCRIPTION` columns and `seller_no`; or only `columns`.
+
+    Lazy lookups: a query computes only the columns it reads, on the rows it keeps (a filter on
+    other columns is applied first), so millions of lines need not carry their text.
+    """
+    looked_up = {
+        "rep_id": pl.lit(rep_ids).gather(pl.col("rep_no")),
+        "role": pl.when(pl.col("line_no") % 2 == 0).then(pl.lit("relationship")).otherwise(pl.lit("seller")),
+        **{c: pl.lit(sales[c]).gather(pl.col("sale")) for c in (*DESCRIPTION, "seller_no")},
+    }
+    return lines.with_columns(v.alias(c) for c, v in looked_up.items() if columns is None or c in columns)
+
+
+def coded_lines(
+    sales: pl.LazyFrame,
+    contacts: pl.LazyFrame,
+    reps: pl.DataFrame,
+    versions: pl.DataFrame,
+    scales: Scales,
+    first_sale: int = 0,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(credit lines of `sales` in attainment order, the sales they come from).
+
+    `reps` is sorted by rep_id and has `rep_no` = its row number. The lines' columns: line_no,
+    rep_no, `sale` (the sale's row in the sales returned), amount, sold_on, cancelled_on,
+    currency (when the sales have it), credited, in the sale's currency
+    (`steps.currency` prices it in the receiving rep's). No text: the sales returned (in sale
+    order, with `DESCRIPTION` and seller_no) give it, `describe` looks it up.
 
     line_no is the attainment order (sold_on, sale_id, role) as one integer: sales are
     numbered in (sold_on, sale_id) order, and a sale's lines get 2n (relationship, which
@@ -91,24 +128,24 @@ def credit_lines(
     one numbering (every sale of an earlier turn sorts before this turn's).
 
     Not lazy inside: it collects the sales and the contacts (to check the order and to
-    look reps and settings up by position); the lines it returns are a lazy merge.
+    look reps and settings up by position) and builds the lines in one pass (`_lines`).
     """
     rep_ids = reps["rep_id"]
     code = lambda col: pl.col(col).cast(pl.Enum(rep_ids)).to_physical().cast(pl.Int64)  # noqa: E731 - rep_no of a rep_id
     plans = reps["plan"].unique().sort()
     rep_plan = reps.select(pl.col("plan").cast(pl.Enum(plans)).to_physical().cast(pl.Int64))["plan"]
 
-    sales = sales.collect()
+    # one chunk per column (the in-memory engine does not split frames into morsels): the sales
+    # are gathered into lines below, and eager steps follow
+    sales = sales.collect(engine="in-memory")
     if not _in_sale_order(sales):  # exports are often in date and id order already: no copy then
         sales = sales.sort("sold_on", "sale_id")
-    sales = sales.lazy().with_columns(
-        sale_order=pl.int_range(pl.len(), dtype=pl.Int64), seller_no=code("rep_id")
-    ).rename({"rep_id": "seller_id"}).collect().rechunk()  # one chunk: eager steps follow
+    sales = sales.with_columns(seller_no=code("rep_id")).rename({"rep_id": "seller_id"})
     days = sales["sold_on"]
     first_month = days.min().year * 12 + days.min().month - 1 if sales.height else 0
     months = days.max().year * 12 + days.max().month - first_month if sales.height else 1
     outbound = outbound_by_month(versions, plans.to_list(), first_month, months)
-    version_row = rep_plan.gather(sales["seller_no"]) * months + (sales.select(month_number(pl.col("sold_on"))).to_series() - first_month)
+    version_row = rep_plan.gather(sales["seller_no"]) * months + _month_index(days, first_month)
     sales = pl.concat([sales, outbound.select(pl.all().gather(version_row))], how="horizontal")
 
     contact_reps = reps.select("start_date", "end_date")
@@ -120,6 +157,7 @@ def credit_lines(
     sold = pl.col("sold_on")
     candidates = (
         sales.lazy()
+        .with_row_index("sale_order")
         .filter(pl.col("ob_share").is_not_null())
         .select("sale_order", "customer_id", "sold_on", *_OUTBOUND)
         .join(contacts.lazy(), on="customer_id")
@@ -134,45 +172,64 @@ def credit_lines(
         )
         .sort("sale_order", "contacted_on", "contact_id")
         .unique(subset="sale_order", keep="last")
-        .select("sale_order", "contact_no", "contact_id", "contacted_on")
+        .select("sale_order", "contact_no", "contact_id")
         .collect()
     )
     # spread the (unique per sale) matches over the sales by position
     at = candidates["sale_order"]
     spread = {
         name: pl.repeat(None, sales.height, dtype=candidates.schema[name], eager=True).scatter(at, candidates[name])
-        for name in ("contact_no", "contact_id", "contacted_on")
+        for name in ("contact_no", "contact_id")
     }
     sales = sales.with_columns(**spread).with_columns(
-        split=pl.col("contact_no").is_not_null() & (pl.col("contact_no") != pl.col("seller_no")),
-        contact_rep=pl.lit(rep_ids).gather(pl.col("contact_no")),
+        split=(pl.col("contact_no").is_not_null() & (pl.col("contact_no") != pl.col("seller_no"))).fill_null(False)
     )
+    return _lines(sales, scales, first_sale), sales.select(*DESCRIPTION, "seller_no")
 
+
+def _month_index(days: pl.Series, first_month: int) -> pl.Series:
+    """`month_number` of each day minus `first_month`, looked up by the day among the few days
+    `days` span rather than computed from year and month on every row."""
+    first, last = days.min(), days.max()
+    if first is None:
+        return pl.Series([], dtype=pl.Int64)
+    span = pl.date_range(first, last, eager=True)
+    by_day = pl.select(month_number(pl.lit(span)) - first_month).to_series()
+    return by_day.gather(days.to_physical().cast(pl.Int64) - (first - date(1970, 1, 1)).days)
+
+
+def _lines(sales: pl.DataFrame, scales: Scales, first_sale: int) -> pl.DataFrame:
+    """The credit lines of `sales` (in sale order, with `seller_no`, `split`, the outbound
+    settings and the latest qualifying contact) in line order, built in one pass: each column
+    a line takes from its sale is gathered once into line order (a split sale's relationship
+    line first, then its seller line), or taken as it is when no sale is split."""
+    n = sales.height
+    split = sales["split"]
     c = scales.credited
-    relationship_part = pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))
-    common = ["sale_id", "customer_id", "product", "amount", "sold_on", "cancelled_on", "seller_id", "contact_id", "contacted_on"]
+    common = ["amount", "sold_on", "cancelled_on"]
     common += ["currency"] if "currency" in sales.columns else []  # the sale's, as written (null: the seller's plan's)
-    seller_lines = sales.lazy().select(
-        (2 * (pl.col("sale_order") + first_sale) + 1).alias("line_no"),
-        pl.col("seller_id").alias("rep_id"),
-        pl.col("seller_no").alias("rep_no"),
-        pl.lit("seller").alias("role"),
-        *common,
-        pl.when(pl.col("split"))
-        .then(pl.col("amount").cast(dec(c)) - relationship_part)
-        .otherwise(pl.col("amount").cast(dec(c)))
-        .alias("credited"),
-    )
-    relationship_lines = sales.lazy().filter(pl.col("split")).select(
-        (2 * (pl.col("sale_order") + first_sale)).alias("line_no"),
-        pl.col("contact_rep").alias("rep_id"),
-        pl.col("contact_no").alias("rep_no"),
-        pl.lit("relationship").alias("role"),
-        *common,
-        relationship_part.alias("credited"),
-    )
-    # both are in line_no order already: a merge, not a sort
-    return seller_lines.merge_sorted(relationship_lines, key="line_no")
+    sale_no = pl.int_range(n, dtype=pl.Int64, eager=True)
+    # a sale's seller line sits after every line of the sales before it and its own relationship line
+    seller_at = sale_no + split.cast(pl.Int64).cum_sum()
+    relationship_at = seller_at.filter(split) - 1
+    split_sales = sale_no.filter(split)
+    if split_sales.len():
+        of_sale = pl.zeros(n + split_sales.len(), pl.Int64, eager=True).scatter(seller_at, sale_no).scatter(relationship_at, split_sales)
+        frame = sales.select(pl.col(common).gather(of_sale))
+        # every line the seller's, but the relationship lines the contact's
+        rep_no = sales["seller_no"].gather(of_sale).scatter(relationship_at, sales["contact_no"].filter(split))
+        line_no = (2 * (of_sale + first_sale) + 1).scatter(relationship_at, 2 * (split_sales + first_sale))
+    else:
+        of_sale, frame, rep_no, line_no = sale_no, sales.select(common), sales["seller_no"], 2 * (sale_no + first_sale) + 1
+    # credited: the whole amount, but amount * share (relationship) and amount - amount * share (seller) of a split sale
+    whole = sales.select(pl.col("amount").cast(dec(c))).to_series()
+    credited = whole.gather(of_sale) if split_sales.len() else whole
+    if split_sales.len():
+        split_rows = sales.filter(split)
+        part = split_rows.select(pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))).to_series()
+        credited = credited.scatter(relationship_at, part).scatter(seller_at.filter(split), split_rows["amount"].cast(dec(c)) - part)
+    columns = [line_no.alias("line_no"), rep_no.alias("rep_no"), of_sale.alias("sale"), *frame.get_columns(), credited.alias("credited")]
+    return pl.DataFrame(columns)
 
 
 def unbalanced_sales(credit_lines: pl.DataFrame, sales: int) -> int:

@@ -69,8 +69,10 @@ def needs_conversion(currencies: pl.Series, sales: pl.LazyFrame) -> bool:
 
 def sale_currency(columns: list[str], reps: pl.DataFrame, currencies: pl.Series) -> pl.Expr:
     """A credit line's sale currency: its `currency` as written, else the seller's plan currency.
-    `columns` are the lines' columns; `reps` is sorted by rep_id, `currencies` its `plan_currency`."""
-    code = pl.col("seller_id").cast(pl.Enum(reps["rep_id"])).to_physical().cast(pl.Int64)
+    `columns` are the lines' columns (the seller as `seller_no`, its row of `reps`, or as
+    `seller_id`); `reps` is sorted by rep_id, `currencies` its `plan_currency`."""
+    seller = pl.col("seller_id").cast(pl.Enum(reps["rep_id"])).to_physical().cast(pl.Int64)
+    code = pl.col("seller_no") if "seller_no" in columns else seller
     written = pl.col("currency") if "currency" in columns else pl.lit(None, dtype=pl.String)
     return pl.coalesce(written, pl.lit(currencies).gather(code))
 
@@ -133,7 +135,7 @@ def as_is(lines: pl.DataFrame) -> pl.DataFrame:
     return lines.drop("currency", strict=False)
 
 
-def missing_rates(lines: pl.DataFrame) -> pl.DataFrame:
+def missing_rates(lines: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     """The (sale_id, sale_currency, rep_currency, month) a line needs and fx_rates.csv lacks."""
     return lines.filter(pl.col("sale_currency").is_not_null() & pl.col("fx_rate").is_null()).select(
         "sale_id", "sale_currency", "rep_currency", month=pl.col("sold_on").dt.truncate("1mo")

@@ -24,6 +24,7 @@ clawback base is the full 400.00.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
@@ -78,12 +79,17 @@ def with_held(commissions: pl.LazyFrame, versions: pl.DataFrame) -> pl.LazyFrame
 LINE_COLUMNS = ["line_no", "rep_id", "rep_no", "sale_id", "role", "product", "credited", "sold_on", "cancelled_on"]
 
 
-def holdback_lines(commissions: pl.LazyFrame, versions: pl.DataFrame, period_kind: str, last: date) -> pl.LazyFrame:
+def holdback_lines(
+    commissions: pl.LazyFrame, versions: pl.DataFrame, period_kind: str, last: date, text: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None
+) -> pl.LazyFrame:
     """The holdback and release lines of `commissions` (rep_id, rep_no, p_start, kind, amount,
     line_no, the sale's columns, and for the explanation `held_share`, `original_amount` (A),
     `original_start` (the commission line's period), `release_on`, `forfeited`). Release lines
     are placed in the period of `period_kind` ("month" or "quarter") holding the release day, and only up to the period
-    starting on `last` (later ones are not reached yet)."""
+    starting on `last` (later ones are not reached yet).
+
+    `text`, when the commission lines carry their text as a lookup (the engine's `sale`), adds
+    it to the lines held back (rather than to every commission line)."""
     held = (
         _held(commissions, _terms(versions), "inner")
         .filter(pl.col("held") != 0)
@@ -91,6 +97,8 @@ def holdback_lines(commissions: pl.LazyFrame, versions: pl.DataFrame, period_kin
             original_amount=pl.col("amount"), original_start=pl.col("p_start"), release_start=period_start(pl.col("release_on"), period_kind)
         )
     )
+    if text is not None:
+        held = text(held)
     detail = [*LINE_COLUMNS, "held_share", "original_amount", "original_start", "release_on", "forfeited"]
     hold = held.select(*detail, "p_start", kind=pl.lit(KINDS[0]), amount=-pl.col("held"))
     release = held.filter(~pl.col("forfeited") & (pl.col("release_start") <= last)).select(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from comp_calc.steps.exact import Scales, dec, div_round
+from comp_calc.steps.exact import Scales, UnitTypes, dec, div_round, div_round_units, from_units
 
 SURVEY_VALUE = {
     # metric -> (numerator over responses, factor): value < below  <=>  factor * numerator < below * n
@@ -106,3 +106,15 @@ def line_commission(scales: Scales) -> list[pl.Expr]:
     qm_used = pl.col("quality_multiplier").fill_null(pl.lit(1, dtype=dec(scales.quality_multiplier)))
     amount = div_round(pl.col("base_d").cast(dec(w)) * qm_used.cast(dec(w)), w, pl.col("p_days"), 2, pl.col("rounding"))
     return [qm_used.alias("qm_used"), amount.alias("amount")]
+
+
+def line_commission_units(scales: Scales, types: UnitTypes) -> pl.Expr:
+    """`line_commission`'s `amount` on the integer path: `base_d` in units of `scales.base`,
+    `qm_units` the multiplier applied (1 where none) in units of `scales.quality_multiplier`, so
+    their product counts units of `scales.commission` (as `types.products`, see
+    `exact.pricing_units`); divided by D and rounded once to cents exactly
+    (`exact.div_round_units`), then the Decimal amount it stands for."""
+    p = types.products
+    numerator = pl.col("base_d").cast(p) * pl.col("qm_units").cast(p)
+    cents = div_round_units(numerator, scales.commission, pl.col("p_days"), 2, pl.col("rounding"), p)
+    return from_units(cents, 2).alias("amount")

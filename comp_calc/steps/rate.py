@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from comp_calc.steps.attainment import band_piece
-from comp_calc.steps.exact import Scales, dec, div_round
+from comp_calc.steps.exact import Scales, UnitTypes, dec, div_round
 
 
 def rate_table(rates: pl.DataFrame, bands: pl.DataFrame, n_bands: int, products: pl.Series, scales: Scales) -> pl.DataFrame:
@@ -42,25 +42,41 @@ def rate_table(rates: pl.DataFrame, bands: pl.DataFrame, n_bands: int, products:
     )
 
 
+def product_code(products: pl.Series) -> pl.Expr:
+    """On rows with `product`: its position in `products` (the sorted products of a `rate_table`)."""
+    return pl.col("product").cast(pl.Enum(products)).to_physical().cast(pl.Int64)
+
+
 def rate_row(products: pl.Series) -> pl.Expr:
     """On lines with `pv` and `product`: their row of `rate_table(..., products, ...)`
     (plan versions are numbered 0, 1, ... and every version has a row per product)."""
-    code = pl.col("product").cast(pl.Enum(products)).to_physical().cast(pl.Int64)
-    return pl.col("pv") * len(products) + code
+    return pl.col("pv") * len(products) + product_code(products)
 
 
 def line_rates(rates: pl.DataFrame, pv: pl.Series, product: pl.Series, products: pl.Series) -> pl.DataFrame:
     """Row for row with the lines whose plan version and product are `pv` and `product`: their
     row of `rates` (a `rate_table` over `products`) without its keys, gathered by position. Eager."""
-    rows = pl.DataFrame([pv.alias("pv"), product.alias("product")]).select(rate_row(products)).to_series()
+    code = pl.DataFrame([product.alias("product")]).select(product_code(products)).to_series()
+    return line_rates_by_code(rates, pv, code, len(products))
+
+
+def line_rates_by_code(rates: pl.DataFrame, pv: pl.Series, code: pl.Series, products: int) -> pl.DataFrame:
+    """`line_rates` of lines whose product is given by its `product_code` among `products` products."""
+    rows = pv * products + code
     return rates.drop("pv", "product").select(pl.all().gather(rows))
 
 
-def base_times_days(bands: int, scales: Scales) -> pl.Expr:
+def base_times_days(bands: int, scales: Scales, types: UnitTypes | None = None) -> pl.Expr:
     """`base_d` = base commission * D, exact: sum over the bands of piece * rate * multiplier.
 
-    Needs the `rate_table` columns and what `attainment.band_piece` needs.
+    Needs the `rate_table` columns and what `attainment.band_piece` needs. `types` (the integer
+    path, see `exact.pricing_units`): pieces and `rate_x_multiplier_b` are integer units (of
+    `scales.scaled_credit` and `scales.rate + scales.tier_multiplier`); their products, and so
+    `base_d`, count units of `scales.base`, the sum of those scales, as `types.products`.
     """
+    if types:
+        p = types.products
+        return pl.sum_horizontal([band_piece(b).cast(p) * pl.col(f"rate_x_multiplier_{b}").cast(p) for b in range(bands)]).cast(p)
     w = scales.base
     terms = [band_piece(b).cast(dec(w)) * pl.col(f"rate_x_multiplier_{b}").cast(dec(w)) for b in range(bands)]
     return pl.sum_horizontal(terms).cast(dec(w))

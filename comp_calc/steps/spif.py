@@ -18,6 +18,8 @@ Sold 2026-03-17, it earns the 25.00 only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from comp_calc.steps.exact import MONEY, Scales, dec, round_to
@@ -33,7 +35,13 @@ _FROM_COMMISSION = [
 ]  # fmt: skip
 
 
-def spif_lines(commissions: pl.LazyFrame, campaigns: pl.DataFrame, calendar: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
+def spif_lines(
+    commissions: pl.LazyFrame,
+    campaigns: pl.DataFrame,
+    calendar: pl.LazyFrame,
+    scales: Scales,
+    text: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None,
+) -> pl.LazyFrame:
     """One line per (seller commission line, matching campaign of its plan version): the
     `_FROM_COMMISSION` columns, `kind`, `campaign`, `campaign_no` (the entry's place in the
     plan's list), `per_sale` or `rate` (the other null) and `amount`. Unordered.
@@ -42,6 +50,9 @@ def spif_lines(commissions: pl.LazyFrame, campaigns: pl.DataFrame, calendar: pl.
     `PlanTables.campaigns`; `calendar` the rows of campaigns.csv (campaign_id, product,
     starts_on, ends_on). Every campaign a plan names is in the calendar (checked where
     plans and data meet), so an entry without one matches nothing.
+
+    `text`, when the commission lines carry their text as a lookup (the engine's `sale`; they
+    must still have `role` and `product`), adds the rest of it to the lines that earn a spif.
     """
     entries = campaigns.lazy().join(
         calendar.select(pl.col("campaign_id").alias("campaign"), "product", "starts_on", "ends_on"), on="campaign", how="inner"
@@ -50,12 +61,17 @@ def spif_lines(commissions: pl.LazyFrame, campaigns: pl.DataFrame, calendar: pl.
         commissions = commissions.head(0)
     w = scales.credited + MAX_PLACES  # rate * credited, exact
     earned = round_to(pl.col("rate").cast(dec(w)) * pl.col("credited").cast(dec(w)), 2, pl.col("rounding"))
-    return (
-        commissions.select(_FROM_COMMISSION)
+    names = commissions.collect_schema().names()
+    matched = (
+        commissions.select([c for c in (*_FROM_COMMISSION, "sale") if c in names])
         .filter(pl.col("role") == "seller")
         .join(entries.select("pv", "product", "campaign_no", "campaign", "per_sale", "rate", "starts_on", "ends_on"), on=["pv", "product"])
         .filter(pl.col("sold_on").is_between(pl.col("starts_on"), pl.col("ends_on"), closed="both"))
-        .with_columns(
+    )
+    if text is not None:
+        matched = text(matched).select(*_FROM_COMMISSION, "campaign_no", "campaign", "per_sale", "rate", "starts_on", "ends_on")
+    return (
+        matched.with_columns(
             kind=pl.lit(KIND),
             amount=pl.when(pl.col("per_sale").is_not_null()).then(pl.col("per_sale").cast(MONEY)).otherwise(earned.cast(MONEY)),
         )

@@ -59,9 +59,11 @@ SIZES: dict[str, tuple[int, int, int, int]] = {
 # sizes made from another by repeating each sale (see `repeat_sales`): size -> (source size, copies)
 REPEATED: dict[str, tuple[str, int]] = {"huge": ("large", 10)}  # 100M sales, for --streaming
 
-TARGET_VS_READ = 3.0  # comp-calc run within 3x the plain read
-TARGET_VS_PANDAS = 10.0  # at least 10x faster than pandas
-TARGET_MEMORY = 2.0  # peak memory under 2x the total input CSV size
+# The targets of the current round of speed work: wall time within 4x the plain read at 10M
+# sales and more (3x below), at least 10x faster than pandas, peak memory under 3x the CSV size.
+TARGET_VS_READ = {"large": 4.0, "xl": 4.0, "huge": 4.0}  # size -> target; other sizes 3x
+TARGET_VS_PANDAS = 10.0
+TARGET_MEMORY = 3.0
 
 FILES = ("reps.csv", "sales.csv", "feedback.csv", "contacts.csv")
 
@@ -302,10 +304,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pandas    total payout {args.period}: {theirs['totals']['payout']}  -> equal to the cent (totals and every rep)")
 
     vs_read = b.wall / a.wall
+    target_vs_read = TARGET_VS_READ.get(args.size, 3.0)
     print(f"(b)/(a) cpu:  {b.cpu / a.cpu:.2f}x" + (f"   (c)/(b) cpu: {c.cpu / b.cpu:.2f}x" if c else ""))
     mem_ratio = b.peak_rss / input_bytes
     print()
-    print(f"(b)/(a) wall: {vs_read:.2f}x   (target <= {TARGET_VS_READ:g}x: {'met' if vs_read <= TARGET_VS_READ else 'missed'})")
+    print(f"(b)/(a) wall: {vs_read:.2f}x   (target <= {target_vs_read:g}x: {'met' if vs_read <= target_vs_read else 'missed'})")
     if c is not None:
         vs_pandas = c.wall / b.wall
         print(f"(c)/(b) wall: {vs_pandas:.2f}x   (target >= {TARGET_VS_PANDAS:g}x: {'met' if vs_pandas >= TARGET_VS_PANDAS else 'missed'})")

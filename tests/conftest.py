@@ -19,9 +19,9 @@ PLANS = ROOT / "plans"
 PERIOD_FILES = {"payouts.csv", "lines.csv", "exceptions.csv", "manifest.json"}
 
 # Property and fuzz tests: the default run keeps the whole suite to a few minutes on two
-# cores; COMP_CALC_FUZZ=large searches 20x longer. No deadline: an example that is slow
+# cores; COMP_CALC_FUZZ=large searches 30x longer. No deadline: an example that is slow
 # because the machine is busy is not a failure.
-FUZZ_SCALE = {"default": 1, "large": 20}.get(os.environ.get("COMP_CALC_FUZZ", "default"), 1)
+FUZZ_SCALE = {"default": 1, "large": 30}.get(os.environ.get("COMP_CALC_FUZZ", "default"), 1)
 settings.register_profile("comp-calc", deadline=None)
 settings.load_profile("comp-calc")
 

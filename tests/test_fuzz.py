@@ -18,7 +18,7 @@ The commands run in-process with `typer.testing.CliRunner`. `run` is invoked
 with `--format json`.
 
 Profiles: the default keeps the whole file to a few hundred examples (well
-under a minute). For a longer search set `COMP_CALC_FUZZ=large` (20x the
+under a minute). For a longer search set `COMP_CALC_FUZZ=large` (30x the
 examples), e.g.
 
     COMP_CALC_FUZZ=large python -m pytest tests/test_fuzz.py
@@ -303,7 +303,7 @@ def _csv_text(name: str) -> bytes:
     return buffer.getvalue().encode()
 
 
-@fuzz_settings(40)
+@fuzz_settings(25)
 @given(files=data_folder(), options=run_options)
 def test_mangled_csv_never_crashes(files: dict[str, bytes | None], options: tuple[str, ...]):
     with scratch() as root:
@@ -311,7 +311,7 @@ def test_mangled_csv_never_crashes(files: dict[str, bytes | None], options: tupl
         check_validate_and_run(ROOT / "plans", data, root / "out", *options)
 
 
-@fuzz_settings(25)
+@fuzz_settings(15)
 @given(
     reps=st.lists(st.tuples(cell_values, cell_values, cell_values), min_size=1, max_size=6),
     sales=st.lists(st.tuples(st.integers(0, 5), cell_values, cell_values, cell_values), max_size=8),
@@ -486,7 +486,7 @@ def mangled_plan(draw) -> tuple[str, bytes]:
     return name, draw(st.binary(max_size=300))
 
 
-@fuzz_settings(35)
+@fuzz_settings(20)
 @given(plan=mangled_plan(), options=run_options)
 def test_mangled_plans_never_crash(plan: tuple[str, bytes], options: tuple[str, ...]):
     name, content = plan

@@ -153,7 +153,7 @@ def _typed(inp, tables=("reps", "sales", "feedback", "contacts")):
     return [[{k: (Decimal(v) if isinstance(v, Decimal) else v) for k, v in row.items()} for row in f.to_dicts()] for f in frames]
 
 
-SETTINGS = settings(max_examples=50 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=30 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -358,7 +358,7 @@ def _closed(recorded: dict, labels: list[str]):
     return ClosedPeriods([ClosedPeriod(parse_period(q), Path(q), "0" * 64, True) for q in labels], frame)
 
 
-@settings(max_examples=30 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plan_versions(), restatement_histories())
 def test_restated_runs_pay_what_the_final_data_says_less_what_stays_open(ps, history):
     # runs of January, February and March, each on the data known then, each closing its period:
@@ -422,7 +422,7 @@ def currency_cases(draw):
     return q, (reps_, sales_, feedback_, contacts_, campaigns_, fx)
 
 
-@settings(max_examples=30 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(currency_cases())
 def test_two_currencies_agree_with_literal_reading(case):
     ps, (reps_, sales_, feedback_, contacts_, campaigns_, fx) = case

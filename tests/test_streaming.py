@@ -81,7 +81,7 @@ def test_the_sample_streams_to_the_same_files(tmp_path: Path, monkeypatch, block
     assert kinds <= {row["kind"] for row in lines}
 
 
-@fuzz_settings(40)
+@fuzz_settings(20)
 @given(files=data_folder(), options=run_options, block_bytes=st.integers(1, 2000))
 def test_any_mangled_folder_streams_to_the_same_result(files, options, block_bytes):
     with scratch() as root, pytest.MonkeyPatch.context() as monkeypatch:

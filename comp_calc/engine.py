@@ -470,7 +470,7 @@ def _commissions(
     Lines stay in line_no (attainment) order throughout, so the running credit is a
     window over that order and nothing is sorted or joined back by line. What a line
     needs from small tables is gathered by position instead of joined: its rep-period's
-    row of the grid (`attainment.gather_rep_periods`), its rate row (`rate.rate_row`); what
+    row of the grid (`attainment.gather_rep_periods`), its rate row (`rate.rate_rows`); what
     only pricing reads of them is looked up inside the pricing query.
     Keeps `pv`, `run_from` and `run_to`, from which `outputs.lines.tier_pieces` rebuilds the tier
     pieces of the lines that are shown.
@@ -495,7 +495,7 @@ def _commissions(
     priced_only = [c for c in table.columns if c.startswith(("lo_", "hi_")) or c in ("qm_units", "quality_multiplier")]
     lines, at = attainment.gather_rep_periods(credit_lines, columns, grid, table.drop(priced_only), periods)
     product = text.sales.select(rate.product_code(products)).to_series().gather(lines["sale"])  # hashed once per sale
-    rate_row = (at["pv"] * len(products) + product).alias("_rate_row")
+    rate_row = rate.rate_rows(at["pv"], product, len(products)).alias("_rate_row")
     line_rates = rates.select(pl.col("rate").gather(rate_row))
     look_up = [pl.lit(table[c]).gather(pl.col("row")).alias(c) for c in priced_only]
     look_up += [pl.lit(rates[c]).gather(pl.col("_rate_row")).alias(c) for c in rates.columns if c.startswith("rate_x_multiplier_")]

@@ -12,11 +12,10 @@ The contract of a step function:
   `quality.line_commission`), or a frame: its input with named columns added, or a
   new frame per line or per rep and period (`clawback.clawback_lines`, `cap.earned`).
 - Lazy in, lazy out, nothing collected, unless the docstring says otherwise. The
-  exceptions are eager for speed and say so: `credit.coded_lines` (and
-  `credit.credit_lines`, the same lines with their text) collects the
+  exceptions are eager for speed and say so: `credit.coded_lines` collects the
   sales and contacts of its turn (order check, lookups by position), and
   `credit.unbalanced_sales` returns a count; `attainment.gather_rep_periods` and
-  `rate.rate_table`/`rate.line_rates` take eager frames, because a line finds its
+  `rate.rate_table`/`rate.rate_rows` take eager frames, because a line finds its
   rep-period and rate rows by position, not by a join; `params` builds its tables
   from the plans eagerly (a handful of rows).
 - Money is exact Decimal throughout (a line's pricing may run on integers of known scale,

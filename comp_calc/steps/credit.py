@@ -71,20 +71,6 @@ def _in_sale_order(sales: pl.DataFrame) -> bool:
     return bool(sales.lazy().select(after.fill_null(True).all()).collect().item())
 
 
-def credit_lines(
-    sales: pl.LazyFrame,
-    contacts: pl.LazyFrame,
-    reps: pl.DataFrame,
-    versions: pl.DataFrame,
-    scales: Scales,
-    first_sale: int = 0,
-) -> pl.LazyFrame:
-    """Credit lines of `sales`, in attainment order, described: `coded_lines` with the text
-    columns of `describe` (rep_id, role, sale_id, customer_id, product, seller_id, contact_id)."""
-    lines, described = coded_lines(sales, contacts, reps, versions, scales, first_sale)
-    return describe(lines.lazy(), described, reps["rep_id"])
-
-
 # what a line says of its sale, as text: looked up by the line's `sale` (see `describe`)
 DESCRIPTION = ["sale_id", "customer_id", "product", "seller_id", "contact_id"]
 
@@ -209,25 +195,22 @@ def _lines(sales: pl.DataFrame, scales: Scales, first_sale: int) -> pl.DataFrame
     common = ["amount", "sold_on", "cancelled_on"]
     common += ["currency"] if "currency" in sales.columns else []  # the sale's, as written (null: the seller's plan's)
     sale_no = pl.int_range(n, dtype=pl.Int64, eager=True)
-    # a sale's seller line sits after every line of the sales before it and its own relationship line
-    seller_at = sale_no + split.cast(pl.Int64).cum_sum()
-    relationship_at = seller_at.filter(split) - 1
-    split_sales = sale_no.filter(split)
-    if split_sales.len():
+    whole = sales.select(pl.col("amount").cast(dec(c))).to_series()  # credited: the whole amount, unless split
+    if not split.any():
+        of_sale, frame, rep_no, line_no, credited = sale_no, sales.select(common), sales["seller_no"], 2 * (sale_no + first_sale) + 1, whole
+    else:
+        # a sale's seller line sits after every line of the sales before it and its own relationship line
+        seller_at = sale_no + split.cast(pl.Int64).cum_sum()
+        relationship_at = seller_at.filter(split) - 1
+        split_sales = sale_no.filter(split)
         of_sale = pl.zeros(n + split_sales.len(), pl.Int64, eager=True).scatter(seller_at, sale_no).scatter(relationship_at, split_sales)
         frame = sales.select(pl.col(common).gather(of_sale))
         # every line the seller's, but the relationship lines the contact's
         rep_no = sales["seller_no"].gather(of_sale).scatter(relationship_at, sales["contact_no"].filter(split))
         line_no = (2 * (of_sale + first_sale) + 1).scatter(relationship_at, 2 * (split_sales + first_sale))
-    else:
-        of_sale, frame, rep_no, line_no = sale_no, sales.select(common), sales["seller_no"], 2 * (sale_no + first_sale) + 1
-    # credited: the whole amount, but amount * share (relationship) and amount - amount * share (seller) of a split sale
-    whole = sales.select(pl.col("amount").cast(dec(c))).to_series()
-    credited = whole.gather(of_sale) if split_sales.len() else whole
-    if split_sales.len():
-        split_rows = sales.filter(split)
-        part = split_rows.select(pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))).to_series()
-        credited = credited.scatter(relationship_at, part).scatter(seller_at.filter(split), split_rows["amount"].cast(dec(c)) - part)
+        # a split sale: amount * share to the relationship line, amount - amount * share to the seller line
+        part = sales.filter(split).select(pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))).to_series()
+        credited = whole.gather(of_sale).scatter(relationship_at, part).scatter(seller_at.filter(split), whole.filter(split) - part)
     columns = [line_no.alias("line_no"), rep_no.alias("rep_no"), of_sale.alias("sale"), *frame.get_columns(), credited.alias("credited")]
     return pl.DataFrame(columns)
 

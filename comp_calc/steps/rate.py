@@ -21,8 +21,8 @@ def rate_table(rates: pl.DataFrame, bands: pl.DataFrame, n_bands: int, products:
     and `rate_x_multiplier_b` = rate * band b's tier multiplier, exact.
 
     `products` are the distinct products that occur, sorted. The table has one row per
-    (pv, product) in that order, so a line's row is `rate_row(products)`. Eager: a few rows
-    per plan version, gathered by position onto the lines (`line_rates`).
+    (pv, product) in that order, so a line's row is `rate_rows`. Eager: a few rows
+    per plan version, gathered by position onto the lines (`rate_rows`).
     """
     m = scales.rate + scales.tier_multiplier
     specific = rates.filter(pl.col("product").is_not_null()).select("pv", "product", "rate")
@@ -47,23 +47,11 @@ def product_code(products: pl.Series) -> pl.Expr:
     return pl.col("product").cast(pl.Enum(products)).to_physical().cast(pl.Int64)
 
 
-def rate_row(products: pl.Series) -> pl.Expr:
-    """On lines with `pv` and `product`: their row of `rate_table(..., products, ...)`
-    (plan versions are numbered 0, 1, ... and every version has a row per product)."""
-    return pl.col("pv") * len(products) + product_code(products)
-
-
-def line_rates(rates: pl.DataFrame, pv: pl.Series, product: pl.Series, products: pl.Series) -> pl.DataFrame:
-    """Row for row with the lines whose plan version and product are `pv` and `product`: their
-    row of `rates` (a `rate_table` over `products`) without its keys, gathered by position. Eager."""
-    code = pl.DataFrame([product.alias("product")]).select(product_code(products)).to_series()
-    return line_rates_by_code(rates, pv, code, len(products))
-
-
-def line_rates_by_code(rates: pl.DataFrame, pv: pl.Series, code: pl.Series, products: int) -> pl.DataFrame:
-    """`line_rates` of lines whose product is given by its `product_code` among `products` products."""
-    rows = pv * products + code
-    return rates.drop("pv", "product").select(pl.all().gather(rows))
+def rate_rows(pv: pl.Series, code: pl.Series, products: int) -> pl.Series:
+    """Row for row with lines whose plan version is `pv` and product `code` (its `product_code`
+    among `products` products): their row of the `rate_table` (plan versions are numbered 0, 1,
+    ... and every version has a row per product), to gather by position. Eager."""
+    return pv * products + code
 
 
 def base_times_days(bands: int, scales: Scales, types: UnitTypes | None = None) -> pl.Expr:

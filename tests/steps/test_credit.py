@@ -56,8 +56,14 @@ def _contacts() -> pl.LazyFrame:
     )
 
 
+def _credit_lines(first_sale: int = 0) -> pl.DataFrame:
+    """The credit lines of the sales below with their text, as the engine reads them."""
+    lines, sales = credit.coded_lines(_sales(), _contacts(), _reps(), _versions(), SCALES, first_sale)
+    return credit.describe(lines.lazy(), sales, _reps()["rep_id"]).collect()
+
+
 def test_a_contact_by_another_rep_splits_the_sale_exactly():
-    lines = credit.credit_lines(_sales(), _contacts(), _reps(), _versions(), SCALES).collect()
+    lines = _credit_lines()
     # S1 is sale 0 (sold first): relationship line 2*0 = 0 to R2, 1000.00 * 0.30 = 300.0000;
     # seller line 2*0 + 1 = 1 to R1, 1000.00 - 300.0000 = 700.0000.
     # S2 is sale 1, no contact with C2: one seller line 2*1 + 1 = 3 with the whole 50.00.
@@ -70,7 +76,7 @@ def test_a_contact_by_another_rep_splits_the_sale_exactly():
 
 
 def test_numbering_continues_from_first_sale_and_unbalanced_sales_counts_a_missing_sale():
-    lines = credit.credit_lines(_sales(), _contacts(), _reps(), _versions(), SCALES, first_sale=10).collect()
+    lines = _credit_lines(first_sale=10)
     # sales 10 and 11: line numbers 20, 21 (S1) and 23 (S2)
     assert lines["line_no"].to_list() == [20, 21, 23]
     # three sales said, two covered: one unbalanced; a seller line lost: S1 no longer adds up

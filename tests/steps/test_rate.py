@@ -37,7 +37,8 @@ def test_rate_table_takes_the_products_rule_else_the_catch_all():
         (1, "mortgage", D("0.03"), D("0.030"), None),
     ]
     # a line of version 1 selling a mortgage is row 1 * 2 + 1 = 3
-    got = rate.line_rates(table, pl.Series([1, 0]), pl.Series(["mortgage", "loan"]), products)
+    code = pl.DataFrame({"product": ["mortgage", "loan"]}).select(rate.product_code(products)).to_series()
+    got = table.select(pl.col("rate").gather(rate.rate_rows(pl.Series([1, 0]), code, len(products))))
     assert got["rate"].to_list() == [D("0.03"), D("0.02")]
 
 

@@ -536,20 +536,39 @@ def _max_units(frame: pl.DataFrame, columns: list[str], scale: int) -> int:
     return 0 if found is None else math.ceil(Decimal(found).scaleb(scale))
 
 
+def _credit_units(credit_lines: pl.DataFrame, scale: int) -> tuple[int, int] | None:
+    """(the largest, the sum of) the lines' credits' magnitudes in units of 10^-scale (the credits'
+    scale is at most `scale`), added up as the Decimals' integers (a Decimal sum is far slower);
+    None when the sum is past 38 digits, as a Decimal sum would fail."""
+    if not credit_lines.height:
+        return 0, 0
+    units = pl.col("credited").to_physical().abs()  # exact: a Decimal(38, s) is its integer times 10^-s
+    shift = 10 ** (scale - credit_lines.schema["credited"].scale)
+    largest = credit_lines.select(units.max()).item() or 0
+    if largest * credit_lines.height < 10**MAX_PRECISION:  # the sum fits: add up the integers
+        total = credit_lines.select(units.sum()).item() or 0
+    else:  # it may not: the Decimal sum decides (and fails when it does not fit)
+        try:
+            found = credit_lines.select(pl.col("credited").abs().sum()).item()
+        except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
+            return None
+        total = math.ceil(Decimal(found or 0).scaleb(credit_lines.schema["credited"].scale))
+    return largest * shift, total * shift
+
+
 def _unit_types(
     credit_lines: pl.DataFrame, table: pl.DataFrame, rates: pl.DataFrame, bands: int, scales: Scales, periods: list[Period]
 ) -> UnitTypes | None:
     """The integer types this turn's lines are priced in (`exact.pricing_units`; None: Decimal)."""
-    try:
-        credit_sum = credit_lines.select(pl.col("credited").abs().sum()).item()
-    except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
+    credit = _credit_units(credit_lines, scales.credited)
+    if credit is None:
         return None  # too large even to add up: the Decimal path says so
     edges = [f"{side}_{b}" for b in range(bands) for side in ("lo", "hi")]
     qm = table.select(pl.col("quality_multiplier").fill_null(1).cast(dec(scales.quality_multiplier)))
     return pricing_units(
         scales,
-        credit_max=_max_units(credit_lines, ["credited"], scales.credited),
-        credit_sum=math.ceil(Decimal(credit_sum or 0).scaleb(scales.credited)),
+        credit_max=credit[0],
+        credit_sum=credit[1],
         days_max=max(p.days for p in periods),
         edge_max=_max_units(table, edges, scales.scaled_credit),
         rx_max=_max_units(rates, [f"rate_x_multiplier_{b}" for b in range(bands)], scales.rate + scales.tier_multiplier),

@@ -91,6 +91,15 @@ def join_rates(lines: pl.LazyFrame, fx: pl.DataFrame, frm: str, to: str, scales:
     )
 
 
+def join_rates_unordered(lines: pl.LazyFrame, fx: pl.DataFrame, frm: str, to: str, scales: Scales) -> pl.LazyFrame:
+    """`join_rates` for lines whose order does not matter (they are added up): only the lines whose
+    currencies differ meet the rates (a few percent, usually: a join of every line on currency
+    text is far slower); the others get what `join_rates` gives them, no rate."""
+    other = pl.col(frm) != pl.col(to)
+    same = lines.filter(other.not_().fill_null(True)).with_columns(_other=other, fx_rate=pl.lit(None, dtype=dec(scales.fx)))
+    return pl.concat([join_rates(lines.filter(other), fx, frm, to, scales), same])
+
+
 def converted(value: pl.Expr, scales: Scales) -> pl.Expr:
     """`value` (a line's credit in the sale's currency, scale at most `scales.credited - scales.fx`)
     times `fx_rate` when `_other` (null when the rate is missing), else `value`: exact, at
@@ -113,19 +122,29 @@ def in_rep_currency(
 
     `reps` is sorted by rep_id (row number = rep_no); `currencies` is `plan_currency(reps, ...)`.
     """
-    c = scales.credited
-    keyed = lines.lazy().with_columns(
+    c = dec(scales.credited)
+    keyed = lines.with_columns(
         _from=sale_currency(lines.columns, reps, currencies), rep_currency=pl.lit(currencies).gather(pl.col("rep_no"))
     )
+    # only the lines of a sale in another currency meet the rates (a few percent of them: a join of
+    # every line on currency text is far slower), and their credits go back to their rows
+    other = keyed.select(pl.col("_from") != pl.col("rep_currency")).to_series().fill_null(False)
+    at = other.arg_true()
+    priced = (
+        join_rates(keyed[at].lazy().select("_from", "rep_currency", "sold_on", "credited"), fx, "_from", "rep_currency", scales)
+        .select("fx_rate", credited=converted(pl.col("credited"), scales))
+        .collect()
+    )
+    fx_rate = pl.repeat(None, keyed.height, dtype=dec(scales.fx), eager=True).scatter(at, priced["fx_rate"])
+    credited = keyed["credited"].cast(c).scatter(at, priced["credited"])
     return (
-        join_rates(keyed, fx, "_from", "rep_currency", scales)
+        keyed.with_columns(_other=other, fx_rate=fx_rate)
         .with_columns(
             sale_currency=pl.when(pl.col("_other")).then(pl.col("_from")),
-            sale_credited=pl.when(pl.col("_other")).then(pl.col("credited").cast(dec(c))),
-            credited=converted(pl.col("credited"), scales),
+            sale_credited=pl.when(pl.col("_other")).then(pl.col("credited").cast(c)),
+            credited=credited,
         )
         .drop("currency", "_from", "_other", strict=False)
-        .collect()
     )
 
 

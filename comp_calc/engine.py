@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -528,12 +529,17 @@ def _commissions(
 INTEGER_PRICING = True
 
 
+def _in_units(value: Decimal | int, scale: int) -> int:
+    """`value` in units of 10^-scale, rounded up: exact (Decimal arithmetic would round to 28 digits)."""
+    return math.ceil(Fraction(value) * 10**scale)
+
+
 def _max_units(frame: pl.DataFrame, columns: list[str], scale: int) -> int:
     """The largest magnitude among `columns` of `frame` (Decimal, scale <= `scale`) in units of 10^-scale (0: none)."""
     if not columns or not frame.height:
         return 0
     found = frame.select(pl.max_horizontal(pl.col(c).abs().max() for c in columns)).item()
-    return 0 if found is None else math.ceil(Decimal(found).scaleb(scale))
+    return 0 if found is None else _in_units(found, scale)
 
 
 def _credit_units(credit_lines: pl.DataFrame, scale: int) -> tuple[int, int] | None:
@@ -552,7 +558,7 @@ def _credit_units(credit_lines: pl.DataFrame, scale: int) -> tuple[int, int] | N
             found = credit_lines.select(pl.col("credited").abs().sum()).item()
         except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
             return None
-        total = math.ceil(Decimal(found or 0).scaleb(credit_lines.schema["credited"].scale))
+        total = _in_units(found or 0, credit_lines.schema["credited"].scale)
     return largest * shift, total * shift
 
 

@@ -209,3 +209,24 @@ def test_a_run_too_large_for_exact_arithmetic_is_refused_on_either_path(monkeypa
         with pytest.raises(InputError) as e:
             _run("100000000000000000000.00", monkeypatch, integer)
         assert e.value.diagnostics[0].code == "number-too-large"
+
+
+def _credits(values: list[str], scale: int = 4) -> pl.DataFrame:
+    return pl.DataFrame({"credited": [D(v) for v in values]}, schema={"credited": pl.Decimal(38, scale)})
+
+
+def test_the_credit_bound_adds_up_the_decimals_integers_in_units_of_the_run_scale():
+    # credits 1.5000, -2.2500, 0.0001 at scale 4, in units of 10^-6 (the run's credited scale):
+    # largest |-2.25| = 2250000; sum of magnitudes 1.5 + 2.25 + 0.0001 = 3.7501 -> 3750100
+    assert engine._credit_units(_credits(["1.5", "-2.25", "0.0001"]), 6) == (2_250_000, 3_750_100)
+    assert engine._credit_units(_credits([]), 6) == (0, 0)
+
+
+def test_credits_whose_sum_may_pass_38_digits_are_added_as_decimals_and_refused_when_they_do():
+    # two credits of 6 * 10^33 at scale 4 are 6 * 10^37 units each: largest * 2 >= 10^38, so the
+    # Decimal sum decides; it is 1.2 * 10^38 units, past 38 digits: None (the Decimal path refuses)
+    big = str(6 * 10**33)
+    assert engine._credit_units(_credits([big, big]), 4) is None
+    # one of them and a small one: 6 * 10^37 * 2 >= 10^38 still takes the Decimal sum, which fits;
+    # in units exactly (38 digits: Decimal arithmetic's default 28 would round the 10^4 away)
+    assert engine._credit_units(_credits([big, "1"]), 4) == (6 * 10**37, 6 * 10**37 + 10**4)

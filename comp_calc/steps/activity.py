@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from comp_calc.steps import currency
 from comp_calc.steps.exact import MONEY
 
 KIND = "activity_bonus"
@@ -47,19 +48,16 @@ def _sale_value(sales: pl.LazyFrame, targets: pl.LazyFrame | None, fx: pl.DataFr
     if fx is None:
         written = {} if "currency" in sales.collect_schema().names() else {"currency": pl.lit(None, dtype=pl.String)}
         return sales.with_columns(to=pl.lit(None, dtype=pl.String), value=pl.col("amount"), **written)
-    rates = fx.lazy().select("currency", "to", _month="month", _rate="fx_rate")
-    scale = pl.Decimal(38, sales.collect_schema()["amount"].scale + fx.schema["fx_rate"].scale)
-    return (
-        sales.join(targets, on="customer_id")
-        .with_columns(_month=pl.col("sold_on").dt.truncate("1mo"))
-        .join(rates, on=["currency", "to", "_month"], how="left")
-        .with_columns(
-            value=pl.when(pl.col("currency") == pl.col("to"))
-            .then(pl.col("amount").cast(scale))
-            .otherwise(pl.col("amount").cast(scale) * pl.col("_rate").cast(scale))  # exact: see `exact`
-        )
-        .drop("_month", "_rate")
-    )
+    fx_scale = fx.schema["fx_rate"].scale
+    scale = pl.Decimal(38, sales.collect_schema()["amount"].scale + fx_scale)
+    # the order of the values does not matter (they are added up): only the sales in another
+    # currency than the value's meet the rates
+    return currency.join_rates_unordered(sales.join(targets, on="customer_id"), fx, "currency", "to", fx_scale).select(
+        *sales.collect_schema().names(), "to",
+        value=pl.when(pl.col("currency") == pl.col("to"))
+        .then(pl.col("amount").cast(scale))
+        .otherwise(pl.col("amount").cast(scale) * pl.col("fx_rate").cast(scale)),  # exact: see `exact`
+    )  # fmt: skip
 
 
 def _spans(contacts: pl.LazyFrame, sales: pl.LazyFrame, fx: pl.DataFrame | None) -> pl.LazyFrame:
@@ -68,9 +66,10 @@ def _spans(contacts: pl.LazyFrame, sales: pl.LazyFrame, fx: pl.DataFrame | None)
     start = pl.col("sold_on") + pl.duration(days=1)  # first day the sale counts
     leaves = pl.col("sold_on") + pl.duration(days=VALUE_DAYS + 1)  # first day it no longer counts
     stop = pl.min_horizontal(leaves, pl.col("cancelled_on").fill_null(leaves))  # cancelled on or before: gone
-    # only the customers contacted need a value
-    sales = sales.join(contacts.select("customer_id").unique(), on="customer_id", how="semi")
+    # only the customers contacted need a value (with `fx`, the join with their currencies keeps only them)
     targets = None if fx is None else contacts.select("customer_id", to="currency").unique()
+    if fx is None:
+        sales = sales.join(contacts.select("customer_id").unique(), on="customer_id", how="semi")
     return (
         _sale_value(sales, targets, fx)
         .select("customer_id", "to", "sale_id", "currency", "sold_on", "value", start.alias("start"), stop.alias("stop"))
@@ -83,7 +82,9 @@ def customer_values(contacts: pl.LazyFrame, sales: pl.LazyFrame, fx: pl.DataFram
     with `customer_value`: the customer's value on the contact day (see the module docstring), 0
     when the customer has none. Exact decimals. With `fx` the sales carry their (resolved)
     `currency` and values are per (customer, contacting rep's currency)."""
-    spans = _spans(contacts, sales, fx)
+    # each is read twice below: collected once (a lazy plan would compute it for each reading)
+    contacts = contacts.collect().lazy()
+    spans = _spans(contacts, sales, fx).collect().lazy()
     keys = ["customer_id"] if fx is None else ["customer_id", "to"]
     events = pl.concat(
         [

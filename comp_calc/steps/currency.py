@@ -77,27 +77,27 @@ def sale_currency(columns: list[str], reps: pl.DataFrame, currencies: pl.Series)
     return pl.coalesce(written, pl.lit(currencies).gather(code))
 
 
-def join_rates(lines: pl.LazyFrame, fx: pl.DataFrame, frm: str, to: str, scales: Scales) -> pl.LazyFrame:
+def join_rates(lines: pl.LazyFrame, fx: pl.DataFrame, frm: str, to: str, fx_scale: int) -> pl.LazyFrame:
     """`lines` (with the sale's currency in column `frm`, the wanted one in `to`, and `sold_on`)
-    with `fx_rate`, the rate of fx_rates.csv for (frm, to, month of sold_on) at `scales.fx`
+    with `fx_rate`, the rate of fx_rates.csv for (frm, to, month of sold_on) at `fx_scale` (the run's `scales.fx`)
     (null when the currencies are the same, or when fx_rates.csv lacks the rate) and `_other`
     (whether the currencies differ: a rate is needed). Row order is kept."""
     rates = fx.lazy().rename({"currency": frm, "to": to, "month": "_month"})
     return (
         lines.with_columns(_month=pl.col("sold_on").dt.truncate("1mo"), _other=pl.col(frm) != pl.col(to))
         .join(rates, on=[frm, to, "_month"], how="left", maintain_order="left")
-        .with_columns(fx_rate=pl.when(pl.col("_other")).then(pl.col("fx_rate").cast(dec(scales.fx))))
+        .with_columns(fx_rate=pl.when(pl.col("_other")).then(pl.col("fx_rate").cast(dec(fx_scale))))
         .drop("_month")
     )
 
 
-def join_rates_unordered(lines: pl.LazyFrame, fx: pl.DataFrame, frm: str, to: str, scales: Scales) -> pl.LazyFrame:
+def join_rates_unordered(lines: pl.LazyFrame, fx: pl.DataFrame, frm: str, to: str, fx_scale: int) -> pl.LazyFrame:
     """`join_rates` for lines whose order does not matter (they are added up): only the lines whose
     currencies differ meet the rates (a few percent, usually: a join of every line on currency
     text is far slower); the others get what `join_rates` gives them, no rate."""
     other = pl.col(frm) != pl.col(to)
-    same = lines.filter(other.not_().fill_null(True)).with_columns(_other=other, fx_rate=pl.lit(None, dtype=dec(scales.fx)))
-    return pl.concat([join_rates(lines.filter(other), fx, frm, to, scales), same])
+    same = lines.filter(other.not_().fill_null(True)).with_columns(_other=other, fx_rate=pl.lit(None, dtype=dec(fx_scale)))
+    return pl.concat([join_rates(lines.filter(other), fx, frm, to, fx_scale), same])
 
 
 def converted(value: pl.Expr, scales: Scales) -> pl.Expr:
@@ -131,7 +131,7 @@ def in_rep_currency(
     other = keyed.select(pl.col("_from") != pl.col("rep_currency")).to_series().fill_null(False)
     at = other.arg_true()
     priced = (
-        join_rates(keyed[at].lazy().select("_from", "rep_currency", "sold_on", "credited"), fx, "_from", "rep_currency", scales)
+        join_rates(keyed[at].lazy().select("_from", "rep_currency", "sold_on", "credited"), fx, "_from", "rep_currency", scales.fx)
         .select("fx_rate", credited=converted(pl.col("credited"), scales))
         .collect()
     )

@@ -101,7 +101,7 @@ def _signed(credit_lines: pl.LazyFrame, reports: pl.DataFrame, kind: str, first:
     to = reports.select("rep_no", _to="currency").unique().lazy()
     lines = credit_lines.with_columns(_from=frm).drop("currency", strict=False).join(to, on="rep_no")  # the manager's currency
     if pricing is not None:
-        lines = currency.join_rates_unordered(lines, pricing.fx, "_from", "_to", pricing.scales)
+        lines = currency.join_rates_unordered(lines, pricing.fx, "_from", "_to", pricing.scales.fx)
     value = in_manager_currency(pricing)
     detail = (
         "sale_id", pl.col("_from").alias("sale_currency"), pl.col("sold_on").dt.truncate("1mo").alias("month"),

@@ -89,27 +89,30 @@ def report_currencies(grid: pl.LazyFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _signed(credit_lines: pl.LazyFrame, reports: pl.DataFrame, kind: str, first: date, pricing: currency.Pricing | None) -> pl.LazyFrame:
+def _signed(
+    credit_lines: pl.LazyFrame, reports: pl.DataFrame, kind: str, first: date, pricing: currency.Pricing | None, detail: bool = True
+) -> pl.LazyFrame:
     """The terms of the net credits: per credit line of a report and manager currency, + the
     line in the period of its `sold_on`, - the line in the period of its `cancelled_on` (null:
     not cancelled, or after the run), each in the manager's currency (`in_manager_currency`),
     kept only for the (report, currency, period) of `reports`. Columns rep_no, currency,
     p_start, net, and sale_id, sale_currency, month, `priced` (false: fx_rates.csv lacks the
-    rate, `net` is null)."""
+    rate, `net` is null); without `detail`, only rep_no, currency, p_start, net and priced."""
     columns = credit_lines.collect_schema().names()
     frm = pl.lit(None, dtype=pl.String) if pricing is None else currency.sale_currency(columns, pricing.reps, pricing.currencies)
     to = reports.select("rep_no", _to="currency").unique().lazy()
     lines = credit_lines.with_columns(_from=frm).drop("currency", strict=False).join(to, on="rep_no")  # the manager's currency
     if pricing is not None:
         lines = currency.join_rates_unordered(lines, pricing.fx, "_from", "_to", pricing.scales.fx)
+    keep = ["rep_no", "_to", "sold_on", "cancelled_on", "credited", "_from", *(["sale_id"] if detail else [])]
+    keep += ["_other", "fx_rate"] if pricing is not None else []
+    lines = lines.select(keep).collect().lazy()  # read twice below: computed once (a lazy plan would compute it for each)
     value = in_manager_currency(pricing)
-    detail = (
-        "sale_id", pl.col("_from").alias("sale_currency"), pl.col("sold_on").dt.truncate("1mo").alias("month"),
-        (value.is_not_null()).alias("priced"),
-    )  # fmt: skip
-    sold = lines.select("rep_no", pl.col("_to").alias("currency"), period_start(pl.col("sold_on"), kind).alias("p_start"), value.alias("net"), *detail)
+    priced = (value.is_not_null()).alias("priced")
+    described = ("sale_id", pl.col("_from").alias("sale_currency"), pl.col("sold_on").dt.truncate("1mo").alias("month")) if detail else ()
+    sold = lines.select("rep_no", pl.col("_to").alias("currency"), period_start(pl.col("sold_on"), kind).alias("p_start"), value.alias("net"), *described, priced)
     cancelled = lines.filter(pl.col("cancelled_on").is_not_null()).select(
-        "rep_no", pl.col("_to").alias("currency"), period_start(pl.col("cancelled_on"), kind).alias("p_start"), (-value).alias("net"), *detail
+        "rep_no", pl.col("_to").alias("currency"), period_start(pl.col("cancelled_on"), kind).alias("p_start"), (-value).alias("net"), *described, priced
     )
     return pl.concat([sold, cancelled]).filter(pl.col("p_start") >= first).join(reports.lazy(), on=["rep_no", "currency", "p_start"])
 
@@ -135,7 +138,7 @@ def net_credit(
     `cancelled_on`; and `unpriced`, how many of its terms lack a rate (`missing_rates` names
     them). Sums of some of the credit lines: `add_up` adds those of every turn."""
     return (
-        _signed(credit_lines, reports, kind, first, pricing)
+        _signed(credit_lines, reports, kind, first, pricing, detail=False)
         .group_by("rep_no", "currency", "p_start")
         .agg(pl.col("net").sum(), unpriced=(~pl.col("priced")).sum())
     )

@@ -31,6 +31,9 @@ __all__ = [
     "money_expr",
     "exact_expr",
     "text_expr",
+    "neutralised",
+    "neutralised_value",
+    "cell",
     "to_csv_bytes",
 ]
 
@@ -92,12 +95,25 @@ def exact_expr(name: str, dtype: pl.DataType) -> pl.Expr:
 
 def text_expr(name: str) -> pl.Expr:
     """A text cell, neutralised against formula injection."""
-    col = pl.col(name).cast(pl.String)
-    return (
-        pl.when(col.str.contains(_FORMULA_RE))
-        .then(pl.lit("'") + col)
-        .otherwise(col)
-    )
+    return neutralised(pl.col(name).cast(pl.String))
+
+
+def neutralised(text: pl.Expr) -> pl.Expr:
+    """String `text` with a leading `'` where it starts like a formula (see the module docstring)."""
+    return pl.when(text.str.contains(_FORMULA_RE)).then(pl.lit("'") + text).otherwise(text)
+
+
+def neutralised_value(text: str | None) -> str | None:
+    """`neutralised` of one value, and `cell`'s empty string as None: a column that is the same on
+    every row is formatted once."""
+    if not text:
+        return None
+    return "'" + text if text[0] in FORMULA_START else text
+
+
+def cell(text: pl.Expr) -> pl.Expr:
+    """A String column as written: the empty string is an empty cell (null), as null is."""
+    return pl.when(text == pl.lit("")).then(pl.lit(None, dtype=pl.String)).otherwise(text)
 
 
 def _other_expr(name: str, dtype: pl.DataType) -> pl.Expr:
@@ -142,9 +158,7 @@ def format_frame(df: pl.DataFrame, money: set[str], exact: set[str]) -> pl.DataF
             expr = text_expr(name)
         else:
             expr = _other_expr(name, dtype)
-        expr = expr.cast(pl.String)
-        empty = pl.lit(None, dtype=pl.String)
-        exprs.append(pl.when(expr == pl.lit("")).then(empty).otherwise(expr).alias(name))
+        exprs.append(cell(expr.cast(pl.String)).alias(name))
     return df.lazy().select(exprs).collect()  # lazy: the columns are formatted in parallel
 
 

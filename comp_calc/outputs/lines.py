@@ -15,6 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from comp_calc.engine import RunResult, in_decimal
+from comp_calc.outputs.csvfmt import cell, neutralised
 from comp_calc.outputs.numbers import exact_text
 from comp_calc.steps import attainment
 from comp_calc.steps.exact import dec
@@ -68,10 +69,13 @@ def commission_part(result: RunResult, period: str | None = None, reps: tuple[in
 def commission_rows(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.LazyFrame:
     """The commission lines of `period_lines` as `commission_part` has them, as a query for
     lines.csv: `rep_no`, the shown values (credited, rate, quality_multiplier, amount, sold_on and
-    the converted sale's columns), their text (rep_id, sale_id, role, product, contact_id,
-    seller_id), `currency`, and per band b `tier_multiplier_text_b` (the band's multiplier as
-    exact text, looked up per rep-period, not formatted per line) and `tier_piece_b`, both null
-    where the line does not reach into the band.
+    the converted sale's columns), their text (sale_id, role, product; contact_id and seller_id
+    on relationship lines, the only ones that show them), and what `_period_table` has of their
+    rep-period as text (`currency_cell`, `tier_multiplier_text_b`; `currency` too in a run that
+    converts), with per band b
+    `tier_piece_b`, null where the line does not reach into band b.
+    The rep's rep_id is left to the writer (`result.text.rep_ids`, row = rep_no): a few thousand
+    values are formatted once, not per line.
 
     What a line takes from its rep-period is gathered by the line's rep_no from the period's rows
     of the rep-period table (one per rep), not joined."""
@@ -84,11 +88,13 @@ def commission_rows(result: RunResult, period: str | None = None, reps: tuple[in
         *[c for c in ("sale_currency", "fx_rate", "sale_credited") if c in commissions.columns],
     ]  # fmt: skip
     lines = commissions.select(pl.col(shown).gather(_in_order(commissions, keep))).lazy()
-    text = ["rep_id", "sale_id", "role", "product", "contact_id", "seller_id"]
-    lines = result.text.of(in_decimal(lines, result.tables.scales), text)
+    lines = result.text.of(in_decimal(lines, result.tables.scales), ["sale_id", "role", "product"])
+    relationship = pl.when(pl.col("role") == "relationship").then(pl.col("sale"))  # the others look up nothing (a null row)
+    lines = result.text.of(lines.with_columns(sale=relationship), ["contact_id", "seller_id"])
     table, n_bands = _period_table(result, period)
     row = pl.lit(_rep_rows(result, table)).gather(pl.col("rep_no"))
-    looked_up = [c for c in table.columns if c != "rep_no"]
+    # the currency's own text only where the explanation names it: a converted credit's
+    looked_up = [c for c in table.columns if c != "rep_no" and (c != "currency" or "fx_rate" in commissions.columns)]
     lines = lines.with_columns(row.alias("_row")).with_columns(pl.lit(table[c]).gather(pl.col("_row")) for c in looked_up)
     scales = result.tables.scales
     pieces = []
@@ -114,7 +120,7 @@ def _in_order(commissions: pl.DataFrame, keep: pl.Expr) -> pl.Series:
 
 def _period_table(result: RunResult, period: str | None) -> tuple[pl.DataFrame, int]:
     """The period's rows of the rep-period table (`attainment.rep_period_table`, at most one per
-    rep): `rep_no`, `currency`, `p_days`, the band edges (`lo_b`, `hi_b`, collapsed as
+    rep): `rep_no`, `currency` (the plan's), `currency_cell` (as a cell of lines.csv), `p_days`, the band edges (`lo_b`, `hi_b`, collapsed as
     `attainment.retroactive_bands` does on a retroactive rep-period) and `tier_multiplier_text_b`;
     and the number of bands."""
     scales = result.tables.scales
@@ -131,7 +137,8 @@ def _period_table(result: RunResult, period: str | None) -> tuple[pl.DataFrame, 
     texts = [exact_text(pl.col(f"multiplier_{b}").cast(dec(multiplier)), multiplier).alias(f"tier_multiplier_text_{b}") for b in range(n_bands)]
     edges = [c for b in range(n_bands) for c in (f"lo_{b}", f"hi_{b}")]
     table = table.join(grid.select(*KEYS, "currency"), on=KEYS, how="left", maintain_order="left")
-    return table.select("rep_no", "currency", "p_days", *edges, *texts).collect(), n_bands
+    currency = cell(neutralised(pl.col("currency"))).alias("currency_cell")
+    return table.select("rep_no", "currency", currency, "p_days", *edges, *texts).collect(), n_bands
 
 
 def _rep_rows(result: RunResult, table: pl.DataFrame) -> pl.Series:

@@ -19,7 +19,7 @@ from comp_calc.data.model import Inputs
 from comp_calc.engine import RunResult
 from comp_calc.outputs.lines import commission_part, commission_rows, other_part, rep_groups
 from comp_calc.errors import Diagnostic
-from comp_calc.outputs.csvfmt import cell, format_frame, neutralised, neutralised_value, to_csv_bytes
+from comp_calc.outputs.csvfmt import FORMULA_START, cell, format_frame, neutralised, neutralised_value, to_csv_bytes
 from comp_calc.outputs.numbers import (
     activity_bonus_text, clawback_base_text, column_exact_text, draw_text, exact_text, holdback_text, money_text, outcome_bonus_text,
     override_text, release_text, restatement_text, spif_clawback_text, spif_text, tier_pieces_text,
@@ -126,7 +126,9 @@ def lines_text(result: RunResult, period: str | None = None, reps: tuple[int, in
 
 def _commission_text(result: RunResult, period: str | None, reps: tuple[int, int] | None) -> pl.DataFrame:
     """The commission lines of `lines_text` (with `rep_no`): each exact value, the amount and the
-    tiers are formatted once, then written in their columns and in the explanation."""
+    tiers are formatted once, then written in their columns and in the explanation. What is the
+    same on many lines is formatted once: the period, the rep_id of each rep, the currency and
+    tier multipliers of each rep-period (`lines.commission_rows`), the text of each day sold."""
     lines = commission_rows(result, period, reps)
     schema = lines.collect_schema()
     exact = lambda c: exact_text(pl.col(c), _scale_of(schema[c]))  # noqa: E731
@@ -136,15 +138,28 @@ def _commission_text(result: RunResult, period: str | None, reps: tuple[int, int
     shown = {"credited": exact("credited"), "rate": exact("rate"), "quality_multiplier": exact("quality_multiplier")}
     lines = lines.with_columns(**shown, amount=money_text(pl.col("amount")), tiers=tiers)
     via = _via(pl.col("contact_id"), pl.col("seller_id"), fx_text(schema) if "fx_rate" in schema else None)
-    explanation = commission_explanation(*(pl.col(c) for c in ("credited", "rate", "tiers", "quality_multiplier", "amount")), via)
-    lines = lines.with_columns(explanation=explanation)
-    constant = {"period": period or result.period.label, "kind": "commission", "reference": None}
-    columns = [
-        pl.lit(neutralised_value(constant[c]), dtype=pl.String).alias(c) if c in constant
-        else cell(neutralised(pl.col(c)) if c not in shown and c != "amount" else pl.col(c)).alias(c)
-        for c in LINE_COLUMNS
-    ]  # fmt: skip
-    return lines.select(*columns, "rep_no").collect()
+    texts = (pl.col(c) for c in ("credited", "rate", "tiers", "quality_multiplier", "amount"))
+    lines = lines.with_columns(explanation=commission_explanation(*texts, via, sold_on=_day_text(pl.col("sold_on"))))
+    if COMMISSION_EXPLANATION[0] in FORMULA_START:  # pragma: no cover - it starts with "sale"
+        lines = lines.with_columns(explanation=neutralised(pl.col("explanation")))
+    rep_ids = result.text.rep_ids.to_frame("rep_id").select(cell(neutralised(pl.col("rep_id")))).to_series()
+    cells = {
+        "rep_id": pl.lit(rep_ids).gather(pl.col("rep_no")),
+        "period": pl.lit(neutralised_value(period or result.period.label), dtype=pl.String),
+        "kind": pl.lit(neutralised_value("commission"), dtype=pl.String),
+        **{c: cell(neutralised(pl.col(c))) for c in ("sale_id", "role", "product", "tiers")},
+        **{c: cell(pl.col(c)) for c in (*shown, "amount", "explanation")},
+        "currency": pl.col("currency_cell"),
+        "reference": pl.lit(None, dtype=pl.String),
+    }
+    return lines.select(*(cells[c].alias(c) for c in LINE_COLUMNS), "rep_no").collect()
+
+
+def _day_text(day: pl.Expr) -> pl.Expr:
+    """Dates as text (`2026-10-01`): each day between the first and the last formatted once."""
+    none = pl.lit(0).cast(pl.Date)  # no day at all: a range of one, never read
+    first = day.min().fill_null(none)
+    return pl.date_range(first, day.max().fill_null(none)).cast(pl.String).gather((day - first).dt.total_days())
 
 
 def fx_text(schema: pl.Schema) -> pl.Expr:
@@ -170,12 +185,14 @@ def _via(contact_id: pl.Expr, seller_id: pl.Expr, fx: pl.Expr | None) -> pl.Expr
     return via
 
 
-def commission_explanation(credited: pl.Expr, rate: pl.Expr, tiers: pl.Expr, qm: pl.Expr, amount: pl.Expr, via: pl.Expr) -> pl.Expr:
+COMMISSION_EXPLANATION = "sale {} ({}) sold {}: credited {}{} x rate {}, tiers multiplier@piece {}, quality x{} = {}"
+
+
+def commission_explanation(
+    credited: pl.Expr, rate: pl.Expr, tiers: pl.Expr, qm: pl.Expr, amount: pl.Expr, via: pl.Expr, sold_on: pl.Expr | str = "sold_on"
+) -> pl.Expr:
     """A commission line's explanation, from the text of its values (as lines.csv shows them)."""
-    return pl.format(
-        "sale {} ({}) sold {}: credited {}{} x rate {}, tiers multiplier@piece {}, quality x{} = {}",
-        "sale_id", "product", "sold_on", credited, via, rate, tiers, qm, amount,
-    )  # fmt: skip
+    return pl.format(COMMISSION_EXPLANATION, "sale_id", "product", sold_on, credited, via, rate, tiers, qm, amount)
 
 
 def _scale_of(dtype: pl.DataType) -> int:

@@ -20,6 +20,7 @@ doubled).
 from __future__ import annotations
 
 import io
+from typing import BinaryIO
 
 import polars as pl
 
@@ -35,6 +36,7 @@ __all__ = [
     "neutralised_value",
     "cell",
     "to_csv_bytes",
+    "write_csv",
 ]
 
 # Characters that make a spreadsheet treat a cell as a formula (or that some
@@ -165,12 +167,18 @@ def format_frame(df: pl.DataFrame, money: set[str], exact: set[str]) -> pl.DataF
 def to_csv_bytes(formatted: pl.DataFrame, header: bool = True) -> bytes:
     """CSV bytes of an all-text frame: UTF-8, no BOM, `\\n`, header (unless not `header`: a
     later piece of a file written in pieces), standard quoting."""
+    out = io.BytesIO()  # straight to bytes: no intermediate str of the whole file
+    write_csv(formatted, out, header)
+    return out.getvalue()
+
+
+def write_csv(formatted: pl.DataFrame, out: BinaryIO, header: bool = True) -> None:
+    """`to_csv_bytes`, written into the binary file object `out` in chunks as they are made."""
     not_text = [n for n, t in formatted.schema.items() if t != pl.String]
     if not_text:
         raise TypeError(f"format the frame first; non-text columns: {not_text}")
     if formatted.width == 0:
-        return b""
-    out = io.BytesIO()  # straight to bytes: no intermediate str of the whole file
+        return
     formatted.write_csv(
         out,
         include_bom=False,
@@ -181,4 +189,3 @@ def to_csv_bytes(formatted: pl.DataFrame, header: bool = True) -> bytes:
         null_value="",
         quote_style="necessary",
     )
-    return out.getvalue()

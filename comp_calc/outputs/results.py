@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from comp_calc.data.model import Inputs
 from comp_calc.engine import RunResult
 from comp_calc.outputs.lines import commission_part, commission_rows, other_part, rep_groups
 from comp_calc.errors import Diagnostic
-from comp_calc.outputs.csvfmt import FORMULA_START, cell, format_frame, neutralised, neutralised_value, to_csv_bytes
+from comp_calc.outputs.csvfmt import FORMULA_START, cell, format_frame, neutralised, neutralised_value, to_csv_bytes, write_csv
 from comp_calc.outputs.numbers import (
     activity_bonus_text, clawback_base_text, column_exact_text, draw_text, exact_text, holdback_text, money_text, outcome_bonus_text,
     override_text, release_text, restatement_text, spif_clawback_text, spif_text, tier_pieces_text,
@@ -102,11 +103,17 @@ def lines_frame(result: RunResult, period: str | None = None, reps: tuple[int, i
 LINES_PER_PIECE = 1_000_000  # lines.csv is gathered, ordered and formatted about this many lines at a time
 
 
+def lines_pieces(result: RunResult) -> Iterator[pl.DataFrame]:
+    """lines.csv of the requested period as text frames (`lines_text`) of whole reps, in order,
+    so that a period of millions of lines is never gathered, sorted or formatted all at once."""
+    for reps in rep_groups(result, LINES_PER_PIECE):
+        yield lines_text(result, reps=reps)
+
+
 def lines_csv(result: RunResult) -> Iterator[bytes]:
-    """lines.csv of the requested period in pieces of whole reps (header first), so that a
-    period of millions of lines is never gathered, sorted or formatted all at once."""
-    for i, reps in enumerate(rep_groups(result, LINES_PER_PIECE)):
-        yield to_csv_bytes(lines_text(result, reps=reps), header=i == 0)
+    """lines.csv of the requested period in pieces of bytes (header first), see `lines_pieces`."""
+    for i, piece in enumerate(lines_pieces(result)):
+        yield to_csv_bytes(piece, header=i == 0)
 
 
 def lines_text(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.DataFrame:
@@ -302,28 +309,52 @@ def currency_totals(payouts: pl.DataFrame, columns: list[str]) -> dict[str, dict
 
 
 class _Hashed:
-    """File pieces that are hashed as they are written; `sha256()` reads the rest first (kept
-    for writing) when asked before the writer got to the end."""
+    """lines.csv, hashed as it is made: written straight into its file (`write_to`, a
+    `writer.Streamed`: the CSV of each piece goes to the file in chunks, never held whole as
+    bytes), or read as pieces of bytes. `sha256()` asked before the file is written makes the
+    bytes first and keeps them for writing."""
 
-    def __init__(self, pieces: Iterator[bytes]):
-        self._pieces, self._kept, self._digest, self._done = pieces, [], hashlib.sha256(), False
+    def __init__(self, pieces: Iterator[pl.DataFrame]):
+        self._pieces, self._kept, self._digest, self._done = pieces, None, hashlib.sha256(), False
 
-    def _read(self) -> Iterator[bytes]:
-        for piece in self._pieces:
-            self._digest.update(piece)
-            yield piece
+    def write_to(self, out: BinaryIO) -> None:
+        if self._kept is not None or self._done:
+            for piece in self:
+                out.write(piece)
+            return
+        hashing = _Digesting(out, self._digest)
+        for i, piece in enumerate(self._pieces):
+            write_csv(piece, hashing, header=i == 0)
         self._done = True
 
     def __iter__(self) -> Iterator[bytes]:
-        if self._kept or self._done:
-            yield from self._kept
+        if self._kept is not None or self._done:
+            yield from self._kept or ()
             return
-        yield from self._read()
+        for i, piece in enumerate(self._pieces):
+            data = to_csv_bytes(piece, header=i == 0)
+            self._digest.update(data)
+            yield data
+        self._done = True
 
     def sha256(self) -> str:
         if not self._done:
-            self._kept = list(self._read())
+            self._kept = list(self)
         return self._digest.hexdigest()
+
+
+class _Digesting:
+    """A binary file object's `write` that hashes what it writes."""
+
+    def __init__(self, out: BinaryIO, digest):
+        self._out, self._digest = out, digest
+
+    def write(self, data: bytes) -> int:
+        self._digest.update(data)
+        return self._out.write(data)
+
+    def flush(self) -> None:
+        pass
 
 
 class _Later:
@@ -344,7 +375,7 @@ def period_files(
     lines.csv, written in pieces, is hashed on the way to disk."""
     payouts = payouts_frame(result)
     payouts_csv = render_csv(payouts, PAYOUT_MONEY, PAYOUT_EXACT)
-    lines = _Hashed(lines_csv(result))
+    lines = _Hashed(lines_pieces(result))
 
     def manifest_json() -> bytes:
         record = manifest(result, plans, inputs, payouts, data_until)

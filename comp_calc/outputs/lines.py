@@ -95,15 +95,18 @@ def commission_rows(result: RunResult, period: str | None = None, reps: tuple[in
     row = pl.lit(_rep_rows(result, table)).gather(pl.col("rep_no"))
     # the currency's own text only where the explanation names it: a converted credit's
     looked_up = [c for c in table.columns if c != "rep_no" and (c != "currency" or "fx_rate" in commissions.columns)]
-    lines = lines.with_columns(row.alias("_row")).with_columns(pl.lit(table[c]).gather(pl.col("_row")) for c in looked_up)
+    multipliers = [c for c in looked_up if c.startswith("tier_multiplier_text_")]
+    lines = lines.with_columns(row.alias("_row")).with_columns(pl.lit(table[c]).gather(pl.col("_row")) for c in looked_up if c not in multipliers)
     scales = result.tables.scales
     pieces = []
     for b in range(n_bands):
         piece = attainment.band_piece(b)
         shown = (piece.cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
         pieces.append(pl.when(piece.is_not_null()).then(shown).alias(f"tier_piece_{b}"))
+    # a band's multiplier only on the lines that reach into it (most lines reach into one band)
+    reached = [pl.lit(table[f"tier_multiplier_text_{b}"]).gather(pl.when(pl.col(f"tier_piece_{b}").is_not_null()).then(pl.col("_row"))) for b in range(n_bands)]
     dropped = ["_row", "line_no", "run_from", "run_to", "p_days", *[c for c in looked_up if c.startswith(("lo_", "hi_"))]]
-    return lines.with_columns(pieces).drop(dropped)
+    return lines.with_columns(pieces).with_columns(reached).drop(dropped)
 
 
 def _in_order(commissions: pl.DataFrame, keep: pl.Expr) -> pl.Series:

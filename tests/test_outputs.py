@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import stat
@@ -399,6 +401,45 @@ def test_failed_fsync_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
         write_period(tmp_path / "out", "2026-10", FILES, force=False)
     monkeypatch.undo()
     assert not (tmp_path / "out").exists()  # the output folder the write made is removed too
+
+
+class _Frame:
+    """A file that writes itself: a text frame as CSV, as lines.csv is written."""
+
+    def __init__(self, frame: pl.DataFrame):
+        self.frame = frame
+
+    def write_to(self, out) -> None:
+        csvfmt.write_csv(self.frame, out)
+
+
+def test_a_streamed_file_is_written_as_its_bytes(tmp_path: Path):
+    frame = pl.DataFrame({"a": ["x,y", None, "z"], "b": ["1", "2", None]})
+    target = write_period(tmp_path, "2026-10", {"lines.csv": _Frame(frame)}, force=False)
+    assert (target / "lines.csv").read_bytes() == to_csv_bytes(frame) == b'a,b\n"x,y",1\n,2\nz,\n'
+    assert stat.S_IMODE((target / "lines.csv").stat().st_mode) == 0o600
+
+
+def test_a_full_disk_while_streaming_is_reported_with_its_errno_and_the_final_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # polars calls the file's write from native code and re-raises an OSError without its errno
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(writer.os, "write", full)
+    frame = pl.DataFrame({"a": ["x"] * 1000})
+    with pytest.raises(OSError) as e:
+        write_period(tmp_path / "out", "2026-10", {"lines.csv": _Frame(frame)}, force=False)
+    monkeypatch.undo()
+    assert e.value.errno == errno.ENOSPC
+    assert e.value.filename == str(tmp_path / "out" / "2026-10" / "lines.csv")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_manifest_records_the_hash_of_lines_csv_as_written(tmp_path: Path):
+    assert invoke("run", "--out", tmp_path).exit_code == 0
+    folder = tmp_path / "2026-10"
+    outputs = json.loads((folder / "manifest.json").read_text())["outputs"]
+    assert outputs["lines.csv"] == hashlib.sha256((folder / "lines.csv").read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize("label", ["", ".", "..", "../x", "a/b", ".hidden"])

@@ -20,6 +20,7 @@ doubled).
 from __future__ import annotations
 
 import io
+from typing import BinaryIO
 
 import polars as pl
 
@@ -31,7 +32,11 @@ __all__ = [
     "money_expr",
     "exact_expr",
     "text_expr",
+    "neutralised",
+    "neutralised_value",
+    "cell",
     "to_csv_bytes",
+    "write_csv",
 ]
 
 # Characters that make a spreadsheet treat a cell as a formula (or that some
@@ -92,12 +97,25 @@ def exact_expr(name: str, dtype: pl.DataType) -> pl.Expr:
 
 def text_expr(name: str) -> pl.Expr:
     """A text cell, neutralised against formula injection."""
-    col = pl.col(name).cast(pl.String)
-    return (
-        pl.when(col.str.contains(_FORMULA_RE))
-        .then(pl.lit("'") + col)
-        .otherwise(col)
-    )
+    return neutralised(pl.col(name).cast(pl.String))
+
+
+def neutralised(text: pl.Expr) -> pl.Expr:
+    """String `text` with a leading `'` where it starts like a formula (see the module docstring)."""
+    return pl.when(text.str.contains(_FORMULA_RE)).then(pl.lit("'") + text).otherwise(text)
+
+
+def neutralised_value(text: str | None) -> str | None:
+    """`neutralised` of one value, and `cell`'s empty string as None: a column that is the same on
+    every row is formatted once."""
+    if not text:
+        return None
+    return "'" + text if text[0] in FORMULA_START else text
+
+
+def cell(text: pl.Expr) -> pl.Expr:
+    """A String column as written: the empty string is an empty cell (null), as null is."""
+    return pl.when(text == pl.lit("")).then(pl.lit(None, dtype=pl.String)).otherwise(text)
 
 
 def _other_expr(name: str, dtype: pl.DataType) -> pl.Expr:
@@ -142,21 +160,25 @@ def format_frame(df: pl.DataFrame, money: set[str], exact: set[str]) -> pl.DataF
             expr = text_expr(name)
         else:
             expr = _other_expr(name, dtype)
-        expr = expr.cast(pl.String)
-        empty = pl.lit(None, dtype=pl.String)
-        exprs.append(pl.when(expr == pl.lit("")).then(empty).otherwise(expr).alias(name))
+        exprs.append(cell(expr.cast(pl.String)).alias(name))
     return df.lazy().select(exprs).collect()  # lazy: the columns are formatted in parallel
 
 
 def to_csv_bytes(formatted: pl.DataFrame, header: bool = True) -> bytes:
     """CSV bytes of an all-text frame: UTF-8, no BOM, `\\n`, header (unless not `header`: a
     later piece of a file written in pieces), standard quoting."""
+    out = io.BytesIO()  # straight to bytes: no intermediate str of the whole file
+    write_csv(formatted, out, header)
+    return out.getvalue()
+
+
+def write_csv(formatted: pl.DataFrame, out: BinaryIO, header: bool = True) -> None:
+    """`to_csv_bytes`, written into the binary file object `out` in chunks as they are made."""
     not_text = [n for n, t in formatted.schema.items() if t != pl.String]
     if not_text:
         raise TypeError(f"format the frame first; non-text columns: {not_text}")
     if formatted.width == 0:
-        return b""
-    out = io.BytesIO()  # straight to bytes: no intermediate str of the whole file
+        return
     formatted.write_csv(
         out,
         include_bom=False,
@@ -167,4 +189,3 @@ def to_csv_bytes(formatted: pl.DataFrame, header: bool = True) -> bytes:
         null_value="",
         quote_style="necessary",
     )
-    return out.getvalue()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import polars as pl
 
 from comp_calc.engine import RunResult, in_decimal
+from comp_calc.outputs.csvfmt import cell, neutralised
+from comp_calc.outputs.numbers import exact_text
 from comp_calc.steps import attainment
 from comp_calc.steps.exact import dec
 from comp_calc.steps.kinds import ORDER
@@ -62,6 +64,91 @@ def commission_part(result: RunResult, period: str | None = None, reps: tuple[in
         order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), period=pl.lit(_label(result, period))
     ).collect()
     return tier_pieces(result, _with_currency(result, lines)).drop("run_from", "run_to")
+
+
+def commission_rows(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.LazyFrame:
+    """The commission lines of `period_lines` as `commission_part` has them, as a query for
+    lines.csv: `rep_no`, the shown values (credited, rate, quality_multiplier, amount, sold_on and
+    the converted sale's columns), their text (sale_id, role, product; contact_id and seller_id
+    on relationship lines, the only ones that show them), and what `_period_table` has of their
+    rep-period as text (`currency_cell`, `tier_multiplier_text_b`; `currency` too in a run that
+    converts), with per band b
+    `tier_piece_b`, null where the line does not reach into band b.
+    The rep's rep_id is left to the writer (`result.text.rep_ids`, row = rep_no): a few thousand
+    values are formatted once, not per line.
+
+    What a line takes from its rep-period is gathered by the line's rep_no from the period's rows
+    of the rep-period table (one per rep), not joined."""
+    commissions = result.commission_lines
+    keep = _in_period(result, period)
+    if reps is not None:
+        keep = keep & pl.col("rep_no").is_between(*reps)
+    shown = [
+        "rep_no", "line_no", "sale", "credited", "rate", "quality_multiplier", "amount", "sold_on", "run_from", "run_to",
+        *[c for c in ("sale_currency", "fx_rate", "sale_credited") if c in commissions.columns],
+    ]  # fmt: skip
+    lines = commissions.select(pl.col(shown).gather(_in_order(commissions, keep))).lazy()
+    lines = result.text.of(in_decimal(lines, result.tables.scales), ["sale_id", "role", "product"])
+    relationship = pl.when(pl.col("role") == "relationship").then(pl.col("sale"))  # the others look up nothing (a null row)
+    lines = result.text.of(lines.with_columns(sale=relationship), ["contact_id", "seller_id"])
+    table, n_bands = _period_table(result, period)
+    row = pl.lit(_rep_rows(result, table)).gather(pl.col("rep_no"))
+    # the currency's own text only where the explanation names it: a converted credit's
+    looked_up = [c for c in table.columns if c != "rep_no" and (c != "currency" or "fx_rate" in commissions.columns)]
+    multipliers = [c for c in looked_up if c.startswith("tier_multiplier_text_")]
+    lines = lines.with_columns(row.alias("_row")).with_columns(pl.lit(table[c]).gather(pl.col("_row")) for c in looked_up if c not in multipliers)
+    scales = result.tables.scales
+    pieces = []
+    for b in range(n_bands):
+        piece = attainment.band_piece(b)
+        shown = (piece.cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
+        pieces.append(pl.when(piece.is_not_null()).then(shown).alias(f"tier_piece_{b}"))
+    # a band's multiplier only on the lines that reach into it (most lines reach into one band)
+    reached = [pl.lit(table[f"tier_multiplier_text_{b}"]).gather(pl.when(pl.col(f"tier_piece_{b}").is_not_null()).then(pl.col("_row"))) for b in range(n_bands)]
+    dropped = ["_row", "line_no", "run_from", "run_to", "p_days", *[c for c in looked_up if c.startswith(("lo_", "hi_"))]]
+    return lines.with_columns(pieces).with_columns(reached).drop(dropped)
+
+
+def _in_order(commissions: pl.DataFrame, keep: pl.Expr) -> pl.Series:
+    """The rows of `commissions` that `keep` keeps, in (rep_no, line_no) order: sorted on one
+    integer key when both fit in one (they do: a few thousand reps, two lines per sale)."""
+    rows = commissions.lazy().select("rep_no", "line_no", "p_start").with_row_index("_i").filter(keep).drop("p_start").collect()
+    if not rows.height:
+        return rows["_i"]
+    lowest, highest = rows.select(lo=pl.min_horizontal("rep_no", "line_no").min(), hi=pl.max_horizontal("rep_no", "line_no").max()).row(0)
+    if lowest >= 0 and (highest + 1) ** 2 < 2**63:
+        return rows["_i"].gather((rows["rep_no"] * (highest + 1) + rows["line_no"]).arg_sort())
+    return rows.sort("rep_no", "line_no")["_i"]
+
+
+def _period_table(result: RunResult, period: str | None) -> tuple[pl.DataFrame, int]:
+    """The period's rows of the rep-period table (`attainment.rep_period_table`, at most one per
+    rep): `rep_no`, `currency` (the plan's), `currency_cell` (as a cell of lines.csv), `p_days`, the band edges (`lo_b`, `hi_b`, collapsed as
+    `attainment.retroactive_bands` does on a retroactive rep-period) and `tier_multiplier_text_b`;
+    and the number of bands."""
+    scales = result.tables.scales
+    label = _label(result, period)
+    starts = [p.start for p in result.periods if p.label == label]
+    grid = result.grid.lazy().filter((pl.col("p_start") == starts[0]) if starts else pl.lit(False))
+    table, _, n_bands = attainment.rep_period_table(grid, result.tables, scales)
+    if attainment.RETRO in table.collect_schema().names():
+        totals = grid.select(*KEYS, pl.col("credited").alias("_period_credited"))
+        table = table.join(totals, on=KEYS, how="left", maintain_order="left")
+        total = pl.col("_period_credited").cast(dec(scales.scaled_credit)) * pl.col("p_days")
+        table = table.with_columns(attainment.retroactive_bands(n_bands, total, scales))
+    multiplier = max(scales.tier_multiplier, 2)
+    texts = [exact_text(pl.col(f"multiplier_{b}").cast(dec(multiplier)), multiplier).alias(f"tier_multiplier_text_{b}") for b in range(n_bands)]
+    edges = [c for b in range(n_bands) for c in (f"lo_{b}", f"hi_{b}")]
+    table = table.join(grid.select(*KEYS, "currency"), on=KEYS, how="left", maintain_order="left")
+    currency = cell(neutralised(pl.col("currency"))).alias("currency_cell")
+    return table.select("rep_no", "currency", currency, "p_days", *edges, *texts).collect(), n_bands
+
+
+def _rep_rows(result: RunResult, table: pl.DataFrame) -> pl.Series:
+    """Per rep_no (every rep of the run's data), its row in `table`, or null."""
+    size = max(len(result.text.rep_ids), (table["rep_no"].max() or 0) + 1)
+    rows = table.select("rep_no", _row=pl.int_range(pl.len(), dtype=pl.Int64))
+    return pl.DataFrame({"rep_no": pl.int_range(size, dtype=pl.Int64, eager=True)}).join(rows, on="rep_no", how="left", maintain_order="left")["_row"]
 
 
 def other_part(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.DataFrame:

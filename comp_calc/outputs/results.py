@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 from datetime import date
 from pathlib import Path
 
@@ -17,11 +18,11 @@ import polars as pl
 from comp_calc import __version__
 from comp_calc.data.model import Inputs
 from comp_calc.engine import RunResult
-from comp_calc.outputs.lines import commission_part, other_part, rep_groups
+from comp_calc.outputs.lines import commission_part, commission_rows, other_part, rep_groups
 from comp_calc.errors import Diagnostic
-from comp_calc.outputs.csvfmt import format_frame, to_csv_bytes
+from comp_calc.outputs.csvfmt import FORMULA_START, cell, format_frame, neutralised, neutralised_value, to_csv_bytes, write_csv
 from comp_calc.outputs.numbers import (
-    activity_bonus_text, clawback_base_text, column_exact_text, draw_text, holdback_text, money_text, outcome_bonus_text,
+    activity_bonus_text, clawback_base_text, column_exact_text, draw_text, exact_text, holdback_text, money_text, outcome_bonus_text,
     override_text, release_text, restatement_text, spif_clawback_text, spif_text, tier_pieces_text,
 )  # fmt: skip
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
@@ -102,20 +103,107 @@ def lines_frame(result: RunResult, period: str | None = None, reps: tuple[int, i
 LINES_PER_PIECE = 1_000_000  # lines.csv is gathered, ordered and formatted about this many lines at a time
 
 
+def lines_pieces(result: RunResult) -> Iterator[pl.DataFrame]:
+    """lines.csv of the requested period as text frames (`lines_text`) of whole reps, in order,
+    so that a period of millions of lines is never gathered, sorted or formatted all at once."""
+    for reps in rep_groups(result, LINES_PER_PIECE):
+        yield lines_text(result, reps=reps)
+
+
 def lines_csv(result: RunResult) -> Iterator[bytes]:
-    """lines.csv of the requested period in pieces of whole reps (header first), so that a
-    period of millions of lines is never gathered, sorted or formatted all at once."""
-    for i, reps in enumerate(rep_groups(result, LINES_PER_PIECE)):
-        piece = format_frame(lines_frame(result, reps=reps), LINE_MONEY, LINE_EXACT)
+    """lines.csv of the requested period in pieces of bytes (header first), see `lines_pieces`."""
+    for i, piece in enumerate(lines_pieces(result)):
         yield to_csv_bytes(piece, header=i == 0)
 
 
-def fx_text(lines: pl.DataFrame) -> pl.Expr:
-    """How a converted credit was priced: ` (700.00 USD x 0.92, the USD to EUR rate of 2026-03)`."""
+def lines_text(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.DataFrame:
+    """`lines_frame` formatted for lines.csv (`csvfmt.format_frame` of it, the same text), made
+    without the typed frame: the commission lines (nearly all) in one query that formats each
+    value once, for its own column and for the explanation that repeats it."""
+    other = _explained(other_part(result, period, reps), keep=["rep_no"])
+    other = format_frame(other.drop("rep_no"), LINE_MONEY, LINE_EXACT).with_columns(other["rep_no"])
+    commission = _commission_text(result, period, reps)
+    if not other.height or not commission.height:
+        return (commission if commission.height else other).drop("rep_no")
+    # as in lines_frame: a stable sort on (rep, part) interleaves the two parts
+    side = (pl.col("rep_no") * 2).alias("_key"), (pl.col("rep_no") * 2 + 1).alias("_key")
+    merged = pl.concat([commission.with_columns(side[0]), other.with_columns(side[1])]).sort("_key", maintain_order=True)
+    return merged.drop("rep_no", "_key")
+
+
+def _commission_text(result: RunResult, period: str | None, reps: tuple[int, int] | None) -> pl.DataFrame:
+    """The commission lines of `lines_text` (with `rep_no`): each exact value, the amount and the
+    tiers are formatted once, then written in their columns and in the explanation. What is the
+    same on many lines is formatted once: the period, the rep_id of each rep, the currency and
+    tier multipliers of each rep-period (`lines.commission_rows`), the text of each day sold."""
+    lines = commission_rows(result, period, reps)
+    schema = lines.collect_schema()
+    exact = lambda c: exact_text(pl.col(c), _scale_of(schema[c]))  # noqa: E731
+    bands = sorted(int(c.rsplit("_", 1)[1]) for c in schema if c.startswith("tier_piece_"))
+    labels = [pl.format("{}@{}", f"tier_multiplier_text_{b}", pl.col(f"tier_piece_{b}").cast(pl.String)) for b in bands]
+    tiers = pl.concat_str(labels, separator="|", ignore_nulls=True) if bands else pl.lit(None, dtype=pl.String)
+    shown = {"credited": exact("credited"), "rate": exact("rate"), "quality_multiplier": exact("quality_multiplier")}
+    lines = lines.with_columns(**shown, amount=money_text(pl.col("amount")), tiers=tiers)
+    via = _via(pl.col("contact_id"), pl.col("seller_id"), fx_text(schema) if "fx_rate" in schema else None)
+    texts = (pl.col(c) for c in ("credited", "rate", "tiers", "quality_multiplier", "amount"))
+    lines = lines.with_columns(explanation=commission_explanation(*texts, via, sold_on=_day_text(pl.col("sold_on"))))
+    if COMMISSION_EXPLANATION[0] in FORMULA_START:  # pragma: no cover - it starts with "sale"
+        lines = lines.with_columns(explanation=neutralised(pl.col("explanation")))
+    rep_ids = result.text.rep_ids.to_frame("rep_id").select(cell(neutralised(pl.col("rep_id")))).to_series()
+    cells = {
+        "rep_id": pl.lit(rep_ids).gather(pl.col("rep_no")),
+        "period": pl.lit(neutralised_value(period or result.period.label), dtype=pl.String),
+        "kind": pl.lit(neutralised_value("commission"), dtype=pl.String),
+        **{c: cell(neutralised(pl.col(c))) for c in ("sale_id", "role", "product", "tiers")},
+        **{c: cell(pl.col(c)) for c in (*shown, "amount", "explanation")},
+        "currency": pl.col("currency_cell"),
+        "reference": pl.lit(None, dtype=pl.String),
+    }
+    return lines.select(*(cells[c].alias(c) for c in LINE_COLUMNS), "rep_no").collect()
+
+
+def _day_text(day: pl.Expr) -> pl.Expr:
+    """Dates as text (`2026-10-01`): each day between the first and the last formatted once."""
+    none = pl.lit(0).cast(pl.Date)  # no day at all: a range of one, never read
+    first = day.min().fill_null(none)
+    return pl.date_range(first, day.max().fill_null(none)).cast(pl.String).gather((day - first).dt.total_days())
+
+
+def fx_text(schema: pl.Schema) -> pl.Expr:
+    """How a converted credit was priced: ` (700.00 USD x 0.92, the USD to EUR rate of 2026-03)`
+    (`schema`: of the lines, for the scales of their sale_credited and fx_rate)."""
+    exact = lambda c: exact_text(pl.col(c), _scale_of(schema[c]))  # noqa: E731
     return pl.format(
-        " ({} {} x {}, the {} to {} rate of {})", column_exact_text("sale_credited", lines), "sale_currency",
-        column_exact_text("fx_rate", lines), "sale_currency", "currency", pl.col("sold_on").dt.strftime("%Y-%m"),
+        " ({} {} x {}, the {} to {} rate of {})", exact("sale_credited"), "sale_currency",
+        exact("fx_rate"), "sale_currency", "currency", pl.col("sold_on").dt.strftime("%Y-%m"),
     )  # fmt: skip
+
+
+def _via(contact_id: pl.Expr, seller_id: pl.Expr, fx: pl.Expr | None) -> pl.Expr:
+    """What a commission line's credit came through: a relationship credit's contact and seller,
+    and (`fx`, in a run that converts) the sale's own currency and rate; else empty."""
+    via = (
+        pl.when(pl.col("role") == "relationship")
+        .then(pl.format(" (relationship credit: contact {} for seller {})", contact_id, seller_id))
+        .otherwise(pl.lit(""))
+    )
+    if fx is not None:  # SPEC 6.3 currency: a credit converted from the sale's currency
+        via = via + pl.when(pl.col("fx_rate").is_not_null()).then(fx).otherwise(pl.lit(""))
+    return via
+
+
+COMMISSION_EXPLANATION = "sale {} ({}) sold {}: credited {}{} x rate {}, tiers multiplier@piece {}, quality x{} = {}"
+
+
+def commission_explanation(
+    credited: pl.Expr, rate: pl.Expr, tiers: pl.Expr, qm: pl.Expr, amount: pl.Expr, via: pl.Expr, sold_on: pl.Expr | str = "sold_on"
+) -> pl.Expr:
+    """A commission line's explanation, from the text of its values (as lines.csv shows them)."""
+    return pl.format(COMMISSION_EXPLANATION, "sale_id", "product", sold_on, credited, via, rate, tiers, qm, amount)
+
+
+def _scale_of(dtype: pl.DataType) -> int:
+    return getattr(dtype, "scale", 0) or 0
 
 
 def _explained(lines: pl.DataFrame, keep: list[str] = ()) -> pl.DataFrame:
@@ -128,17 +216,8 @@ def _explained(lines: pl.DataFrame, keep: list[str] = ()) -> pl.DataFrame:
     lines = lines.with_columns(pl.lit(None).alias(c) for c in LINE_COLUMNS if c not in lines.columns and c not in ("tiers", "explanation"))
     credited, rate, qm = (column_exact_text(c, lines) for c in ("credited", "rate", "quality_multiplier"))
     money = lambda c: money_text(pl.col(c))  # noqa: E731 - money columns are already at scale 2
-    via = (
-        pl.when(pl.col("role") == "relationship")
-        .then(pl.format(" (relationship credit: contact {} for seller {})", pl.col("contact_id"), pl.col("seller_id")))
-        .otherwise(pl.lit(""))
-    )
-    if "fx_rate" in lines.columns:  # SPEC 6.3 currency: a credit converted from the sale's currency
-        via = via + pl.when(pl.col("fx_rate").is_not_null()).then(fx_text(lines)).otherwise(pl.lit(""))
-    commission = pl.format(
-        "sale {} ({}) sold {}: credited {}{} x rate {}, tiers multiplier@piece {}, quality x{} = {}",
-        "sale_id", "product", "sold_on", credited, via, rate, "tiers", qm, money("amount"),
-    )  # fmt: skip
+    via = _via(pl.col("contact_id"), pl.col("seller_id"), fx_text(lines.schema) if "fx_rate" in lines.columns else None)
+    commission = commission_explanation(credited, rate, pl.col("tiers"), qm, money("amount"), via)
     cap = pl.format("earned {} is above the cap {}: {}", money("earned"), money("cap"), money("amount"))
     claw = pl.format(
         "sale {} sold {} cancelled {} ({} days, {}-day rule): recover {} of {} paid in {} = {}",
@@ -230,28 +309,52 @@ def currency_totals(payouts: pl.DataFrame, columns: list[str]) -> dict[str, dict
 
 
 class _Hashed:
-    """File pieces that are hashed as they are written; `sha256()` reads the rest first (kept
-    for writing) when asked before the writer got to the end."""
+    """lines.csv, hashed as it is made: written straight into its file (`write_to`, a
+    `writer.Streamed`: the CSV of each piece goes to the file in chunks, never held whole as
+    bytes), or read as pieces of bytes. `sha256()` asked before the file is written makes the
+    bytes first and keeps them for writing."""
 
-    def __init__(self, pieces: Iterator[bytes]):
-        self._pieces, self._kept, self._digest, self._done = pieces, [], hashlib.sha256(), False
+    def __init__(self, pieces: Iterator[pl.DataFrame]):
+        self._pieces, self._kept, self._digest, self._done = pieces, None, hashlib.sha256(), False
 
-    def _read(self) -> Iterator[bytes]:
-        for piece in self._pieces:
-            self._digest.update(piece)
-            yield piece
+    def write_to(self, out: BinaryIO) -> None:
+        if self._kept is not None or self._done:
+            for piece in self:
+                out.write(piece)
+            return
+        hashing = _Digesting(out, self._digest)
+        for i, piece in enumerate(self._pieces):
+            write_csv(piece, hashing, header=i == 0)
         self._done = True
 
     def __iter__(self) -> Iterator[bytes]:
-        if self._kept or self._done:
-            yield from self._kept
+        if self._kept is not None or self._done:
+            yield from self._kept or ()
             return
-        yield from self._read()
+        for i, piece in enumerate(self._pieces):
+            data = to_csv_bytes(piece, header=i == 0)
+            self._digest.update(data)
+            yield data
+        self._done = True
 
     def sha256(self) -> str:
         if not self._done:
-            self._kept = list(self._read())
+            self._kept = list(self)
         return self._digest.hexdigest()
+
+
+class _Digesting:
+    """A binary file object's `write` that hashes what it writes."""
+
+    def __init__(self, out: BinaryIO, digest):
+        self._out, self._digest = out, digest
+
+    def write(self, data: bytes) -> int:
+        self._digest.update(data)
+        return self._out.write(data)
+
+    def flush(self) -> None:
+        pass
 
 
 class _Later:
@@ -272,7 +375,7 @@ def period_files(
     lines.csv, written in pieces, is hashed on the way to disk."""
     payouts = payouts_frame(result)
     payouts_csv = render_csv(payouts, PAYOUT_MONEY, PAYOUT_EXACT)
-    lines = _Hashed(lines_csv(result))
+    lines = _Hashed(lines_pieces(result))
 
     def manifest_json() -> bytes:
         record = manifest(result, plans, inputs, payouts, data_until)

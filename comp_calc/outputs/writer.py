@@ -1,7 +1,9 @@
 """Write one period's output folder, all at once or not at all.
 
-A run renders every file to bytes first (`render_csv`, `render_json`), then
-`write_period` puts them in place: everything is written and fsynced in a
+A run renders every file to bytes first (`render_csv`, `render_json`), or to
+pieces of bytes, or to something that writes itself into the open file
+(`Streamed`: lines.csv, millions of lines, goes straight from its frames into
+the file, never held whole as bytes); then `write_period` puts them in place: everything is written and fsynced in a
 hidden temporary sibling folder, which is then renamed to `OUT/<period>/`.
 Readers therefore see either no folder or a complete one. A closed period is
 never overwritten unless asked (`force`), and then it is replaced whole: the
@@ -40,7 +42,7 @@ import time
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 import polars as pl
 
@@ -170,16 +172,54 @@ def _check_name(name: str, what: str) -> tuple[str, ...]:
     return parts
 
 
-def _write_file(path: Path, data: bytes | Iterable[bytes]) -> None:
-    """Write `data`, or its pieces in turn, as a new file."""
+class Streamed(Protocol):
+    """A file's content that writes itself, in chunks, into a binary file object (`write_to`)."""
+
+    def write_to(self, out: BinaryIO) -> None: ...
+
+
+class _Descriptor:
+    """The `write` of a binary file object, onto an open file descriptor. The first OSError is
+    kept: a writer that calls `write` from native code (polars) re-raises it without its errno."""
+
+    def __init__(self, fd: int):
+        self.fd, self.error = fd, None
+
+    def write(self, data: bytes) -> int:
+        try:
+            _write_all(self.fd, data)
+        except OSError as e:
+            self.error = e
+            raise
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _write_file(path: Path, data: bytes | Iterable[bytes] | Streamed) -> None:
+    """Write `data`, or its pieces in turn, or what it writes (`Streamed`), as a new file."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)
-        for piece in (data,) if isinstance(data, bytes) else data:
-            view = memoryview(piece)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+        if hasattr(data, "write_to"):
+            out = _Descriptor(fd)
+            try:
+                data.write_to(out)
+            except Exception:
+                if out.error is not None:  # the machine's refusal as it was, errno and all
+                    raise out.error from None
+                raise
+        else:
+            for piece in (data,) if isinstance(data, bytes) else data:
+                _write_all(fd, piece)
         os.fsync(fd)
     except OSError as e:
         if e.filename is None and e.errno is not None:  # os.write and os.fsync do not say which file
@@ -255,7 +295,7 @@ def _period_exists(target: Path) -> InputError:
     )
 
 
-def _fill(folder: Path, files: Mapping[str, bytes | Iterable[bytes]]) -> None:
+def _fill(folder: Path, files: Mapping[str, bytes | Iterable[bytes] | Streamed]) -> None:
     made: set[Path] = {folder}
     for name in sorted(files):
         parts = _check_name(name, "output file name")
@@ -373,7 +413,7 @@ def clean_stale(out_root: Path, period_label: str) -> list[Path]:
 
 
 def write_period(
-    out_root: Path, period_label: str, files: Mapping[str, bytes | Iterable[bytes]], force: bool
+    out_root: Path, period_label: str, files: Mapping[str, bytes | Iterable[bytes] | Streamed], force: bool
 ) -> Path:
     """Write `files` (name -> bytes) as the folder `out_root/period_label`.
 
@@ -425,7 +465,7 @@ def _final_name(name, target: Path) -> str:
     return str(target.joinpath(*parts[1:])) if len(parts) > 1 else str(target.parent)
 
 
-def _replace(out_root: Path, period_label: str, files: Mapping[str, bytes | Iterable[bytes]], force: bool) -> Path:
+def _replace(out_root: Path, period_label: str, files: Mapping[str, bytes | Iterable[bytes] | Streamed], force: bool) -> Path:
     """Fill a staging folder and rename it to `out_root/period_label` (replacing a closed one)."""
     target = out_root / period_label
     tmp = _make_staging_dir(out_root, period_label)

@@ -155,9 +155,6 @@ def load_inputs(data_dir: str | Path, map_file: str | Path | None = None) -> Inp
             refs = rep_refs(raw, kept, rejected)
         tables[name] = whole_table(raw, kept, rejected)
         problems += diags
-    # the sales in one piece per column: the calculation's queries over millions of sales take
-    # less memory than over the many pieces the reader makes
-    tables["sales"].frame = _one_chunk(tables["sales"].frame)
     return Inputs(tables["reps"], tables["sales"], tables["feedback"], tables["contacts"], problems, tables["campaigns"], tables["fx_rates"])
 
 
@@ -202,12 +199,6 @@ def whole_table(raw: Raw, kept: pl.DataFrame, rejected: pl.DataFrame) -> Table:
         rows_rejected=rejected.height,
         columns=raw.mapping.labels if raw.mapping else {},
     )
-
-
-def _one_chunk(frame: pl.DataFrame) -> pl.DataFrame:
-    """`frame` with every column in one chunk, made column by column (emptying `frame`), so that
-    only one column is held twice at a time."""
-    return pl.DataFrame([frame.drop_in_place(name).rechunk() for name in frame.columns])
 
 
 def read_input(data_dir: Path, name: str, mapping: InputMap | None = None) -> tuple[Raw | None, list[Diagnostic]]:

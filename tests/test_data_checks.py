@@ -124,6 +124,24 @@ def test_no_plan_version_in_force_for_the_sale_period(tmp_path):
     assert out.sales.frame["sale_id"].to_list() == ["S2", "S4", "S5"]
 
 
+def test_a_version_from_mid_month_leaves_its_first_month_without_a_version(tmp_path):
+    # the plan loader requires a period start; built directly, a version from 2026-01-15 is not
+    # in force at the start of period 2026-01 (2026-01-01 < 2026-01-15), so every January sale
+    # has no version, and February (starts 2026-02-01 >= 2026-01-15) has one
+    inputs = load(
+        tmp_path,
+        REPS_HEAD + "E1,A,T,mid,1,2025-01-01,\n",
+        SALES_HEAD + "S1,E1,C,p,1,2026-01-31,\nS2,E1,C,p,1,2026-02-01,\nS3,E1,C,p,1,2026-01-15,\n",
+    )
+    out, new = cross_checks(inputs, PlanSet((plan("mid", date(2026, 1, 15)),)))
+    assert where(new) == [
+        (str(tmp_path / "sales.csv"), 2, "sold_on", "no-plan-version"),
+        (str(tmp_path / "sales.csv"), 4, "sold_on", "no-plan-version"),
+    ]
+    assert new[0].message == "plan 'mid' of rep 'E1' has no version in force for period 2026-01 (first version from 2026-01-15)"
+    assert out.sales.frame["sale_id"].to_list() == ["S2"]
+
+
 def test_a_sale_can_break_both_date_rules(tmp_path):
     inputs = load(tmp_path, REPS_HEAD + "E1,A,T,monthly,1,2025-06-01,\n", SALES_HEAD + "S1,E1,C,p,1,2025-05-31,\n")
     _, new = cross_checks(inputs, PLANS)

@@ -28,6 +28,8 @@ from comp_calc.errors import Diagnostic
 BOM = b"\xef\xbb\xbf"
 # control characters but line feed and carriage return, as bytes (UTF-8 never uses them in a sequence)
 _CONTROL_BYTES = bytes([*range(0x00, 0x0A), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+# every byte but those `_count_bytes` counts: control bytes, line feed, carriage return, comma
+_NOT_COUNTED = bytes(sorted(set(range(256)) - {*_CONTROL_BYTES, 0x0A, 0x0D, 0x2C}))
 # what `str.strip()` treats as whitespace among ASCII characters
 _NOT_ASCII_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c\x1c-\x1f]")
 
@@ -198,11 +200,10 @@ class _Survey:
     def _run(self) -> None:
         data = self._data
         self.sha256 = hashlib.sha256(data).hexdigest() if self._digest else ""  # releases the GIL
-        self.newlines = data.count(b"\n")
-        self.commas = data.count(b",")
-        self.controls = _has_control_bytes(data)
-        if not self.controls and b"\r" in data:
-            self.controls = data.count(b"\r") != data.count(b"\r\n")
+        self.newlines, self.commas, others, returns = _count_bytes(data)
+        self.controls = others > 0
+        if not self.controls and returns:
+            self.controls = returns != data.count(b"\r\n")
         del self._data
 
     def wait(self) -> _Survey:
@@ -210,13 +211,17 @@ class _Survey:
         return self
 
 
-def _has_control_bytes(data: bytes, chunk: int = 1 << 22) -> bool:
+def _count_bytes(data: bytes, chunk: int = 1 << 22) -> tuple[int, int, int, int]:
+    """(line feeds, commas, control bytes but line feeds and carriage returns, carriage returns)
+    in `data`, in one pass: each piece keeps only those bytes (few), which are then counted."""
     view = memoryview(data)
+    newlines = commas = others = returns = 0
     for start in range(0, len(view), chunk):
-        part = view[start : start + chunk].tobytes()
-        if len(part.translate(None, _CONTROL_BYTES)) != len(part):
-            return True
-    return False
+        kept = view[start : start + chunk].tobytes().translate(None, _NOT_COUNTED)
+        lf, comma, cr = kept.count(b"\n"), kept.count(b","), kept.count(b"\r")
+        newlines, commas, returns = newlines + lf, commas + comma, returns + cr
+        others += len(kept) - lf - comma - cr
+    return newlines, commas, others, returns
 
 
 def _cells(body: bytes) -> tuple[pl.DataFrame | None, bool]:

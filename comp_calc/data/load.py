@@ -122,7 +122,9 @@ from comp_calc.data.managers import manager_rules
 from comp_calc.data.mapping import InputMap, load_mapping, mapped_rules, relabel
 from comp_calc.data.model import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES, Inputs, Table, empty_frame
 from comp_calc.data.parquet import read_parquet
-from comp_calc.data.rules import apply_rules, parsed_columns, reference_rules, rejected_rep_lines, row_rules, typed_rows
+from comp_calc.data.rules import (
+    apply_rules, ids_in_order, parsed_columns, reference_rules, rejected_rep_lines, row_rules, typed_rows,
+)
 from comp_calc.errors import Diagnostic, InputError
 
 
@@ -161,8 +163,13 @@ def validate_rows(
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[Diagnostic]]:
     """(kept rows, rejected rows, diagnostics) of `raw` under every row rule of its file; the
     rows of a file other than reps must name a rep of `kept_reps` (`reference_rules`)."""
-    frame = raw.frame.with_columns(parsed_columns(raw.name))
-    rules = row_rules(raw.name, frame, raw.width, raw.controls)
+    parsed = raw.frame.lazy().with_columns(parsed_columns(raw.name))
+    if (order := ids_in_order(raw.name)) is None:
+        frame, in_order = parsed.collect(), None
+    else:  # both queries at once
+        frame, facts = pl.collect_all([parsed, raw.frame.lazy().select(order)])
+        in_order = facts.item()
+    rules = row_rules(raw.name, frame, raw.width, raw.controls, in_order)
     if raw.name == "reps":
         frame, more = manager_rules(frame)
         rules += more

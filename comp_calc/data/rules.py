@@ -64,13 +64,30 @@ def parsed_columns(name: str) -> list[pl.Expr]:
             exprs.append(first.str.to_date("%Y-%m-%d", strict=False).alias(_date_column(column)))
         elif kind == "int":
             exprs.append(pl.col(column).str.strip_prefix("+").cast(pl.Int64, strict=False).alias(f"_int_{column}"))
+        elif kind == "decimal":  # the decimals written (null: no point), which set the typed scale
+            v = pl.col(column)
+            exprs.append((v.str.len_bytes() - v.str.find(".", literal=True) - 1).alias(_decimals_column(column)))
     return exprs
 
 
-def row_rules(name: str, frame: pl.DataFrame, width: int, controls: bool = True) -> list[Rule]:
+def _decimals_column(column: str) -> str:
+    return f"_decimals_{column}"
+
+
+def ids_in_order(name: str) -> pl.Expr | None:
+    """True when the file's ids strictly increase row after row (exports often are in id order),
+    so that none can repeat; None for a file keyed by several columns."""
+    if name in COMPOSITE_KEYS:
+        return None
+    ids = pl.col(ID_KEYS[name])
+    return (ids > ids.shift(1)).fill_null(True).all()
+
+
+def row_rules(name: str, frame: pl.DataFrame, width: int, controls: bool = True, in_order: bool | None = None) -> list[Rule]:
     """Every single-row and within-file rule of `name` on `frame` (a `Raw` frame plus `parsed_columns`).
 
-    `controls=False` says no cell holds a control character (`_Survey`).
+    `controls=False` says no cell holds a control character (`_Survey`); `in_order`, when
+    known, is `ids_in_order` of the frame.
     """
     ragged = "_ragged" in frame.columns
     shaped = pl.col("_ragged").is_null() if ragged else pl.lit(True)
@@ -170,7 +187,9 @@ def row_rules(name: str, frame: pl.DataFrame, width: int, controls: bool = True)
     key_name = ID_KEYS[name]
     ids = pl.col(key_name)
     key = pl.when(shaped & (ids != "")).then(ids)
-    if frame.select((ids > ids.shift(1)).fill_null(True).all()).item():
+    if in_order is None:
+        in_order = frame.select(ids_in_order(name)).item()
+    if in_order:
         repeated = pl.lit(False)  # ids in strictly increasing order (exports often are): all distinct
     elif ragged:
         repeated = key.is_not_null() & ~key.is_first_distinct()
@@ -325,9 +344,7 @@ def typed_rows(name: str, frame: pl.DataFrame) -> pl.DataFrame:
         elif kind == "optional_currency":
             exprs.append(pl.when(v != "").then(v).alias(column))
         elif kind == "decimal":
-            point = v.str.find(".", literal=True)
-            decimals = v.str.len_bytes().cast(pl.Int64) - point - 1
-            scale = frame.select(decimals.max()).item() or 0
+            scale = frame[_decimals_column(column)].max() or 0
             # the text is validated (digits, at most `scale` decimals): the cast is exact
             exprs.append(v.cast(pl.Decimal(38, scale)).alias(column))
         elif kind == "int":

@@ -18,7 +18,7 @@ from comp_calc.engine import RunResult, in_decimal
 from comp_calc.outputs.csvfmt import cell, neutralised
 from comp_calc.outputs.numbers import exact_text
 from comp_calc.steps import attainment
-from comp_calc.steps.exact import dec
+from comp_calc.steps.exact import Scales, dec
 from comp_calc.steps.kinds import ORDER
 
 KEYS = ["rep_no", "p_start"]
@@ -100,9 +100,7 @@ def commission_rows(result: RunResult, period: str | None = None, reps: tuple[in
     scales = result.tables.scales
     pieces = []
     for b in range(n_bands):
-        piece = attainment.band_piece(b)
-        shown = (piece.cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
-        pieces.append(pl.when(piece.is_not_null()).then(shown).alias(f"tier_piece_{b}"))
+        pieces.append(pl.when(attainment.band_piece(b).is_not_null()).then(_shown_piece(b, scales)).alias(f"tier_piece_{b}"))
     # a band's multiplier only on the lines that reach into it (most lines reach into one band)
     reached = [pl.lit(table[f"tier_multiplier_text_{b}"]).gather(pl.when(pl.col(f"tier_piece_{b}").is_not_null()).then(pl.col("_row"))) for b in range(n_bands)]
     dropped = ["_row", "line_no", "run_from", "run_to", "p_days", *[c for c in looked_up if c.startswith(("lo_", "hi_"))]]
@@ -130,12 +128,7 @@ def _period_table(result: RunResult, period: str | None) -> tuple[pl.DataFrame, 
     label = _label(result, period)
     starts = [p.start for p in result.periods if p.label == label]
     grid = result.grid.lazy().filter((pl.col("p_start") == starts[0]) if starts else pl.lit(False))
-    table, _, n_bands = attainment.rep_period_table(grid, result.tables, scales)
-    if attainment.RETRO in table.collect_schema().names():
-        totals = grid.select(*KEYS, pl.col("credited").alias("_period_credited"))
-        table = table.join(totals, on=KEYS, how="left", maintain_order="left")
-        total = pl.col("_period_credited").cast(dec(scales.scaled_credit)) * pl.col("p_days")
-        table = table.with_columns(attainment.retroactive_bands(n_bands, total, scales))
+    table, n_bands = _band_table(result, grid)
     multiplier = max(scales.tier_multiplier, 2)
     texts = [exact_text(pl.col(f"multiplier_{b}").cast(dec(multiplier)), multiplier).alias(f"tier_multiplier_text_{b}") for b in range(n_bands)]
     edges = [c for b in range(n_bands) for c in (f"lo_{b}", f"hi_{b}")]
@@ -203,6 +196,28 @@ def rep_groups(result: RunResult, size: int) -> list[tuple[int, int]]:
     return list(zip(counts["first"], counts["last"], strict=True)) or [(0, -1)]
 
 
+def _band_table(result: RunResult, grid: pl.LazyFrame) -> tuple[pl.LazyFrame, int]:
+    """The rep-period table (`attainment.rep_period_table`) of `grid`'s rep-periods, with the band
+    edges of a retroactive rep-period collapsed onto the band of its final credit as pricing
+    collapsed them (`attainment.retroactive_bands`), and the number of bands."""
+    scales = result.tables.scales
+    table, _, n_bands = attainment.rep_period_table(grid, result.tables, scales)
+    if attainment.RETRO in table.collect_schema().names():
+        # the rep-period's final credit times D: the grid's credited (every line, even after a streaming run)
+        totals = grid.select(*KEYS, pl.col("credited").alias("_period_credited"))
+        table = table.join(totals, on=KEYS, how="left", maintain_order="left")
+        total = pl.col("_period_credited").cast(dec(scales.scaled_credit)) * pl.col("p_days")
+        table = table.with_columns(attainment.retroactive_bands(n_bands, total, scales))
+    return table, n_bands
+
+
+def _shown_piece(b: int, scales: Scales) -> pl.Expr:
+    """A commission line's piece in band b as lines.csv shows it: the exact piece (times D, see
+    `attainment.band_piece`) divided by D, rounded to cents; null where the line does not reach
+    into the band."""
+    return (attainment.band_piece(b).cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
+
+
 def tier_pieces(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
     """`lines` (a slice of result.lines) with the tier pieces of commission lines as data: for
     each band b of the run's widest tier table, `tier_multiplier_b` and `tier_piece_b` (the
@@ -213,29 +228,20 @@ def tier_pieces(result: RunResult, lines: pl.DataFrame) -> pl.DataFrame:
     The rep-period's edges are joined to the lines' key and pricing columns alone; the pieces
     are set beside `lines`, row for row."""
     scales = result.tables.scales
-    table, _, n_bands = attainment.rep_period_table(result.grid.lazy(), result.tables, scales)
-    retroactive = []
-    if attainment.RETRO in table.collect_schema().names():
-        # the rep-period's final credit times D: the grid's credited (every line, even after a streaming run)
-        totals = result.grid.lazy().select(*KEYS, pl.col("credited").alias("_period_credited"))
-        table = table.join(totals, on=KEYS, how="left", maintain_order="left")
-        total = pl.col("_period_credited").cast(dec(scales.scaled_credit)) * pl.col("p_days")
-        retroactive = attainment.retroactive_bands(n_bands, total, scales)
+    table, n_bands = _band_table(result, result.grid.lazy())
     multiplier = dec(max(scales.tier_multiplier, 2))
     commission = pl.col("kind") == "commission"
     pieces = []
     for b in range(n_bands):
         touched = commission & attainment.band_piece(b).is_not_null()
-        shown = (attainment.band_piece(b).cast(dec(scales.scaled_credit + 6)) / pl.col("p_days")).round(2).cast(dec(2))
         pieces += [
             pl.when(touched).then(pl.col(f"multiplier_{b}").cast(multiplier)).alias(f"tier_multiplier_{b}"),
-            pl.when(touched).then(shown).alias(f"tier_piece_{b}"),
+            pl.when(touched).then(_shown_piece(b, scales)).alias(f"tier_piece_{b}"),
         ]
     found = (
         lines.lazy()
         .select(*KEYS, "kind", "run_from", "run_to")
         .join(table.drop("rep_id", "pv", "rounding"), on=KEYS, how="left", maintain_order="left")
-        .with_columns(retroactive)
         .select(pieces)
         .collect()
     )

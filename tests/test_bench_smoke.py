@@ -42,11 +42,20 @@ def tiny_data(tmp_path_factory) -> Path:
     return data
 
 
-def test_comp_calc_and_pandas_agree_to_the_cent(tiny_data: Path, tmp_path: Path) -> None:
-    ours = _run(
+@pytest.fixture(scope="module")
+def tiny_run(tiny_data: Path, tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """comp-calc run of the bench plan on the tiny data, once for the module: the process and its
+    output folder (the tests only read them)."""
+    out = tmp_path_factory.mktemp("tiny-run") / "out"
+    done = _run(
         "-c", "from comp_calc.cli import app; app()", "run", "--plans", BENCH / "plan", "--data", tiny_data,
-        "--period", "2026-10", "--out", tmp_path / "out", "--format", "json", "--force",
+        "--period", "2026-10", "--out", out, "--format", "json", "--force",
     )  # fmt: skip
+    return done, out
+
+
+def test_comp_calc_and_pandas_agree_to_the_cent(tiny_data: Path, tiny_run) -> None:
+    ours, _ = tiny_run
     assert ours.returncode == 0, ours.stderr
     theirs = _run(BENCH / "pandas_impl.py", "--plans", BENCH / "plan", "--data", tiny_data, "--period", "2026-10", "--payouts")
     assert theirs.returncode == 0, theirs.stderr
@@ -61,17 +70,14 @@ def test_comp_calc_and_pandas_agree_to_the_cent(tiny_data: Path, tmp_path: Path)
     assert {r["rep_id"]: r["payout"] for r in ours_json["reps"]} == theirs_json["payouts"]
 
 
-def test_bench_plan_exercises_every_step(tiny_data: Path, tmp_path: Path) -> None:
+def test_bench_plan_exercises_every_step(tiny_run) -> None:
     """The bench data and plan produce every kind of line: split credit, quality, cap, clawback, carry."""
-    done = _run(
-        "-c", "from comp_calc.cli import app; app()", "run", "--plans", BENCH / "plan", "--data", tiny_data,
-        "--period", "2026-10", "--out", tmp_path / "out", "--format", "json", "--force",
-    )  # fmt: skip
+    done, out = tiny_run
     assert done.returncode == 0, done.stderr
-    lines = (tmp_path / "out" / "2026-10" / "lines.csv").read_text(encoding="utf-8")
+    lines = (out / "2026-10" / "lines.csv").read_text(encoding="utf-8")
     assert ",relationship," in lines
     assert ",clawback," in lines
-    payouts = (tmp_path / "out" / "2026-10" / "payouts.csv").read_text(encoding="utf-8").splitlines()
+    payouts = (out / "2026-10" / "payouts.csv").read_text(encoding="utf-8").splitlines()
     header = payouts[0].split(",")
     qualities = {row.split(",")[header.index("quality_multiplier")] for row in payouts[1:]}
     assert qualities - {"1.00", ""}, "some rep's quality multiplier differs from 1"

@@ -34,10 +34,19 @@ def test_allow_incomplete_runs_it_and_the_manifest_records_it(tmp_path):
     assert manifest["incomplete_period"] is True and manifest["data_until"] == LATEST
 
 
-def test_a_complete_period_is_recorded_as_complete(tmp_path):
-    result = invoke("run", "--plans", PLANS, "--data", SAMPLE, "--out", tmp_path / "out", "--period", "2026-10")
+@pytest.fixture(scope="module")
+def october(tmp_path_factory):
+    """`run --period 2026-10` on the shipped plans and sample, once for the module: its printed
+    summary and its output folder (the tests only read them)."""
+    out = tmp_path_factory.mktemp("october") / "out"
+    result = invoke("run", "--plans", PLANS, "--data", SAMPLE, "--out", out, "--period", "2026-10")
     assert result.exit_code == 0, result.output
-    manifest = json.loads((tmp_path / "out" / "2026-10" / "manifest.json").read_text())
+    return result.stdout, out
+
+
+def test_a_complete_period_is_recorded_as_complete(october):
+    _, out = october
+    manifest = json.loads((out / "2026-10" / "manifest.json").read_text())
     assert manifest["incomplete_period"] is False and manifest["data_until"] == LATEST
 
 
@@ -81,12 +90,12 @@ def _total_rows(out: str) -> dict[str, dict[str, str]]:
     return rows
 
 
-def test_the_summary_adds_up_and_fits_80_columns(tmp_path):
-    out = _summary(tmp_path, "--period", "2026-10")
+def test_the_summary_adds_up_and_fits_80_columns(october):
+    out, folder = october
     assert all(len(line) <= 80 for line in out.splitlines()), out
     by_currency = _total_rows(out)
     assert set(by_currency) == {"EUR", "GBP"}  # the sample pays a UK team in GBP: never one total of both
-    payouts = read_csv(tmp_path / "out" / "2026-10" / "payouts.csv")
+    payouts = read_csv(folder / "2026-10" / "payouts.csv")
     shown = set().union(*by_currency.values())
     for column in SUMMARY_MONEY:  # a column is shown exactly when some rep has a nonzero amount in it
         nonzero = any(D(r[column] or "0") for r in payouts)
@@ -136,8 +145,8 @@ def test_carry_columns_appear_when_a_balance_is_carried(tmp_path):
     assert "TOTAL 10.00 -470.00 -460.00 0.00" in said
 
 
-def test_reps_paid_by_the_other_kind_of_period_are_named_with_the_run_that_pays_them(tmp_path):
-    out = _summary(tmp_path, "--period", "2026-10")
+def test_reps_paid_by_the_other_kind_of_period_are_named_with_the_run_that_pays_them(tmp_path, october):
+    out, _ = october
     said = " ".join(out.split())  # sentences wrap at the terminal width
     assert "Not in this run: 5 reps paid by quarter (R0001, R0009, R0029, R0034, R0039); pay them with: comp-calc run --period 2026-Q3" in said
     result = invoke("run", "--plans", PLANS, "--data", SAMPLE, "--out", tmp_path / "o2", "--period", "2026-09", "--format", "json")

@@ -31,6 +31,23 @@ def case(tmp_path):
     return tmp_path / "plans", tmp_path / "data", tmp_path / "out"
 
 
+@pytest.fixture(scope="module")
+def january(tmp_path_factory) -> Path:
+    """The output folder of January run on the unchanged fixture, made once for the module: a test
+    that starts by closing January copies it (`close`) and goes on from there."""
+    root = tmp_path_factory.mktemp("january")
+    shutil.copytree(FIXTURE / "plans", root / "plans")
+    shutil.copytree(FIXTURE / "data", root / "data")
+    run((root / "plans", root / "data", root / "out"), "2026-01")
+    return root / "out"
+
+
+def close(case, january: Path) -> None:
+    """January closed on the unchanged fixture, as `run(case, "2026-01")` leaves it (runs are
+    byte-identical: a copy of the one run of the module)."""
+    shutil.copytree(january, case[2], symlinks=True)
+
+
 def run(case, period, *args, ok=True):
     plans, data, out = case
     r = invoke("run", "--plans", plans, "--data", data, "--period", period, "--out", out, "--allow-incomplete", *args, columns=200)
@@ -58,8 +75,8 @@ def lines(case, period, kind="restatement"):
     return [r for r in read_csv(case[2] / period / "lines.csv") if r["kind"] == kind]
 
 
-def test_a_late_sale_in_a_closed_month_is_paid_in_the_next_open_one(case):
-    run(case, "2026-01")  # closed: A1 paid 300.00, B1 200.00
+def test_a_late_sale_in_a_closed_month_is_paid_in_the_next_open_one(case, january):
+    close(case, january)  # closed: A1 paid 300.00, B1 200.00
     add_sale(case, "S06,A1,C06,loan,500,2026-01-28,")  # arrives after January was paid
     run(case, "2026-02")
     # A1: January recomputed 300 + 50 = 350.00, recorded 300.00: due +50.00;
@@ -83,8 +100,8 @@ def test_a_late_sale_in_a_closed_month_is_paid_in_the_next_open_one(case):
     assert manifest["totals"]["EUR"]["payout"] == "550.00"  # 150 + 400
 
 
-def test_a_back_dated_cancellation_is_recovered_in_the_open_period(case):
-    run(case, "2026-01")  # B1 paid 200.00
+def test_a_back_dated_cancellation_is_recovered_in_the_open_period(case, january):
+    close(case, january)  # B1 paid 200.00
     cancel(case, "S02", "2026-01-25")  # reported late: S02 was cancelled in January
     run(case, "2026-02")
     # B1: January recomputed 200 - 200 (clawback) = 0.00, recorded 200.00: due -200.00;
@@ -94,8 +111,8 @@ def test_a_back_dated_cancellation_is_recovered_in_the_open_period(case):
     assert [(r["rep_id"], r["amount"]) for r in lines(case, "2026-02")] == [("B1", "-200.00")]
 
 
-def test_a_negative_restatement_larger_than_the_open_payout_stays_open_until_recovered(case):
-    run(case, "2026-01")  # A1 paid 300.00
+def test_a_negative_restatement_larger_than_the_open_payout_stays_open_until_recovered(case, january):
+    close(case, january)  # A1 paid 300.00
     cancel(case, "S01", "2026-01-20")
     # February: January recomputed 0.00 vs recorded 300.00: due -300.00; payout so far 100.00:
     # carry_forward takes it to 0 at most: line -100.00, payout 0.00, open -300 + 100 = -200.00
@@ -120,8 +137,8 @@ def test_a_negative_restatement_larger_than_the_open_payout_stays_open_until_rec
     # recorded + open = recomputed: paid 0 + 0 + 0 + 150 = 150 = 0 + 100 + 150 + 200 - 300 (S01 clawed back)
 
 
-def test_a_plan_version_corrected_retroactively_is_restated(case):
-    run(case, "2026-01")  # rate 10%: A1 300.00, B1 200.00
+def test_a_plan_version_corrected_retroactively_is_restated(case, january):
+    close(case, january)  # rate 10%: A1 300.00, B1 200.00
     plan = case[0] / "flat.yaml"
     plan.write_text(plan.read_text().replace("rate: 0.1", "rate: 0.12"))  # the rate should have been 12%
     run(case, "2026-02")
@@ -145,8 +162,8 @@ def test_a_rep_who_left_gets_a_payouts_row_for_a_restatement_alone(case):
     assert (b1["earned"], b1["restatement"], b1["payout"]) == ("0.00", "70.00", "70.00")
 
 
-def test_a_tampered_closed_payouts_file_is_refused(case):
-    run(case, "2026-01")
+def test_a_tampered_closed_payouts_file_is_refused(case, january):
+    close(case, january)
     paid = case[2] / "2026-01" / "payouts.csv"
     paid.write_text(paid.read_text().replace("300.00,0.00,EUR", "400.00,0.00,EUR"))
     r = run(case, "2026-02", ok=False)
@@ -157,8 +174,8 @@ def test_a_tampered_closed_payouts_file_is_refused(case):
     assert not (case[2] / "2026-02").exists()
 
 
-def test_a_closed_period_without_the_outputs_record_is_trusted_with_a_warning(case):
-    run(case, "2026-01")
+def test_a_closed_period_without_the_outputs_record_is_trusted_with_a_warning(case, january):
+    close(case, january)
     manifest = case[2] / "2026-01" / "manifest.json"
     record = json.loads(manifest.read_text())
     del record["outputs"]  # as written by an older release
@@ -173,8 +190,8 @@ def test_a_closed_period_without_the_outputs_record_is_trusted_with_a_warning(ca
     assert json.loads((case[2] / "2026-02" / "manifest.json").read_text())["closed_periods"][0]["verified"] is False
 
 
-def test_a_paid_rep_missing_from_the_run_is_an_input_error(case):
-    run(case, "2026-01")
+def test_a_paid_rep_missing_from_the_run_is_an_input_error(case, january):
+    close(case, january)
     reps = case[1] / "reps.csv"
     reps.write_text(reps.read_text().replace("B1,Ben Roe,North,flat,10000,2026-01-01,\n", ""))
     sales = case[1] / "sales.csv"
@@ -185,8 +202,8 @@ def test_a_paid_rep_missing_from_the_run_is_an_input_error(case):
     assert "paid-rep-not-in-run" in text and "rep B1 was paid in 2026-01" in text
 
 
-def test_force_on_a_period_older_than_a_closed_one_is_refused(case):
-    run(case, "2026-01")
+def test_force_on_a_period_older_than_a_closed_one_is_refused(case, january):
+    close(case, january)
     run(case, "2026-02")
     r = run(case, "2026-01", "--force", ok=False)
     assert r.exit_code == 2
@@ -195,8 +212,8 @@ def test_force_on_a_period_older_than_a_closed_one_is_refused(case):
     run(case, "2026-02", "--force")  # the latest closed period may still be replaced
 
 
-def test_reruns_and_streaming_runs_with_a_restatement_are_byte_identical(case, tmp_path):
-    run(case, "2026-01")
+def test_reruns_and_streaming_runs_with_a_restatement_are_byte_identical(case, january, tmp_path):
+    close(case, january)
     cancel(case, "S01", "2026-01-20")
     add_sale(case, "S06,B1,C06,loan,500,2026-01-28,")
     copies = [tmp_path / f"out{i}" for i in range(3)]
@@ -228,8 +245,8 @@ def explain(case, rep, period, *args):
     return r.output
 
 
-def test_explain_names_what_changed_in_each_closed_period(case):
-    run(case, "2026-01")  # A1 paid 300.00
+def test_explain_names_what_changed_in_each_closed_period(case, january):
+    close(case, january)  # A1 paid 300.00
     add_sale(case, "S06,A1,C06,loan,500,2026-01-28,")
     cancel(case, "S01", "2026-01-25")
     # January recomputed: 300 + 50 - 300 (S01 clawed back) = 50.00; difference 50 - 300 = -250.00;
@@ -251,8 +268,8 @@ def test_explain_names_what_changed_in_each_closed_period(case):
     assert rows[-1].startswith("A1,2026-02,restatement,")
 
 
-def test_explain_says_plan_rules_changed_when_the_same_sales_price_differently(case):
-    run(case, "2026-01")
+def test_explain_says_plan_rules_changed_when_the_same_sales_price_differently(case, january):
+    close(case, january)
     plan = case[0] / "flat.yaml"
     plan.write_text(plan.read_text().replace("rate: 0.1", "rate: 0.12"))
     # January: 3000 x 12% = 360.00 against 300.00 paid: +60.00
@@ -260,8 +277,8 @@ def test_explain_says_plan_rules_changed_when_the_same_sales_price_differently(c
     assert "2026-01: paid 300.00, recomputed 360.00, difference +60.00: plan rules changed: the same sales price differently (S01)" in text
 
 
-def test_html_statements_show_the_restated_periods(case):
-    run(case, "2026-01")
+def test_html_statements_show_the_restated_periods(case, january):
+    close(case, january)
     add_sale(case, "S06,A1,C06,loan,500,2026-01-28,")
     run(case, "2026-02", "--statements")
     pages = list((case[2] / "2026-02" / "statements").glob("A1-*.html"))
@@ -270,8 +287,8 @@ def test_html_statements_show_the_restated_periods(case):
     assert "2026-01: paid 300.00, recomputed 350.00, difference +50.00: sales added: S06" in html
 
 
-def test_history_lists_closed_periods_their_totals_and_whether_they_verify(case):
-    run(case, "2026-01")
+def test_history_lists_closed_periods_their_totals_and_whether_they_verify(case, january):
+    close(case, january)
     add_sale(case, "S06,A1,C06,loan,500,2026-01-28,")
     run(case, "2026-02")
     lines_file = case[2] / "2026-01" / "lines.csv"
@@ -290,8 +307,8 @@ def test_history_lists_closed_periods_their_totals_and_whether_they_verify(case)
     assert "2026-01: lines.csv changed since it was paid (explain cannot compare its lines)" in table
 
 
-def test_diff_with_closed_periods_shows_the_restatement_a_plan_correction_would_cause(case, tmp_path):
-    run(case, "2026-01")  # paid at 10%: A1 300.00, B1 200.00
+def test_diff_with_closed_periods_shows_the_restatement_a_plan_correction_would_cause(case, january, tmp_path):
+    close(case, january)  # paid at 10%: A1 300.00, B1 200.00
     new = tmp_path / "corrected.yaml"
     new.write_text((case[0] / "flat.yaml").read_text().replace("rate: 0.1", "rate: 0.12"))
     plans, data, out = case

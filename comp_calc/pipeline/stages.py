@@ -200,7 +200,7 @@ def prepare(
 
 
 # inputs larger than this (all files together) are read for a streaming run by default: in
-# memory a run takes about 12 times the CSV size (8 GiB for 689 MiB, see bench/README.md)
+# memory a run takes about 6 times the CSV size (4.3 GiB for 689 MiB, see bench/README.md)
 STREAMING_BYTES = 1 << 30
 
 

@@ -588,3 +588,29 @@ def test_lines_csv_written_in_pieces_is_the_same_file(tmp_path: Path, monkeypatc
     written = (tmp_path / "pieces" / "2026-10" / "lines.csv").read_bytes()
     assert written == whole_lines_csv
     assert written.count(b"\nrep_id,") == 0 and written.count(b"\n") > 400  # one header, 455 lines
+
+
+# --------------------------------------------------------------------------
+# lines.csv and explain read the same lines by two paths
+
+
+@pytest.mark.parametrize(
+    "plans, data, period",
+    [
+        ("plans", "sample_data", "2026-10"),  # every kind, relationship credits, converted credits, overrides
+        ("tests/fixtures/retroactive_ces/plans", "tests/fixtures/retroactive_ces/data", None),  # collapsed bands
+        ("tests/fixtures/currency/plans", "tests/fixtures/currency/data", "2026-03"),
+    ],
+)
+def test_lines_csv_shows_the_lines_explain_reads(plans, data, period):
+    # lines.csv is formatted in one query of its own (results.lines_text); explain and statements
+    # read lines_frame: formatted alike, the two must be the same text, cell for cell
+    from comp_calc.outputs.results import LINE_EXACT, LINE_MONEY, lines_frame, lines_text
+    from comp_calc.pipeline import stages
+
+    root = Path(__file__).resolve().parent.parent
+    result = stages.run(stages.prepare(root / plans, root / data, period, False, allow_incomplete=True))
+    expected = format_frame(lines_frame(result), LINE_MONEY, LINE_EXACT)
+    got = lines_text(result)
+    assert got.height > 0 and got.columns == expected.columns
+    assert got.equals(expected)

@@ -106,11 +106,8 @@ def neutralised(text: pl.Expr) -> pl.Expr:
 
 
 def neutralised_value(text: str | None) -> str | None:
-    """`neutralised` of one value, and `cell`'s empty string as None: a column that is the same on
-    every row is formatted once."""
-    if not text:
-        return None
-    return "'" + text if text[0] in FORMULA_START else text
+    """`cell(neutralised(...))` of one value: a column that is the same on every row is formatted once."""
+    return pl.select(cell(neutralised(pl.lit(text, dtype=pl.String)))).item()
 
 
 def cell(text: pl.Expr) -> pl.Expr:

@@ -59,9 +59,9 @@ def exact_text(expr: pl.Expr, scale: int, min_decimals: int = 2) -> pl.Expr:
     return text.str.head(text.str.len_bytes().cast(pl.Int64) - zeros)
 
 
-def column_exact_text(column: str, frame: pl.DataFrame) -> pl.Expr:
-    """`exact_text` of a column of `frame`, at the column's own scale."""
-    dtype = frame.schema[column]
+def column_exact_text(column: str, frame: pl.DataFrame | pl.Schema) -> pl.Expr:
+    """`exact_text` of a column of `frame` (or of a frame of that schema), at the column's own scale."""
+    dtype = (frame if isinstance(frame, pl.Schema) else frame.schema)[column]
     return exact_text(pl.col(column), getattr(dtype, "scale", 0) or 0)
 
 

@@ -20,9 +20,9 @@ from comp_calc.data.model import Inputs
 from comp_calc.engine import RunResult
 from comp_calc.outputs.lines import commission_part, commission_rows, other_part, rep_groups
 from comp_calc.errors import Diagnostic
-from comp_calc.outputs.csvfmt import FORMULA_START, cell, format_frame, neutralised, neutralised_value, to_csv_bytes, write_csv
+from comp_calc.outputs.csvfmt import cell, format_frame, neutralised, neutralised_value, to_csv_bytes, write_csv
 from comp_calc.outputs.numbers import (
-    activity_bonus_text, clawback_base_text, column_exact_text, draw_text, exact_text, holdback_text, money_text, outcome_bonus_text,
+    activity_bonus_text, clawback_base_text, column_exact_text, draw_text, holdback_text, money_text, outcome_bonus_text,
     override_text, release_text, restatement_text, spif_clawback_text, spif_text, tier_pieces_text,
 )  # fmt: skip
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
@@ -110,12 +110,6 @@ def lines_pieces(result: RunResult) -> Iterator[pl.DataFrame]:
         yield lines_text(result, reps=reps)
 
 
-def lines_csv(result: RunResult) -> Iterator[bytes]:
-    """lines.csv of the requested period in pieces of bytes (header first), see `lines_pieces`."""
-    for i, piece in enumerate(lines_pieces(result)):
-        yield to_csv_bytes(piece, header=i == 0)
-
-
 def lines_text(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.DataFrame:
     """`lines_frame` formatted for lines.csv (`csvfmt.format_frame` of it, the same text), made
     without the typed frame: the commission lines (nearly all) in one query that formats each
@@ -138,17 +132,14 @@ def _commission_text(result: RunResult, period: str | None, reps: tuple[int, int
     tier multipliers of each rep-period (`lines.commission_rows`), the text of each day sold."""
     lines = commission_rows(result, period, reps)
     schema = lines.collect_schema()
-    exact = lambda c: exact_text(pl.col(c), _scale_of(schema[c]))  # noqa: E731
     bands = sorted(int(c.rsplit("_", 1)[1]) for c in schema if c.startswith("tier_piece_"))
     labels = [pl.format("{}@{}", f"tier_multiplier_text_{b}", pl.col(f"tier_piece_{b}").cast(pl.String)) for b in bands]
     tiers = pl.concat_str(labels, separator="|", ignore_nulls=True) if bands else pl.lit(None, dtype=pl.String)
-    shown = {"credited": exact("credited"), "rate": exact("rate"), "quality_multiplier": exact("quality_multiplier")}
+    shown = {c: column_exact_text(c, schema) for c in ("credited", "rate", "quality_multiplier")}
     lines = lines.with_columns(**shown, amount=money_text(pl.col("amount")), tiers=tiers)
     via = _via(pl.col("contact_id"), pl.col("seller_id"), fx_text(schema) if "fx_rate" in schema else None)
     texts = (pl.col(c) for c in ("credited", "rate", "tiers", "quality_multiplier", "amount"))
     lines = lines.with_columns(explanation=commission_explanation(*texts, via, sold_on=_day_text(pl.col("sold_on"))))
-    if COMMISSION_EXPLANATION[0] in FORMULA_START:  # pragma: no cover - it starts with "sale"
-        lines = lines.with_columns(explanation=neutralised(pl.col("explanation")))
     rep_ids = result.text.rep_ids.to_frame("rep_id").select(cell(neutralised(pl.col("rep_id")))).to_series()
     cells = {
         "rep_id": pl.lit(rep_ids).gather(pl.col("rep_no")),
@@ -172,10 +163,9 @@ def _day_text(day: pl.Expr) -> pl.Expr:
 def fx_text(schema: pl.Schema) -> pl.Expr:
     """How a converted credit was priced: ` (700.00 USD x 0.92, the USD to EUR rate of 2026-03)`
     (`schema`: of the lines, for the scales of their sale_credited and fx_rate)."""
-    exact = lambda c: exact_text(pl.col(c), _scale_of(schema[c]))  # noqa: E731
     return pl.format(
-        " ({} {} x {}, the {} to {} rate of {})", exact("sale_credited"), "sale_currency",
-        exact("fx_rate"), "sale_currency", "currency", pl.col("sold_on").dt.strftime("%Y-%m"),
+        " ({} {} x {}, the {} to {} rate of {})", column_exact_text("sale_credited", schema), "sale_currency",
+        column_exact_text("fx_rate", schema), "sale_currency", "currency", pl.col("sold_on").dt.strftime("%Y-%m"),
     )  # fmt: skip
 
 
@@ -200,10 +190,6 @@ def commission_explanation(
 ) -> pl.Expr:
     """A commission line's explanation, from the text of its values (as lines.csv shows them)."""
     return pl.format(COMMISSION_EXPLANATION, "sale_id", "product", sold_on, credited, via, rate, tiers, qm, amount)
-
-
-def _scale_of(dtype: pl.DataType) -> int:
-    return getattr(dtype, "scale", 0) or 0
 
 
 def _explained(lines: pl.DataFrame, keep: list[str] = ()) -> pl.DataFrame:

@@ -3,12 +3,12 @@
 A run renders every file to bytes first (`render_csv`, `render_json`), or to
 pieces of bytes, or to something that writes itself into the open file
 (`Streamed`: lines.csv, millions of lines, goes straight from its frames into
-the file, never held whole as bytes); then `write_period` puts them in place: everything is written and fsynced in a
-hidden temporary sibling folder, which is then renamed to `OUT/<period>/`.
-Readers therefore see either no folder or a complete one. A closed period is
-never overwritten unless asked (`force`), and then it is replaced whole: the
-old folder is renamed aside, the new one renamed in, and only then is the old
-one deleted.
+the file, never held whole as bytes); then `write_period` puts them in place:
+everything is written and fsynced in a hidden temporary sibling folder, which
+is then renamed to `OUT/<period>/`. Readers therefore see either no folder or
+a complete one. A closed period is never overwritten unless asked (`force`),
+and then it is replaced whole: the old folder is renamed aside, the new one
+renamed in, and only then is the old one deleted.
 
 A run that is killed (power loss, SIGKILL) can leave its hidden staging
 folder behind: `.<period>.tmp-<pid>-<hex>` while filling, or

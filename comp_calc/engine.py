@@ -309,7 +309,9 @@ def _priced(
         net_sums.append(net)
     if pricing is None:
         return currency.as_is(credit_lines)
-    with_seller = text.of(credit_lines.lazy(), ["seller_no"]).collect()
+    # one chunk per column, as the lines are (the streaming engine would return hundreds, and the
+    # eager steps of the conversion would then cost seconds at millions of lines)
+    with_seller = text.of(credit_lines.lazy(), ["seller_no"]).collect(engine="in-memory")
     credit_lines = currency.in_rep_currency(with_seller, pricing.reps, pricing.currencies, pricing.fx, pricing.scales).drop("seller_no")
     missing.append(currency.missing_rates(text.of(credit_lines.lazy(), ["sale_id"])).collect())
     return None if any(m.height for m in missing) else credit_lines

@@ -89,32 +89,33 @@ def report_currencies(grid: pl.LazyFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _signed(
-    credit_lines: pl.LazyFrame, reports: pl.DataFrame, kind: str, first: date, pricing: currency.Pricing | None, detail: bool = True
-) -> pl.LazyFrame:
-    """The terms of the net credits: per credit line of a report and manager currency, + the
-    line in the period of its `sold_on`, - the line in the period of its `cancelled_on` (null:
-    not cancelled, or after the run), each in the manager's currency (`in_manager_currency`),
-    kept only for the (report, currency, period) of `reports`. Columns rep_no, currency,
-    p_start, net, and sale_id, sale_currency, month, `priced` (false: fx_rates.csv lacks the
-    rate, `net` is null); without `detail`, only rep_no, currency, p_start, net and priced."""
-    columns = credit_lines.collect_schema().names()
-    frm = pl.lit(None, dtype=pl.String) if pricing is None else currency.sale_currency(columns, pricing.reps, pricing.currencies)
+def _signed(lines: pl.LazyFrame, reports: pl.DataFrame, kind: str, first: date, pricing: currency.Pricing | None, *described) -> pl.LazyFrame:
+    """The terms of the net credits, from `lines` (each with rep_no, `_from`, its sale's currency,
+    sold_on, cancelled_on and credited, in the sale's currency): per line and manager currency, +
+    the line in the period of its `sold_on`, - the line in the period of its `cancelled_on` (null:
+    not cancelled, or after the run), each in the manager's currency (`in_manager_currency`), kept
+    only for the (report, currency, period) of `reports`. Columns rep_no, currency, p_start, net,
+    `priced` (false: fx_rates.csv lacks the rate, `net` is null) and the `described` columns (of a
+    line joined with the manager's currency, `_to`)."""
     to = reports.select("rep_no", _to="currency").unique().lazy()
-    lines = credit_lines.with_columns(_from=frm).drop("currency", strict=False).join(to, on="rep_no")  # the manager's currency
+    lines = lines.join(to, on="rep_no")  # the manager's currency
     if pricing is not None:
         lines = currency.join_rates_unordered(lines, pricing.fx, "_from", "_to", pricing.scales.fx)
-    keep = ["rep_no", "_to", "sold_on", "cancelled_on", "credited", "_from", *(["sale_id"] if detail else [])]
-    keep += ["_other", "fx_rate"] if pricing is not None else []
-    lines = lines.select(keep).collect().lazy()  # read twice below: computed once (a lazy plan would compute it for each)
+    lines = lines.collect().lazy()  # read twice below: computed once (a lazy plan would compute it for each)
     value = in_manager_currency(pricing)
     priced = (value.is_not_null()).alias("priced")
-    described = ("sale_id", pl.col("_from").alias("sale_currency"), pl.col("sold_on").dt.truncate("1mo").alias("month")) if detail else ()
     sold = lines.select("rep_no", pl.col("_to").alias("currency"), period_start(pl.col("sold_on"), kind).alias("p_start"), value.alias("net"), *described, priced)
     cancelled = lines.filter(pl.col("cancelled_on").is_not_null()).select(
         "rep_no", pl.col("_to").alias("currency"), period_start(pl.col("cancelled_on"), kind).alias("p_start"), (-value).alias("net"), *described, priced
     )
     return pl.concat([sold, cancelled]).filter(pl.col("p_start") >= first).join(reports.lazy(), on=["rep_no", "currency", "p_start"])
+
+
+def _with_sale_currency(credit_lines: pl.LazyFrame, reports: pl.DataFrame, pricing: currency.Pricing | None) -> pl.LazyFrame:
+    """The credit lines of the reports of `reports`, with `_from`, their sale's currency (null: one currency)."""
+    columns = credit_lines.collect_schema().names()
+    frm = pl.lit(None, dtype=pl.String) if pricing is None else currency.sale_currency(columns, pricing.reps, pricing.currencies)
+    return credit_lines.filter(pl.col("rep_no").is_in(reports["rep_no"].unique().implode())).with_columns(_from=frm)
 
 
 def in_manager_currency(pricing: currency.Pricing | None) -> pl.Expr:
@@ -135,20 +136,37 @@ def net_credit(
     """Per (rep_no, currency, p_start) of `reports` (`report_currencies`), in periods of `kind`
     from `first` on: what `credit_lines` add to the report's net credit, in the manager's
     currency: + each line in the period of its `sold_on`, - each line in the period of its
-    `cancelled_on`; and `unpriced`, how many of its terms lack a rate (`missing_rates` names
-    them). Sums of some of the credit lines: `add_up` adds those of every turn."""
+    `cancelled_on`; and `unpriced`, how many of its lines lack a rate (`missing_rates` names
+    them). Sums of some of the credit lines: `add_up` adds those of every turn.
+
+    A rate depends only on the sale's currency, the manager's and the month of `sold_on`, so the
+    lines' credits are first added up per (report, sale currency, month sold, month cancelled):
+    a few sums per report instead of millions of lines meet the managers' currencies and the
+    rates, each sum priced once. Exact: sum * rate = the sum of each credit * rate (`in_manager_currency`
+    multiplies exactly).
+
+    Example: a report's lines of 100.00 and 50.00 USD sold in 2026-03, USD->EUR 0.9: one sum
+    150.00 * 0.9 = 135.000 EUR, as 90.000 + 45.000."""
+    sums = (
+        _with_sale_currency(credit_lines, reports, pricing)
+        .group_by("rep_no", "_from", pl.col("sold_on").dt.month_start(), pl.col("cancelled_on").dt.month_start())  # `_signed` takes the periods
+        .agg(pl.col("credited").sum(), lines=pl.len())
+    )
     return (
-        _signed(credit_lines, reports, kind, first, pricing, detail=False)
+        _signed(sums, reports, kind, first, pricing, "lines")
         .group_by("rep_no", "currency", "p_start")
-        .agg(pl.col("net").sum(), unpriced=(~pl.col("priced")).sum())
+        .agg(pl.col("net").sum(), unpriced=pl.col("lines").filter(~pl.col("priced")).sum())
     )
 
 
 def missing_rates(credit_lines: pl.LazyFrame, reports: pl.DataFrame, kind: str, first: date, pricing: currency.Pricing) -> pl.LazyFrame:
     """The (sale_id, sale_currency, rep_currency, month) a net credit of `reports` needs and
-    fx_rates.csv lacks (`rep_currency`: the manager's), as `steps.currency.missing_rates` gives them."""
+    fx_rates.csv lacks (`rep_currency`: the manager's), as `steps.currency.missing_rates` gives
+    them: `net_credit`'s terms line by line (only when some lack a rate)."""
+    lines = _with_sale_currency(credit_lines, reports, pricing).select("rep_no", "_from", "sold_on", "cancelled_on", "credited", "sale_id")
+    described = ("sale_id", pl.col("_from").alias("sale_currency"), pl.col("sold_on").dt.truncate("1mo").alias("month"))
     return (
-        _signed(credit_lines, reports, kind, first, pricing)
+        _signed(lines, reports, kind, first, pricing, *described)
         .filter(~pl.col("priced"))
         .select("sale_id", "sale_currency", pl.col("currency").alias("rep_currency"), "month")
     )

@@ -152,3 +152,47 @@ def test_a_manager_with_its_own_sales_and_a_manager_above():
     result = _run(_plans(levels=2), reps, sales)
     assert _overrides(result) == [("M", "A", D("5.00")), ("T", "A", D("5.00")), ("T", "M", D("8.00"))]
     assert (_row(result, "M")["payout"], _row(result, "T")["overrides"]) == (D("85.00"), D("13.00"))
+
+
+def _credit_lines(rows):
+    """Credit lines as step 1 gives them to `net_credit`: (rep_no, seller_no, currency, sold_on, cancelled_on, credited)."""
+    schema = {"rep_no": pl.Int64, "seller_no": pl.Int64, "currency": pl.String, "sold_on": pl.Date, "cancelled_on": pl.Date, "credited": pl.Decimal(38, 6)}
+    return pl.LazyFrame(rows, schema=schema, orient="row")
+
+
+def test_net_credits_are_added_up_before_they_are_priced_and_keep_their_periods():
+    from comp_calc.steps import currency
+    from comp_calc.steps.exact import Scales
+    from comp_calc.steps.override import net_credit
+
+    # rep 0 (plan currency EUR) reports to a GBP manager (quarters from 2026-01) and a EUR one
+    reports = pl.DataFrame(
+        [(0, "GBP", date(2026, 1, 1)), (0, "EUR", date(2026, 1, 1)), (0, "GBP", date(2026, 4, 1))],
+        schema={"rep_no": pl.Int64, "currency": pl.String, "p_start": pl.Date}, orient="row",
+    )
+    reps = pl.DataFrame({"rep_id": ["R", "S"], "plan": ["p", "p"]})
+    fx = pl.DataFrame(
+        [("EUR", "GBP", date(2026, 1, 1), D("0.8")), ("EUR", "GBP", date(2026, 2, 1), D("0.9")), ("USD", "EUR", date(2026, 2, 1), D("0.5"))],
+        schema={"currency": pl.String, "to": pl.String, "month": pl.Date, "fx_rate": pl.Decimal(38, 1)}, orient="row",
+    )
+    scales = Scales(amount=2, quota=0, share=2, up_to=0, rate=0, tier_multiplier=0, quality_multiplier=0, recover=0, fx=1)
+    pricing = currency.Pricing(fx, reps, pl.Series("currency", ["EUR", "EUR"]), scales)
+    lines = _credit_lines([
+        (0, 0, None, date(2026, 1, 5), None, D("100.00")),  # EUR (the seller's plan)
+        (0, 0, "EUR", date(2026, 1, 20), date(2026, 2, 3), D("50.00")),  # cancelled in February: same quarter
+        (0, 0, None, date(2026, 2, 1), date(2026, 4, 2), D("10.00")),  # cancelled in the next quarter
+        (0, 0, "USD", date(2026, 2, 9), None, D("40.00")),  # USD -> EUR 0.5 in February; no USD -> GBP rate
+        (1, 1, None, date(2026, 1, 5), None, D("999.00")),  # not a report
+        (0, 0, None, date(2025, 12, 31), date(2026, 1, 2), D("7.00")),  # sold before the first period, cancelled in it
+    ])
+    net = net_credit(lines, reports, "quarter", date(2026, 1, 1), pricing).collect().sort("currency", "p_start")
+    # GBP Q1: (100 + 50) * 0.8 - 50 * 0.8 + 10 * 0.9 = 120 - 40 + 9 = 89.00 over the terms with a rate; the USD line
+    #   (no USD -> GBP rate) and the December sale's cancellation (no rate for 2025-12) lack one: `unpriced` 2
+    #   (the December sale's own term is in a period before the first: left out)
+    # GBP Q2: -10 * 0.9 = -9.00
+    # EUR Q1: 100 + 50 - 50 + 10 + 40 * 0.5 - 7 = 123.00, every term priced
+    assert net.select("currency", "p_start", "net", "unpriced").rows() == [
+        ("EUR", date(2026, 1, 1), D("123"), 0),
+        ("GBP", date(2026, 1, 1), D("89"), 2),
+        ("GBP", date(2026, 4, 1), D("-9"), 0),
+    ]

@@ -227,12 +227,14 @@ def _explained(lines: pl.DataFrame, keep: list[str] = ()) -> pl.DataFrame:
         explanations["override"] = override_text(getattr(lines.schema["override_net"], "scale", 0) or 0, "override_currency" in lines.columns)
     if "restatement_due" in lines.columns:
         explanations["restatement"] = restatement_text()
-    explanation = pl.lit(None, dtype=pl.String)
-    for kind, text in explanations.items():
-        if kind in kinds:
-            explanation = pl.when(pl.col("kind") == kind).then(text).otherwise(explanation)
     tiers = tier_pieces_text(lines) if any(c.startswith("tier_piece_") for c in lines.columns) else pl.lit(None, dtype=pl.String)
-    return lines.with_columns(tiers=tiers).with_columns(explanation=explanation).select(*LINE_COLUMNS, *keep)
+    # each kind's explanation made on its own lines only (a chain of when/then would format every
+    # kind's text on every line), then the lines put back in their order
+    explained = [k for k in explanations if k in kinds]
+    lines = lines.lazy().with_row_index("_row").with_columns(tiers=tiers)
+    parts = [lines.filter(pl.col("kind") == k).with_columns(explanation=explanations[k]) for k in explained]
+    parts.append(lines.filter(~pl.col("kind").is_in(explained)).with_columns(explanation=pl.lit(None, dtype=pl.String)))
+    return pl.concat(parts).sort("_row").select(*LINE_COLUMNS, *keep).collect()
 
 
 def _scale(frame: pl.DataFrame, column: str) -> int:

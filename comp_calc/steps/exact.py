@@ -63,6 +63,8 @@ MAX_PRECISION = 38
 HALF_UP = "half_up"
 HALF_EVEN = "half_even"
 _MODES = {HALF_UP: "half_away_from_zero", HALF_EVEN: "half_to_even"}
+# a version's rounding as a column: carried by millions of lines, so an enum (4 bytes), not text
+ROUNDING = pl.Enum([HALF_EVEN, HALF_UP])
 MONEY = pl.Decimal(MAX_PRECISION, 2)  # amounts in cents: line commissions, sums, payouts
 # Guard digits for div_round. With a numerator of scale s divided by an
 # integer d <= 999 and rounded to r digits, the exact quotient V = n/(d*10^s)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from comp_calc.plan.model import Plan, PlanSet, rate_by_product
-from comp_calc.steps.exact import Scales, dec, scale_of
+from comp_calc.steps.exact import ROUNDING, Scales, dec, scale_of
 
 MAX_PLACES = 6  # the most decimals a plan number has (`comp_calc.plan.schema`): campaign rates are held at this scale
 
@@ -141,7 +141,7 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
             "version": pl.Int64,
             "kind": pl.String,
             "effective_from": pl.Date,
-            "rounding": pl.String,
+            "rounding": ROUNDING,
             "cap": dec(2),
             "negative_balance": pl.String,
             "has_tiers": pl.Boolean,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from comp_calc.plan.model import Plan, PlanSet, rate_by_product
-from comp_calc.steps.exact import ROUNDING, Scales, dec, scale_of
+from comp_calc.steps.exact import ROUNDING, Scales, dec, decimal_text, scale_of
 
 MAX_PLACES = 6  # the most decimals a plan number has (`comp_calc.plan.schema`): campaign rates are held at this scale
 
@@ -134,9 +134,9 @@ def _override_columns(p: Plan) -> dict:
 
 def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
     s = scales
-    versions = pl.DataFrame(
+    versions = _table(
         [_version_row(p) for p in plans.plans],
-        schema={
+        {
             "plan": pl.String,
             "version": pl.Int64,
             "kind": pl.String,
@@ -166,7 +166,6 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
             "ob_window": pl.Int64,
             "ob_share": dec(s.share),
         },
-        orient="row",
     ).with_row_index("pv").with_columns(pl.col("pv").cast(pl.Int64)).sort("plan", "effective_from")
 
     rates, tiers, bands, clawback, bonus_bands, campaigns = [], [], [], [], [], []
@@ -195,32 +194,35 @@ def build_tables(plans: PlanSet, scales: Scales) -> PlanTables:
     keyschema = {"pv": pl.Int64, "plan": pl.String, "version": pl.Int64}
     return PlanTables(
         versions=versions,
-        rates=pl.DataFrame(rates, schema={**keyschema, "product": pl.String, "rate": dec(s.rate)}, orient="row"),
-        tiers=pl.DataFrame(
+        rates=_table(rates, {**keyschema, "product": pl.String, "rate": dec(s.rate)}),
+        tiers=_table(
             tiers,
-            schema={**keyschema, "band": pl.Int64, "lower": dec(s.up_to), "upper": dec(s.up_to), "multiplier": dec(s.tier_multiplier)},
-            orient="row",
+            {**keyschema, "band": pl.Int64, "lower": dec(s.up_to), "upper": dec(s.up_to), "multiplier": dec(s.tier_multiplier)},
         ),
-        quality_bands=pl.DataFrame(
+        quality_bands=_table(
             bands,
-            schema={**keyschema, "metric": pl.String, "band": pl.Int64, "below": dec(6), "multiplier": dec(max(s.quality_multiplier, 1))},
-            orient="row",
+            {**keyschema, "metric": pl.String, "band": pl.Int64, "below": dec(6), "multiplier": dec(max(s.quality_multiplier, 1))},
         ),
-        clawback=pl.DataFrame(
-            clawback, schema={**keyschema, "rule": pl.Int64, "within_days": pl.Int64, "recover": dec(s.recover)}, orient="row"
-        ),
+        clawback=_table(clawback, {**keyschema, "rule": pl.Int64, "within_days": pl.Int64, "recover": dec(s.recover)}),
         scales=scales,
-        bonus_bands=pl.DataFrame(
+        bonus_bands=_table(
             bonus_bands,
-            schema={**keyschema, "band": pl.Int64, "lower": dec(6), "below": dec(6), "amount": dec(2)},
-            orient="row",
+            {**keyschema, "band": pl.Int64, "lower": dec(6), "below": dec(6), "amount": dec(2)},
         ),
-        campaigns=pl.DataFrame(
+        campaigns=_table(
             campaigns,
-            schema={**keyschema, "campaign_no": pl.Int64, "campaign": pl.String, "per_sale": dec(2), "rate": dec(MAX_PLACES)},
-            orient="row",
+            {**keyschema, "campaign_no": pl.Int64, "campaign": pl.String, "per_sale": dec(2), "rate": dec(MAX_PLACES)},
         ),
     )
+
+
+def _table(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A plan table from its rows: the plan's Decimals passed as their exact text and cast
+    (see `exact.decimal_text`)."""
+    decimals = {c: t.scale for c, t in schema.items() if isinstance(t, pl.Decimal)}
+    as_text = [{**r, **{c: decimal_text(r[c], scale) for c, scale in decimals.items()}} for r in rows]
+    frame = pl.DataFrame(as_text, schema={**schema, **dict.fromkeys(decimals, pl.String)}, orient="row")
+    return frame.with_columns(pl.col(c).cast(schema[c]) for c in decimals)
 
 
 def wide_by_version(table: pl.DataFrame, index: str, columns: list[str]) -> tuple[pl.DataFrame, int]:

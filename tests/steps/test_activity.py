@@ -370,3 +370,17 @@ def test_pairs_and_events_find_the_same_customer_values(case):
     assert by_pairs["contacted_on"].is_sorted()
     assert set(missing_by_pairs.iter_rows()) == missing
     assert by_pairs.schema["customer_value"] == pl.Decimal(38, 8 if priced else 2)
+
+
+def test_a_customer_with_many_sales_and_contacts_is_valued_by_events():
+    # c1: 30 sales of 10.00 on 2026-03-01 and 30 contacts on 03-10: 900 pairs > PAIR_BOUND 4 x
+    # (30 + 30) rows: events, each contact worth 30 x 10.00 = 300.00. c1's first sale and contact
+    # alone: 1 pair <= 4 x 2: pairs, worth 10.00
+    sales = [(f"s{i}", "R1", "c1", D("10.00"), date(2026, 3, 1), None, None) for i in range(30)]
+    contacts = [("c1", date(2026, 3, 10), "EUR")] * 30
+    for n, way, value in [(30, "_event_values", D("300.00")), (1, "_pair_values", D("10.00"))]:
+        contacts_, sales_, _ = _frames(contacts[:n], sales[:n], [])
+        with patch.object(step, way, wraps=getattr(step, way)) as taken:
+            valued = step.customer_values(contacts_, sales_).collect()
+        assert taken.called, way
+        assert valued["customer_value"].to_list() == [value] * n

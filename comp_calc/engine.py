@@ -361,8 +361,7 @@ def _missing_fx_rates(plans: PlanSet, inputs: Inputs, period: Period, first: Per
 
 def _missing_value_rates(grid: pl.LazyFrame, inputs: Inputs, end: date, pricing: currency.Pricing) -> pl.DataFrame:
     """The rates step 4c's customer values need and fx_rates.csv lacks (`activity.missing_value_rates`)."""
-    sales = currency.with_sale_currency(inputs.sales.scan(until=end), pricing.reps, pricing.currencies)
-    return activity.missing_value_rates(grid, inputs.contacts.scan(until=end), sales, pricing.fx).collect()
+    return activity.missing_value_rates(grid, inputs.contacts.scan(until=end), inputs.sales.scan(until=end), pricing).collect()
 
 
 MAX_LISTED = 50  # missing rates listed one by one; the rest are counted
@@ -405,13 +404,13 @@ def _component_lines(grid: pl.LazyFrame, inputs: Inputs, tables: PlanTables, end
     if tables.versions["has_activity"].any():
         values = tables.versions["act_min_value"].is_not_null().any()  # customer values only when a version weighs them
         contacts, sales = inputs.contacts.scan(until=end), inputs.sales.scan(until=end)
-        fx = None
+        prices = None
         if pricing is not None and values:  # SPEC 6.3 step 4c: values in the contacting rep's currency
             prices, missing = pricing
-            fx = prices.fx
-            sales = currency.with_sale_currency(sales, prices.reps, prices.currencies)
-            missing.append(_missing_value_rates(grid, inputs, end, prices))
-        parts.append(activity.activity_lines(grid, contacts, sales, values, fx))
+        lines, unpriced = activity.activity_lines(grid, contacts, sales, values, prices)  # with the rates the values lack
+        if prices is not None:
+            missing.append(unpriced)
+        parts.append(lines)
     schema = {"rep_id": pl.String, "rep_no": pl.Int64, "p_start": pl.Date, "kind": pl.String, "amount": MONEY}
     return pl.concat([pl.LazyFrame(schema=schema), *parts], how="diagonal_relaxed").collect()
 

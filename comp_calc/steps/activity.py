@@ -18,11 +18,17 @@ customer who bought 1000 on 2025-03-10 (365 days before: counts) and one who bou
 no line. One more call on 03-20 to the first customer: count 2 >= 2, a line of 300.00,
 with 2 contacts left out for low value.
 
-The customer value is found without comparing every contact with every sale: each sale adds
-its amount to its customer's value from `sold_on + 1` to the day before it leaves the window
-(`sold_on + 366`, or its `cancelled_on` when earlier). These +/- events, summed per customer
-and day and accumulated in day order, give the value on any day; each contact takes the
-running value of the last event day on or before it (an as-of join by customer).
+A sale counts toward its customer's value from `sold_on + 1` to the day before it leaves the
+window (`sold_on + 366`, or its `cancelled_on` when earlier). The values are found in one of
+two ways that give the same frame, after keeping only the contacted customers' sales:
+- pairs: each contact meets each sale of its customer, keeps those counting on its day and
+  adds them up. Cheap while contacts and sales share customers sparsely (the usual case).
+- events: without comparing every contact with every sale, each sale adds its value on its
+  first day and takes it back on the day it leaves. These +/- events, summed per customer and
+  day and accumulated in day order, give the value on any day; each contact takes the running
+  value of the last event day on or before it (an as-of join by customer). Taken when the
+  pairs would outnumber the contacts and sales by more than PAIR_BOUND to one (a customer with
+  thousands of sales and contacts), so no customer blows up into a contact x sale product.
 """
 
 from __future__ import annotations
@@ -36,55 +42,105 @@ KIND = "activity_bonus"
 VALUE_DAYS = 365  # the value window: sales sold 1 to 365 days before the contact
 
 
-def _sale_value(sales: pl.LazyFrame, targets: pl.LazyFrame | None, fx: pl.DataFrame | None) -> pl.LazyFrame:
-    """What each sale adds to its customer's value, in the contacting rep's currency: rows of
-    customer_id, `to` (the currency of the value; null with one currency), sale_id, currency,
-    sold_on, cancelled_on and `value`.
+# Pairs or events (module docstring). A customer with n contacts and m sales gives n * m pairs
+# for n + m rows, so pairs cost what the data's shape makes them cost, the events what its size
+# does (a sort of the rows). Past PAIR_BOUND pairs per row (contact or sale of a contacted
+# customer) the events are taken: the pairs never exceed a few times the inputs' size, however
+# many sales and contacts one customer has. Usual data stays well below (the benchmark's 1M
+# contacts and the 2.5M sales of their customers make 2.8M pairs: 0.8 per row), where pairs
+# are about 4 times cheaper.
+PAIR_BOUND = 4
+# the rates a customer value needs and fx_rates.csv lacks (`missing_value_rates`)
+MISSING_SCHEMA = {"sale_id": pl.String, "sale_currency": pl.String, "rep_currency": pl.String, "month": pl.Date}
+_START = pl.col("sold_on") + pl.duration(days=1)  # the first day a sale counts
+_LEAVES = pl.col("sold_on") + pl.duration(days=VALUE_DAYS + 1)  # the first day it no longer counts
+_STOP = pl.min_horizontal(_LEAVES, pl.col("cancelled_on").fill_null(_LEAVES))  # cancelled on or before: gone
 
-    One currency (`fx` None): the amount. Else one row per sale and currency its customer's
-    contacting reps are paid in (`targets`: customer_id, to): the amount times the rate of the
-    sale's `sold_on` month from the sale's currency (resolved: see `steps.currency`) to that
-    one (1 when the same); null when fx_rates.csv lacks the rate (`missing_value_rates`)."""
+
+def _with_value(lines: pl.LazyFrame, fx: pl.DataFrame | None) -> pl.LazyFrame:
+    """`lines` (sales, or pairs of a sale and a contact, with currency, amount and sold_on; with
+    `fx`, `to`: the contacting rep's currency) with `value`, what the sale adds to its customer's
+    value. One currency (`fx` None): the amount. Else the amount times the rate of the sale's
+    `sold_on` month from the sale's currency (resolved: see `steps.currency`) to `to` (1 when the
+    same); null when fx_rates.csv lacks the rate. The order of the lines is not kept."""
     if fx is None:
-        written = {} if "currency" in sales.collect_schema().names() else {"currency": pl.lit(None, dtype=pl.String)}
-        return sales.with_columns(to=pl.lit(None, dtype=pl.String), value=pl.col("amount"), **written)
+        return lines.with_columns(value=pl.col("amount"))
     fx_scale = fx.schema["fx_rate"].scale
-    scale = pl.Decimal(38, sales.collect_schema()["amount"].scale + fx_scale)
-    # the order of the values does not matter (they are added up): only the sales in another
+    scale = pl.Decimal(38, lines.collect_schema()["amount"].scale + fx_scale)
+    # the values are added up, so their order does not matter: only the lines in another
     # currency than the value's meet the rates
-    return currency.join_rates_unordered(sales.join(targets, on="customer_id"), fx, "currency", "to", fx_scale).select(
-        *sales.collect_schema().names(), "to",
-        value=pl.when(pl.col("currency") == pl.col("to"))
-        .then(pl.col("amount").cast(scale))
-        .otherwise(pl.col("amount").cast(scale) * pl.col("fx_rate").cast(scale)),  # exact: see `exact`
-    )  # fmt: skip
-
-
-def _spans(contacts: pl.LazyFrame, sales: pl.LazyFrame, fx: pl.DataFrame | None) -> pl.LazyFrame:
-    """Each sale's value span for the contacted customers: customer_id, to, sale_id, currency,
-    sold_on, value, `start` (first day it counts) and `stop` (first day it no longer does)."""
-    start = pl.col("sold_on") + pl.duration(days=1)  # first day the sale counts
-    leaves = pl.col("sold_on") + pl.duration(days=VALUE_DAYS + 1)  # first day it no longer counts
-    stop = pl.min_horizontal(leaves, pl.col("cancelled_on").fill_null(leaves))  # cancelled on or before: gone
-    # only the customers contacted need a value (with `fx`, the join with their currencies keeps only them)
-    targets = None if fx is None else contacts.select("customer_id", to="currency").unique()
-    if fx is None:
-        sales = sales.join(contacts.select("customer_id").unique(), on="customer_id", how="semi")
     return (
-        _sale_value(sales, targets, fx)
-        .select("customer_id", "to", "sale_id", "currency", "sold_on", "value", start.alias("start"), stop.alias("stop"))
-        .filter(pl.col("stop") > pl.col("start"))  # a sale cancelled on its sale day or the next never counts
+        currency.join_rates_unordered(lines, fx, "currency", "to", fx_scale)
+        .with_columns(
+            value=pl.when(pl.col("currency") == pl.col("to"))
+            .then(pl.col("amount").cast(scale))
+            .otherwise(pl.col("amount").cast(scale) * pl.col("fx_rate").cast(scale))  # exact: see `exact`
+        )
+        .drop("_other", "fx_rate")
     )
 
 
-def customer_values(contacts: pl.LazyFrame, sales: pl.LazyFrame, fx: pl.DataFrame | None = None) -> pl.LazyFrame:
-    """`contacts` (with customer_id, contacted_on; with `fx`, also `currency`, the contacting rep's)
-    with `customer_value`: the customer's value on the contact day (see the module docstring), 0
-    when the customer has none. Exact decimals. With `fx` the sales carry their (resolved)
-    `currency` and values are per (customer, contacting rep's currency)."""
-    # each is read twice below: collected once (a lazy plan would compute it for each reading)
-    contacts = contacts.collect().lazy()
-    spans = _spans(contacts, sales, fx).collect().lazy()
+def customer_values(contacts: pl.LazyFrame, sales: pl.LazyFrame, pricing: currency.Pricing | None = None) -> pl.LazyFrame:
+    """`contacts` (with customer_id, contacted_on; with `pricing`, also `currency`, the contacting
+    rep's) with `customer_value`: the customer's value on the contact day (see the module
+    docstring), 0 when the customer has none; in `contacted_on` order (ties in their order).
+    Exact decimals. `pricing` (None: one currency) converts each sale, its currency resolved
+    (`currency.with_sale_currency`), into the contact's currency."""
+    return _values(contacts, sales, pricing)[0]
+
+
+def _values(contacts: pl.LazyFrame, sales: pl.LazyFrame, pricing: currency.Pricing | None) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """`customer_values`, and the rates they need and fx_rates.csv lacks (MISSING_SCHEMA: each
+    sale in the value window of one of `contacts` by a rep paid in another currency whose rate
+    is missing; none without `pricing`), by pairs or by events (see the module docstring)."""
+    ordered = contacts.with_row_index("_k").sort("contacted_on", maintain_order=True).collect()
+    customers = ordered.group_by("customer_id").agg(_n=pl.len().cast(pl.Int64))  # (a UInt32 sum would wrap past 4e9 pairs)
+    # only the contacted customers' sales (a filter: cheaper than a join over millions of sales),
+    # their currencies resolved once they are few
+    theirs = sales.filter(pl.col("customer_id").is_in(customers["customer_id"].implode()))
+    fx = None
+    if pricing is not None:
+        fx = pricing.fx
+        theirs = currency.with_sale_currency(theirs, pricing.reps, pricing.currencies)
+    theirs = (
+        theirs.select("customer_id", "sale_id", "amount", "sold_on", "cancelled_on", *(["currency"] if fx is not None else []))
+        .join(customers.lazy(), on="customer_id")
+        .collect()
+    )
+    pairs = theirs["_n"].sum()  # each sale meets each contact of its customer
+    theirs = theirs.drop("_n")
+    if pairs > PAIR_BOUND * (ordered.height + theirs.height):
+        return _event_values(ordered, theirs.lazy(), fx)
+    return _pair_values(ordered, theirs.lazy(), fx)
+
+
+def _pair_values(ordered: pl.DataFrame, sales: pl.LazyFrame, fx: pl.DataFrame | None) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """`_values` by pairs: `ordered` are the contacts with their row number `_k` in their final
+    order, `sales` those of their customers."""
+    day = pl.col("contacted_on")
+    pairs = _with_value(sales.join(_keyed(ordered, fx), on="customer_id").filter((_START <= day) & (day < _STOP)), fx).collect()
+    running = pairs.lazy().group_by("_k").agg(running=pl.col("value").sum())
+    if fx is None:
+        return _valued(ordered, running), pl.DataFrame(schema=MISSING_SCHEMA)
+    missing = pairs.filter(pl.col("value").is_null()).select(
+        "sale_id", sale_currency="currency", rep_currency="to", month=pl.col("sold_on").dt.truncate("1mo")
+    )
+    return _valued(ordered, running), missing
+
+
+def _event_values(ordered: pl.DataFrame, sales: pl.LazyFrame, fx: pl.DataFrame | None) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """`_values` by events (arguments as `_pair_values`)."""
+    if fx is None:
+        values = _with_value(sales.with_columns(to=pl.lit(None, dtype=pl.String), currency=pl.lit(None, dtype=pl.String)), fx)
+    else:  # a value per sale and currency its customer's contacting reps are paid in
+        values = _with_value(sales.join(ordered.lazy().select("customer_id", to="currency").unique(), on="customer_id"), fx)
+    # read twice below: collected once (a lazy plan would compute it for each reading)
+    spans = (
+        values.select("customer_id", "to", "sale_id", "currency", "sold_on", "value", start=_START, stop=_STOP)
+        .filter(pl.col("stop") > pl.col("start"))  # a sale cancelled on its sale day or the next never counts
+        .collect()
+        .lazy()
+    )
     keys = ["customer_id"] if fx is None else ["customer_id", "to"]
     events = pl.concat(
         [
@@ -100,31 +156,61 @@ def customer_values(contacts: pl.LazyFrame, sales: pl.LazyFrame, fx: pl.DataFram
         .sort("day")
         .select(*keys, "day", running=pl.col("value").cum_sum().over(keys))
     )
-    if fx is not None:
-        running = running.rename({"to": "currency"})
-        keys = ["customer_id", "currency"]
-    zero = pl.lit(0, dtype=MONEY)
-    return (
-        contacts.sort("contacted_on")
-        .join_asof(running, left_on="contacted_on", right_on="day", by=keys, strategy="backward", check_sortedness=False)
-        .with_columns(customer_value=pl.col("running").fill_null(zero))
-        .drop("day", "running")
+    contacts = _keyed(ordered, fx)
+    found = contacts.join_asof(running, left_on="contacted_on", right_on="day", by=keys, strategy="backward",
+                               check_sortedness=False)
+    valued = _valued(ordered, found.select("_k", "running"))
+    if fx is None:
+        return valued, pl.DataFrame(schema=MISSING_SCHEMA)
+    # a missing rate matters when a contact of the customer by a rep of that currency falls in the
+    # span: the first on or after the span's start, if before its stop
+    days = contacts.select("customer_id", "to", day="contacted_on")
+    first = (
+        spans.filter(pl.col("value").is_null())
+        .sort("start")
+        .join_asof(days, left_on="start", right_on="day", by=keys, strategy="forward", check_sortedness=False)
     )
-
-
-def missing_value_rates(grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyFrame, fx: pl.DataFrame) -> pl.LazyFrame:
-    """The rates a customer value needs and fx_rates.csv lacks: (sale_id, sale_currency,
-    rep_currency, month) of each sale in the value window of a contact that a
-    `min_customer_value` quota weighs, by a rep paid in another currency than the sale's."""
-    placed = _placed(grid, contacts).filter(pl.col("act_min_value").is_not_null())
-    spans = _spans(placed, sales, fx).filter(pl.col("value").is_null())
-    days = placed.select("customer_id", to="currency", day="contacted_on").sort("day")
-    # the first contact of the customer by a rep of that currency on or after the span's start
-    first = spans.sort("start").join_asof(days, left_on="start", right_on="day", by=["customer_id", "to"], strategy="forward",
-                                          check_sortedness=False)
-    return first.filter(pl.col("day") < pl.col("stop")).select(
+    missing = first.filter(pl.col("day") < pl.col("stop")).select(
         "sale_id", sale_currency="currency", rep_currency="to", month=pl.col("sold_on").dt.truncate("1mo")
     )
+    return valued, missing.collect()
+
+
+def _keyed(ordered: pl.DataFrame, fx: pl.DataFrame | None) -> pl.LazyFrame:
+    """What a contact's value depends on: `_k`, customer_id, contacted_on and with `fx` its currency as `to`."""
+    return ordered.lazy().select("_k", "customer_id", "contacted_on", *([pl.col("currency").alias("to")] if fx is not None else []))
+
+
+def _valued(ordered: pl.DataFrame, running: pl.LazyFrame) -> pl.LazyFrame:
+    """`ordered` (contacts with their row number `_k`) in their order with `customer_value`: the
+    `running` of their `_k` (the value found), 0 when none."""
+    zero = pl.lit(0, dtype=MONEY)
+    return (
+        ordered.lazy()
+        .join(running, on="_k", how="left", maintain_order="left")
+        .with_columns(customer_value=pl.col("running").fill_null(zero))
+        .drop("_k", "running")
+    )
+
+
+def missing_value_rates(
+    grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyFrame, pricing: currency.Pricing
+) -> pl.LazyFrame:
+    """The rates a customer value needs and fx_rates.csv lacks (MISSING_SCHEMA: sale_id,
+    sale_currency, rep_currency, month) of each sale in the value window of a contact that a
+    `min_customer_value` quota weighs, by a rep paid in another currency than the sale's."""
+    return _weighed(_placed(grid, contacts), sales, pricing)[1].lazy()
+
+
+def _weighed(placed: pl.LazyFrame, sales: pl.LazyFrame, pricing: currency.Pricing | None) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """`placed` (`_placed`) with `customer_value` for the contacts a `min_customer_value` quota
+    weighs (null for the others: nothing reads it), and the rates those values need and
+    fx_rates.csv lacks (see `_values`)."""
+    weighs = pl.col("act_min_value").is_not_null()
+    placed = placed.collect().lazy()  # read twice
+    valued, missing = _values(placed.filter(weighs), sales, pricing)
+    others = placed.filter(~weighs).with_columns(customer_value=pl.lit(None, dtype=valued.collect_schema()["customer_value"]))
+    return pl.concat([valued, others]), missing
 
 
 def _placed(grid: pl.LazyFrame, contacts: pl.LazyFrame) -> pl.LazyFrame:
@@ -155,7 +241,7 @@ def _placed(grid: pl.LazyFrame, contacts: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def counted_contacts(
-    grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyFrame, *, values: bool, fx: pl.DataFrame | None = None
+    grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyFrame, *, values: bool, pricing: currency.Pricing | None = None
 ) -> pl.LazyFrame:
     """The contacts that count toward the quota of their rep's period: rep_id, rep_no, p_start,
     contact_id, customer_id, contacted_on, `customer_value` (with `values`, else null) and
@@ -167,9 +253,14 @@ def counted_contacts(
     `act_*` version columns (see `params.ACTIVITY_SCHEMA`)."""
     placed = _placed(grid, contacts)
     if values:
-        placed = customer_values(placed, sales, fx)
+        placed = customer_values(placed, sales, pricing)
     else:
         placed = placed.with_columns(customer_value=pl.lit(None, dtype=MONEY))
+    return _counted(placed)
+
+
+def _counted(placed: pl.LazyFrame) -> pl.LazyFrame:
+    """`counted_contacts` of the placed contacts (`_placed`) with their `customer_value`."""
     low = pl.col("act_min_value").is_not_null() & (pl.col("customer_value") < pl.col("act_min_value"))
     placed = placed.with_columns(low_value=low.fill_null(False))
     # distinct customers: of a customer's counted contacts in the period, the first stands for all
@@ -184,19 +275,25 @@ def counted_contacts(
 
 
 def activity_lines(
-    grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyFrame, values: bool = True, fx: pl.DataFrame | None = None
-) -> pl.LazyFrame:
+    grid: pl.LazyFrame, contacts: pl.LazyFrame, sales: pl.LazyFrame, values: bool = True, pricing: currency.Pricing | None = None
+) -> tuple[pl.LazyFrame, pl.DataFrame]:
     """One `activity_bonus` line per rep-period whose count reaches the target: rep_id, rep_no,
     p_start, kind, amount, and for the explanation `activity_count`, `activity_target`,
     `activity_left_out` (contacts left out for low customer value; null without
-    `min_customer_value`) and `activity_min_value`.
+    `min_customer_value`) and `activity_min_value`; and the rates the customer values need and
+    fx_rates.csv lacks (as `missing_value_rates`: found with the values, not again).
 
-    `values` False skips the customer values (no plan version has `min_customer_value`). `fx`
-    (the rates of `steps.currency.rate_table`; None: one currency) converts each sale into the
-    contacting rep's currency; the sales then carry their resolved `currency`."""
+    `values` False skips the customer values (no plan version has `min_customer_value`).
+    `pricing` (None: one currency) converts each sale into the contacting rep's currency at its
+    `sold_on` month's rate, the sale's currency resolved (`currency.with_sale_currency`)."""
+    placed = _placed(grid, contacts)
+    if values:  # only the contacts a quota weighs by value need theirs
+        placed, missing = _weighed(placed, sales, pricing)
+    else:
+        placed, missing = placed.with_columns(customer_value=pl.lit(None, dtype=MONEY)), pl.DataFrame(schema=MISSING_SCHEMA)
     settings = grid.select("rep_no", "p_start", "act_target", "act_bonus", "act_min_value")
     counts = (
-        counted_contacts(grid, contacts, sales, values=values, fx=fx)
+        _counted(placed)
         .group_by("rep_no", "p_start")
         .agg(
             pl.first("rep_id"),
@@ -204,7 +301,7 @@ def activity_lines(
             activity_left_out=pl.col("low_value").sum().cast(pl.Int64),
         )
     )
-    return (
+    lines = (
         counts.join(settings, on=["rep_no", "p_start"])
         .filter(pl.col("activity_count") >= pl.col("act_target"))
         .select(
@@ -214,3 +311,4 @@ def activity_lines(
             pl.col("act_min_value").alias("activity_min_value"),
         )  # fmt: skip
     )
+    return lines, missing

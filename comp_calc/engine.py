@@ -314,7 +314,8 @@ def _priced(
     with_seller = text.of(credit_lines.lazy(), ["seller_no"]).collect(engine="in-memory")
     credit_lines = currency.in_rep_currency(with_seller, pricing.reps, pricing.currencies, pricing.fx, pricing.scales).drop("seller_no")
     missing.append(currency.missing_rates(text.of(credit_lines.lazy(), ["sale_id"])).collect())
-    return None if any(m.height for m in missing) else credit_lines
+    # the lines' rep currency is read only by the missing rates: millions of cells not carried on
+    return None if any(m.height for m in missing) else credit_lines.drop("rep_currency")
 
 
 def missing_fx_rates(plans: PlanSet, inputs: Inputs, period: Period) -> list[Diagnostic]:

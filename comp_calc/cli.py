@@ -1,5 +1,9 @@
 """The command line: thin typer commands over `comp_calc.pipeline`.
 
+Every command's options and help are declared here; explain, diff, alignment and
+history do their work in `comp_calc.commands`. Each command imports the modules
+it needs when it runs, so that `--help`, `run` and `validate` do not pay for
+the imports of the others (`tests/test_cli_imports.py` keeps it so).
 Every command is registered through `command`, the one place where an error
 becomes an exit code: 0 success, 1 the run's own reconciliation failed (or
 `diff --fail-over` tripped), 2 bad input or usage, 3 the machine refused a
@@ -24,17 +28,11 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 import comp_calc
-from comp_calc.commands import alignment as _alignment
-from comp_calc.commands import diff as _diff
-from comp_calc.commands import explain as _explain
-from comp_calc.commands import history as _history
-from comp_calc.commands.options import By, DataOpt, Format, FormatOpt, IncompleteOpt, MapOpt, PeriodOpt, PlansOpt
+from comp_calc.commands.options import (
+    AlignmentFormat, By, DataOpt, Format, FormatOpt, IncompleteOpt, MapOpt, PeriodOpt, PlansOpt, SkipOpt,
+)  # fmt: skip
 from comp_calc.errors import Diagnostic, InputError, MachineError, ReconciliationError
-from comp_calc.outputs import terminal as render
-from comp_calc.data.closed import refuse_force_before_closed
-from comp_calc.outputs.writer import refuse_closed, refuse_unwritable
-from comp_calc.pipeline import stages as lib
-from comp_calc.plan.json_schema import schema_text
+from comp_calc.pipeline import STREAMING_BYTES
 
 
 class _BareFlags:
@@ -94,6 +92,8 @@ def _options(
 
 def exit_code(error: InputError | ReconciliationError | MachineError, as_json: bool) -> int:
     """Show `error` to the user and return its exit code: the one mapping every command uses."""
+    from comp_calc.outputs import terminal as render
+
     if isinstance(error, ReconciliationError):
         render.error(f"reconciliation failed, nothing written: {error}")
         return 1
@@ -121,8 +121,12 @@ def command(name: str | None = None):
         @functools.wraps(function)
         def guarded(*args, **kwargs):
             fmt = kwargs.get("fmt")
-            if (ignored := lib.ignored_mapping(kwargs.get("data"), kwargs.get("map_file"))) is not None:
-                render.note(f"the mapping {kwargs['map_file']} is used; {ignored} is not read (--map wins)")
+            if kwargs.get("map_file") is not None:  # without --map no mapping is ignored
+                from comp_calc.outputs import terminal as render
+                from comp_calc.pipeline import stages
+
+                if (ignored := stages.ignored_mapping(kwargs.get("data"), kwargs["map_file"])) is not None:
+                    render.note(f"the mapping {kwargs['map_file']} is used; {ignored} is not read (--map wins)")
             try:
                 result = function(*args, **kwargs)
                 sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
@@ -186,7 +190,7 @@ def run(
             "--streaming",
             help="For inputs larger than memory: read them in blocks into a scratch folder under OUT and compute "
             "one period at a time (same results). Chosen by itself when the inputs exceed "
-            f"{lib.STREAMING_BYTES >> 30} GiB.",
+            f"{STREAMING_BYTES >> 30} GiB.",
         ),
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
@@ -201,6 +205,11 @@ def run(
     map_file: MapOpt = None,
 ) -> None:
     """Compute a period's payouts and write payouts.csv, lines.csv, exceptions.csv and manifest.json."""
+    from comp_calc.data.closed import refuse_force_before_closed
+    from comp_calc.outputs import terminal as render
+    from comp_calc.outputs.writer import refuse_closed, refuse_unwritable
+    from comp_calc.pipeline import stages as lib
+
     if streaming and statements:
         message = "--statements needs the whole run in memory: run without --streaming to write statements"
         raise InputError(Diagnostic("--statements", None, None, "statements-streaming", message))
@@ -235,23 +244,129 @@ def validate(
     map_file: MapOpt = None,
 ) -> None:
     """Check plans and data and report every problem with file and line (warnings too)."""
+    from comp_calc.outputs import terminal as render
+    from comp_calc.pipeline import stages as lib
+
     problems = lib.validate(plans, data, streaming or lib.large_inputs(data, map_file), strict=strict, map_file=map_file)
     render.validation(problems, fmt.value)
     if any(not d.is_warning for d in problems):
         raise typer.Exit(2)
 
 
+# The other commands' work lives in comp_calc/commands/, one module each, imported when the
+# command runs: their options and help are declared here, so that `--help` (and `run`) does not
+# import what only they need.
+
+
+@command()
+def explain(
+    rep: Annotated[str, typer.Option("--rep", help="The rep_id whose statement to show.")],
+    period: PeriodOpt = None,
+    plans: PlansOpt = Path("plans"),
+    data: DataOpt = Path("sample_data"),
+    skip_invalid: SkipOpt = False,
+    fmt: FormatOpt = Format.table,
+    allow_incomplete: IncompleteOpt = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="The run's output folder: its closed periods are restated as `run` does, and explained."),
+    ] = None,
+    map_file: MapOpt = None,
+) -> None:
+    """One rep's statement for a period: each line and how it was computed, then cap, clawbacks, carry and payout."""
+    from comp_calc.commands import explain as work
+
+    work.explain(
+        rep=rep, period=period, plans=plans, data=data, skip_invalid=skip_invalid, fmt=fmt,
+        allow_incomplete=allow_incomplete, out=out, map_file=map_file,
+    )  # fmt: skip
+
+
+@command()
+def diff(
+    old: Annotated[str, typer.Argument(help="The plan as it is: a file, or PATH@REV for a file at a git revision.")],
+    new: Annotated[str, typer.Argument(help="The changed plan: a file, or PATH@REV.")],
+    plans: PlansOpt = Path("plans"),
+    data: DataOpt = Path("sample_data"),
+    period: Annotated[
+        str | None, typer.Option("--period", help="2026-10 or 2026-Q4. Default: latest complete period of OLD's kind.")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+    fail_over_pct: Annotated[
+        str | None,
+        typer.Option("--fail-over", metavar="PCT", help="Exit 1 when |total delta| / old total payout * 100 is above this percentage."),
+    ] = None,
+    fail_over_rep_pct: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-over-rep",
+            metavar="PCT",
+            help="Exit 1 when any rep's |delta| / old payout * 100 is above this percentage (a rep paid 0 before trips on any change).",
+        ),
+    ] = None,
+    skip_invalid: SkipOpt = False,
+    allow_incomplete: IncompleteOpt = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="The run's output folder: both runs restate its closed periods as `run` does, and each rep's "
+            "restatement due under OLD and NEW is shown (what a change to a paid plan version would pay or recover).",
+        ),
+    ] = None,
+    map_file: MapOpt = None,
+) -> None:
+    """What a plan change does: the rule changes in words, and each rep's payout under both, with totals."""
+    from comp_calc.commands import diff as work
+
+    work.diff(
+        old=old, new=new, plans=plans, data=data, period=period, fmt=fmt, fail_over_pct=fail_over_pct,
+        fail_over_rep_pct=fail_over_rep_pct, skip_invalid=skip_invalid, allow_incomplete=allow_incomplete, out=out,
+        map_file=map_file,
+    )  # fmt: skip
+
+
+@command()
+def alignment(
+    plans: PlansOpt = Path("plans"),
+    data: DataOpt = Path("sample_data"),
+    period: PeriodOpt = None,
+    skip_invalid: SkipOpt = False,
+    allow_incomplete: IncompleteOpt = False,
+    fmt: Annotated[
+        AlignmentFormat, typer.Option("--format", help="table (for people), json (for scripts) or html (one page with charts).")
+    ] = AlignmentFormat.table,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="With --format html: write the page to this file (default: standard output).")
+    ] = None,
+    map_file: MapOpt = None,
+) -> None:
+    """Whether pay follows customer outcomes: mis-selling, contact-quota gaming, pay versus satisfaction, survey health."""
+    from comp_calc.commands import alignment as work
+
+    work.alignment(
+        plans=plans, data=data, period=period, skip_invalid=skip_invalid, allow_incomplete=allow_incomplete, fmt=fmt,
+        out=out, map_file=map_file,
+    )  # fmt: skip
+
+
+@command()
 def schema() -> None:
     """Print the JSON Schema of the plan YAML, for editors (the same as the shipped plans.schema.json)."""
+    from comp_calc.plan.json_schema import schema_text
+
     sys.stdout.write(schema_text())
 
 
-# Further commands live in comp_calc/commands/, one module each, registered here.
-command("explain")(_explain.explain)
-command("diff")(_diff.diff)
-command("alignment")(_alignment.alignment)
-command("schema")(schema)
-command("history")(_history.history)
+@command()
+def history(
+    out: Annotated[Path, typer.Option("--out", help="The output folder whose closed periods to list.")] = Path("out"),
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """The closed (paid) periods in OUT: totals per currency, and whether each still matches its manifest."""
+    from comp_calc.commands import history as work
+
+    work.history(out=out, fmt=fmt)
 
 
 def main() -> None:  # pragma: no cover - console entry point

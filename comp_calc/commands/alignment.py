@@ -14,12 +14,9 @@ import json
 import os
 import sys
 import tempfile
-from enum import Enum
 from pathlib import Path
-from typing import Annotated
 
 import polars as pl
-import typer
 from rich import box
 from rich.console import Console
 from rich.padding import Padding
@@ -28,7 +25,7 @@ from rich.text import Text
 
 from comp_calc import alignment as lib
 from comp_calc.alignment import page
-from comp_calc.commands.options import DataOpt, IncompleteOpt, MapOpt, PeriodOpt, PlansOpt, SkipOpt
+from comp_calc.commands.options import AlignmentFormat as Format
 from comp_calc.errors import Diagnostic, InputError, UsageError
 from comp_calc.outputs import numbers
 from comp_calc.outputs import terminal as render
@@ -37,30 +34,14 @@ from comp_calc.alignment.exact import RATIO
 from comp_calc.steps.exact import dec
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    html = "html"
-
-
 MAX_ROWS = 50  # longer rep tables show the flagged reps only (all are in --format json)
 
 
 def alignment(
-    plans: PlansOpt = Path("plans"),
-    data: DataOpt = Path("sample_data"),
-    period: PeriodOpt = None,
-    skip_invalid: SkipOpt = False,
-    allow_incomplete: IncompleteOpt = False,
-    fmt: Annotated[
-        Format, typer.Option("--format", help="table (for people), json (for scripts) or html (one page with charts).")
-    ] = Format.table,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="With --format html: write the page to this file (default: standard output).")
-    ] = None,
-    map_file: MapOpt = None,
+    plans: Path, data: Path, period: str | None, skip_invalid: bool, allow_incomplete: bool, fmt: Format,
+    out: Path | None, map_file: Path | None,
 ) -> None:
-    """Whether pay follows customer outcomes: mis-selling, contact-quota gaming, pay versus satisfaction, survey health."""
+    """`comp-calc alignment` (its options and help are in `comp_calc.cli`)."""
     if out is not None and fmt != Format.html:
         raise UsageError("--out", "out-needs-html", "--out writes the HTML page: use it with --format html")
     with render.progress("Loading plans and data"):

@@ -13,12 +13,11 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
 
 import polars as pl
 import typer
 
-from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, MapOpt, PlansOpt, SkipOpt
+from comp_calc.commands.options import Format
 from comp_calc.commands.explain import check_after_plans
 from comp_calc.diff.impact import IMPACT_MONEY, RESTATEMENT_MONEY, Impact, fail_over, payout_impact, reps_over
 from comp_calc.diff.rules import PlanDiff, diff_plans
@@ -164,39 +163,10 @@ def show(rules: PlanDiff, impact: Impact, period: Period, was_default: bool, not
 
 
 def diff(
-    old: Annotated[str, typer.Argument(help="The plan as it is: a file, or PATH@REV for a file at a git revision.")],
-    new: Annotated[str, typer.Argument(help="The changed plan: a file, or PATH@REV.")],
-    plans: PlansOpt = Path("plans"),
-    data: DataOpt = Path("sample_data"),
-    period: Annotated[
-        str | None, typer.Option("--period", help="2026-10 or 2026-Q4. Default: latest complete period of OLD's kind.")
-    ] = None,
-    fmt: FormatOpt = Format.table,
-    fail_over_pct: Annotated[
-        str | None,
-        typer.Option("--fail-over", metavar="PCT", help="Exit 1 when |total delta| / old total payout * 100 is above this percentage."),
-    ] = None,
-    fail_over_rep_pct: Annotated[
-        str | None,
-        typer.Option(
-            "--fail-over-rep",
-            metavar="PCT",
-            help="Exit 1 when any rep's |delta| / old payout * 100 is above this percentage (a rep paid 0 before trips on any change).",
-        ),
-    ] = None,
-    skip_invalid: SkipOpt = False,
-    allow_incomplete: IncompleteOpt = False,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            help="The run's output folder: both runs restate its closed periods as `run` does, and each rep's "
-            "restatement due under OLD and NEW is shown (what a change to a paid plan version would pay or recover).",
-        ),
-    ] = None,
-    map_file: MapOpt = None,
+    old: str, new: str, plans: Path, data: Path, period: str | None, fmt: Format, fail_over_pct: str | None,
+    fail_over_rep_pct: str | None, skip_invalid: bool, allow_incomplete: bool, out: Path | None, map_file: Path | None,
 ) -> None:
-    """What a plan change does: the rule changes in words, and each rep's payout under both, with totals."""
+    """`comp-calc diff` (its options and help are in `comp_calc.cli`)."""
     limit, rep_limit = parse_pct(fail_over_pct, "--fail-over"), parse_pct(fail_over_rep_pct, "--fail-over-rep")
     old_plan, new_plan = read_plan(old), read_plan(new)
     base, changed, note = plan_sets(plans, old_plan, new_plan)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
 
 import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from comp_calc.commands.options import DataOpt, Format, FormatOpt, IncompleteOpt, MapOpt, PeriodOpt, PlansOpt, SkipOpt
+from comp_calc.commands.options import Format
 from comp_calc.engine import RunResult, first_period
 from comp_calc.errors import UsageError
 from comp_calc.outputs.results import LINE_EXACT, LINE_MONEY, lines_frame
@@ -69,20 +68,10 @@ def _prepare_for_rep(
 
 
 def explain(
-    rep: Annotated[str, typer.Option("--rep", help="The rep_id whose statement to show.")],
-    period: PeriodOpt = None,
-    plans: PlansOpt = Path("plans"),
-    data: DataOpt = Path("sample_data"),
-    skip_invalid: SkipOpt = False,
-    fmt: FormatOpt = Format.table,
-    allow_incomplete: IncompleteOpt = False,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="The run's output folder: its closed periods are restated as `run` does, and explained."),
-    ] = None,
-    map_file: MapOpt = None,
+    rep: str, period: str | None, plans: Path, data: Path, skip_invalid: bool, fmt: Format, allow_incomplete: bool,
+    out: Path | None, map_file: Path | None,
 ) -> None:
-    """One rep's statement for a period: each line and how it was computed, then cap, clawbacks, carry and payout."""
+    """`comp-calc explain` (its options and help are in `comp_calc.cli`)."""
     prep = _prepare_for_rep(plans, data, period, skip_invalid, rep, allow_incomplete, map_file)
     check_after_plans(prep.plans, prep.period)
     result = stages.run(prep, stages.closed_periods(prep, out))

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
 
 import polars as pl
 import typer
 
-from comp_calc.commands.options import Format, FormatOpt
+from comp_calc.commands.options import Format
 from comp_calc.data.closed import FolderCheck, history as closed_history
 from comp_calc.errors import UsageError
 from comp_calc.outputs.terminal import console, print_fitted
@@ -51,11 +50,8 @@ def history_frame(out: Path) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row").select(COLUMNS) if rows else pl.DataFrame(schema=schema)
 
 
-def history(
-    out: Annotated[Path, typer.Option("--out", help="The output folder whose closed periods to list.")] = Path("out"),
-    fmt: FormatOpt = Format.table,
-) -> None:
-    """The closed (paid) periods in OUT: totals per currency, and whether each still matches its manifest."""
+def history(out: Path, fmt: Format) -> None:
+    """`comp-calc history` (its options and help are in `comp_calc.cli`)."""
     if not out.is_dir():
         raise UsageError("--out", "no-output-folder", f"{out} is not a folder of period results")
     frame = history_frame(out)

@@ -15,6 +15,12 @@ class Format(str, Enum):
     csv = "csv"
 
 
+class AlignmentFormat(str, Enum):
+    table = "table"
+    json = "json"
+    html = "html"
+
+
 class By(str, Enum):
     team = "team"
     manager = "manager"

@@ -1,22 +1,23 @@
 """Terminal rendering shared by the commands: rich tables for people, JSON/CSV for scripts,
 diagnostics and errors on stderr. Only the CLI layer (`comp_calc.cli`, `comp_calc.commands`)
-and this module write to the terminal."""
+and this module write to the terminal.
+
+rich is imported where a console is made, not with this module: a run whose output is JSON
+or CSV for a script, with nothing to say on stderr, never imports it. The consoles are made
+when the command writes (`console`, `_stderr`), so they read the terminal width then."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-from rich import box
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from comp_calc.errors import Diagnostic
 from comp_calc.outputs.results import PAYOUT_COLUMNS, PAYOUT_EXACT, PAYOUT_MONEY, currency_totals, payouts_frame
@@ -25,8 +26,9 @@ from comp_calc.outputs.numbers import column_exact_text, money, money_text
 from comp_calc.outputs.rollup import ROLLUP_MONEY, rollup
 from comp_calc.outputs.writer import exceptions_frame, render_csv
 
-out = Console(highlight=False, soft_wrap=False, emoji=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # one diagnostic, one line: grep- and click-able
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 MAX_SHOWN = 20
 MAX_TABLE_ROWS = 200
@@ -34,7 +36,27 @@ MAX_TABLE_ROWS = 200
 
 def console() -> Console:
     """A console made per command, so the terminal width (COLUMNS) is read when the command runs."""
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False, emoji=False)
+
+
+def _stderr() -> Console:
+    """The console of diagnostics and errors: one diagnostic, one line (grep- and click-able)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def _surely_no_terminal() -> bool:
+    """Whether stderr is surely no terminal, as rich would judge it (then rich need not be imported
+    to ask): not a tty, and neither TTY_COMPATIBLE nor FORCE_COLOR (which rich honours) is set."""
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ:
+        return False
+    try:
+        return not sys.stderr.isatty()
+    except (AttributeError, ValueError):  # no stream, or a closed one
+        return True
 
 
 def _write(text: str | bytes) -> None:
@@ -43,11 +65,13 @@ def _write(text: str | bytes) -> None:
 
 
 def error(message: str) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+    from rich.markup import escape
+
+    _stderr().print(f"[bold red]error:[/] {escape(message)}", markup=True)
 
 
 def note(message: str) -> None:
-    err.print(f"note: {message}", markup=False, highlight=False)
+    _stderr().print(f"note: {message}", markup=False, highlight=False)
 
 
 def diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
@@ -57,11 +81,14 @@ def diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
     if as_json:
         _write(json.dumps({"diagnostics": [d.as_dict() for d in diags]}, indent=2) + "\n")
         return
+    if not diags:
+        return
+    err = _stderr()
     for d in diags[:MAX_SHOWN]:
         err.print(str(d), markup=False, highlight=False)
     if len(diags) > MAX_SHOWN:
         err.print(f"... and {len(diags) - MAX_SHOWN} more", markup=False)
-    if diags and all(d.is_warning for d in diags):
+    if all(d.is_warning for d in diags):
         err.print(f"{_count(len(diags), 'warning')} (--strict makes them errors).", markup=False)
     elif len(diags) > 1:  # one problem is one line
         err.print(f"{len(diags)} problems found; nothing was written.", markup=False)
@@ -77,6 +104,7 @@ def validation(diags: list[Diagnostic], fmt: str) -> None:
     elif fmt == "csv":
         _write(render_csv(exceptions_frame(diags), set(), set()))
     elif diags:
+        out = console()
         for d in diags:
             out.print(str(d), markup=False, soft_wrap=True)
         warnings = sum(d.is_warning for d in diags)
@@ -88,13 +116,14 @@ def validation(diags: list[Diagnostic], fmt: str) -> None:
         else:
             out.print(f"{_count(errors, 'problem')} and {_count(warnings, 'warning')} found.", markup=False)
     else:
-        out.print("All clear: no problems found.", markup=False)
+        console().print("All clear: no problems found.", markup=False)
 
 
 @contextlib.contextmanager
 def progress(message: str) -> Iterator[None]:
     """A spinner on stderr while a long stage runs (only on a terminal)."""
-    if err.is_terminal:
+    err = None if _surely_no_terminal() else _stderr()
+    if err is not None and err.is_terminal:
         with err.status(message):
             yield
     else:
@@ -102,6 +131,10 @@ def progress(message: str) -> Iterator[None]:
 
 
 def _table(frame: pl.DataFrame, columns: list[str], headings: dict[str, str], right: set[str]) -> Table:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
     for c in columns:  # every cell stays on one line: a number or an id is never cut or folded
         table.add_column(headings.get(c, c), justify="right" if c in right else "left", no_wrap=True)
@@ -115,6 +148,8 @@ def fitted_tables(frame: pl.DataFrame, headings: dict[str, str], right: set[str]
     """`frame` (text cells) as tables no wider than `width`: when the columns do not fit side by
     side, those after the first `keys` are split over several tables, each repeating the key
     columns, so no number is cut (a single column wider than the terminal is still printed whole)."""
+    from rich.console import Console
+
     measure = Console(width=10_000, highlight=False).measure
     key_columns, groups = frame.columns[:keys], [[]]
     for column in frame.columns[keys:]:
@@ -169,6 +204,7 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
     if fmt == "csv":
         _write(render_csv(payouts, PAYOUT_MONEY, PAYOUT_EXACT))
         return
+    out = console()
     amounts = [c for c in SUMMARY_MONEY if c not in OPTIONAL_AMOUNTS or any_nonzero(payouts, c)]
     shown = payouts.select(
         "rep_id",
@@ -210,7 +246,7 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
     terms = " + ".join(h for c, h in SUMMARY_HEADINGS.items() if c in amounts and c not in ("payout", "carry_out"))
     say(f"payout = {terms}" + (" - carried out" if "carry_out" in amounts else ""))
     if groups is not None:
-        _rollup_table(groups, by, say)
+        _rollup_table(out, groups, by, say)
     if any_nonzero(payouts, "restatement_open"):
         still = payouts.filter(pl.col("restatement_open") != 0)
         opens = ", ".join(f"{money(t['restatement_open'])} {c}".strip() for c, t in currency_totals(still, ["restatement_open"]).items())
@@ -229,7 +265,7 @@ def run_summary(prep, result, folder: Path, fmt: str, left_out=None, statements:
     say(f"Wrote {folder}/ ({written})")
 
 
-def _rollup_table(groups: pl.DataFrame, by: str, say) -> None:
+def _rollup_table(out: Console, groups: pl.DataFrame, by: str, say) -> None:
     """The `--by` rollup under the summary table: one row per group and currency, with a
     currency column when there are several."""
     out.print()

@@ -33,9 +33,9 @@ from comp_calc.outputs.results import period_files
 from comp_calc.reconcile.rows import account_rows
 from comp_calc.outputs.writer import clean_stale_scratch, write_period
 from comp_calc.periods import MONTH, QUARTER, Period, parse_period, period_containing, previous
+from comp_calc.pipeline import STREAMING_BYTES
 from comp_calc.plan.load import load_plans
 from comp_calc.plan.model import PlanSet
-from comp_calc.outputs.statement_html import statement_files
 
 
 @dataclass
@@ -199,11 +199,6 @@ def prepare(
     return check(plans, inputs, *choose_period(inputs, plans, period, allow_incomplete=allow_incomplete), skip_invalid, strict)
 
 
-# inputs larger than this (all files together) are read for a streaming run by default: in
-# memory a run takes about 6 times the CSV size (4.3 GiB for 689 MiB, see bench/README.md)
-STREAMING_BYTES = 1 << 30
-
-
 def large_inputs(data_dir: str | Path, map_file: str | Path | None = None) -> bool:
     """Whether the input files of `data_dir` (the exports a column mapping names included) together
     exceed STREAMING_BYTES."""
@@ -289,6 +284,8 @@ def write(prep: Prepared, result: RunResult, out_dir: str | Path, force: bool, s
     account_rows(prep.inputs, result)
     files = period_files(result, prep.plans, prep.inputs, [*prep.inputs.problems, *prep.warnings], prep.data_until)
     if statements:
+        from comp_calc.outputs.statement_html import statement_files  # only with --statements: not on every run's path
+
         files.update(statement_files(result, prep))
     try:
         return write_period(Path(out_dir), result.period.label, files, force)

@@ -200,7 +200,9 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
         commissions = _commissions(credit_lines, text, grid, qm, tables, scales, periods)  # steps 2-4
         del credit_lines
         sums.append(cap.earned(commissions.lazy()).collect())
-        held = holdback.holdback_lines(commissions.lazy(), tables.versions, kind, period.start, text.of).collect()
+        # the in-memory engine: a join on the plan version that keeps the lines' order, about twice
+        # as fast there at millions of lines (the spif and clawback queries are faster streamed)
+        held = holdback.holdback_lines(commissions.lazy(), tables.versions, kind, period.start, text.of).collect(engine="in-memory")
         held_sums.append(holdback.per_rep_period(held.lazy()).collect())
         held_kept.append(held.filter(pl.col("p_start") == period.start) if streaming else held)
         spifs = spif.spif_lines(text.of(commissions.lazy(), ["role", "product"]), tables.campaigns, calendar, scales, text.of).collect()

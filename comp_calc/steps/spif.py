@@ -56,16 +56,22 @@ def spif_lines(
     """
     entries = campaigns.lazy().join(
         calendar.select(pl.col("campaign_id").alias("campaign"), "product", "starts_on", "ends_on"), on="campaign", how="inner"
-    )
-    if not campaigns.height:  # no plan pays a campaign: no line to look at (the same columns, no rows)
+    ).collect()
+    if not entries.height:  # no campaign a plan pays is in the calendar: no line to look at (the same columns, no rows)
         commissions = commissions.head(0)
+    else:  # only lines of a version that pays a campaign, sold within the campaigns' span, can match: their
+        # text (role, product) is looked up for those alone
+        commissions = commissions.filter(
+            pl.col("pv").is_in(entries["pv"].unique().implode())
+            & pl.col("sold_on").is_between(entries["starts_on"].min(), entries["ends_on"].max(), closed="both")
+        )
     w = scales.credited + MAX_PLACES  # rate * credited, exact
     earned = round_to(pl.col("rate").cast(dec(w)) * pl.col("credited").cast(dec(w)), 2, pl.col("rounding"))
     names = commissions.collect_schema().names()
     matched = (
         commissions.select([c for c in (*_FROM_COMMISSION, "sale") if c in names])
         .filter(pl.col("role") == "seller")
-        .join(entries.select("pv", "product", "campaign_no", "campaign", "per_sale", "rate", "starts_on", "ends_on"), on=["pv", "product"])
+        .join(entries.lazy().select("pv", "product", "campaign_no", "campaign", "per_sale", "rate", "starts_on", "ends_on"), on=["pv", "product"])
         .filter(pl.col("sold_on").is_between(pl.col("starts_on"), pl.col("ends_on"), closed="both"))
     )
     if text is not None:

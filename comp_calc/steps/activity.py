@@ -122,10 +122,7 @@ def _pair_values(ordered: pl.DataFrame, sales: pl.LazyFrame, fx: pl.DataFrame | 
     running = pairs.lazy().group_by("_k").agg(running=pl.col("value").sum())
     if fx is None:
         return _valued(ordered, running), pl.DataFrame(schema=MISSING_SCHEMA)
-    missing = pairs.filter(pl.col("value").is_null()).select(
-        "sale_id", sale_currency="currency", rep_currency="to", month=pl.col("sold_on").dt.truncate("1mo")
-    )
-    return _valued(ordered, running), missing
+    return _valued(ordered, running), currency.as_missing(pairs.filter(pl.col("value").is_null()), "currency", "to")
 
 
 def _event_values(ordered: pl.DataFrame, sales: pl.LazyFrame, fx: pl.DataFrame | None) -> tuple[pl.LazyFrame, pl.DataFrame]:
@@ -170,10 +167,7 @@ def _event_values(ordered: pl.DataFrame, sales: pl.LazyFrame, fx: pl.DataFrame |
         .sort("start")
         .join_asof(days, left_on="start", right_on="day", by=keys, strategy="forward", check_sortedness=False)
     )
-    missing = first.filter(pl.col("day") < pl.col("stop")).select(
-        "sale_id", sale_currency="currency", rep_currency="to", month=pl.col("sold_on").dt.truncate("1mo")
-    )
-    return valued, missing.collect()
+    return valued, currency.as_missing(first.filter(pl.col("day") < pl.col("stop")), "currency", "to").collect()
 
 
 def _keyed(ordered: pl.DataFrame, fx: pl.DataFrame | None) -> pl.LazyFrame:

@@ -156,6 +156,10 @@ def as_is(lines: pl.DataFrame) -> pl.DataFrame:
 
 def missing_rates(lines: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     """The (sale_id, sale_currency, rep_currency, month) a line needs and fx_rates.csv lacks."""
-    return lines.filter(pl.col("sale_currency").is_not_null() & pl.col("fx_rate").is_null()).select(
-        "sale_id", "sale_currency", "rep_currency", month=pl.col("sold_on").dt.truncate("1mo")
-    )
+    return as_missing(lines.filter(pl.col("sale_currency").is_not_null() & pl.col("fx_rate").is_null()))
+
+
+def as_missing(lines: pl.DataFrame | pl.LazyFrame, sale: str = "sale_currency", rep: str = "rep_currency") -> pl.DataFrame | pl.LazyFrame:
+    """Rows with sale_id, sold_on and the sale's and the rep's currencies (in columns `sale` and
+    `rep`) as the missing rates are reported: (sale_id, sale_currency, rep_currency, month)."""
+    return lines.select("sale_id", sale_currency=pl.col(sale), rep_currency=pl.col(rep), month=pl.col("sold_on").dt.truncate("1mo"))

@@ -111,8 +111,9 @@ def _signed(lines: pl.LazyFrame, reports: pl.DataFrame, kind: str, first: date, 
     return pl.concat([sold, cancelled]).filter(pl.col("p_start") >= first).join(reports.lazy(), on=["rep_no", "currency", "p_start"])
 
 
-def _with_sale_currency(credit_lines: pl.LazyFrame, reports: pl.DataFrame, pricing: currency.Pricing | None) -> pl.LazyFrame:
-    """The credit lines of the reports of `reports`, with `_from`, their sale's currency (null: one currency)."""
+def _report_lines(credit_lines: pl.LazyFrame, reports: pl.DataFrame, pricing: currency.Pricing | None) -> pl.LazyFrame:
+    """The credit lines of the reports of `reports` (the others add to no net credit), with `_from`,
+    their sale's currency (null: one currency)."""
     columns = credit_lines.collect_schema().names()
     frm = pl.lit(None, dtype=pl.String) if pricing is None else currency.sale_currency(columns, pricing.reps, pricing.currencies)
     return credit_lines.filter(pl.col("rep_no").is_in(reports["rep_no"].unique().implode())).with_columns(_from=frm)
@@ -148,7 +149,7 @@ def net_credit(
     Example: a report's lines of 100.00 and 50.00 USD sold in 2026-03, USD->EUR 0.9: one sum
     150.00 * 0.9 = 135.000 EUR, as 90.000 + 45.000."""
     sums = (
-        _with_sale_currency(credit_lines, reports, pricing)
+        _report_lines(credit_lines, reports, pricing)
         .group_by("rep_no", "_from", pl.col("sold_on").dt.month_start(), pl.col("cancelled_on").dt.month_start())  # `_signed` takes the periods
         .agg(pl.col("credited").sum(), lines=pl.len())
     )
@@ -163,7 +164,7 @@ def missing_rates(credit_lines: pl.LazyFrame, reports: pl.DataFrame, kind: str, 
     """The (sale_id, sale_currency, rep_currency, month) a net credit of `reports` needs and
     fx_rates.csv lacks (`rep_currency`: the manager's), as `steps.currency.missing_rates` gives
     them: `net_credit`'s terms line by line (only when some lack a rate)."""
-    lines = _with_sale_currency(credit_lines, reports, pricing).select("rep_no", "_from", "sold_on", "cancelled_on", "credited", "sale_id")
+    lines = _report_lines(credit_lines, reports, pricing).select("rep_no", "_from", "sold_on", "cancelled_on", "credited", "sale_id")
     described = ("sale_id", pl.col("_from").alias("sale_currency"), pl.col("sold_on").dt.truncate("1mo").alias("month"))
     return (
         _signed(lines, reports, kind, first, pricing, *described)

@@ -48,13 +48,14 @@ class RunResult:
     periods: list[Period]
     grid: pl.DataFrame  # one row per run rep and computed period (see engine._finish)
     # the lines of every computed period: commission lines (millions, kept as computed,
-    # never copied into one frame with the rest) and the clawback, cap and carry lines
+    # never copied into one frame with the rest) and the other kinds' lines, in parts that each
+    # hold only their own columns (`scan_other_lines` reads them as one frame)
     commission_lines: pl.DataFrame
-    other_lines: pl.DataFrame
+    other_lines: tuple[pl.DataFrame, ...]
     tables: PlanTables
     ignored: dict[str, int]  # rows dated after the period, per input
     # False after a streaming run: of the periods before `period`, commission_lines (and the
-    # spif lines in other_lines) then hold only the lines that a later cancellation claws back
+    # spif lines of other_lines) then hold only the lines that a later cancellation claws back
     # (the grid is complete)
     complete: bool = True
     closed: ClosedPeriods | None = None  # the closed periods the requested period restates (step 9)
@@ -73,7 +74,12 @@ class RunResult:
             commission = self.text.of(commission).select(*COMMISSION_COLUMNS, *_converted(self.commission_lines.columns))
         commission = commission.with_columns(order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), base=base).drop("base_d")
         period = pl.col("p_start").replace_strict(starts, [p.label for p in self.periods], return_dtype=pl.String)
-        return pl.concat([commission, self.other_lines.lazy()], how="diagonal_relaxed").with_columns(period=period)
+        return pl.concat([commission, self.scan_other_lines()], how="diagonal_relaxed").with_columns(period=period)
+
+    def scan_other_lines(self) -> pl.LazyFrame:
+        """Every line but the commission lines, as one frame (a column a part lacks is null there):
+        filter before collecting."""
+        return pl.concat([part.lazy() for part in self.other_lines], how="diagonal_relaxed")
 
     @property
     def lines(self) -> pl.DataFrame:
@@ -221,11 +227,10 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     # every period's holdback and release sums enter the balance as component rows, one per (rep, period,
     # kind): their count says only that the rep-period has lines (see `_present`)
     summed = pl.concat([components, *held_sums], how="diagonal_relaxed")
-    components = pl.concat([components, *held_kept], how="diagonal_relaxed")
     spifs = (spif_kept[0] if len(spif_kept) == 1 else pl.concat(spif_kept), pl.concat(spif_sums))
     text = texts.text(reps["rep_id"])
     grid_df, lines = _finish(
-        grid.lazy(), pl.concat(sums), commissions, components, qm.lazy(), tables, scales, kind, spifs, summed, recorded, period, text
+        grid.lazy(), pl.concat(sums), commissions, [components, *held_kept], qm.lazy(), tables, scales, kind, spifs, summed, recorded, period, text
     )  # steps 5-9
     _check(grid_df, inputs)
     result = RunResult(period, periods, grid_df, *lines, tables, ignored, complete=not streaming, closed=closed, text=text)
@@ -498,20 +503,20 @@ def _commissions(
     # what the lines keep of their rep-period and rate rows is gathered now; what only pricing reads
     # (band edges, multipliers) is looked up inside the query, where it need not be held whole
     priced_only = [c for c in table.columns if c.startswith(("lo_", "hi_")) or c in ("qm_units", "quality_multiplier")]
-    lines, at = attainment.gather_rep_periods(credit_lines, columns, grid, table.drop(priced_only), periods)
+    lines, at = attainment.gather_rep_periods(credit_lines, columns, grid, table.drop(*priced_only, attainment.RETRO, strict=False), periods)
     product = text.sales.select(rate.product_code(products)).to_series().gather(lines["sale"])  # hashed once per sale
     rate_row = rate.rate_rows(at["pv"], product, len(products)).alias("_rate_row")
     line_rates = rates.select(pl.col("rate").gather(rate_row))
+    frame = pl.concat([lines.select("credited"), at, rate_row.to_frame()], how="horizontal")
+    if attainment.RETRO in table.columns:  # the edges of retroactive rep-periods, collapsed on the table's rows
+        table = attainment.collapse_retroactive(table, frame.lazy(), n_bands, scales, types)
     look_up = [pl.lit(table[c]).gather(pl.col("row")).alias(c) for c in priced_only]
     look_up += [pl.lit(rates[c]).gather(pl.col("_rate_row")).alias(c) for c in rates.columns if c.startswith("rate_x_multiplier_")]
-    retro = attainment.RETRO in at.columns  # the retroactive bands need the edges beside the running credit
     commission = [quality.line_commission_units(scales, types)] if types else quality.line_commission(scales)
     priced = (
-        pl.concat([lines.select("credited"), at, rate_row.to_frame()], how="horizontal")
-        .lazy()
-        .with_columns(look_up if retro else [])
+        frame.lazy()
         .pipe(attainment.running_credit, scales, "row", types)  # step 2
-        .with_columns([] if retro else look_up)
+        .with_columns(look_up)
         .with_columns(base_d=rate.base_times_days(n_bands, scales, types))  # step 3
         .with_columns(commission)  # step 4
         .select(
@@ -614,22 +619,23 @@ def _finish(
     grid: pl.LazyFrame,
     earned: pl.DataFrame,
     commissions: pl.DataFrame,
-    components: pl.DataFrame,
+    components: list[pl.DataFrame],
     qm: pl.LazyFrame,
     tables: PlanTables,
     scales: Scales,
     kind: str,
     spifs: tuple[pl.DataFrame, pl.DataFrame],
-    summed: pl.DataFrame | None,
+    summed: pl.DataFrame,
     recorded: tuple[pl.DataFrame, list[date]],
     period: Period,
     text: Text,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Steps 5-8: the payouts grid (cap, clawbacks, balance, draw, the attainment shown) from
     `earned` (see `cap.earned`) and the commission lines, at least every one that a
-    cancellation in a computed period claws back; and the run's lines (`_lines`). The section 6
+    cancellation in a computed period claws back; and the run's lines (`_lines`), of which
+    `components` are the section 6 lines, in frames of their own columns. The section 6
     columns add up `summed` (rows of rep_no, p_start, kind, amount: lines, or sums of the lines
-    a streaming run does not keep), else the `components` lines.
+    a streaming run does not keep).
     `spifs` is (the spif lines, kept as the commission lines are; their per rep-period sums)."""
     zero = pl.lit(0, dtype=MONEY)
     keys = ["rep_no", "p_start"]
@@ -641,7 +647,7 @@ def _finish(
         grid.join(earned.lazy(), on=keys, how="left")
         .join(clawback.per_rep_period(every_claw.lazy()), on=keys, how="left")
         .join(qm.drop("rep_id"), on=keys, how="left")
-        .join(_component_sums(components if summed is None else summed, spif_sums), on=keys, how="left")
+        .join(_component_sums(summed, spif_sums), on=keys, how="left")
         .with_columns(
             *[pl.col(c).fill_null(zero) for c in SECTION6_COLUMNS],
             pl.col("component_lines").fill_null(0),
@@ -709,12 +715,15 @@ def _lines(
     grid: pl.LazyFrame,
     commissions: pl.DataFrame,
     claw_lines: pl.LazyFrame,
-    components: pl.DataFrame,
+    components: list[pl.DataFrame],
     spifs: tuple[pl.DataFrame, pl.DataFrame],
     text: Text,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, tuple[pl.DataFrame, ...]]:
     """(commission lines, every other kind's lines) of every computed period, unordered
-    (`outputs.lines.period_lines` orders one period's). The commission lines share the commissions' columns,
+    (`outputs.lines.period_lines` orders one period's). The other lines are parts that each keep
+    only their own columns (the section 6 `components` as they come, the clawback, cap, carry,
+    draw, restatement and spif lines): one wide frame of them all would hold, say, a holdback
+    line's empty cells for every column of every other kind. The commission lines share the commissions' columns,
     with `sale` in place of their text (looked up in `text`, `RunResult.text`).
     `spifs` is (spif lines, their clawback lines): each carries its campaign as `reference` and
     `campaign_no`, its place in the plan's list, which orders the lines of one sale."""
@@ -743,13 +752,16 @@ def _lines(
     carry = grid.filter(pl.col("carry_in") != 0).select(
         "rep_id", "rep_no", "p_start", pl.lit(ORDER["carry"]).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
     )
-    draws = draw.draw_lines(grid)
-    ordered = pl.concat([components.lazy(), draws, restatement.restatement_lines(grid)], how="diagonal_relaxed").with_columns(
-        order=pl.col("kind").replace_strict(ORDER, return_dtype=pl.Int32)
-    )
-    if "original_start" in components.columns:  # holdback and release lines: the commission's period label
-        ordered = ordered.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start", how="left")
-    return commission, pl.concat([claw, cap_lines, carry, ordered, *spif_parts], how="diagonal_relaxed").collect()
+
+    def ordered(lines: pl.LazyFrame) -> pl.LazyFrame:
+        lines = lines.with_columns(order=pl.col("kind").replace_strict(ORDER, return_dtype=pl.Int32))
+        if "original_start" in lines.collect_schema().names():  # holdback and release lines: the commission's period label
+            lines = lines.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start", how="left")
+        return lines
+
+    balances = pl.concat([draw.draw_lines(grid), restatement.restatement_lines(grid)], how="diagonal_relaxed")
+    parts = [claw, cap_lines, carry, *(ordered(c.lazy()) for c in components), ordered(balances), *spif_parts]
+    return commission, tuple(pl.collect_all(parts))
 
 
 def _check(grid: pl.DataFrame, inputs: Inputs) -> None:

@@ -123,8 +123,8 @@ def _shift_payout(original):
 
 def _drop_cap_lines(original):
     def lines(*args):
-        commission, others = original(*args)
-        return commission, others.filter(pl.col("kind") != "cap")
+        commission, others = original(*args)  # the other kinds' lines, in parts
+        return commission, tuple(part.filter(pl.col("kind") != "cap") for part in others)
 
     return lines
 

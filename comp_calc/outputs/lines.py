@@ -147,7 +147,7 @@ def _rep_rows(result: RunResult, table: pl.DataFrame) -> pl.Series:
 def other_part(result: RunResult, period: str | None = None, reps: tuple[int, int] | None = None) -> pl.DataFrame:
     """The lines of `period_lines` of every kind but commission, in the same order, with `rep_no`
     kept and the columns of the kinds that have lines (no tier pieces: they are a commission's)."""
-    lines = result.other_lines.lazy().filter(_in_period(result, period))
+    lines = result.scan_other_lines().filter(_in_period(result, period))
     if reps is not None:
         lines = lines.filter(pl.col("rep_no").is_between(*reps))
     lines = _with_currency(result, lines.with_columns(period=pl.lit(_label(result, period))).collect())

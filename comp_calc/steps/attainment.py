@@ -13,8 +13,8 @@ row: no line is exploded into one row per band.
 
 With `tier_mode: retroactive` a line is not split: every line of the rep-period goes
 whole into the band that holds the period's *final* credit (its total, times D,
-against the same edges). `running_credit` does this by collapsing the edges of a
-retroactive rep-period's lines (`retroactive_bands`): the band holding the total
+against the same edges). `collapse_retroactive` does this by collapsing the edges of a
+retroactive rep-period (`retroactive_bands`), once per rep-period: the band holding the total
 becomes [0, open), the others absent, so `band_piece` and the rate step price both
 modes alike. Example: quota 1000, tiers up_to 1.0 x1 / open x1.5, lines 600 and 400:
 total 1000 sits on the 1.0 edge, so both lines are priced at x1.5.
@@ -47,24 +47,36 @@ def running_credit(lines: pl.LazyFrame, scales: Scales, rep_period: str, types: 
     """Add `run_from`, `run_to`: the running credit before and after each line, times D.
 
     `lines` must be in line_no (attainment) order; a window over `rep_period` (one
-    integer per rep and period) keeps that order within each rep and period, and holds
-    every line of the rep-period. When the lines carry `retro` (see `rep_period_table`),
-    the band edges `lo_b`, `hi_b` of retroactive rep-periods are collapsed onto the band
-    of the period's total credit (`retroactive_bands`).
+    integer per rep and period) keeps that order within each rep and period.
 
     `types` (the integer path, see `exact.pricing_units`): the running credit as integers of type
     `types.running` counting units of `scales.scaled_credit` (`exact.units`; the edges must then
     be such units too); None: Decimal.
     """
+    scaled = _scaled_credit(scales, types)
+    return lines.with_columns(run_to=scaled.cum_sum().over(rep_period)).with_columns(run_from=pl.col("run_to") - scaled)
+
+
+def _scaled_credit(scales: Scales, types: UnitTypes | None) -> pl.Expr:
+    """A line's credit times D, as `running_credit` counts it."""
     s = scales.scaled_credit
     credit = units(pl.col("credited"), s, types.running) if types else pl.col("credited").cast(dec(s))
-    scaled = credit * pl.col("p_days")
-    out = lines.with_columns(run_to=scaled.cum_sum().over(rep_period)).with_columns(run_from=pl.col("run_to") - scaled)
-    names = lines.collect_schema().names()
-    if RETRO in names:
-        bands = sum(1 for c in names if c.startswith("lo_"))
-        out = out.with_columns(retroactive_bands(bands, scaled.sum().over(rep_period), scales, types))
-    return out
+    return credit * pl.col("p_days")
+
+
+def collapse_retroactive(
+    table: pl.DataFrame, lines: pl.LazyFrame, bands: int, scales: Scales, types: UnitTypes | None = None
+) -> pl.DataFrame:
+    """`table` (rep-period rows with `lo_b`, `hi_b` and `retro`; a line finds its row by `row`,
+    the row's position) with the edges of each retroactive row collapsed onto the band of the
+    row's final credit (`retroactive_bands`): the sum of its `lines`' credit times D (`lines`
+    with `row`, `credited`, `p_days`; `types` as in `running_credit`).
+
+    Collapsed once per rep-period, not on every line: the lines then price both modes alike.
+    """
+    totals = lines.group_by("row").agg(_total=_scaled_credit(scales, types).sum()).collect()
+    total = pl.repeat(None, table.height, dtype=totals.schema["_total"], eager=True).scatter(totals["row"], totals["_total"])
+    return table.with_columns(total.alias("_total")).with_columns(retroactive_bands(bands, pl.col("_total"), scales, types)).drop("_total")
 
 
 def retroactive_bands(bands: int, total: pl.Expr, scales: Scales, types: UnitTypes | None = None) -> list[pl.Expr]:

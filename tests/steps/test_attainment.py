@@ -99,19 +99,24 @@ def test_retroactive_rep_periods_put_each_whole_line_in_the_band_of_the_final_cr
     # edges times D=28 for quota 1000 active 28 days, tiers up_to 0.5 / open: band 0 [0, 14000), band 1 [14000, open).
     # Rep-period 0 (retroactive): lines 300 and 200, total 500 * 28 = 14000, exactly the edge -> band 1 for both:
     # pieces 300*28 = 8400 and 200*28 = 5600 in band 1. Rep-period 1 (marginal): the same lines split at 14000.
-    lines = pl.LazyFrame(
-        {
-            "row": [0, 0, 1, 1], "credited": dec(["300.00", "200.00", "300.00", "200.00"], 2), "p_days": [28] * 4,
-            "retro": [True, True, False, False],
-            "lo_0": dec(["0"] * 4, 2), "hi_0": dec(["14000"] * 4, 2), "lo_1": dec(["14000"] * 4, 2), "hi_1": dec([None] * 4, 2),
-        }  # fmt: skip
+    # Rep-period 2 (retroactive, no line) keeps no band.
+    table = pl.DataFrame(
+        {"retro": [True, False, True], "lo_0": dec(["0"] * 3, 2), "hi_0": dec(["14000"] * 3, 2), "lo_1": dec(["14000"] * 3, 2), "hi_1": dec([None] * 3, 2)}
     )
-    out = attainment.running_credit(lines, SCALES, "row").collect()
-    pieces = out.select(attainment.band_piece(0).alias("b0"), attainment.band_piece(1).alias("b1")).rows()
-    assert pieces == [(None, D("8400")), (None, D("5600")), (D("8400"), None), (D("5600"), None)]
+    lines = pl.LazyFrame({"row": [0, 0, 1, 1], "credited": dec(["300.00", "200.00", "300.00", "200.00"], 2), "p_days": [28] * 4})
+
+    def pieces(lines):
+        collapsed = attainment.collapse_retroactive(table, lines, 2, SCALES)
+        assert collapsed.columns == table.columns
+        edges = [pl.lit(collapsed[c]).gather(pl.col("row")).alias(c) for c in ("lo_0", "hi_0", "lo_1", "hi_1")]
+        out = attainment.running_credit(lines, SCALES, "row").with_columns(edges).collect()
+        return collapsed, out.select(attainment.band_piece(0).alias("b0"), attainment.band_piece(1).alias("b1")).rows()
+
+    collapsed, found = pieces(lines)
+    assert found == [(None, D("8400")), (None, D("5600")), (D("8400"), None), (D("5600"), None)]
+    assert collapsed.row(0) == (True, None, None, D("0"), None)  # band 1 became [0, open), band 0 absent
+    assert collapsed.row(1) == table.row(1)  # marginal: unchanged
+    assert collapsed.row(2) == (True, None, None, None, None)
     # one cent less in total (499.99 * 28 = 13999.72 < 14000): band 0 for both
-    lines = lines.with_columns(credited=dec(["300.00", "199.99", "300.00", "199.99"], 2))
-    out = attainment.running_credit(lines, SCALES, "row").collect()
-    assert out.select(attainment.band_piece(0), attainment.band_piece(1).alias("b1")).rows()[:2] == [
-        (D("8400"), None), (D("5599.72"), None)
-    ]
+    _, found = pieces(lines.with_columns(credited=dec(["300.00", "199.99", "300.00", "199.99"], 2)))
+    assert found[:2] == [(D("8400"), None), (D("5599.72"), None)]

@@ -198,8 +198,9 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
     calendar = inputs.campaigns.frame.lazy()
     pairs, reports, net_sums = _override_reports(grid, reps, tables)  # step 4d: who overrides whom
     texts = _KeptSales()
-    for credit_lines, count, until, text in _credit_turns(inputs, tables, reps, scales, periods, end, ignored["sales"]):
+    for credit_lines, text, count, until in _credit_turns(inputs, tables, reps, scales, periods, end, ignored["sales"]):
         unbalanced += credit.unbalanced_sales(credit_lines, count)
+        credit_lines = credit_lines.drop("amount")  # the sale's: read only by the check above
         credit_lines = _priced(credit_lines, text, pricing, reports, kind, first.start, net_sums, missing)
         if credit_lines is None:
             continue  # reported below, with every other missing rate
@@ -270,9 +271,9 @@ class _KeptSales:
 
 def _credit_turns(
     inputs: Inputs, tables: PlanTables, reps: pl.DataFrame, scales: Scales, periods: list[Period], end: date, ignored: int
-) -> Iterator[tuple[pl.DataFrame, int, date, Text]]:
-    """Step 1, turn by turn: (the credit lines, in the sale's currency, how many sales they come
-    from, the turn's last day, where their text is looked up; see `credit.coded_lines`). Sales held in memory make one turn; sales on disk (a streaming
+) -> Iterator[tuple[pl.DataFrame, Text, int, date]]:
+    """Step 1, turn by turn: (the credit lines, in the sale's currency, where their text is looked
+    up (see `credit.coded_lines`), how many sales they come from, the turn's last day). Sales held in memory make one turn; sales on disk (a streaming
     run) one per period. A cancellation after `end` is not known yet. `ignored`: the sales
     dated after `end`."""
     streaming = bool(inputs.sales.parts)
@@ -285,12 +286,20 @@ def _credit_turns(
         )
         contacts = inputs.contacts.scan(since and since - window, until)
         count = inputs.sales.frame.height - ignored if not streaming else sales.select(pl.len()).collect().item()
-        # one chunk per column: eager operations on a frame of hundreds of chunks (what the
-        # streaming engine returns) cost seconds each at millions of rows; the lines are not
-        # kept here, so the caller can let them go
-        lines, described = credit.coded_lines(sales, contacts, reps, tables.versions, scales, numbered)
-        yield lines.rechunk(), count, until, Text(described, reps["rep_id"])
+        # made by a function, so that no variable here holds the lines while the caller prices them
+        # (a suspended generator keeps its variables): the caller can let them go
+        yield _credit_turn(sales, contacts, reps, tables.versions, scales, numbered) + (count, until)
         numbered += count
+
+
+def _credit_turn(
+    sales: pl.LazyFrame, contacts: pl.LazyFrame, reps: pl.DataFrame, versions: pl.DataFrame, scales: Scales, numbered: int
+) -> tuple[pl.DataFrame, Text]:
+    """One turn's credit lines, in one chunk per column (eager operations on a frame of hundreds
+    of chunks, what the streaming engine returns, cost seconds each at millions of rows), and
+    where their text is looked up."""
+    lines, described = credit.coded_lines(sales, contacts, reps, versions, scales, numbered)
+    return lines.rechunk(), Text(described, reps["rep_id"])
 
 
 def _priced(
@@ -360,7 +369,7 @@ def _missing_fx_rates(plans: PlanSet, inputs: Inputs, period: Period, first: Per
     if tables.versions["act_min_value"].is_not_null().any():
         missing.append(_missing_value_rates(grid.lazy(), inputs, end, pricing))
     _, reports, net_sums = _override_reports(grid, reps, tables)
-    for credit_lines, _, _, text in _credit_turns(inputs, tables, reps, scales, periods, end, _rows_after(inputs.sales, end)):
+    for credit_lines, text, _, _ in _credit_turns(inputs, tables, reps, scales, periods, end, _rows_after(inputs.sales, end)):
         _priced(credit_lines, text, pricing, reports, kind, first.start, net_sums, missing)
         net_sums.clear()
     found = [m for m in missing if m.height]
@@ -740,11 +749,11 @@ def _lines(
         )  # fmt: skip
 
     claw = clawbacks(claw_lines, "held", *_converted(claw_lines.collect_schema().names()))
-    spif_parts = []
+    spif_lines, spif_claws = [], []
     if spifs[0].height:
         campaign = (pl.col("campaign").alias("reference"), "campaign_no")
-        spif_parts.append(spifs[0].lazy().with_columns(order=pl.lit(ORDER["spif"])).rename({"campaign": "reference"}).drop("rounding"))
-        spif_parts.append(clawbacks(spifs[1].lazy(), *campaign))
+        spif_lines.append(spifs[0].with_columns(order=pl.lit(ORDER["spif"])).rename({"campaign": "reference"}).drop("rounding"))
+        spif_claws.append(clawbacks(spifs[1].lazy(), *campaign))
     cap_lines = grid.filter(pl.col("cap_adjustment").is_not_null()).select(
         "rep_id", "rep_no", "p_start", pl.lit(ORDER["cap"]).alias("order"), pl.lit("cap").alias("kind"), pl.col("cap_adjustment").alias("amount"),
         "earned", "cap",
@@ -753,15 +762,21 @@ def _lines(
         "rep_id", "rep_no", "p_start", pl.lit(ORDER["carry"]).alias("order"), pl.lit("carry").alias("kind"), pl.col("carry_in").alias("amount")
     )
 
-    def ordered(lines: pl.LazyFrame) -> pl.LazyFrame:
+    balances = pl.concat([draw.draw_lines(grid), restatement.restatement_lines(grid)], how="diagonal_relaxed")
+    small = pl.collect_all([claw, cap_lines, carry, balances, *spif_claws, periods])
+    labels = small.pop()
+
+    def ordered(lines: pl.DataFrame) -> pl.DataFrame:
+        """`lines` with their `order` and, on holdback and release lines, the commission's period
+        label: eager, so that the lines' own columns are shared, not copied (millions of lines)."""
         lines = lines.with_columns(order=pl.col("kind").replace_strict(ORDER, return_dtype=pl.Int32))
-        if "original_start" in lines.collect_schema().names():  # holdback and release lines: the commission's period label
-            lines = lines.join(periods.rename({"p_start": "original_start", "period": "original_period"}), on="original_start", how="left")
+        if "original_start" in lines.columns:
+            label = pl.col("original_start").replace_strict(labels["p_start"], labels["period"], default=None, return_dtype=pl.String)
+            lines = lines.with_columns(original_period=label)
         return lines
 
-    balances = pl.concat([draw.draw_lines(grid), restatement.restatement_lines(grid)], how="diagonal_relaxed")
-    parts = [claw, cap_lines, carry, *(ordered(c.lazy()) for c in components), ordered(balances), *spif_parts]
-    return commission, tuple(pl.collect_all(parts))
+    claw, cap_lines, carry, balances, *spif_claws = small
+    return commission, (claw, cap_lines, carry, *(ordered(c) for c in [*components, balances]), *spif_lines, *spif_claws)
 
 
 def _check(grid: pl.DataFrame, inputs: Inputs) -> None:

@@ -100,7 +100,7 @@ def lines_frame(result: RunResult, period: str | None = None, reps: tuple[int, i
     return merged.drop("rep_no", "_key")
 
 
-LINES_PER_PIECE = 500_000  # lines.csv is gathered, ordered and formatted about this many lines at a time
+LINES_PER_PIECE = 1_000_000  # lines.csv is gathered, ordered and formatted about this many lines at a time
 
 
 def lines_pieces(result: RunResult) -> Iterator[pl.DataFrame]:

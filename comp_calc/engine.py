@@ -638,7 +638,7 @@ def _finish(
     recorded: tuple[pl.DataFrame, list[date]],
     period: Period,
     text: Text,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, tuple[pl.DataFrame, tuple[pl.DataFrame, ...]]]:
     """Steps 5-8: the payouts grid (cap, clawbacks, balance, draw, the attainment shown) from
     `earned` (see `cap.earned`) and the commission lines, at least every one that a
     cancellation in a computed period claws back; and the run's lines (`_lines`), of which
@@ -729,11 +729,12 @@ def _lines(
     text: Text,
 ) -> tuple[pl.DataFrame, tuple[pl.DataFrame, ...]]:
     """(commission lines, every other kind's lines) of every computed period, unordered
-    (`outputs.lines.period_lines` orders one period's). The other lines are parts that each keep
-    only their own columns (the section 6 `components` as they come, the clawback, cap, carry,
-    draw, restatement and spif lines): one wide frame of them all would hold, say, a holdback
-    line's empty cells for every column of every other kind. The commission lines share the commissions' columns,
-    with `sale` in place of their text (looked up in `text`, `RunResult.text`).
+    (`outputs.lines.period_lines` orders one period's). The commission lines share the
+    commissions' columns, with `sale` in place of their text (looked up in `text`,
+    `RunResult.text`). The other lines are parts that each keep only their own columns (the
+    section 6 `components` as they come, the clawback, cap, carry, draw, restatement and spif
+    lines): one wide frame of them all would hold, say, a holdback line's empty cell for every
+    column of every other kind.
     `spifs` is (spif lines, their clawback lines): each carries its campaign as `reference` and
     `campaign_no`, its place in the plan's list, which orders the lines of one sale."""
     stored = [pl.col("qm_used").alias(c) if c == "quality_multiplier" else pl.col(c) for c in COMMISSION_COLUMNS if c not in _TEXT]

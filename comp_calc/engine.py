@@ -67,14 +67,18 @@ class RunResult:
         base commission before quality, rounded half-even to 6 decimals (computed only for the
         lines a query keeps); filter before collecting."""
         starts = [p.start for p in self.periods]
-        days = pl.col("p_start").replace_strict(starts, [p.days for p in self.periods], return_dtype=pl.Int64)
+        days = self.days()
         base = rate.base_commission(self.tables.scales, days)
-        commission = in_decimal(self.commission_lines.lazy(), self.tables.scales)
+        commission = in_decimal(self.commission_lines.lazy(), self.tables.scales).with_columns(attainment.run_from(self.tables.scales, days))
         if self.text is not None:
             commission = self.text.of(commission).select(*COMMISSION_COLUMNS, *_converted(self.commission_lines.columns))
         commission = commission.with_columns(order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), base=base).drop("base_d")
         period = pl.col("p_start").replace_strict(starts, [p.label for p in self.periods], return_dtype=pl.String)
         return pl.concat([commission, self.scan_other_lines()], how="diagonal_relaxed").with_columns(period=period)
+
+    def days(self) -> pl.Expr:
+        """D, the day count of a line's period, from its `p_start`."""
+        return pl.col("p_start").replace_strict([p.start for p in self.periods], [p.days for p in self.periods], return_dtype=pl.Int64)
 
     def scan_other_lines(self) -> pl.LazyFrame:
         """Every line but the commission lines, as one frame (a column a part lacks is null there):
@@ -101,11 +105,11 @@ class Text:
 
 
 def in_decimal(commissions: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
-    """Commission lines with `run_from`, `run_to` and `base_d` as Decimal columns: as they are after
-    Decimal pricing, else the Decimals their integer units stand for (`exact.from_units`), of the
-    same scales as the Decimal path's, so that both read alike."""
+    """Commission lines with `run_to` and `base_d` as Decimal columns: as they are after Decimal
+    pricing, else the Decimals their integer units stand for (`exact.from_units`), of the same
+    scales as the Decimal path's, so that both read alike."""
     schema = commissions.collect_schema()
-    scale = {"run_from": scales.scaled_credit, "run_to": scales.scaled_credit, "base_d": scales.base}
+    scale = {"run_to": scales.scaled_credit, "base_d": scales.base}
     integers = [c for c in scale if c in schema and schema[c].is_integer()]
     return commissions.with_columns(from_units(pl.col(c), scale[c]) for c in integers) if integers else commissions
 
@@ -462,7 +466,8 @@ def _component_sums(components: pl.DataFrame, *more: pl.DataFrame) -> pl.LazyFra
 _DESCRIPTION = ["sale_id", "role", "customer_id", "contact_id", "seller_id"]
 # the text of a line, looked up by its `sale` (`credit.describe`) rather than stored on millions of lines
 _TEXT = ("rep_id", "product", *_DESCRIPTION)
-# a commission line's columns (RunResult.commission_lines stores `sale` in place of the `_TEXT` ones)
+# a commission line's columns (RunResult.commission_lines stores `sale` in place of the `_TEXT` ones,
+# and no `run_from`: `attainment.run_from` gives it)
 COMMISSION_COLUMNS = [
     "line_no", "rep_id", "rep_no", "sale", "p_start", "sold_on", "product", "credited", "rate", "quality_multiplier", "amount",
     "base_d", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",
@@ -491,7 +496,7 @@ def _commissions(
     needs from small tables is gathered by position instead of joined: its rep-period's
     row of the grid (`attainment.gather_rep_periods`), its rate row (`rate.rate_rows`); what
     only pricing reads of them is looked up inside the pricing query.
-    Keeps `pv`, `run_from` and `run_to`, from which `outputs.lines.tier_pieces` rebuilds the tier
+    Keeps `pv` and `run_to` (`attainment.run_from` gives `run_from`), from which `outputs.lines.tier_pieces` rebuilds the tier
     pieces of the lines that are shown.
     """
     keys = ["rep_no", "p_start"]
@@ -529,7 +534,7 @@ def _commissions(
         .with_columns(base_d=rate.base_times_days(n_bands, scales, types))  # step 3
         .with_columns(commission)  # step 4
         .select(
-            "run_from", "run_to",
+            "run_to",  # run_from is run_to less the line's credit times D: not stored (`attainment.run_from`)
             "base_d",  # the base commission (before quality) times D, exact; see RunResult.scan_lines
             "amount",
         )  # fmt: skip
@@ -537,7 +542,7 @@ def _commissions(
         .rechunk()  # only what was computed: what the lines take from `at` and `line_rates` is one chunk already
     )
     return pl.concat([lines, at.select("p_start", "pv", "rounding", "qm_used"), line_rates, priced], how="horizontal").select(
-        *lines.columns, "p_start", "pv", "rounding", "run_from", "run_to", "rate", "qm_used", "base_d", "amount"
+        *lines.columns, "p_start", "pv", "rounding", "run_to", "rate", "qm_used", "base_d", "amount"
     )
 
 
@@ -737,7 +742,7 @@ def _lines(
     column of every other kind.
     `spifs` is (spif lines, their clawback lines): each carries its campaign as `reference` and
     `campaign_no`, its place in the plan's list, which orders the lines of one sale."""
-    stored = [pl.col("qm_used").alias(c) if c == "quality_multiplier" else pl.col(c) for c in COMMISSION_COLUMNS if c not in _TEXT]
+    stored = [pl.col("qm_used").alias(c) if c == "quality_multiplier" else pl.col(c) for c in COMMISSION_COLUMNS if c not in (*_TEXT, "run_from")]
     commission = commissions.select(*stored, *_converted(commissions.columns))
     claw_lines = text.of(claw_lines, list(_TEXT))  # the clawback lines' text, looked up now (a few lines)
     periods = grid.select("p_start", "period").unique()

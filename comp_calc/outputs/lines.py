@@ -55,12 +55,13 @@ def commission_part(result: RunResult, period: str | None = None, reps: tuple[in
     rows = commissions.lazy().select("rep_no", "line_no", "p_start").with_row_index("_i").filter(keep).sort("rep_no", "line_no")
     rows = rows.select("_i").collect().to_series()
     shown = [
-        "rep_no", "line_no", "sale", "p_start", "credited", "rate", "quality_multiplier", "amount", "sold_on", "run_from", "run_to",
+        "rep_no", "line_no", "sale", "p_start", "credited", "rate", "quality_multiplier", "amount", "sold_on", "run_to",
         *[c for c in ("sale_currency", "fx_rate", "sale_credited") if c in commissions.columns],
     ]  # fmt: skip
     lines = commissions.select(pl.col(shown).gather(rows)).lazy()
+    lines = in_decimal(lines, result.tables.scales).with_columns(attainment.run_from(result.tables.scales, result.days()))
     text = ["rep_id", "sale_id", "role", "product", "contact_id", "seller_id"]
-    lines = result.text.of(in_decimal(lines, result.tables.scales), text).with_columns(
+    lines = result.text.of(lines, text).with_columns(
         order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), period=pl.lit(_label(result, period))
     ).collect()
     return tier_pieces(result, _with_currency(result, lines)).drop("run_from", "run_to")
@@ -84,7 +85,7 @@ def commission_rows(result: RunResult, period: str | None = None, reps: tuple[in
     if reps is not None:
         keep = keep & pl.col("rep_no").is_between(*reps)
     shown = [
-        "rep_no", "line_no", "sale", "credited", "rate", "quality_multiplier", "amount", "sold_on", "run_from", "run_to",
+        "rep_no", "line_no", "sale", "credited", "rate", "quality_multiplier", "amount", "sold_on", "run_to",
         *[c for c in ("sale_currency", "fx_rate", "sale_credited") if c in commissions.columns],
     ]  # fmt: skip
     lines = commissions.select(pl.col(shown).gather(_in_order(commissions, keep))).lazy()
@@ -98,6 +99,7 @@ def commission_rows(result: RunResult, period: str | None = None, reps: tuple[in
     multipliers = [c for c in looked_up if c.startswith("tier_multiplier_text_")]
     lines = lines.with_columns(row.alias("_row")).with_columns(pl.lit(table[c]).gather(pl.col("_row")) for c in looked_up if c not in multipliers)
     scales = result.tables.scales
+    lines = lines.with_columns(attainment.run_from(scales, pl.col("p_days")))
     pieces = []
     for b in range(n_bands):
         pieces.append(pl.when(attainment.band_piece(b).is_not_null()).then(_shown_piece(b, scales)).alias(f"tier_piece_{b}"))

@@ -60,7 +60,7 @@ def running_credit(lines: pl.LazyFrame, scales: Scales, rep_period: str, types: 
 def run_from(scales: Scales, days: pl.Expr) -> pl.Expr:
     """`run_from` of a priced line whose `run_to` is a Decimal (the integer path's turned back, see
     `exact.from_units`), from `run_to`, `credited` and `days`, its period's D: run_to - credited * D,
-    exact, as `running_credit` computes it. Lines store only `run_to`; this is looked up where the
+    exact, as `running_credit` computes it. Lines store only `run_to`; this is computed where the
     tier pieces are shown."""
     return (pl.col("run_to") - pl.col("credited").cast(dec(scales.scaled_credit)) * days).alias("run_from")
 

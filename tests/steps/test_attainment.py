@@ -29,6 +29,16 @@ def test_running_credit_is_per_rep_period_times_days():
     assert out["run_to"].to_list() == [D("2800.00"), D("4200.00"), D("280.00")]
 
 
+def test_run_from_is_run_to_less_the_lines_credit_times_days():
+    # the lines above: run_to 2800, 4200, 280 with credits 100.00, 50.00, 10.00 and D = 28:
+    # 2800 - 100*28 = 0, 4200 - 50*28 = 2800, 280 - 10*28 = 0, as the running credit has them
+    lines = pl.LazyFrame({"row": [0, 0, 1], "credited": dec(["100.00", "50.00", "10.00"], 2), "p_days": [28, 28, 28]})
+    out = attainment.running_credit(lines, SCALES, "row").collect()
+    found = out.drop("run_from").select(attainment.run_from(SCALES, pl.col("p_days")))
+    assert found["run_from"].to_list() == [D("0.00"), D("2800.00"), D("0.00")]
+    assert found.schema["run_from"] == out.schema["run_from"]
+
+
 def test_band_edges_and_a_line_straddling_an_edge():
     # quota 20000, active 12 of 28 days, tiers up_to 0.5 / open: edges times D at
     # 0.5 * 20000 * 12 = 120000 (the prorated 4285.71... times 28)

@@ -69,7 +69,9 @@ class RunResult:
         starts = [p.start for p in self.periods]
         days = self.days()
         base = rate.base_commission(self.tables.scales, days)
-        commission = in_decimal(self.commission_lines.lazy(), self.tables.scales).with_columns(attainment.run_from(self.tables.scales, days))
+        commission = in_decimal(self.commission_lines.lazy(), self.tables.scales).with_columns(
+            attainment.run_from(self.tables.scales, days), self.quality_multiplier()
+        )
         if self.text is not None:
             commission = self.text.of(commission).select(*COMMISSION_COLUMNS, *_converted(self.commission_lines.columns))
         commission = commission.with_columns(order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), base=base).drop("base_d")
@@ -79,6 +81,19 @@ class RunResult:
     def days(self) -> pl.Expr:
         """D, the day count of a line's period, from its `p_start`."""
         return pl.col("p_start").replace_strict([p.start for p in self.periods], [p.days for p in self.periods], return_dtype=pl.Int64)
+
+    def quality_multiplier(self) -> pl.Expr:
+        """The quality multiplier a commission line was priced with (1 where its rep-period has
+        none), as lines show it: looked up by the line's rep_no and p_start in the grid (a row per
+        run rep and period, in that order), not stored on millions of lines."""
+        one = pl.lit(1, dtype=dec(self.tables.scales.quality_multiplier))
+        values = self.grid.select(pl.col("quality_multiplier").fill_null(one)).to_series()
+        if not self.grid.height:
+            return pl.lit(None, dtype=values.dtype).alias("quality_multiplier")
+        reps = self.grid["rep_no"].unique(maintain_order=True)
+        index = pl.col("p_start").replace_strict([p.start for p in self.periods], range(len(self.periods)), return_dtype=pl.Int64)
+        row = attainment.rep_position(reps, int(reps.max()) + 1) * len(self.periods) + index
+        return pl.lit(values).gather(row).alias("quality_multiplier")
 
     def scan_other_lines(self) -> pl.LazyFrame:
         """Every line but the commission lines, as one frame (a column a part lacks is null there):
@@ -467,7 +482,8 @@ _DESCRIPTION = ["sale_id", "role", "customer_id", "contact_id", "seller_id"]
 # the text of a line, looked up by its `sale` (`credit.describe`) rather than stored on millions of lines
 _TEXT = ("rep_id", "product", *_DESCRIPTION)
 # a commission line's columns (RunResult.commission_lines stores `sale` in place of the `_TEXT` ones,
-# and no `run_from`: `attainment.run_from` gives it)
+# and neither `run_from` nor `quality_multiplier`: `attainment.run_from` and
+# `RunResult.quality_multiplier` give them)
 COMMISSION_COLUMNS = [
     "line_no", "rep_id", "rep_no", "sale", "p_start", "sold_on", "product", "credited", "rate", "quality_multiplier", "amount",
     "base_d", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",
@@ -505,7 +521,7 @@ def _commissions(
     table = (
         table.join(qm.lazy().select(*keys, "quality_multiplier"), on=keys, how="left", maintain_order="left")
         .drop("rep_id", "rep_no", *[f"multiplier_{b}" for b in range(n_bands)])
-        .with_columns(qm_used=pl.col("quality_multiplier").fill_null(one))  # the multiplier applied, as lines show it
+        .with_columns(qm_used=pl.col("quality_multiplier").fill_null(one))  # the multiplier applied (`RunResult.quality_multiplier`)
         .collect()
     )
     columns = ["line_no", "rep_no", "sale", "sold_on", "cancelled_on", "credited", *_converted(credit_lines.columns)]
@@ -516,7 +532,7 @@ def _commissions(
         table, rates = _units_tables(table, rates, n_bands, scales, types)
     # what the lines keep of their rep-period and rate rows is gathered now; what only pricing reads
     # (band edges, multipliers) is looked up inside the query, where it need not be held whole
-    priced_only = [c for c in table.columns if c.startswith(("lo_", "hi_")) or c in ("qm_units", "quality_multiplier")]
+    priced_only = [c for c in table.columns if c.startswith(("lo_", "hi_")) or c in ("qm_units", "qm_used", "quality_multiplier")]
     lines, at = attainment.gather_rep_periods(credit_lines, columns, grid, table.drop(*priced_only, attainment.RETRO, strict=False), periods)
     product = text.sales.select(rate.product_code(products)).to_series().gather(lines["sale"])  # hashed once per sale
     rate_row = rate.rate_rows(at["pv"], product, len(products)).alias("_rate_row")
@@ -541,8 +557,8 @@ def _commissions(
         .collect()
         .rechunk()  # only what was computed: what the lines take from `at` and `line_rates` is one chunk already
     )
-    return pl.concat([lines, at.select("p_start", "pv", "rounding", "qm_used"), line_rates, priced], how="horizontal").select(
-        *lines.columns, "p_start", "pv", "rounding", "run_to", "rate", "qm_used", "base_d", "amount"
+    return pl.concat([lines, at.select("p_start", "pv", "rounding"), line_rates, priced], how="horizontal").select(
+        *lines.columns, "p_start", "pv", "rounding", "run_to", "rate", "base_d", "amount"
     )
 
 
@@ -742,7 +758,7 @@ def _lines(
     column of every other kind.
     `spifs` is (spif lines, their clawback lines): each carries its campaign as `reference` and
     `campaign_no`, its place in the plan's list, which orders the lines of one sale."""
-    stored = [pl.col("qm_used").alias(c) if c == "quality_multiplier" else pl.col(c) for c in COMMISSION_COLUMNS if c not in (*_TEXT, "run_from")]
+    stored = [c for c in COMMISSION_COLUMNS if c not in (*_TEXT, "run_from", "quality_multiplier")]
     commission = commissions.select(*stored, *_converted(commissions.columns))
     claw_lines = text.of(claw_lines, list(_TEXT))  # the clawback lines' text, looked up now (a few lines)
     periods = grid.select("p_start", "period").unique()

@@ -55,11 +55,11 @@ def commission_part(result: RunResult, period: str | None = None, reps: tuple[in
     rows = commissions.lazy().select("rep_no", "line_no", "p_start").with_row_index("_i").filter(keep).sort("rep_no", "line_no")
     rows = rows.select("_i").collect().to_series()
     shown = [
-        "rep_no", "line_no", "sale", "p_start", "credited", "rate", "quality_multiplier", "amount", "sold_on", "run_to",
+        "rep_no", "line_no", "sale", "p_start", "credited", "rate", "amount", "sold_on", "run_to",
         *[c for c in ("sale_currency", "fx_rate", "sale_credited") if c in commissions.columns],
     ]  # fmt: skip
     lines = commissions.select(pl.col(shown).gather(rows)).lazy()
-    lines = in_decimal(lines, result.tables.scales).with_columns(attainment.run_from(result.tables.scales, result.days()))
+    lines = in_decimal(lines, result.tables.scales).with_columns(attainment.run_from(result.tables.scales, result.days()), result.quality_multiplier())
     text = ["rep_id", "sale_id", "role", "product", "contact_id", "seller_id"]
     lines = result.text.of(lines, text).with_columns(
         order=pl.lit(ORDER["commission"]), kind=pl.lit("commission"), period=pl.lit(_label(result, period))
@@ -85,11 +85,12 @@ def commission_rows(result: RunResult, period: str | None = None, reps: tuple[in
     if reps is not None:
         keep = keep & pl.col("rep_no").is_between(*reps)
     shown = [
-        "rep_no", "line_no", "sale", "credited", "rate", "quality_multiplier", "amount", "sold_on", "run_to",
+        "rep_no", "line_no", "sale", "p_start", "credited", "rate", "amount", "sold_on", "run_to",
         *[c for c in ("sale_currency", "fx_rate", "sale_credited") if c in commissions.columns],
     ]  # fmt: skip
     lines = commissions.select(pl.col(shown).gather(_in_order(commissions, keep))).lazy()
-    lines = result.text.of(in_decimal(lines, result.tables.scales), ["sale_id", "role", "product"])
+    lines = in_decimal(lines, result.tables.scales).with_columns(result.quality_multiplier())
+    lines = result.text.of(lines, ["sale_id", "role", "product"])
     relationship = pl.when(pl.col("role") == "relationship").then(pl.col("sale"))  # the others look up nothing (a null row)
     lines = result.text.of(lines.with_columns(sale=relationship), ["contact_id", "seller_id"])
     table, n_bands = _period_table(result, period)
@@ -105,7 +106,7 @@ def commission_rows(result: RunResult, period: str | None = None, reps: tuple[in
         pieces.append(pl.when(attainment.band_piece(b).is_not_null()).then(_shown_piece(b, scales)).alias(f"tier_piece_{b}"))
     # a band's multiplier only on the lines that reach into it (most lines reach into one band)
     reached = [pl.lit(table[f"tier_multiplier_text_{b}"]).gather(pl.when(pl.col(f"tier_piece_{b}").is_not_null()).then(pl.col("_row"))) for b in range(n_bands)]
-    dropped = ["_row", "line_no", "run_from", "run_to", "p_days", *[c for c in looked_up if c.startswith(("lo_", "hi_"))]]
+    dropped = ["_row", "line_no", "p_start", "run_from", "run_to", "p_days", *[c for c in looked_up if c.startswith(("lo_", "hi_"))]]
     return lines.with_columns(pieces).with_columns(reached).drop(dropped)
 
 

@@ -172,13 +172,18 @@ def rep_period_rows(credit_lines: pl.DataFrame, run_reps: pl.Series, periods: li
         span = pl.date_range(first, last, eager=True)
         by_day = pl.select(period_index(pl.lit(span), periods[0])).to_series()
         index = pl.lit(by_day).gather(pl.col("sold_on").to_physical().cast(pl.Int64) - (first - date(1970, 1, 1)).days)
-    # a rep's position among the run reps, looked up by rep_no (a small integer) rather than hashed
     size = max(run_reps.max() if len(run_reps) else -1, credit_lines["rep_no"].max() if credit_lines.height else -1) + 1
-    positions = pl.repeat(None, size, dtype=pl.Int64, eager=True).scatter(run_reps, pl.int_range(len(run_reps), eager=True))
-    position = pl.lit(positions).gather(pl.col("rep_no"))
+    position = rep_position(run_reps, size)
     return credit_lines.select(
         row=position * n_periods + index, ok=position.is_not_null() & index.is_between(0, n_periods - 1)
     )
+
+
+def rep_position(run_reps: pl.Series, size: int) -> pl.Expr:
+    """A line's rep's position among `run_reps` (null: not a run rep), looked up by its rep_no (a
+    small integer below `size`) rather than hashed."""
+    positions = pl.repeat(None, size, dtype=pl.Int64, eager=True).scatter(run_reps, pl.int_range(len(run_reps), eager=True))
+    return pl.lit(positions).gather(pl.col("rep_no"))
 
 
 def gather_rep_periods(

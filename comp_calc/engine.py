@@ -86,12 +86,11 @@ class RunResult:
         """The quality multiplier a commission line was priced with (1 where its rep-period has
         none), as lines show it: looked up by the line's rep_no and p_start in the grid (a row per
         run rep and period, in that order), not stored on millions of lines."""
-        one = pl.lit(1, dtype=dec(self.tables.scales.quality_multiplier))
-        values = self.grid.select(pl.col("quality_multiplier").fill_null(one)).to_series()
+        values = self.grid.select(quality.applied_multiplier(self.tables.scales)).to_series()
         if not self.grid.height:
             return pl.lit(None, dtype=values.dtype).alias("quality_multiplier")
         reps = self.grid["rep_no"].unique(maintain_order=True)
-        index = pl.col("p_start").replace_strict([p.start for p in self.periods], range(len(self.periods)), return_dtype=pl.Int64)
+        index = attainment.period_index(pl.col("p_start"), self.periods[0])
         row = attainment.rep_position(reps, int(reps.max()) + 1) * len(self.periods) + index
         return pl.lit(values).gather(row).alias("quality_multiplier")
 
@@ -481,9 +480,9 @@ def _component_sums(components: pl.DataFrame, *more: pl.DataFrame) -> pl.LazyFra
 _DESCRIPTION = ["sale_id", "role", "customer_id", "contact_id", "seller_id"]
 # the text of a line, looked up by its `sale` (`credit.describe`) rather than stored on millions of lines
 _TEXT = ("rep_id", "product", *_DESCRIPTION)
+_DERIVED = ("run_from", "quality_multiplier")  # a commission line's values computed where read, not stored
 # a commission line's columns (RunResult.commission_lines stores `sale` in place of the `_TEXT` ones,
-# and neither `run_from` nor `quality_multiplier`: `attainment.run_from` and
-# `RunResult.quality_multiplier` give them)
+# and not the `_DERIVED` ones: `attainment.run_from` and `RunResult.quality_multiplier` give them)
 COMMISSION_COLUMNS = [
     "line_no", "rep_id", "rep_no", "sale", "p_start", "sold_on", "product", "credited", "rate", "quality_multiplier", "amount",
     "base_d", "cancelled_on", *_DESCRIPTION, "pv", "run_from", "run_to",
@@ -517,11 +516,10 @@ def _commissions(
     """
     keys = ["rep_no", "p_start"]
     table, bands, n_bands = attainment.rep_period_table(grid.lazy(), tables, scales)
-    one = pl.lit(1, dtype=dec(scales.quality_multiplier))
     table = (
         table.join(qm.lazy().select(*keys, "quality_multiplier"), on=keys, how="left", maintain_order="left")
         .drop("rep_id", "rep_no", *[f"multiplier_{b}" for b in range(n_bands)])
-        .with_columns(qm_used=pl.col("quality_multiplier").fill_null(one))  # the multiplier applied (`RunResult.quality_multiplier`)
+        .with_columns(qm_used=quality.applied_multiplier(scales))  # as `RunResult.quality_multiplier` shows it
         .collect()
     )
     columns = ["line_no", "rep_no", "sale", "sold_on", "cancelled_on", "credited", *_converted(credit_lines.columns)]
@@ -758,7 +756,7 @@ def _lines(
     column of every other kind.
     `spifs` is (spif lines, their clawback lines): each carries its campaign as `reference` and
     `campaign_no`, its place in the plan's list, which orders the lines of one sale."""
-    stored = [c for c in COMMISSION_COLUMNS if c not in (*_TEXT, "run_from", "quality_multiplier")]
+    stored = [c for c in COMMISSION_COLUMNS if c not in (*_TEXT, *_DERIVED)]
     commission = commissions.select(*stored, *_converted(commissions.columns))
     claw_lines = text.of(claw_lines, list(_TEXT))  # the clawback lines' text, looked up now (a few lines)
     periods = grid.select("p_start", "period").unique()

@@ -97,13 +97,19 @@ def quality_multipliers(grid: pl.LazyFrame, feedback: pl.LazyFrame, bands: pl.Da
     ).drop("q_min", "q_combine", "plan", "version")
 
 
+def applied_multiplier(scales: Scales) -> pl.Expr:
+    """The quality multiplier applied, on rows with `quality_multiplier` (null: the rep-period has
+    none): that multiplier, 1 where null, at `scales.quality_multiplier` decimals."""
+    return pl.col("quality_multiplier").fill_null(pl.lit(1, dtype=dec(scales.quality_multiplier)))
+
+
 def line_commission(scales: Scales) -> list[pl.Expr]:
     """On lines with `base_d` (base commission times D, see `rate.base_times_days`), `p_days`,
     `rounding` and `quality_multiplier` (null: the rep-period has none): `qm_used`, the
     multiplier applied (1 where null), and `amount` = round(base_d * qm_used / D, 2), exact
     before the one rounding."""
     w = scales.commission
-    qm_used = pl.col("quality_multiplier").fill_null(pl.lit(1, dtype=dec(scales.quality_multiplier)))
+    qm_used = applied_multiplier(scales)
     amount = div_round(pl.col("base_d").cast(dec(w)) * qm_used.cast(dec(w)), w, pl.col("p_days"), 2, pl.col("rounding"))
     return [qm_used.alias("qm_used"), amount.alias("amount")]
 

@@ -107,15 +107,16 @@ class RunResult:
 
 @dataclass(frozen=True)
 class Text:
-    """Where the text of lines that carry `sale` is looked up: the sales (`credit.coded_lines`)
-    and the rep ids (row = rep_no)."""
+    """Where the text of lines that carry `sale` is looked up: the sales and their matches
+    (`credit.coded_lines`) and the rep ids (row = rep_no)."""
 
     sales: pl.DataFrame
+    matches: pl.DataFrame
     rep_ids: pl.Series
 
     def of(self, lines: pl.LazyFrame, columns: list[str] | None = None) -> pl.LazyFrame:
         """`lines` with their text (`credit.describe`), or only `columns` of it."""
-        return credit.describe(lines, self.sales, self.rep_ids, columns)
+        return credit.describe(lines, self.sales, self.matches, self.rep_ids, columns)
 
 
 def in_decimal(commissions: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
@@ -267,24 +268,28 @@ class _KeptSales:
     lines are all kept, the few that a later cancellation claws back of the others."""
 
     def __init__(self) -> None:
-        self.parts: list[pl.DataFrame] = []
+        self.parts: list[tuple[pl.DataFrame, pl.DataFrame]] = []  # (sales, matches)
         self.height = 0
 
     def keep(self, lines: pl.DataFrame, text: Text, every: bool) -> pl.DataFrame:
         """`lines` of a turn whose text is `text`, with `sale` renumbered into the kept sales."""
         if every:
-            sales, sale = text.sales, pl.col("sale")
+            sales, matches, sale = text.sales, text.matches, lambda sale: sale
         else:
             used = lines["sale"].unique().sort()
-            sales, sale = text.sales[used], pl.lit(used).search_sorted(pl.col("sale")).cast(pl.Int64)
-        self.parts.append(sales)
-        lines = lines.with_columns(sale=sale + self.height) if self.height or not every else lines
+            sales, matches = text.sales[used], text.matches.filter(pl.col("sale").is_in(used.implode()))
+            sale = lambda sale: pl.lit(used).search_sorted(sale).cast(pl.Int64)  # noqa: E731
+        if self.height or not every:
+            lines, matches = (f.with_columns(sale=sale(pl.col("sale")) + self.height) for f in (lines, matches))
+        self.parts.append((sales, matches))
         self.height += sales.height
         return lines
 
     def text(self, rep_ids: pl.Series) -> Text:
-        sales = self.parts[0] if len(self.parts) == 1 else pl.concat(self.parts) if self.parts else pl.DataFrame()
-        return Text(sales, rep_ids)
+        if not self.parts:
+            return Text(pl.DataFrame(), credit.NO_MATCHES, rep_ids)
+        sales, matches = ([part[i] for part in self.parts] for i in (0, 1))
+        return Text(*(f[0] if len(f) == 1 else pl.concat(f) for f in (sales, matches)), rep_ids)
 
 
 def _credit_turns(
@@ -316,8 +321,8 @@ def _credit_turn(
     """One turn's credit lines, in one chunk per column (eager operations on a frame of hundreds
     of chunks, what the streaming engine returns, cost seconds each at millions of rows), and
     where their text is looked up."""
-    lines, described = credit.coded_lines(sales, contacts, reps, versions, scales, numbered)
-    return lines.rechunk(), Text(described, reps["rep_id"])
+    lines, described, matches = credit.coded_lines(sales, contacts, reps, versions, scales, numbered)
+    return lines.rechunk(), Text(described, matches, reps["rep_id"])
 
 
 def _priced(

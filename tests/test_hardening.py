@@ -131,9 +131,9 @@ def _drop_cap_lines(original):
 
 def _lose_a_credit_line(original):
     def coded_lines(*args, **kwargs):
-        lines, sales = original(*args, **kwargs)  # the lines carry their sale's row of `sales`
+        lines, sales, matches = original(*args, **kwargs)  # the lines carry their sale's row of `sales`
         s1 = sales.with_row_index("sale").filter(pl.col("sale_id") == "S1")["sale"].cast(pl.Int64)
-        return lines.filter(~pl.col("sale").is_in(s1.implode())), sales
+        return lines.filter(~pl.col("sale").is_in(s1.implode())), sales, matches
 
     return coded_lines
 

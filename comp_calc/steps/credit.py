@@ -72,23 +72,44 @@ def _in_sale_order(sales: pl.DataFrame) -> bool:
 
 
 # what a line says of its sale, as text: looked up by the line's `sale` (see `describe`)
-DESCRIPTION = ["sale_id", "customer_id", "product", "seller_id", "contact_id"]
+DESCRIPTION = ["sale_id", "customer_id", "product"]
+# the sales with a qualifying contact, by `sale` (see `coded_lines`): none
+NO_MATCHES = pl.DataFrame(schema={"sale": pl.Int64, "contact_id": pl.String, "seller_no": pl.Int64})
 
 
-def describe(lines: pl.LazyFrame, sales: pl.DataFrame, rep_ids: pl.Series, columns: list[str] | None = None) -> pl.LazyFrame:
+def describe(
+    lines: pl.LazyFrame, sales: pl.DataFrame, matches: pl.DataFrame, rep_ids: pl.Series, columns: list[str] | None = None
+) -> pl.LazyFrame:
     """`lines` (with rep_no, line_no and `sale`, a row of `sales`, see `coded_lines`) with their
     text: `rep_id` (of rep_no, a row of `rep_ids`), `role` (relationship for an even line_no,
-    seller for an odd one), the sale's `DESCRIPTION` columns and `seller_no`; or only `columns`.
+    seller for an odd one), the sale's `DESCRIPTION` columns, `contact_id` (the sale's qualifying
+    contact, null: none), `seller_no` and `seller_id`; or only `columns`.
 
     Lazy lookups: a query computes only the columns it reads, on the rows it keeps (a filter on
-    other columns is applied first), so millions of lines need not carry their text.
+    other columns is applied first), so millions of lines need not carry their text. A line's
+    seller is its own rep, but on a relationship line: that one is found among `matches`, the
+    few sales with a qualifying contact, as is the contact, so that no column of every sale
+    holds them.
     """
+    seller_no = pl.when(pl.col("line_no") % 2 == 1).then(pl.col("rep_no")).otherwise(_matched(matches, "seller_no"))
     looked_up = {
         "rep_id": pl.lit(rep_ids).gather(pl.col("rep_no")),
         "role": pl.when(pl.col("line_no") % 2 == 0).then(pl.lit("relationship")).otherwise(pl.lit("seller")),
-        **{c: pl.lit(sales[c]).gather(pl.col("sale")) for c in (*DESCRIPTION, "seller_no")},
+        **{c: pl.lit(sales[c]).gather(pl.col("sale")) for c in DESCRIPTION},
+        "contact_id": _matched(matches, "contact_id"),
+        "seller_no": seller_no,
+        "seller_id": pl.lit(rep_ids).gather(seller_no),
     }
     return lines.with_columns(v.alias(c) for c, v in looked_up.items() if columns is None or c in columns)
+
+
+def _matched(matches: pl.DataFrame, column: str) -> pl.Expr:
+    """`column` of the line's sale among `matches` (sorted by `sale`), null when it is not there."""
+    if not matches.height:
+        return pl.lit(None, dtype=matches.schema[column])
+    keys = pl.lit(matches["sale"])
+    at = keys.search_sorted(pl.col("sale")).clip(upper_bound=matches.height - 1)
+    return pl.when(keys.gather(at) == pl.col("sale")).then(pl.lit(matches[column]).gather(at))
 
 
 def coded_lines(
@@ -98,14 +119,15 @@ def coded_lines(
     versions: pl.DataFrame,
     scales: Scales,
     first_sale: int = 0,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(credit lines of `sales` in attainment order, the sales they come from).
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(credit lines of `sales` in attainment order, the sales they come from, the matches).
 
     `reps` is sorted by rep_id and has `rep_no` = its row number. The lines' columns: line_no,
     rep_no, `sale` (the sale's row in the sales returned), amount, sold_on, cancelled_on,
     currency (when the sales have it), credited, in the sale's currency
     (`steps.currency` prices it in the receiving rep's). No text: the sales returned (in sale
-    order, with `DESCRIPTION` and seller_no) give it, `describe` looks it up.
+    order, with `DESCRIPTION`) and the matches (`sale`, contact_id and seller_no of each sale
+    with a qualifying contact, by `sale`) give it, `describe` looks it up.
 
     line_no is the attainment order (sold_on, sale_id, role) as one integer: sales are
     numbered in (sold_on, sale_id) order, and a sale's lines get 2n (relationship, which
@@ -141,7 +163,7 @@ def coded_lines(
     ).collect()  # fmt: skip
     contacts = pl.concat([contacts, contact_reps.select(pl.all().gather(contacts["contact_no"]))], how="horizontal")
     sold = pl.col("sold_on")
-    candidates = (
+    matches = (  # the latest qualifying contact of each sale that has one
         sales.lazy()
         .with_row_index("sale_order")
         .filter(pl.col("ob_share").is_not_null())
@@ -158,19 +180,16 @@ def coded_lines(
         )
         .sort("sale_order", "contacted_on", "contact_id")
         .unique(subset="sale_order", keep="last")
-        .select("sale_order", "contact_no", "contact_id")
+        .select(sale=pl.col("sale_order").cast(pl.Int64), contact_no="contact_no", contact_id="contact_id")
+        .sort("sale")
         .collect()
     )
-    # spread the (unique per sale) matches over the sales by position
-    at = candidates["sale_order"]
-    spread = {
-        name: pl.repeat(None, sales.height, dtype=candidates.schema[name], eager=True).scatter(at, candidates[name])
-        for name in ("contact_no", "contact_id")
-    }
-    sales = sales.with_columns(**spread).with_columns(
-        split=(pl.col("contact_no").is_not_null() & (pl.col("contact_no") != pl.col("seller_no"))).fill_null(False)
-    )
-    return _lines(sales, scales, first_sale), sales.select(*DESCRIPTION, "seller_no")
+    matches = matches.with_columns(seller_no=sales["seller_no"].gather(matches["sale"]))
+    # split: a contact by another rep than the seller; marked on the sales by position
+    relationship = matches.filter(pl.col("contact_no") != pl.col("seller_no"))
+    split = pl.repeat(False, sales.height, eager=True).scatter(relationship["sale"], True)
+    lines = _lines(sales, split, relationship["contact_no"], scales, first_sale)
+    return lines, sales.select(DESCRIPTION), matches.select("sale", "contact_id", "seller_no")
 
 
 def _month_index(days: pl.Series, first_month: int) -> pl.Series:
@@ -184,13 +203,13 @@ def _month_index(days: pl.Series, first_month: int) -> pl.Series:
     return by_day.gather(days.to_physical().cast(pl.Int64) - (first - date(1970, 1, 1)).days)
 
 
-def _lines(sales: pl.DataFrame, scales: Scales, first_sale: int) -> pl.DataFrame:
-    """The credit lines of `sales` (in sale order, with `seller_no`, `split`, the outbound
-    settings and the latest qualifying contact) in line order, built in one pass: each column
+def _lines(sales: pl.DataFrame, split: pl.Series, contact_reps: pl.Series, scales: Scales, first_sale: int) -> pl.DataFrame:
+    """The credit lines of `sales` (in sale order, with `seller_no` and the outbound settings) in
+    line order, `split` marking the sales split with a relationship line, whose reps are
+    `contact_reps` (the contacts' rep_no, in sale order), built in one pass: each column
     a line takes from its sale is gathered once into line order (a split sale's relationship
     line first, then its seller line), or taken as it is when no sale is split."""
     n = sales.height
-    split = sales["split"]
     c = scales.credited
     common = ["amount", "sold_on", "cancelled_on"]
     common += ["currency"] if "currency" in sales.columns else []  # the sale's, as written (null: the seller's plan's)
@@ -206,7 +225,7 @@ def _lines(sales: pl.DataFrame, scales: Scales, first_sale: int) -> pl.DataFrame
         of_sale = pl.zeros(n + split_sales.len(), pl.Int64, eager=True).scatter(seller_at, sale_no).scatter(relationship_at, split_sales)
         frame = sales.select(pl.col(common).gather(of_sale))
         # every line the seller's, but the relationship lines the contact's
-        rep_no = sales["seller_no"].gather(of_sale).scatter(relationship_at, sales["contact_no"].filter(split))
+        rep_no = sales["seller_no"].gather(of_sale).scatter(relationship_at, contact_reps)
         line_no = (2 * (of_sale + first_sale) + 1).scatter(relationship_at, 2 * (split_sales + first_sale))
         # a split sale: amount * share to the relationship line, amount - amount * share to the seller line
         part = sales.filter(split).select(pl.col("amount").cast(dec(c)) * pl.col("ob_share").cast(dec(c))).to_series()

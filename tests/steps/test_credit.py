@@ -58,8 +58,8 @@ def _contacts() -> pl.LazyFrame:
 
 def _credit_lines(first_sale: int = 0) -> pl.DataFrame:
     """The credit lines of the sales below with their text, as the engine reads them."""
-    lines, sales = credit.coded_lines(_sales(), _contacts(), _reps(), _versions(), SCALES, first_sale)
-    return credit.describe(lines.lazy(), sales, _reps()["rep_id"]).collect()
+    lines, sales, matches = credit.coded_lines(_sales(), _contacts(), _reps(), _versions(), SCALES, first_sale)
+    return credit.describe(lines.lazy(), sales, matches, _reps()["rep_id"]).collect()
 
 
 def test_a_contact_by_another_rep_splits_the_sale_exactly():

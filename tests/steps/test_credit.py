@@ -82,3 +82,25 @@ def test_numbering_continues_from_first_sale_and_unbalanced_sales_counts_a_missi
     # three sales said, two covered: one unbalanced; a seller line lost: S1 no longer adds up
     assert credit.unbalanced_sales(lines, 3) == 1
     assert credit.unbalanced_sales(lines.filter(pl.col("line_no") != 21), 2) == 1
+
+
+def test_contact_and_seller_are_looked_up_from_the_matched_sales_only():
+    # S1 (C1) has R2's contact K1: split. S2 (C2) has none. S3 (C3) has K3 by its own seller R1:
+    # matched but not split. Sale order S1, S2, S3 (rows 0, 1, 2), so the matches are rows 0 and 2.
+    sales = pl.concat([_sales(), pl.LazyFrame({"sale_id": ["S3"], "rep_id": ["R1"], "customer_id": ["C3"], "product": ["x"],
+                       "amount": [D("10.00")], "sold_on": [date(2026, 4, 3)], "cancelled_on": [None]},
+                      schema_overrides={"amount": pl.Decimal(38, 2), "cancelled_on": pl.Date})])  # fmt: skip
+    contacts = pl.concat([_contacts(), _contacts().with_columns(contact_id=pl.lit("K3"), rep_id=pl.lit("R1"), customer_id=pl.lit("C3"))])
+    lines, described, matches = credit.coded_lines(sales, contacts, _reps(), _versions(), SCALES)
+    assert matches.rows() == [(0, "K1", 0), (2, "K3", 0)]  # (sale, contact_id, seller_no)
+    assert described.columns == credit.DESCRIPTION  # no column of every sale for contacts or sellers
+    shown = credit.describe(lines.lazy(), described, matches, _reps()["rep_id"]).collect()
+    assert shown.select("sale_id", "role", "rep_id", "contact_id", "seller_no", "seller_id").rows() == [
+        ("S1", "relationship", "R2", "K1", 0, "R1"),
+        ("S1", "seller", "R1", "K1", 0, "R1"),
+        ("S2", "seller", "R1", None, 0, "R1"),
+        ("S3", "seller", "R1", "K3", 0, "R1"),
+    ]
+    # no matches at all: nothing to look up, every contact null
+    bare = credit.describe(lines.lazy(), described, credit.NO_MATCHES, _reps()["rep_id"], ["contact_id"]).collect()
+    assert bare["contact_id"].null_count() == bare.height

@@ -119,14 +119,41 @@ class Text:
         return credit.describe(lines, self.sales, self.matches, self.rep_ids, columns)
 
 
+def _unit_scales(scales: Scales) -> dict[str, int]:
+    """The commission line columns the integer path may store as integer units, with their scales."""
+    return {
+        "run_to": scales.scaled_credit, "base_d": scales.base, "credited": scales.credited, "rate": scales.rate, "amount": 2,
+        "sale_credited": scales.credited, "fx_rate": scales.fx,
+    }  # fmt: skip
+
+
 def in_decimal(commissions: pl.LazyFrame, scales: Scales) -> pl.LazyFrame:
-    """Commission lines with `run_to` and `base_d` as Decimal columns: as they are after Decimal
+    """Commission lines with every `_unit_scales` column Decimal: as they are after Decimal
     pricing, else the Decimals their integer units stand for (`exact.from_units`), of the same
     scales as the Decimal path's, so that both read alike."""
     schema = commissions.collect_schema()
-    scale = {"run_to": scales.scaled_credit, "base_d": scales.base}
+    scale = _unit_scales(scales)
     integers = [c for c in scale if c in schema and schema[c].is_integer()]
     return commissions.with_columns(from_units(pl.col(c), scale[c]) for c in integers) if integers else commissions
+
+
+def _compact(lines: pl.DataFrame, scales: Scales, scale: dict[str, int] | None = None) -> pl.DataFrame:
+    """`lines` with each `_unit_scales` column (or each of `scale`) held as Int64 units where all
+    its values fit (with the room of `exact.INT64_LIMIT`): 8 bytes a line instead of a Decimal's or
+    an Int128's 16. Exact both ways: a Decimal of that scale is its own integer (`to_physical`),
+    and a cast that did not fit would fail, never wrap. `in_decimal` reads them back."""
+    scale = scale or _unit_scales(scales)
+    wide = [
+        c for c, t in lines.schema.items()
+        if c in scale and (t == pl.Int128 or (isinstance(t, pl.Decimal) and t.scale == scale[c]))
+    ]  # fmt: skip
+    if not wide or not lines.height:
+        return lines
+    largest = lines.select(pl.col(c).to_physical().abs().max() for c in wide).row(0)
+    for c, m in zip(wide, largest, strict=True):  # a column at a time: each wide one goes as its narrow one comes
+        if (m or 0) < INT64_LIMIT:
+            lines = lines.with_columns(pl.col(c).to_physical().cast(pl.Int64))
+    return lines
 
 
 def _scale(frame: pl.DataFrame, column: str) -> int:
@@ -225,20 +252,21 @@ def _compute(plans: PlanSet, inputs: Inputs, period: Period, first: Period, scal
             continue  # reported below, with every other missing rate
         commissions = _commissions(credit_lines, text, grid, qm, tables, scales, periods)  # steps 2-4
         del credit_lines
-        sums.append(cap.earned(commissions.lazy()).collect())
+        sums.append(cap.earned(commissions.lazy(), scales.credited).collect())  # summed as stored
+        decimal = in_decimal(commissions.lazy(), scales)  # what the other steps read of the lines
         # the in-memory engine: a join on the plan version that keeps the lines' order, about twice
         # as fast there at millions of lines (the spif and clawback queries are faster streamed)
-        held = holdback.holdback_lines(commissions.lazy(), tables.versions, kind, period.start, text.of).collect(engine="in-memory")
+        held = holdback.holdback_lines(decimal, tables.versions, kind, period.start, text.of).collect(engine="in-memory")
         held_sums.append(holdback.per_rep_period(held.lazy()).collect())
         held_kept.append(held.filter(pl.col("p_start") == period.start) if streaming else held)
-        spifs = spif.spif_lines(text.of(commissions.lazy(), ["role", "product"]), tables.campaigns, calendar, scales, text.of).collect()
+        spifs = spif.spif_lines(text.of(decimal, ["role", "product"]), tables.campaigns, calendar, scales, text.of).collect()
         spif_sums.append(spif.per_rep_period(spifs.lazy()).collect())  # step 3b
         last = until == end
         kept.append(texts.keep(commissions if last else commissions.filter(pl.col("cancelled_on").is_not_null()), text, last))
         spif_kept.append(spifs if last else spifs.filter(pl.col("cancelled_on").is_not_null()))
     if any(m.height for m in missing):
         raise InputError(missing_rate_problems(pl.concat(missing), inputs, end))
-    if len({(k.schema["run_to"], k.schema["base_d"]) for k in kept}) > 1:  # turns priced alike or not: one dtype for all
+    if len({tuple(k.schema.dtypes()) for k in kept}) > 1:  # turns priced or stored alike or not: one dtype for all
         kept = [in_decimal(k.lazy(), scales).collect() for k in kept]
     commissions = kept[0] if len(kept) == 1 else pl.concat(kept)
     if reports.height:  # step 4d: override lines of every period, from the net credits of all turns
@@ -533,6 +561,7 @@ def _commissions(
     types = _unit_types(credit_lines, table, rates, n_bands, scales, periods) if INTEGER_PRICING else None
     if types:  # the small tables' quantities as integer units, before they are gathered onto the lines
         table, rates = _units_tables(table, rates, n_bands, scales, types)
+        rates = _compact(rates.rename({"rate": "_rate"}), scales, {"_rate": scales.rate}).rename({"_rate": "rate"})
     # what the lines keep of their rep-period and rate rows is gathered now; what only pricing reads
     # (band edges, multipliers) is looked up inside the query, where it need not be held whole
     priced_only = [c for c in table.columns if c.startswith(("lo_", "hi_")) or c in ("qm_units", "qm_used", "quality_multiplier")]
@@ -557,12 +586,14 @@ def _commissions(
             "base_d",  # the base commission (before quality) times D, exact; see RunResult.scan_lines
             "amount",
         )  # fmt: skip
-        .collect()
-        .rechunk()  # only what was computed: what the lines take from `at` and `line_rates` is one chunk already
     )
-    return pl.concat([lines, at.select("p_start", "pv", "rounding"), line_rates, priced], how="horizontal").select(
+    # narrowed as collected (no variable holds the wide frame meanwhile), then one chunk per column:
+    # only what was computed, what the lines take from `at` and `line_rates` is one chunk already
+    priced = (_compact(priced.collect(), scales) if types else priced.collect()).rechunk()
+    commissions = pl.concat([lines, at.select("p_start", "pv", "rounding"), line_rates, priced], how="horizontal").select(
         *lines.columns, "p_start", "pv", "rounding", "run_to", "rate", "base_d", "amount"
     )
+    return _compact(commissions, scales) if types else commissions
 
 
 # Steps 2-4 price lines as integers of known scale when `exact.pricing_units` proves it safe (see
@@ -672,7 +703,8 @@ def _finish(
     `spifs` is (the spif lines, kept as the commission lines are; their per rep-period sums)."""
     zero = pl.lit(0, dtype=MONEY)
     keys = ["rep_no", "p_start"]
-    claw_lines = clawback.clawback_lines(holdback.with_held(commissions.lazy(), tables.versions), tables.clawback, scales, kind).collect()
+    decimal = in_decimal(commissions.lazy(), scales)
+    claw_lines = clawback.clawback_lines(holdback.with_held(decimal, tables.versions), tables.clawback, scales, kind).collect()
     spif_lines, spif_sums = spifs
     spif_claws = clawback.clawback_lines(spif.clawable(spif_lines.lazy()), tables.clawback, scales, kind).collect()
     every_claw = pl.concat([claw_lines, spif_claws], how="diagonal_relaxed") if spif_claws.height else claw_lines

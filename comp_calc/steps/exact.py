@@ -143,6 +143,19 @@ def from_units(expr: pl.Expr, scale: int) -> pl.Expr:
     return expr.cast(dec(0)) * lit(Decimal(1).scaleb(-scale), scale)
 
 
+def exact_sum(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
+    """The sum of `column`: of Decimals, their Decimal sum; of integer units of 10^-scale (as the
+    engine may store a line's values), the Decimal(38, scale) they add up to. Int64 units are added
+    up as 128-bit integers: fewer than 2^63 values below 2^63 each sum below 2^126, inside Int128,
+    and a sum past 38 digits fails the Decimal cast, as a Decimal sum would. Wider units are made
+    Decimals first, whose sum fails rather than wraps."""
+    if dtype == pl.Int128:
+        return from_units(pl.col(column), scale).sum()
+    if dtype.is_integer():
+        return from_units(pl.col(column).cast(pl.Int128).sum(), scale)
+    return pl.col(column).sum()
+
+
 def round_units(numerator: pl.Expr, divisor: pl.Expr, rounding: pl.Expr | str, dtype: pl.DataType) -> pl.Expr:
     """round(numerator / divisor) of two integer columns of type `dtype`, `divisor` > 0, half_up
     (away from zero) or half_even; `rounding` may be a column. Exact (see the module docstring):

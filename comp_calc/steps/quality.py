@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from comp_calc.steps.exact import Scales, UnitTypes, dec, div_round, div_round_units, from_units
+from comp_calc.steps.exact import Scales, UnitTypes, dec, div_round, div_round_units
 
 SURVEY_VALUE = {
     # metric -> (numerator over responses, factor): value < below  <=>  factor * numerator < below * n
@@ -119,8 +119,8 @@ def line_commission_units(scales: Scales, types: UnitTypes) -> pl.Expr:
     `qm_units` the multiplier applied (1 where none) in units of `scales.quality_multiplier`, so
     their product counts units of `scales.commission` (as `types.products`, see
     `exact.pricing_units`); divided by D and rounded once to cents exactly
-    (`exact.div_round_units`), then the Decimal amount it stands for."""
+    (`exact.div_round_units`): the amount in cents, of `types.products` (`exact.from_units(amount, 2)`
+    is the Decimal it stands for)."""
     p = types.products
     numerator = pl.col("base_d").cast(p) * pl.col("qm_units").cast(p)
-    cents = div_round_units(numerator, scales.commission, pl.col("p_days"), 2, pl.col("rounding"), p)
-    return from_units(cents, 2).alias("amount")
+    return div_round_units(numerator, scales.commission, pl.col("p_days"), 2, pl.col("rounding"), p).alias("amount")

@@ -33,6 +33,20 @@ def test_earned_sums_the_rounded_line_commissions_per_rep_and_period():
     ]
 
 
+def test_earned_sums_integer_units_as_the_decimals_they_stand_for():
+    march = date(2026, 3, 1)
+    # the same March lines of rep 0 as above, stored as units: 1001 + 2002 cents = 30.03;
+    # credited at scale 4: 1001000 + 2002000 = 3003000 units = 300.3000
+    units = pl.LazyFrame({"rep_no": [0, 0], "p_start": [march] * 2, "amount": [1001, 2002], "credited": [1001000, 2002000]})
+    assert cap.earned(units, 4).collect().rows() == [(0, march, D("30.03"), D("300.3000"), 2)]
+    # near the Int64 limit: three lines of 2^62 cents add up past 2^63 exactly, never wrapping
+    big = 2**62
+    huge = pl.LazyFrame({"rep_no": [0] * 3, "p_start": [march] * 3, "amount": [big] * 3, "credited": [big] * 3})
+    out = cap.earned(huge, 4).collect()
+    assert out["earned"].item() == D(3 * big).scaleb(-2)
+    assert out["credited"].item() == D(3 * big).scaleb(-4)
+
+
 def test_cap_line_only_strictly_above_the_cap():
     rows = pl.DataFrame({"earned": dec(["20500.00", "20000.00", "99999.00"], 2), "cap": dec(["20000", "20000", None], 2)})
     # 20000 - 20500 = -500.00; exactly at the cap: no line; no cap: no line

@@ -298,19 +298,26 @@ class _KeptSales:
     def __init__(self) -> None:
         self.parts: list[tuple[pl.DataFrame, pl.DataFrame]] = []  # (sales, matches)
         self.height = 0
+        self.matched = 0
 
     def keep(self, lines: pl.DataFrame, text: Text, every: bool) -> pl.DataFrame:
-        """`lines` of a turn whose text is `text`, with `sale` renumbered into the kept sales."""
-        if every:
-            sales, matches, sale = text.sales, text.matches, lambda sale: sale
-        else:
+        """`lines` of a turn whose text is `text`, with `sale` renumbered into the kept sales (and
+        the sales' `match` into the kept matches)."""
+        sales, matches = text.sales, text.matches
+        if not every:  # the sales of `lines` alone, and their matches
             used = lines["sale"].unique().sort()
-            sales, matches = text.sales[used], text.matches.filter(pl.col("sale").is_in(used.implode()))
-            sale = lambda sale: pl.lit(used).search_sorted(sale).cast(pl.Int64)  # noqa: E731
-        if self.height or not every:
-            lines, matches = (f.with_columns(sale=sale(pl.col("sale")) + self.height) for f in (lines, matches))
+            sales = sales[used]
+            lines = lines.with_columns(sale=pl.lit(used).search_sorted(pl.col("sale")).cast(pl.Int64))
+            used = sales["match"].drop_nulls().unique().sort()
+            matches = matches[used]
+            renumbered = pl.lit(used).search_sorted(pl.col("match")).cast(pl.UInt32)
+            sales = sales.with_columns(match=pl.when(pl.col("match").is_not_null()).then(renumbered))
+        if self.height:
+            lines = lines.with_columns(sale=pl.col("sale") + self.height)
+            sales = sales.with_columns(match=pl.col("match") + self.matched)
         self.parts.append((sales, matches))
         self.height += sales.height
+        self.matched += matches.height
         return lines
 
     def text(self, rep_ids: pl.Series) -> Text:

@@ -73,8 +73,8 @@ def _in_sale_order(sales: pl.DataFrame) -> bool:
 
 # what a line says of its sale, as text: looked up by the line's `sale` (see `describe`)
 DESCRIPTION = ["sale_id", "customer_id", "product"]
-# the sales with a qualifying contact, by `sale` (see `coded_lines`): none
-NO_MATCHES = pl.DataFrame(schema={"sale": pl.Int64, "contact_id": pl.String, "seller_no": pl.Int64})
+# the qualifying contacts of the sales that have one (see `coded_lines`): none
+NO_MATCHES = pl.DataFrame(schema={"contact_id": pl.String, "seller_no": pl.Int64})
 
 
 def describe(
@@ -87,29 +87,21 @@ def describe(
 
     Lazy lookups: a query computes only the columns it reads, on the rows it keeps (a filter on
     other columns is applied first), so millions of lines need not carry their text. A line's
-    seller is its own rep, but on a relationship line: that one is found among `matches`, the
-    few sales with a qualifying contact, as is the contact, so that no column of every sale
-    holds them.
+    seller is its own rep, but on a relationship line: that one is found in `matches`, a row per
+    sale with a qualifying contact (the sale's `match`), as is the contact, so that no text
+    column of every sale holds them.
     """
-    seller_no = pl.when(pl.col("line_no") % 2 == 1).then(pl.col("rep_no")).otherwise(_matched(matches, "seller_no"))
+    match = pl.lit(sales["match"]).gather(pl.col("sale"))
+    seller_no = pl.when(pl.col("line_no") % 2 == 1).then(pl.col("rep_no")).otherwise(pl.lit(matches["seller_no"]).gather(match))
     looked_up = {
         "rep_id": pl.lit(rep_ids).gather(pl.col("rep_no")),
         "role": pl.when(pl.col("line_no") % 2 == 0).then(pl.lit("relationship")).otherwise(pl.lit("seller")),
         **{c: pl.lit(sales[c]).gather(pl.col("sale")) for c in DESCRIPTION},
-        "contact_id": _matched(matches, "contact_id"),
+        "contact_id": pl.lit(matches["contact_id"]).gather(match),
         "seller_no": seller_no,
         "seller_id": pl.lit(rep_ids).gather(seller_no),
     }
     return lines.with_columns(v.alias(c) for c, v in looked_up.items() if columns is None or c in columns)
-
-
-def _matched(matches: pl.DataFrame, column: str) -> pl.Expr:
-    """`column` of the line's sale among `matches` (sorted by `sale`), null when it is not there."""
-    if not matches.height:
-        return pl.lit(None, dtype=matches.schema[column])
-    keys = pl.lit(matches["sale"])
-    at = keys.search_sorted(pl.col("sale")).clip(upper_bound=matches.height - 1)
-    return pl.when(keys.gather(at) == pl.col("sale")).then(pl.lit(matches[column]).gather(at))
 
 
 def coded_lines(
@@ -126,8 +118,8 @@ def coded_lines(
     rep_no, `sale` (the sale's row in the sales returned), amount, sold_on, cancelled_on,
     currency (when the sales have it), credited, in the sale's currency
     (`steps.currency` prices it in the receiving rep's). No text: the sales returned (in sale
-    order, with `DESCRIPTION`) and the matches (`sale`, contact_id and seller_no of each sale
-    with a qualifying contact, by `sale`) give it, `describe` looks it up.
+    order, with `DESCRIPTION` and `match`, the sale's row of the matches or null) and the matches
+    (contact_id and seller_no of each sale with a qualifying contact) give it, `describe` looks it up.
 
     line_no is the attainment order (sold_on, sale_id, role) as one integer: sales are
     numbered in (sold_on, sale_id) order, and a sale's lines get 2n (relationship, which
@@ -189,7 +181,8 @@ def coded_lines(
     relationship = matches.filter(pl.col("contact_no") != pl.col("seller_no"))
     split = pl.repeat(False, sales.height, eager=True).scatter(relationship["sale"], True)
     lines = _lines(sales, split, relationship["contact_no"], scales, first_sale)
-    return lines, sales.select(DESCRIPTION), matches.select("sale", "contact_id", "seller_no")
+    match = pl.repeat(None, sales.height, dtype=pl.UInt32, eager=True).scatter(matches["sale"], pl.int_range(matches.height, dtype=pl.UInt32, eager=True))
+    return lines, sales.select(*DESCRIPTION, match=match), matches.select("contact_id", "seller_no")
 
 
 def _month_index(days: pl.Series, first_month: int) -> pl.Series:

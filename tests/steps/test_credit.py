@@ -92,8 +92,9 @@ def test_contact_and_seller_are_looked_up_from_the_matched_sales_only():
                       schema_overrides={"amount": pl.Decimal(38, 2), "cancelled_on": pl.Date})])  # fmt: skip
     contacts = pl.concat([_contacts(), _contacts().with_columns(contact_id=pl.lit("K3"), rep_id=pl.lit("R1"), customer_id=pl.lit("C3"))])
     lines, described, matches = credit.coded_lines(sales, contacts, _reps(), _versions(), SCALES)
-    assert matches.rows() == [(0, "K1", 0), (2, "K3", 0)]  # (sale, contact_id, seller_no)
-    assert described.columns == credit.DESCRIPTION  # no column of every sale for contacts or sellers
+    assert matches.rows() == [("K1", 0), ("K3", 0)]  # (contact_id, seller_no)
+    assert described["match"].to_list() == [0, None, 1]  # each sale's row of the matches
+    assert described.columns == [*credit.DESCRIPTION, "match"]  # no text column of every sale for contacts or sellers
     shown = credit.describe(lines.lazy(), described, matches, _reps()["rep_id"]).collect()
     assert shown.select("sale_id", "role", "rep_id", "contact_id", "seller_no", "seller_id").rows() == [
         ("S1", "relationship", "R2", "K1", 0, "R1"),
@@ -102,5 +103,6 @@ def test_contact_and_seller_are_looked_up_from_the_matched_sales_only():
         ("S3", "seller", "R1", "K3", 0, "R1"),
     ]
     # no matches at all: nothing to look up, every contact null
-    bare = credit.describe(lines.lazy(), described, credit.NO_MATCHES, _reps()["rep_id"], ["contact_id"]).collect()
+    none = described.with_columns(match=pl.lit(None, dtype=pl.UInt32))
+    bare = credit.describe(lines.lazy(), none, credit.NO_MATCHES, _reps()["rep_id"], ["contact_id"]).collect()
     assert bare["contact_id"].null_count() == bare.height

@@ -47,6 +47,9 @@ def _held(commissions: pl.LazyFrame, terms: pl.DataFrame, how: str) -> pl.LazyFr
     (sold_on + release_after_days) and `forfeited` (cancelled on or before it).
     `commissions` needs pv, rounding, amount, sold_on, cancelled_on; `terms` is `_terms`."""
     w = dec(2 + HOLDBACK_SCALE)  # share * a cent amount, exact
+    if how == "inner":  # the lines of other versions leave first: what the lines compute (say
+        # their Decimals) is then computed for the held lines alone
+        commissions = commissions.filter(pl.col("pv").is_in(terms["pv"].implode()))
     return (
         commissions.join(terms.lazy(), on="pv", how=how, maintain_order="left")
         .with_columns(

@@ -48,7 +48,8 @@ class RunResult:
     periods: list[Period]
     grid: pl.DataFrame  # one row per run rep and computed period (see engine._finish)
     # the lines of every computed period: commission lines (millions, kept as computed,
-    # never copied into one frame with the rest) and the other kinds' lines, in parts that each
+    # never copied into one frame with the rest; their amounts as Int64 units where they fit,
+    # `in_decimal` reads them as Decimals) and the other kinds' lines, in parts that each
     # hold only their own columns (`scan_other_lines` reads them as one frame)
     commission_lines: pl.DataFrame
     other_lines: tuple[pl.DataFrame, ...]
@@ -568,7 +569,7 @@ def _commissions(
     types = _unit_types(credit_lines, table, rates, n_bands, scales, periods) if INTEGER_PRICING else None
     if types:  # the small tables' quantities as integer units, before they are gathered onto the lines
         table, rates = _units_tables(table, rates, n_bands, scales, types)
-        rates = _compact(rates.rename({"rate": "_rate"}), scales, {"_rate": scales.rate}).rename({"_rate": "rate"})
+        rates = _compact(rates, scales, {"rate": scales.rate})  # the rate lines show, as units: gathered onto every line
     # what the lines keep of their rep-period and rate rows is gathered now; what only pricing reads
     # (band edges, multipliers) is looked up inside the query, where it need not be held whole
     priced_only = [c for c in table.columns if c.startswith(("lo_", "hi_")) or c in ("qm_units", "qm_used", "quality_multiplier")]

@@ -306,12 +306,12 @@ class _KeptSales:
         the sales' `match` into the kept matches)."""
         sales, matches = text.sales, text.matches
         if not every:  # the sales of `lines` alone, and their matches
-            used = lines["sale"].unique().sort()
-            sales = sales[used]
-            lines = lines.with_columns(sale=pl.lit(used).search_sorted(pl.col("sale")).cast(pl.Int64))
-            used = sales["match"].drop_nulls().unique().sort()
-            matches = matches[used]
-            renumbered = pl.lit(used).search_sorted(pl.col("match")).cast(pl.UInt32)
+            used_sales = lines["sale"].unique().sort()
+            sales = sales[used_sales]
+            lines = lines.with_columns(sale=pl.lit(used_sales).search_sorted(pl.col("sale")).cast(pl.Int64))
+            used_matches = sales["match"].drop_nulls().unique().sort()
+            matches = matches[used_matches]
+            renumbered = pl.lit(used_matches).search_sorted(pl.col("match")).cast(pl.UInt32)
             sales = sales.with_columns(match=pl.when(pl.col("match").is_not_null()).then(renumbered))
         if self.height:
             lines = lines.with_columns(sale=pl.col("sale") + self.height)
@@ -324,7 +324,7 @@ class _KeptSales:
     def text(self, rep_ids: pl.Series) -> Text:
         if not self.parts:
             return Text(pl.DataFrame(), credit.NO_MATCHES, rep_ids)
-        sales, matches = ([part[i] for part in self.parts] for i in (0, 1))
+        sales, matches = zip(*self.parts, strict=True)
         return Text(*(f[0] if len(f) == 1 else pl.concat(f) for f in (sales, matches)), rep_ids)
 
 
@@ -598,10 +598,10 @@ def _commissions(
     # narrowed as collected (no variable holds the wide frame meanwhile), then one chunk per column:
     # only what was computed, what the lines take from `at` and `line_rates` is one chunk already
     priced = (_compact(priced.collect(), scales) if types else priced.collect()).rechunk()
-    commissions = pl.concat([lines, at.select("p_start", "pv", "rounding"), line_rates, priced], how="horizontal").select(
+    lines = _compact(lines, scales) if types else lines  # the credit (and a converted sale's credit and rate), now priced
+    return pl.concat([lines, at.select("p_start", "pv", "rounding"), line_rates, priced], how="horizontal").select(
         *lines.columns, "p_start", "pv", "rounding", "run_to", "rate", "base_d", "amount"
     )
-    return _compact(commissions, scales) if types else commissions
 
 
 # Steps 2-4 price lines as integers of known scale when `exact.pricing_units` proves it safe (see

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+import polars as pl
 
 MONTH = "month"
 QUARTER = "quarter"
@@ -77,3 +80,13 @@ def periods_between(first: Period, last: Period) -> list[Period]:
 
 def is_period_start(day: date, kind: str) -> bool:
     return period_containing(day, kind).start == day
+
+
+def per_day(day: pl.Expr, of: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """`of(day)` for a date column `day` (one value per date; null stays null), computed once for
+    each day from its earliest to its latest and looked up by the day: over millions of rows a
+    date's month, period or text costs far more than a lookup among the few thousand days they
+    span. Over the whole column: not for a window or an aggregation (the span would be a group's)."""
+    none = pl.lit(0).cast(pl.Date)  # no day at all: a span of one, never read
+    first = day.min().fill_null(none)
+    return of(pl.date_range(first, day.max().fill_null(none))).gather(day.to_physical() - first.to_physical())

@@ -1,8 +1,11 @@
 from datetime import date
 
+import polars as pl
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from comp_calc.periods import parse_period, period_containing, periods_between, previous
+from comp_calc.periods import parse_period, per_day, period_containing, periods_between, previous
 
 
 def test_month_and_quarter_bounds():
@@ -33,3 +36,28 @@ def test_calendar_edges_year_9999_and_year_1():
     assert parse_period("9999-Q4").end == date(9999, 12, 31)
     assert previous(parse_period("0001-01")) is None
     assert previous(parse_period("2026-01")).label == "2025-12"
+
+
+def test_per_day_looks_each_row_up_by_its_day():
+    # rows 2026-03-31, null, 2026-02-27, 2026-03-31: the days span 2026-02-27..2026-03-31 (33 days);
+    # each row gets its own day's value, null stays null
+    days = pl.DataFrame({"d": [date(2026, 3, 31), None, date(2026, 2, 27), date(2026, 3, 31)]})
+    got = days.select(
+        month=per_day(pl.col("d"), lambda d: d.dt.month_start()),
+        text=per_day(pl.col("d"), lambda d: d.cast(pl.String)),
+    )
+    assert got["month"].to_list() == [date(2026, 3, 1), None, date(2026, 2, 1), date(2026, 3, 1)]
+    assert got["text"].to_list() == ["2026-03-31", None, "2026-02-27", "2026-03-31"]
+    # no day at all: nothing to look up
+    for empty in (pl.DataFrame({"d": [None, None]}, schema={"d": pl.Date}), pl.DataFrame(schema={"d": pl.Date})):
+        assert empty.select(per_day(pl.col("d"), lambda d: d.dt.month_start()))["d"].null_count() == empty.height
+
+
+@given(st.lists(st.one_of(st.none(), st.dates(date(1900, 1, 1), date(2100, 12, 31))), max_size=20))
+@example([date(1, 1, 1), None, date(9999, 12, 31)])  # the widest span a date column can hold
+def test_per_day_equals_computing_every_row(days):
+    # rows far apart or close together: the lookup equals the expression itself
+    frame = pl.DataFrame({"d": days}, schema={"d": pl.Date})
+    month = lambda d: d.dt.month_start()  # noqa: E731
+    got = frame.select(a=per_day(pl.col("d"), month), b=month(pl.col("d")))
+    assert got["a"].to_list() == got["b"].to_list()

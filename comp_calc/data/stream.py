@@ -40,6 +40,7 @@ from comp_calc.data.model import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES, ROW_DA
 from comp_calc.data.parquet import read_parquet
 from comp_calc.data.rules import typed_rows
 from comp_calc.errors import Diagnostic, InputError
+from comp_calc.periods import per_day
 
 BLOCK_BYTES = 256 << 20  # CSV bytes per block: about 3.5 million sales rows
 
@@ -161,7 +162,7 @@ def _load_parts(
 def _by_month(frame: pl.DataFrame, day: pl.Expr) -> Iterator[tuple]:
     """(first day of the month, the rows dated in it) for each month of `day` in `frame`.
     Exports are mostly in date order: then each month is a slice, not a copy."""
-    months = frame.select(day.dt.truncate("1mo")).to_series()
+    months = frame.select(per_day(day, lambda d: d.dt.truncate("1mo"))).to_series()
     runs = months.rle()
     if runs.len() == months.n_unique():  # one run per month: the rows are grouped by month
         start = 0

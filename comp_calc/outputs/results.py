@@ -26,6 +26,7 @@ from comp_calc.outputs.numbers import (
     override_text, release_text, restatement_text, spif_clawback_text, spif_text, tier_pieces_text,
 )  # fmt: skip
 from comp_calc.outputs.writer import exceptions_frame, render_csv, render_json
+from comp_calc.periods import per_day
 from comp_calc.plan.model import PlanSet
 
 PAYOUT_COLUMNS = [
@@ -139,7 +140,7 @@ def _commission_text(result: RunResult, period: str | None, reps: tuple[int, int
     lines = lines.with_columns(**shown, amount=money_text(pl.col("amount")), tiers=tiers)
     via = _via(pl.col("contact_id"), pl.col("seller_id"), fx_text(schema) if "fx_rate" in schema else None)
     texts = (pl.col(c) for c in ("credited", "rate", "tiers", "quality_multiplier", "amount"))
-    lines = lines.with_columns(explanation=commission_explanation(*texts, via, sold_on=_day_text(pl.col("sold_on"))))
+    lines = lines.with_columns(explanation=commission_explanation(*texts, via, sold_on=per_day(pl.col("sold_on"), lambda d: d.cast(pl.String))))
     rep_ids = result.text.rep_ids.to_frame("rep_id").select(cell(neutralised(pl.col("rep_id")))).to_series()
     cells = {
         "rep_id": pl.lit(rep_ids).gather(pl.col("rep_no")),
@@ -151,13 +152,6 @@ def _commission_text(result: RunResult, period: str | None, reps: tuple[int, int
         "reference": pl.lit(None, dtype=pl.String),
     }
     return lines.select(*(cells[c].alias(c) for c in LINE_COLUMNS), "rep_no").collect()
-
-
-def _day_text(day: pl.Expr) -> pl.Expr:
-    """Dates as text (`2026-10-01`): each day between the first and the last formatted once."""
-    none = pl.lit(0).cast(pl.Date)  # no day at all: a range of one, never read
-    first = day.min().fill_null(none)
-    return pl.date_range(first, day.max().fill_null(none)).cast(pl.String).gather((day - first).dt.total_days())
 
 
 def fx_text(schema: pl.Schema) -> pl.Expr:

@@ -30,12 +30,10 @@ edges at 4285.71... and 8571.43...; times D=28 those are 120000 and 240000.
 
 from __future__ import annotations
 
-from datetime import date
-
 import polars as pl
 
 from comp_calc.errors import ReconciliationError
-from comp_calc.periods import MONTH, Period
+from comp_calc.periods import MONTH, Period, per_day
 from comp_calc.steps.exact import Scales, UnitTypes, dec, div_round, round_to, units
 from comp_calc.steps.params import PlanTables, month_number, wide_by_version
 
@@ -163,15 +161,7 @@ def rep_period_rows(credit_lines: pl.DataFrame, run_reps: pl.Series, periods: li
     Eager: the rows are used to gather, on frames already in memory.
     """
     n_periods = len(periods)
-    # a day's period index, looked up by the day (an integer) among the few days the lines span
-    days = credit_lines["sold_on"]
-    first, last = days.min(), days.max()
-    if first is None:
-        index = pl.lit(None, dtype=pl.Int64)
-    else:
-        span = pl.date_range(first, last, eager=True)
-        by_day = pl.select(period_index(pl.lit(span), periods[0])).to_series()
-        index = pl.lit(by_day).gather(pl.col("sold_on").to_physical().cast(pl.Int64) - (first - date(1970, 1, 1)).days)
+    index = per_day(pl.col("sold_on"), lambda day: period_index(day, periods[0]))
     size = max(run_reps.max() if len(run_reps) else -1, credit_lines["rep_no"].max() if credit_lines.height else -1) + 1
     position = rep_position(run_reps, size)
     return credit_lines.select(

@@ -19,11 +19,10 @@ code per rep, per plan and month) rather than by joining on text.
 
 from __future__ import annotations
 
-from datetime import date
-
 import polars as pl
 
 from comp_calc.data.contract import CHANNELS
+from comp_calc.periods import per_day
 from comp_calc.steps.exact import Scales, dec
 from comp_calc.steps.params import month_number
 
@@ -186,14 +185,8 @@ def coded_lines(
 
 
 def _month_index(days: pl.Series, first_month: int) -> pl.Series:
-    """`month_number` of each day minus `first_month`, looked up by the day among the few days
-    `days` span rather than computed from year and month on every row."""
-    first, last = days.min(), days.max()
-    if first is None:
-        return pl.Series([], dtype=pl.Int64)
-    span = pl.date_range(first, last, eager=True)
-    by_day = pl.select(month_number(pl.lit(span)) - first_month).to_series()
-    return by_day.gather(days.to_physical().cast(pl.Int64) - (first - date(1970, 1, 1)).days)
+    """`month_number` of each day minus `first_month`."""
+    return days.to_frame("day").select(per_day(pl.col("day"), month_number) - first_month).to_series()
 
 
 def _lines(sales: pl.DataFrame, split: pl.Series, contact_reps: pl.Series, scales: Scales, first_sale: int) -> pl.DataFrame:

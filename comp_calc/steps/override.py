@@ -34,6 +34,7 @@ from datetime import date
 
 import polars as pl
 
+from comp_calc.periods import per_day
 from comp_calc.steps import currency
 from comp_calc.steps.clawback import period_start
 from comp_calc.steps.exact import MONEY, dec, round_to
@@ -150,7 +151,7 @@ def net_credit(
     150.00 * 0.9 = 135.000 EUR, as 90.000 + 45.000."""
     sums = (
         _report_lines(credit_lines, reports, pricing)
-        .group_by("rep_no", "_from", pl.col("sold_on").dt.month_start(), pl.col("cancelled_on").dt.month_start())  # `_signed` takes the periods
+        .group_by("rep_no", "_from", *(per_day(pl.col(c), lambda day: day.dt.month_start()).alias(c) for c in ("sold_on", "cancelled_on")))  # `_signed` takes the periods
         .agg(pl.col("credited").sum(), lines=pl.len())
     )
     return (
